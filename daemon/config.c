@@ -1,0 +1,997 @@
+/* config.c: load and validate raftd's cluster config file; the only file of
+ * the project that includes <libconfig.h>. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+
+/* Where errors are reported while one file is loaded. */
+struct loader {
+	const char *path;
+	char *err;
+	size_t errlen;
+};
+
+static const char *const root_keys[] = {
+    "cluster",	    "data_dir",		  "election_timeout_ms",
+    "heartbeat_ms", "request_timeout_ms", NULL,
+};
+static const char *const cluster_keys[] = {"nodes", "secret", NULL};
+static const char *const node_keys[] = {"id", "address", NULL};
+static const char *const election_keys[] = {"min", "max", NULL};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int load_fail(const struct loader *ld, const config_setting_t *s,
+		     const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Report "FILE:LINE: KEY: what" for setting `s` (the line is left out for
+ * the root group, which has none) and return -1. */
+static int load_fail(const struct loader *ld, const config_setting_t *s,
+		     const char *key, const char *fmt, ...)
+{
+	char what[768];
+	const char *file = ld->path;
+	unsigned line = 0;
+	va_list ap;
+
+	if (s != NULL) {
+		/* With @include the setting may come from another file. */
+		if (config_setting_source_file(s) != NULL)
+			file = config_setting_source_file(s);
+		line = config_setting_source_line(s);
+	}
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		set_err(ld->err, ld->errlen, "%s:%u: %s: %s", file, line, key,
+			what);
+	else
+		set_err(ld->err, ld->errlen, "%s: %s: %s", file, key, what);
+	return -1;
+}
+
+/* "an integer", "a string", ...: for "must be X, not Y" messages. */
+static const char *type_phrase(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "a setting of unknown type";
+	}
+}
+
+static void key_join(char *out, size_t outlen, const char *prefix,
+		     const char *name)
+{
+	if (prefix == NULL || prefix[0] == '\0')
+		snprintf(out, outlen, "%s", name);
+	else
+		snprintf(out, outlen, "%s.%s", prefix, name);
+}
+
+/* Refuse any child of `group` not named in `known`: a misspelt key would
+ * otherwise be ignored and its default used without a word. */
+static int check_known(const struct loader *ld, const config_setting_t *group,
+		       const char *prefix, const char *const *known)
+{
+	char key[320];
+	char expected[160] = "";
+	size_t used = 0;
+
+	for (int i = 0; i < config_setting_length(group); i++) {
+		const config_setting_t *child =
+		    config_setting_get_elem(group, i);
+		const char *name = config_setting_name(child);
+		bool ok = false;
+
+		for (size_t k = 0; known[k] != NULL && name != NULL; k++)
+			if (strcmp(name, known[k]) == 0)
+				ok = true;
+		if (ok)
+			continue;
+		for (size_t k = 0; known[k] != NULL; k++) {
+			int n =
+			    snprintf(expected + used, sizeof(expected) - used,
+				     "%s%s", k > 0 ? ", " : "", known[k]);
+			if (n < 0 || (size_t)n >= sizeof(expected) - used)
+				break;
+			used += (size_t)n;
+		}
+		key_join(key, sizeof(key), prefix, name != NULL ? name : "?");
+		return load_fail(ld, child, key,
+				 "unknown setting (expected one of: %s)",
+				 expected);
+	}
+	return 0;
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*';
+}
+
+/* Parse an integer literal as libconfig writes them ([+-]digits or
+ * [+-]0xhex, optional L/LL).  *end is set past the digits; *overflow when
+ * it does not fit in a long long.  Returns -1 when `s` is not a number. */
+static int parse_int_literal(const char *s, long long *value, bool *overflow,
+			     const char **end)
+{
+	unsigned long long mag = 0;
+	unsigned base = 10;
+	bool neg = false;
+	const char *p = s;
+	const char *digits;
+
+	*overflow = false;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	digits = p;
+	for (;; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (unsigned)(*p - 'A' + 10);
+		else
+			break;
+		if (mag > (ULLONG_MAX - d) / base)
+			*overflow = true;
+		else
+			mag = mag * base + d;
+	}
+	if (p == digits || *p == '.' || *p == 'e' || *p == 'E')
+		return -1; /* not an integer (a float, a string, ...) */
+	if (!neg && mag > (unsigned long long)LLONG_MAX)
+		*overflow = true;
+	if (neg && mag > (unsigned long long)LLONG_MAX + 1)
+		*overflow = true;
+	if (!*overflow)
+		*value = neg ? (long long)(0 - mag) : (long long)mag;
+	*end = p;
+	return 0;
+}
+
+/* libconfig 1.5 silently wraps integer literals that do not fit in 32 bits
+ * (4294967346 reads back as 50), which would turn a typo into another valid
+ * value.  Re-read the setting's source line, and when the literal written
+ * after its name is not the value libconfig returned, copy that literal to
+ * `written` and return true.  When the literal cannot be found (value on
+ * another line, file gone), trust libconfig. */
+static bool literal_mismatch(const struct loader *ld, const config_setting_t *s,
+			     char *written, size_t writtenlen)
+{
+	const char *file = config_setting_source_file(s);
+	const char *name = config_setting_name(s);
+	unsigned want = config_setting_source_line(s);
+	long long value = config_setting_get_int64(s);
+	bool found = false;
+	bool matched = false;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned n = 0;
+	FILE *fp = NULL;
+	size_t name_len;
+
+	if (file == NULL)
+		file = ld->path;
+	if (name == NULL || want == 0)
+		goto out;
+	fp = fopen(file, "r");
+	if (fp == NULL)
+		goto out;
+	while (n < want && getline(&line, &cap, fp) != -1)
+		n++;
+	if (n != want || line == NULL)
+		goto out;
+	name_len = strlen(name);
+	for (const char *p = strstr(line, name); p != NULL && !matched;
+	     p = strstr(p + 1, name)) {
+		const char *q = p + name_len;
+		const char *end;
+		long long lit = 0;
+		bool overflow;
+
+		if ((p > line && is_name_char(p[-1])) || is_name_char(*q))
+			continue;
+		q += strspn(q, " \t");
+		if (*q != '=' && *q != ':')
+			continue;
+		q++;
+		q += strspn(q, " \t");
+		if (parse_int_literal(q, &lit, &overflow, &end) != 0)
+			continue;
+		if (!overflow && lit == value) {
+			matched = true;
+		} else if (!found) {
+			snprintf(written, writtenlen, "%.*s", (int)(end - q),
+				 q);
+			found = true;
+		}
+	}
+out:
+	free(line);
+	if (fp != NULL)
+		fclose(fp);
+	return found && !matched;
+}
+
+/* Look up the integer `name` in `group` and check it lies in min..max.
+ * Absent: returns 0 with *found false and *out untouched. */
+static int get_int(const struct loader *ld, const config_setting_t *group,
+		   const char *prefix, const char *name, long long min,
+		   long long max, uint32_t *out, bool *found)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	char key[128];
+	char written[64];
+	long long v;
+
+	*found = false;
+	if (s == NULL)
+		return 0;
+	key_join(key, sizeof(key), prefix, name);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return load_fail(ld, s, key,
+				 "must be an integer, not a string (write %s "
+				 "without quotes)",
+				 config_setting_get_string(s));
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return load_fail(ld, s, key, "must be an integer, not %s",
+				 type_phrase(s));
+	if (literal_mismatch(ld, s, written, sizeof(written)))
+		return load_fail(ld, s, key, "%s is out of range (%lld..%lld)",
+				 written, min, max);
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return load_fail(ld, s, key,
+				 "%lld is out of range (%lld..%lld)", v, min,
+				 max);
+	*out = (uint32_t)v;
+	*found = true;
+	return 0;
+}
+
+/* Look up the string `name` in `group`.  Absent: 0 with *str NULL. */
+static int get_string(const struct loader *ld, const config_setting_t *group,
+		      const char *prefix, const char *name, const char **str)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	char key[128];
+
+	*str = NULL;
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		key_join(key, sizeof(key), prefix, name);
+		return load_fail(ld, s, key,
+				 "must be a string in double quotes, not %s",
+				 type_phrase(s));
+	}
+	*str = config_setting_get_string(s);
+	return 0;
+}
+
+/* Check a DNS host name: [A-Za-z0-9-] labels of 1..63 bytes separated by
+ * dots, none starting or ending with '-' (RFC 1123 §2.1). */
+static int check_hostname(const char *host, char *why, size_t whylen)
+{
+	size_t label = 0;
+
+	if (strlen(host) > 253) {
+		snprintf(why, whylen, "host name longer than 253 bytes");
+		return -1;
+	}
+	for (const char *p = host;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0) {
+				snprintf(why, whylen,
+					 "empty label in host name '%s'", host);
+				return -1;
+			}
+			if (p[-1] == '-') {
+				snprintf(why, whylen,
+					 "host name label ends with '-'");
+				return -1;
+			}
+			if (*p == '\0')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-')) {
+			if ((unsigned char)*p > 0x20 &&
+			    (unsigned char)*p < 0x7f)
+				snprintf(why, whylen,
+					 "bad character '%c' in host name", *p);
+			else
+				snprintf(why, whylen,
+					 "bad character (code %d) in host name",
+					 (unsigned char)*p);
+			return -1;
+		}
+		if (label == 0 && *p == '-') {
+			snprintf(why, whylen,
+				 "host name label starts with '-'");
+			return -1;
+		}
+		if (++label > 63) {
+			snprintf(why, whylen,
+				 "host name label longer than 63 bytes");
+			return -1;
+		}
+	}
+}
+
+/* Check a host (IPv4 dotted quad, IPv6 literal without brackets, or DNS
+ * name) and write its canonical spelling to `canon` (IPv6 as inet_ntop
+ * prints it, so "0:0::1" and "::1" compare equal). */
+static int check_host(const char *host, char *canon, size_t canonlen, char *why,
+		      size_t whylen)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char v6[INET6_ADDRSTRLEN];
+
+	if (host[0] == '\0') {
+		snprintf(why, whylen, "empty host");
+		return -1;
+	}
+	if (strchr(host, ':') != NULL) {
+		if (inet_pton(AF_INET6, host, bin) != 1 ||
+		    inet_ntop(AF_INET6, bin, v6, sizeof(v6)) == NULL) {
+			snprintf(why, whylen, "bad IPv6 address '%s'", host);
+			return -1;
+		}
+		host = v6;
+	} else if (strspn(host, "0123456789.") == strlen(host)) {
+		/* All digits and dots can only mean an IPv4 address: no
+		 * top-level domain is numeric. */
+		if (inet_pton(AF_INET, host, bin) != 1) {
+			snprintf(why, whylen,
+				 "bad IPv4 address '%s' (expected four numbers "
+				 "0-255 without leading zeros)",
+				 host);
+			return -1;
+		}
+	} else if (check_hostname(host, why, whylen) != 0) {
+		return -1;
+	}
+	if (strlen(host) >= canonlen) {
+		snprintf(why, whylen, "host too long");
+		return -1;
+	}
+	strcpy(canon, host);
+	return 0;
+}
+
+static int check_port(const char *s, uint16_t *port, char *why, size_t whylen)
+{
+	size_t len = strlen(s);
+	unsigned long v = 0;
+
+	if (len == 0) {
+		snprintf(why, whylen, "missing port (expected HOST:PORT)");
+		return -1;
+	}
+	if (len > 5 || strspn(s, "0123456789") != len ||
+	    (v = strtoul(s, NULL, 10)) < 1 || v > 65535) {
+		snprintf(why, whylen, "bad port '%.16s' (expected 1..65535)",
+			 s);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Split "HOST:PORT" / "[V6]:PORT" and check both halves.  The host is
+ * written without brackets, canonical (see check_host). */
+static int parse_address(const char *text, char *host, size_t hostlen,
+			 uint16_t *port, char *why, size_t whylen)
+{
+	char raw[CONFIG_HOST_MAX];
+	const char *host_start = text;
+	const char *host_end;
+	const char *port_text;
+
+	if (text[0] == '\0') {
+		snprintf(why, whylen, "empty address (expected HOST:PORT)");
+		return -1;
+	}
+	if (text[0] == '[') {
+		host_start = text + 1;
+		host_end = strchr(text, ']');
+		if (host_end == NULL) {
+			snprintf(why, whylen,
+				 "missing ']' (expected [IPv6]:PORT)");
+			return -1;
+		}
+		if (host_end[1] != ':') {
+			snprintf(why, whylen, "%s (expected [IPv6]:PORT)",
+				 host_end[1] == '\0' ? "missing port"
+						     : "junk after ']'");
+			return -1;
+		}
+		port_text = host_end + 2;
+		if (memchr(host_start, ':', (size_t)(host_end - host_start)) ==
+		    NULL) {
+			snprintf(why, whylen,
+				 "brackets are only for IPv6 addresses");
+			return -1;
+		}
+	} else {
+		host_end = strrchr(text, ':');
+		if (host_end == NULL) {
+			snprintf(why, whylen,
+				 "missing port (expected HOST:PORT)");
+			return -1;
+		}
+		if (strchr(text, ':') != host_end) {
+			snprintf(why, whylen,
+				 "an IPv6 address needs brackets, as in "
+				 "[::1]:8001");
+			return -1;
+		}
+		port_text = host_end + 1;
+	}
+	if ((size_t)(host_end - host_start) >= sizeof(raw)) {
+		snprintf(why, whylen, "host longer than %zu bytes",
+			 sizeof(raw) - 1);
+		return -1;
+	}
+	memcpy(raw, host_start, (size_t)(host_end - host_start));
+	raw[host_end - host_start] = '\0';
+	if (check_host(raw, host, hostlen, why, whylen) != 0)
+		return -1;
+	return check_port(port_text, port, why, whylen);
+}
+
+static void format_address(const char *host, uint16_t port, char *out,
+			   size_t outlen)
+{
+	if (strchr(host, ':') != NULL)
+		snprintf(out, outlen, "[%s]:%u", host, (unsigned)port);
+	else
+		snprintf(out, outlen, "%s:%u", host, (unsigned)port);
+}
+
+/* Expand a data_dir template for `id`.  Returns 0, or -1 with a reason. */
+static int expand_data_dir(const char *tmpl, uint32_t id, char *out,
+			   size_t outlen, char *why, size_t whylen)
+{
+	size_t used = 0;
+
+	for (const char *p = tmpl; *p != '\0'; p++) {
+		char piece[16];
+
+		if (*p != '%') {
+			piece[0] = *p;
+			piece[1] = '\0';
+		} else if (p[1] == 'i') {
+			snprintf(piece, sizeof(piece), "%u", (unsigned)id);
+			p++;
+		} else if (p[1] == '%') {
+			strcpy(piece, "%");
+			p++;
+		} else {
+			if (p[1] == '\0')
+				snprintf(why, whylen,
+					 "lone '%%' at the end (write %%%% for "
+					 "a percent sign)");
+			else
+				snprintf(why, whylen,
+					 "unknown escape '%%%c' (only %%i, the "
+					 "node id, and %%%%, a percent sign)",
+					 p[1]);
+			return -1;
+		}
+		if (used + strlen(piece) >= outlen) {
+			snprintf(why, whylen,
+				 "longer than %zu bytes once expanded for node "
+				 "%u",
+				 outlen - 1, (unsigned)id);
+			return -1;
+		}
+		strcpy(out + used, piece);
+		used += strlen(piece);
+	}
+	if (outlen > 0)
+		out[used] = '\0';
+	return 0;
+}
+
+/* cluster.nodes: a list of { id; address; } groups.  Ids and addresses
+ * must be unique: two members with one id would split a single vote in two,
+ * and two with one address would make one of them unreachable. */
+static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
+		      struct config *cfg)
+{
+	const config_setting_t *list =
+	    config_setting_get_member(cluster, "nodes");
+	int id_line[RAFT_MAX_NODES];
+	int addr_line[RAFT_MAX_NODES];
+	char key[64];
+	char why[320];
+	int n;
+
+	if (list == NULL)
+		return load_fail(ld, cluster, "cluster.nodes",
+				 "missing; list the members as nodes = ( { id "
+				 "= 1; address = \"HOST:PORT\"; }, ... );");
+	if (config_setting_type(list) != CONFIG_TYPE_LIST)
+		return load_fail(ld, list, "cluster.nodes",
+				 "must be a list ( { id = 1; address = "
+				 "\"HOST:PORT\"; }, ... ), not %s",
+				 type_phrase(list));
+	n = config_setting_length(list);
+	if (n == 0)
+		return load_fail(ld, list, "cluster.nodes",
+				 "empty; at least one node is required");
+	if (n > RAFT_MAX_NODES)
+		return load_fail(
+		    ld, config_setting_get_elem(list, RAFT_MAX_NODES),
+		    "cluster.nodes", "%d nodes; at most %d are supported", n,
+		    RAFT_MAX_NODES);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, i);
+		struct config_node *node = &cfg->nodes[i];
+		const char *address;
+		char prefix[32];
+		bool found;
+
+		snprintf(prefix, sizeof(prefix), "cluster.nodes[%d]", i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+			return load_fail(ld, g, prefix,
+					 "must be a group { id = N; address = "
+					 "\"HOST:PORT\"; }, not %s",
+					 type_phrase(g));
+		if (check_known(ld, g, prefix, node_keys) != 0)
+			return -1;
+		node->line = (int)config_setting_source_line(g);
+
+		if (get_int(ld, g, prefix, "id", 1, CONFIG_MAX_ID, &node->id,
+			    &found) != 0)
+			return -1;
+		snprintf(key, sizeof(key), "%s.id", prefix);
+		if (!found)
+			return load_fail(ld, g, key,
+					 "missing (every node needs a positive "
+					 "integer id)");
+		id_line[i] = (int)config_setting_source_line(
+		    config_setting_get_member(g, "id"));
+
+		if (get_string(ld, g, prefix, "address", &address) != 0)
+			return -1;
+		snprintf(key, sizeof(key), "%s.address", prefix);
+		if (address == NULL)
+			return load_fail(ld, g, key,
+					 "missing (every node needs an address "
+					 "\"HOST:PORT\")");
+		addr_line[i] = (int)config_setting_source_line(
+		    config_setting_get_member(g, "address"));
+		if (parse_address(address, node->host, sizeof(node->host),
+				  &node->port, why, sizeof(why)) != 0)
+			return load_fail(
+			    ld, config_setting_get_member(g, "address"), key,
+			    "bad address \"%.300s\": %s", address, why);
+		format_address(node->host, node->port, node->address,
+			       sizeof(node->address));
+
+		for (int j = 0; j < i; j++) {
+			if (cfg->nodes[j].id == node->id) {
+				snprintf(key, sizeof(key), "%s.id", prefix);
+				return load_fail(
+				    ld, config_setting_get_member(g, "id"), key,
+				    "duplicate id %u (also at line %d)",
+				    (unsigned)node->id, id_line[j]);
+			}
+			if (cfg->nodes[j].port == node->port &&
+			    strcasecmp(cfg->nodes[j].host, node->host) == 0)
+				return load_fail(
+				    ld, config_setting_get_member(g, "address"),
+				    key,
+				    "duplicate address %s (also at line "
+				    "%d, node %u)",
+				    node->address, addr_line[j],
+				    (unsigned)cfg->nodes[j].id);
+		}
+		cfg->n_nodes++;
+	}
+	return 0;
+}
+
+static int load_cluster(const struct loader *ld, const config_setting_t *root,
+			struct config *cfg)
+{
+	const config_setting_t *cluster =
+	    config_setting_get_member(root, "cluster");
+	const char *secret;
+
+	if (cluster == NULL)
+		return load_fail(ld, NULL, "cluster",
+				 "missing; the file must define cluster = { "
+				 "nodes = ( { id = 1; address = \"HOST:PORT\"; "
+				 "}, ... ); };");
+	if (config_setting_type(cluster) != CONFIG_TYPE_GROUP)
+		return load_fail(ld, cluster, "cluster",
+				 "must be a group { nodes = (...); }, not %s",
+				 type_phrase(cluster));
+	if (check_known(ld, cluster, "cluster", cluster_keys) != 0)
+		return -1;
+	if (load_nodes(ld, cluster, cfg) != 0)
+		return -1;
+
+	if (get_string(ld, cluster, "cluster", "secret", &secret) != 0)
+		return -1;
+	if (secret != NULL) {
+		const config_setting_t *s =
+		    config_setting_get_member(cluster, "secret");
+		size_t len = strlen(secret);
+
+		/* Never echo the secret itself into a log line. */
+		if (len == 0 || len > CONFIG_MAX_SECRET)
+			return load_fail(ld, s, "cluster.secret",
+					 "is %zu bytes; it must be 1 to %d "
+					 "printable ASCII characters (leave "
+					 "it out for no secret)",
+					 len, CONFIG_MAX_SECRET);
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)secret[i] < 0x21 ||
+			    (unsigned char)secret[i] > 0x7e)
+				return load_fail(ld, s, "cluster.secret",
+						 "character %zu is not "
+						 "printable ASCII (spaces and "
+						 "control characters are not "
+						 "allowed)",
+						 i + 1);
+		memcpy(cfg->secret, secret, len + 1);
+		cfg->has_secret = true;
+	}
+	return 0;
+}
+
+static int load_data_dir(const struct loader *ld, const config_setting_t *root,
+			 struct config *cfg)
+{
+	const config_setting_t *s = config_setting_get_member(root, "data_dir");
+	const char *dir;
+	char expanded[CONFIG_PATH_MAX];
+	char why[160];
+
+	if (get_string(ld, root, NULL, "data_dir", &dir) != 0)
+		return -1;
+	if (dir == NULL)
+		return 0;
+	if (dir[0] == '\0')
+		return load_fail(ld, s, "data_dir", "must not be empty");
+	if (strlen(dir) >= sizeof(cfg->data_dir))
+		return load_fail(ld, s, "data_dir", "longer than %zu bytes",
+				 sizeof(cfg->data_dir) - 1);
+	/* Expand for every member now, so a bad template fails at load time
+	 * on every node rather than only on the one it is run as. */
+	for (size_t i = 0; i < cfg->n_nodes; i++)
+		if (expand_data_dir(dir, cfg->nodes[i].id, expanded,
+				    sizeof(expanded), why, sizeof(why)) != 0)
+			return load_fail(ld, s, "data_dir", "%s", why);
+	strcpy(cfg->data_dir, dir);
+	return 0;
+}
+
+static int load_timeouts(const struct loader *ld, const config_setting_t *root,
+			 struct config *cfg)
+{
+	const config_setting_t *election =
+	    config_setting_get_member(root, "election_timeout_ms");
+	const config_setting_t *min_s = NULL;
+	bool found;
+	bool hb_found;
+
+	if (election != NULL) {
+		if (config_setting_type(election) != CONFIG_TYPE_GROUP)
+			return load_fail(ld, election, "election_timeout_ms",
+					 "must be a group { min = %d; max = "
+					 "%d; }, not %s",
+					 CONFIG_DEFAULT_ELECTION_MIN_MS,
+					 CONFIG_DEFAULT_ELECTION_MAX_MS,
+					 type_phrase(election));
+		if (check_known(ld, election, "election_timeout_ms",
+				election_keys) != 0)
+			return -1;
+		if (get_int(ld, election, "election_timeout_ms", "min",
+			    CONFIG_MIN_ELECTION_MS, CONFIG_MAX_TIMEOUT_MS,
+			    &cfg->election_min_ms, &found) != 0)
+			return -1;
+		if (found)
+			min_s = config_setting_get_member(election, "min");
+		if (get_int(ld, election, "election_timeout_ms", "max",
+			    CONFIG_MIN_ELECTION_MS, CONFIG_MAX_TIMEOUT_MS,
+			    &cfg->election_max_ms, &found) != 0)
+			return -1;
+		if (cfg->election_min_ms > cfg->election_max_ms)
+			return load_fail(
+			    ld,
+			    found ? config_setting_get_member(election, "max")
+				  : min_s,
+			    found ? "election_timeout_ms.max"
+				  : "election_timeout_ms.min",
+			    "election_timeout_ms.min (%u%s) must not "
+			    "exceed election_timeout_ms.max (%u%s)",
+			    (unsigned)cfg->election_min_ms,
+			    min_s == NULL ? ", the default" : "",
+			    (unsigned)cfg->election_max_ms,
+			    found ? "" : ", the default");
+	}
+
+	if (get_int(ld, root, NULL, "heartbeat_ms", 1, CONFIG_MAX_TIMEOUT_MS,
+		    &cfg->heartbeat_ms, &hb_found) != 0)
+		return -1;
+	/* Followers must hear from the leader well within the shortest
+	 * election timeout, or they start elections against a live leader
+	 * (Raft §5.2: broadcastTime << electionTimeout). */
+	if ((uint64_t)cfg->heartbeat_ms * 2 > cfg->election_min_ms)
+		return load_fail(
+		    ld,
+		    hb_found ? config_setting_get_member(root, "heartbeat_ms")
+			     : min_s,
+		    hb_found ? "heartbeat_ms" : "election_timeout_ms.min",
+		    "heartbeat_ms (%u%s) must be at most half of "
+		    "election_timeout_ms.min (%u%s)",
+		    (unsigned)cfg->heartbeat_ms,
+		    hb_found ? "" : ", the default",
+		    (unsigned)cfg->election_min_ms,
+		    min_s != NULL ? "" : ", the default");
+
+	if (get_int(ld, root, NULL, "request_timeout_ms", 1,
+		    CONFIG_MAX_REQUEST_TIMEOUT_MS, &cfg->request_timeout_ms,
+		    &found) != 0)
+		return -1;
+	return 0;
+}
+
+/* Report why the file cannot be read, with strerror: libconfig only says
+ * "file I/O error" and leaves errno at 0 for a directory. */
+static int check_readable(const struct loader *ld)
+{
+	struct stat st;
+	FILE *fp = fopen(ld->path, "r");
+	int rv = -1;
+
+	if (fp == NULL) {
+		set_err(ld->err, ld->errlen, "%s: cannot open: %s", ld->path,
+			strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(fp), &st) != 0) {
+		set_err(ld->err, ld->errlen, "%s: cannot stat: %s", ld->path,
+			strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		set_err(ld->err, ld->errlen, "%s: cannot read: %s", ld->path,
+			strerror(EISDIR));
+		goto out;
+	}
+	rv = 0;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	return rv;
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct loader ld = {.path = path, .err = err, .errlen = errlen};
+	const config_setting_t *root;
+	config_t lc;
+	bool lc_live = false;
+	int rv = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	set_err(err, errlen, "no error");
+	if (strlen(path) >= sizeof(cfg->path)) {
+		set_err(err, errlen, "%.64s...: config path too long", path);
+		goto out;
+	}
+	strcpy(cfg->path, path);
+	strcpy(cfg->data_dir, CONFIG_DEFAULT_DATA_DIR);
+	cfg->election_min_ms = CONFIG_DEFAULT_ELECTION_MIN_MS;
+	cfg->election_max_ms = CONFIG_DEFAULT_ELECTION_MAX_MS;
+	cfg->heartbeat_ms = CONFIG_DEFAULT_HEARTBEAT_MS;
+	cfg->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
+
+	if (check_readable(&ld) != 0)
+		goto out;
+	config_init(&lc);
+	lc_live = true;
+	errno = 0;
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			set_err(err, errlen, "%s: cannot read: %s",
+				config_error_file(&lc) != NULL
+				    ? config_error_file(&lc)
+				    : path,
+				errno != 0 ? strerror(errno)
+					   : config_error_text(&lc));
+		else
+			set_err(err, errlen, "%s:%d: %s",
+				config_error_file(&lc) != NULL
+				    ? config_error_file(&lc)
+				    : path,
+				config_error_line(&lc), config_error_text(&lc));
+		goto out;
+	}
+	root = config_root_setting(&lc);
+
+	if (check_known(&ld, root, NULL, root_keys) != 0)
+		goto out;
+	if (load_cluster(&ld, root, cfg) != 0)
+		goto out;
+	if (load_data_dir(&ld, root, cfg) != 0)
+		goto out;
+	if (load_timeouts(&ld, root, cfg) != 0)
+		goto out;
+	rv = 0;
+	set_err(err, errlen, "ok");
+out:
+	if (lc_live)
+		config_destroy(&lc);
+	if (rv != 0)
+		cfg->n_nodes = 0; /* a half-loaded config must not be used */
+	return rv;
+}
+
+const struct config_node *config_node_by_id(const struct config *cfg,
+					    uint32_t id)
+{
+	for (size_t i = 0; i < cfg->n_nodes; i++)
+		if (cfg->nodes[i].id == id)
+			return &cfg->nodes[i];
+	return NULL;
+}
+
+const struct config_node *config_node_by_address(const struct config *cfg,
+						 const char *text, char *err,
+						 size_t errlen)
+{
+	const struct config_node *match = NULL;
+	char buf[CONFIG_ADDRESS_MAX];
+	char host[CONFIG_HOST_MAX];
+	char why[320];
+	char ids[RAFT_MAX_NODES * 12] = "";
+	size_t start = 0;
+	size_t end = strlen(text);
+	size_t colons = 0;
+	size_t n_match = 0;
+	uint16_t port = 0;
+	bool with_port;
+
+	while (start < end && strchr(" \t\r\n", text[start]) != NULL)
+		start++;
+	while (end > start && strchr(" \t\r\n", text[end - 1]) != NULL)
+		end--;
+	if (end - start >= sizeof(buf)) {
+		set_err(err, errlen, "address \"%.40s...\" is too long",
+			text + start);
+		return NULL;
+	}
+	memcpy(buf, text + start, end - start);
+	buf[end - start] = '\0';
+	for (const char *p = buf; *p != '\0'; p++)
+		colons += *p == ':';
+
+	/* "[v6]:port" and "host:port" carry a port; a bare IPv6 address has
+	 * several colons and no brackets. */
+	if (buf[0] == '[')
+		with_port = strstr(buf, "]:") != NULL;
+	else
+		with_port = colons == 1;
+
+	if (with_port) {
+		if (parse_address(buf, host, sizeof(host), &port, why,
+				  sizeof(why)) != 0) {
+			set_err(err, errlen, "bad address \"%s\": %s", buf,
+				why);
+			return NULL;
+		}
+	} else {
+		char *h = buf;
+		size_t len = strlen(buf);
+
+		if (len >= 2 && buf[0] == '[' && buf[len - 1] == ']') {
+			buf[len - 1] = '\0';
+			h = buf + 1;
+		}
+		if (check_host(h, host, sizeof(host), why, sizeof(why)) != 0) {
+			set_err(err, errlen, "bad address \"%s\": %s", buf,
+				why);
+			return NULL;
+		}
+	}
+
+	for (size_t i = 0; i < cfg->n_nodes; i++) {
+		const struct config_node *node = &cfg->nodes[i];
+		size_t used = strlen(ids);
+
+		if (strcasecmp(node->host, host) != 0 ||
+		    (with_port && node->port != port))
+			continue;
+		match = node;
+		n_match++;
+		snprintf(ids + used, sizeof(ids) - used, "%s%u",
+			 n_match > 1 ? ", " : "", (unsigned)node->id);
+	}
+	if (n_match == 0) {
+		set_err(err, errlen, "address %s matches no node in %s",
+			with_port ? buf : host, cfg->path);
+		return NULL;
+	}
+	if (n_match > 1) {
+		set_err(err, errlen,
+			"address %s matches nodes %s in %s; give HOST:PORT or "
+			"the node id",
+			host, ids, cfg->path);
+		return NULL;
+	}
+	return match;
+}
+
+int config_data_dir(const struct config *cfg, uint32_t id, char *out,
+		    size_t outlen, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (expand_data_dir(cfg->data_dir, id, out, outlen, why, sizeof(why)) !=
+	    0) {
+		set_err(err, errlen, "%s: data_dir \"%s\": %s", cfg->path,
+			cfg->data_dir, why);
+		return -1;
+	}
+	return 0;
+}

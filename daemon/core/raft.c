@@ -1,0 +1,1283 @@
+/* raft.c: the Raft consensus algorithm as a pure state machine (raft.h).
+ *
+ * References: "In Search of an Understandable Consensus Algorithm (Extended
+ * Version)", Ongaro and Ousterhout, 2014 ("the paper", §N), and Ongaro's
+ * dissertation "Consensus: Bridging Theory and Practice", 2014 ("thesis").
+ *
+ * Nothing here reads a clock, draws from rand(), touches a file or socket,
+ * or takes a lock: time comes in with every event, randomness comes from a
+ * seeded PRNG kept in struct raft, and everything the node must do comes
+ * out in struct raft_update.  tests/check-core-purity.sh enforces this.
+ */
+#include "core/raft.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h> /* vsnprintf only, for trace text */
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- memory ----------------------------------------------------------- */
+
+/* Out of memory is fatal, as in the rest of raftd (STYLE.md). */
+static void *core_realloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+	if (q == NULL)
+		abort();
+	return q;
+}
+
+#define GROW(arr, cap, need)                                                   \
+	do {                                                                   \
+		if ((need) > (cap)) {                                          \
+			size_t c_ = (cap) ? (cap)*2 : 16;                      \
+			while (c_ < (need))                                    \
+				c_ *= 2;                                       \
+			(arr) = core_realloc((arr), c_ * sizeof(*(arr)));      \
+			(cap) = c_;                                            \
+		}                                                              \
+	} while (0)
+
+/* ---- the PRNG (xorshift64*), seeded by the caller ------------------- */
+
+static uint64_t rng_next(struct raft *r)
+{
+	uint64_t x = r->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* ---- trace text -------------------------------------------------------- */
+
+static void trace(struct raft *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void trace(struct raft *r, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	GROW(r->trace, r->trace_cap, r->trace_len + (size_t)n + 2);
+	memcpy(r->trace + r->trace_len, line, (size_t)n);
+	r->trace_len += (size_t)n;
+	r->trace[r->trace_len++] = '\n';
+	r->trace[r->trace_len] = '\0';
+}
+
+/* ---- the in-memory log ------------------------------------------------- */
+
+static uint64_t log_last_index(const struct raft_log *l)
+{
+	return l->offset + l->n;
+}
+
+static uint64_t log_term_at(const struct raft_log *l, uint64_t index)
+{
+	if (index == l->offset)
+		return l->offset_term;
+	if (index < l->offset || index > l->offset + l->n)
+		return 0;
+	return l->entries[index - l->offset - 1].term;
+}
+
+static struct raft_entry *log_at(const struct raft_log *l, uint64_t index)
+{
+	if (index <= l->offset || index > l->offset + l->n)
+		return NULL;
+	return &l->entries[index - l->offset - 1];
+}
+
+/* Copies buf. */
+static void log_append(struct raft_log *l, uint64_t term, uint8_t type,
+		       const void *buf, uint32_t len)
+{
+	struct raft_entry *e;
+
+	GROW(l->entries, l->cap, l->n + 1);
+	e = &l->entries[l->n++];
+	e->term = term;
+	e->type = type;
+	e->len = len;
+	e->buf = NULL;
+	if (len > 0) {
+		e->buf = core_realloc(NULL, len);
+		memcpy(e->buf, buf, len);
+	}
+}
+
+/* Drops entries with index >= from. */
+static void log_truncate(struct raft_log *l, uint64_t from)
+{
+	uint64_t i;
+
+	assert(from > l->offset);
+	for (i = from; i <= l->offset + l->n; i++)
+		free(l->entries[i - l->offset - 1].buf);
+	if (from <= l->offset + l->n)
+		l->n = from - l->offset - 1;
+}
+
+static void log_free(struct raft_log *l)
+{
+	uint64_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->entries[i].buf);
+	free(l->entries);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static size_t majority(const struct raft *r)
+{
+	return r->cfg.n_nodes / 2 + 1;
+}
+
+static struct raft_progress *progress_of(struct raft *r, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->cfg.n_nodes; i++)
+		if (r->progress[i].id == id)
+			return &r->progress[i];
+	return NULL;
+}
+
+static bool is_self(const struct raft *r, const struct raft_progress *p)
+{
+	return p->id == r->cfg.id;
+}
+
+const char *raft_role_name(enum raft_role role)
+{
+	switch (role) {
+	case RAFT_FOLLOWER:
+		return "follower";
+	case RAFT_PRECANDIDATE:
+		return "precandidate";
+	case RAFT_CANDIDATE:
+		return "candidate";
+	case RAFT_LEADER:
+		return "leader";
+	}
+	return "?";
+}
+
+const char *raft_strerror(int rv)
+{
+	switch (rv) {
+	case RAFT_OK:
+		return "ok";
+	case RAFT_ENOTLEADER:
+		return "not leader";
+	case RAFT_EINVAL:
+		return "invalid argument";
+	case RAFT_ENOMEM:
+		return "out of memory";
+	case RAFT_ETOOBIG:
+		return "entry too big";
+	case RAFT_ESHUTDOWN:
+		return "shutting down";
+	}
+	return "unknown error";
+}
+
+/* ---- building the update ---------------------------------------------- */
+
+static void update_begin(struct raft *r, uint64_t now)
+{
+	if (now > r->now)
+		r->now = now; /* the caller's clock is monotonic; tolerate ties */
+	r->up.hs_changed = false;
+	r->up.truncate_from = 0;
+	r->up.append_first = 0;
+	r->up.n_append = 0;
+	r->up.n_msgs = 0;
+	r->up.n_reads = 0;
+	r->up.n_reads_failed = 0;
+	r->trace_len = 0;
+	if (r->trace)
+		r->trace[0] = '\0';
+	r->up_role0 = r->role;
+	r->up_leader0 = r->leader_id;
+	r->up_commit0 = r->commit_index;
+}
+
+static void note_hard_state(struct raft *r)
+{
+	r->up.hs_changed = true;
+}
+
+static void note_append(struct raft *r, uint64_t index)
+{
+	if (r->up.n_append == 0) {
+		r->up.append_first = index;
+		r->up.n_append = 1;
+	} else {
+		assert(index == r->up.append_first + r->up.n_append);
+		r->up.n_append++;
+	}
+}
+
+static void note_truncate(struct raft *r, uint64_t from)
+{
+	if (r->up.truncate_from == 0 || from < r->up.truncate_from)
+		r->up.truncate_from = from;
+	if (r->up.n_append > 0) {
+		if (from <= r->up.append_first)
+			r->up.n_append = 0;
+		else if (from < r->up.append_first + r->up.n_append)
+			r->up.n_append = from - r->up.append_first;
+	}
+	if (r->persisted_index >= from)
+		r->persisted_index = from - 1;
+}
+
+static struct raft_msg *msg_new(struct raft *r, enum raft_msg_type type,
+				uint32_t to)
+{
+	struct raft_msg *m;
+
+	GROW(r->msgs, r->cap_msgs, r->up.n_msgs + 1);
+	m = &r->msgs[r->up.n_msgs++];
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->from = r->cfg.id;
+	m->to = to;
+	m->term = r->term;
+	return m;
+}
+
+static void read_done(struct raft *r, uint64_t id, uint64_t index)
+{
+	GROW(r->reads, r->cap_reads, r->up.n_reads + 1);
+	r->reads[r->up.n_reads].id = id;
+	r->reads[r->up.n_reads].index = index;
+	r->up.n_reads++;
+}
+
+static void read_failed(struct raft *r, uint64_t id)
+{
+	GROW(r->reads_failed, r->cap_reads_failed, r->up.n_reads_failed + 1);
+	r->reads_failed[r->up.n_reads_failed++] = id;
+}
+
+static uint64_t next_wake(const struct raft *r)
+{
+	uint64_t w;
+
+	if (r->role == RAFT_LEADER) {
+		w = r->heartbeat_deadline;
+		if (r->cfg.check_quorum && r->quorum_deadline < w)
+			w = r->quorum_deadline;
+		return w;
+	}
+	return r->election_deadline;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+/* §5.2: election timeouts are chosen randomly from a fixed interval so that
+ * split votes are rare and resolved quickly. */
+static void reset_election_timer(struct raft *r)
+{
+	uint64_t span = (uint64_t)r->cfg.election_max_ms -
+			r->cfg.election_min_ms + 1;
+	r->election_deadline =
+	    r->now + r->cfg.election_min_ms + rng_next(r) % span;
+}
+
+/* Thesis §4.2.3 / §9.6: a server that has heard from a current leader
+ * within the minimum election timeout does not grant (pre)votes, so a
+ * rejoining or partitioned server cannot depose a healthy leader. */
+static bool in_lease(const struct raft *r)
+{
+	if (!r->cfg.check_quorum)
+		return false;
+	if (r->role == RAFT_LEADER)
+		return true;
+	return r->leader_id != 0 &&
+	       r->now < r->last_leader_contact + r->cfg.election_min_ms;
+}
+
+/* ---- role changes --------------------------------------------------------
+ * Every change of role goes through set_role(), which checks the transition
+ * is one Figure 2 allows and records it for the log. */
+
+static void fail_pending_reads(struct raft *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_pending_reads; i++)
+		read_failed(r, r->pending_reads[i].id);
+	r->n_pending_reads = 0;
+}
+
+static void set_role(struct raft *r, enum raft_role to)
+{
+	enum raft_role from = r->role;
+
+	switch (to) {
+	case RAFT_FOLLOWER:
+		break; /* any role may fall back to follower */
+	case RAFT_PRECANDIDATE:
+	case RAFT_CANDIDATE:
+		assert(from != RAFT_LEADER);
+		break;
+	case RAFT_LEADER:
+		assert(from == RAFT_CANDIDATE);
+		break;
+	}
+	if (from == RAFT_LEADER && to != RAFT_LEADER)
+		fail_pending_reads(r);
+	if (from != to)
+		trace(r, "term %llu: %s -> %s", (unsigned long long)r->term,
+		      raft_role_name(from), raft_role_name(to));
+	r->role = to;
+}
+
+/* §5.1: "If a server receives a request or response with a term greater
+ * than its own, it updates its term and reverts to follower." */
+static void become_follower(struct raft *r, uint64_t term, uint32_t leader)
+{
+	if (term > r->term) {
+		r->term = term;
+		r->vote = 0;
+		note_hard_state(r);
+	}
+	set_role(r, RAFT_FOLLOWER);
+	if (leader != r->leader_id && leader != 0)
+		trace(r, "term %llu: following leader %u",
+		      (unsigned long long)r->term, leader);
+	r->leader_id = leader;
+	reset_election_timer(r);
+}
+
+static void send_append(struct raft *r, struct raft_progress *p);
+static void maybe_send(struct raft *r, struct raft_progress *p);
+static void maybe_commit(struct raft *r);
+static void check_reads(struct raft *r);
+
+static void become_leader(struct raft *r)
+{
+	uint32_t i;
+	uint64_t last = log_last_index(&r->log);
+
+	set_role(r, RAFT_LEADER);
+	r->leader_id = r->cfg.id;
+	r->commit_in_term = false;
+	r->seq = 0;
+	for (i = 0; i < r->cfg.n_nodes; i++) {
+		struct raft_progress *p = &r->progress[i];
+		p->next_index = last + 1;
+		p->match_index = 0;
+		p->state = RAFT_PROGRESS_PROBE;
+		p->n_inflight = 0;
+		p->acked_seq = 0;
+		p->recent_active = true;
+		p->last_send = r->now;
+		p->last_progress = r->now;
+	}
+	r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
+	r->quorum_deadline = r->now + r->cfg.election_min_ms;
+	trace(r, "term %llu: leader with log up to %llu",
+	      (unsigned long long)r->term, (unsigned long long)last);
+
+	/* §8: "each leader commit a blank no-op entry into the log at the
+	 * start of its term", so that it learns what is committed and can
+	 * serve reads (thesis §6.4). */
+	log_append(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0);
+	note_append(r, log_last_index(&r->log));
+	for (i = 0; i < r->cfg.n_nodes; i++)
+		if (!is_self(r, &r->progress[i]))
+			send_append(r, &r->progress[i]);
+	maybe_commit(r); /* a single-node cluster */
+}
+
+static void count_votes(struct raft *r, size_t *granted, size_t *rejected)
+{
+	uint32_t i;
+
+	*granted = 0;
+	*rejected = 0;
+	for (i = 0; i < r->cfg.n_nodes; i++) {
+		if (!r->progress[i].vote_answered)
+			continue;
+		if (r->progress[i].vote_granted)
+			(*granted)++;
+		else
+			(*rejected)++;
+	}
+}
+
+static void reset_votes(struct raft *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->cfg.n_nodes; i++) {
+		bool self = is_self(r, &r->progress[i]);
+		r->progress[i].vote_answered = self;
+		r->progress[i].vote_granted = self;
+	}
+}
+
+static void become_candidate(struct raft *r);
+
+/* Asks every peer for a vote (or a prevote, for term + 1). */
+static void send_votes(struct raft *r, bool prevote)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->cfg.n_nodes; i++) {
+		struct raft_msg *m;
+		if (is_self(r, &r->progress[i]))
+			continue;
+		m = msg_new(r, RAFT_MSG_VOTE, r->progress[i].id);
+		m->term = prevote ? r->term + 1 : r->term;
+		m->u.vote.prevote = prevote;
+		m->u.vote.last_log_index = log_last_index(&r->log);
+		m->u.vote.last_log_term =
+		    log_term_at(&r->log, log_last_index(&r->log));
+	}
+}
+
+/* Thesis §9.6: before incrementing its term a server first asks whether it
+ * could win; the term only grows when a majority says yes, so a server
+ * cut off from the cluster does not inflate its term and disrupt the
+ * leader when it comes back. */
+static void become_precandidate(struct raft *r)
+{
+	size_t granted, rejected;
+
+	set_role(r, RAFT_PRECANDIDATE);
+	r->leader_id = 0;
+	reset_votes(r);
+	reset_election_timer(r);
+	count_votes(r, &granted, &rejected);
+	if (granted >= majority(r)) {
+		become_candidate(r);
+		return;
+	}
+	send_votes(r, true);
+}
+
+/* §5.2: "To begin an election, a follower increments its current term and
+ * transitions to candidate state. It then votes for itself and issues
+ * RequestVote RPCs in parallel to each of the other servers." */
+static void become_candidate(struct raft *r)
+{
+	size_t granted, rejected;
+
+	r->term++;
+	r->vote = r->cfg.id;
+	note_hard_state(r);
+	set_role(r, RAFT_CANDIDATE);
+	r->leader_id = 0;
+	reset_votes(r);
+	reset_election_timer(r);
+	count_votes(r, &granted, &rejected);
+	if (granted >= majority(r)) {
+		become_leader(r);
+		return;
+	}
+	send_votes(r, false);
+}
+
+static void start_election(struct raft *r)
+{
+	if (r->cfg.prevote)
+		become_precandidate(r);
+	else
+		become_candidate(r);
+}
+
+/* ---- replication (leader side) ------------------------------------------ */
+
+/* Sends one AppendEntries to p (§5.3).  Entries start at p->next_index and
+ * are bounded by count and bytes (at least one entry when any is due), so
+ * one XML-RPC body stays well under the transport's limit. */
+static void send_append_from(struct raft *r, struct raft_progress *p,
+			     uint64_t next, bool with_entries)
+{
+	struct raft_msg *m;
+	uint64_t last = log_last_index(&r->log);
+	uint64_t n = 0, bytes = 0;
+
+	assert(next >= 1 && next <= last + 1);
+	if (with_entries) {
+		while (next + n <= last && n < r->cfg.max_batch_entries) {
+			const struct raft_entry *e = log_at(&r->log, next + n);
+			if (n > 0 && bytes + e->len > r->cfg.max_batch_bytes)
+				break;
+			bytes += e->len;
+			n++;
+		}
+	}
+	m = msg_new(r, RAFT_MSG_APPEND, p->id);
+	m->u.append.prev_index = next - 1;
+	m->u.append.prev_term = log_term_at(&r->log, next - 1);
+	m->u.append.leader_commit = r->commit_index;
+	m->u.append.seq = r->seq;
+	m->u.append.n_entries = (uint32_t)n;
+	m->u.append.entries = NULL; /* pointed into the log by update_finish */
+	p->last_send = r->now;
+	if (n > 0 && p->state == RAFT_PROGRESS_REPLICATE) {
+		/* Optimistic pipelining (thesis §10.2.2). */
+		p->next_index = next + n;
+		assert(p->n_inflight < RAFT_MAX_INFLIGHT);
+		p->inflight[p->n_inflight++] = next + n - 1;
+	}
+}
+
+static void send_append(struct raft *r, struct raft_progress *p)
+{
+	if (p->state == RAFT_PROGRESS_PROBE) {
+		/* One request at a time until the follower's log matches. */
+		send_append_from(r, p, p->next_index, true);
+		p->n_inflight = 1;
+		p->inflight[0] = 0;
+	} else {
+		send_append_from(r, p, p->next_index, true);
+	}
+}
+
+/* A heartbeat to a pipelined follower: prev is the index known to match,
+ * so it never conflicts with requests still in flight. */
+static void send_heartbeat(struct raft *r, struct raft_progress *p)
+{
+	if (p->state == RAFT_PROGRESS_REPLICATE)
+		send_append_from(r, p, p->match_index + 1, false);
+	else
+		send_append(r, p);
+}
+
+/* Sends what the flow control allows: in PROBE one request until answered,
+ * in REPLICATE up to max_inflight batches. */
+static void maybe_send(struct raft *r, struct raft_progress *p)
+{
+	uint64_t last = log_last_index(&r->log);
+
+	if (p->state == RAFT_PROGRESS_PROBE) {
+		if (p->n_inflight == 0)
+			send_append(r, p);
+		return;
+	}
+	while (p->next_index <= last && p->n_inflight < r->cfg.max_inflight)
+		send_append(r, p);
+}
+
+static void broadcast_heartbeat(struct raft *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->cfg.n_nodes; i++)
+		if (!is_self(r, &r->progress[i]))
+			send_heartbeat(r, &r->progress[i]);
+	r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
+}
+
+/* Insertion sort, descending: at most RAFT_MAX_NODES values. */
+static void sort_desc(uint64_t *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		for (j = i; j > 0 && v[j - 1] < x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* §5.3/§5.4.2: the leader commits the highest index stored on a majority,
+ * but only if that entry is of its current term ("Raft never commits log
+ * entries from previous terms by counting replicas", Figure 8); earlier
+ * entries are then committed indirectly by the Log Matching Property.  The
+ * leader counts itself only for entries durable on its own disk. */
+static void maybe_commit(struct raft *r)
+{
+	uint64_t matches[RAFT_MAX_NODES];
+	uint64_t q;
+	uint32_t i;
+
+	if (r->role != RAFT_LEADER)
+		return;
+	for (i = 0; i < r->cfg.n_nodes; i++) {
+		const struct raft_progress *p = &r->progress[i];
+		matches[i] = is_self(r, p) ? r->persisted_index : p->match_index;
+	}
+	sort_desc(matches, r->cfg.n_nodes);
+	q = matches[majority(r) - 1];
+	if (q <= r->commit_index)
+		return;
+	if (log_term_at(&r->log, q) != r->term)
+		return;
+	r->commit_index = q;
+	if (!r->commit_in_term) {
+		size_t k;
+		r->commit_in_term = true;
+		/* Thesis §6.4: reads that arrived before the leader knew
+		 * what was committed take the commit index from now. */
+		for (k = 0; k < r->n_pending_reads; k++)
+			if (r->pending_reads[k].index == 0)
+				r->pending_reads[k].index = r->commit_index;
+		check_reads(r);
+	}
+}
+
+/* ---- ReadIndex (thesis §6.4) ---------------------------------------------
+ * A read is registered with the current commit index and a new heartbeat
+ * round number (seq).  Once a majority has answered a heartbeat of that
+ * round or later, no other leader can have existed when the read arrived,
+ * so serving it at any state that includes the read index is linearizable. */
+
+static void check_reads(struct raft *r)
+{
+	size_t i, keep = 0;
+
+	for (i = 0; i < r->n_pending_reads; i++) {
+		struct raft_pending_read *pr = &r->pending_reads[i];
+		size_t acks = 0;
+		uint32_t k;
+
+		for (k = 0; k < r->cfg.n_nodes; k++) {
+			const struct raft_progress *p = &r->progress[k];
+			if (is_self(r, p) || p->acked_seq >= pr->seq)
+				acks++;
+		}
+		if (acks >= majority(r) && pr->index != 0)
+			read_done(r, pr->id, pr->index);
+		else
+			r->pending_reads[keep++] = *pr;
+	}
+	r->n_pending_reads = keep;
+}
+
+int raft_read(struct raft *r, uint64_t now, uint64_t id)
+{
+	struct raft_pending_read *pr;
+
+	update_begin(r, now);
+	if (r->role != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	GROW(r->pending_reads, r->cap_pending_reads, r->n_pending_reads + 1);
+	pr = &r->pending_reads[r->n_pending_reads++];
+	pr->id = id;
+	pr->seq = ++r->seq;
+	pr->index = r->commit_in_term ? r->commit_index : 0;
+	if (r->cfg.n_nodes > 1)
+		broadcast_heartbeat(r);
+	check_reads(r);
+	return RAFT_OK;
+}
+
+/* ---- receiving messages -------------------------------------------------- */
+
+/* §5.4.1: a vote goes only to a candidate whose log is at least as
+ * up-to-date: a later last term, or the same last term and a log at least
+ * as long. */
+static bool log_up_to_date(const struct raft *r, uint64_t last_index,
+			   uint64_t last_term)
+{
+	uint64_t my_index = log_last_index(&r->log);
+	uint64_t my_term = log_term_at(&r->log, my_index);
+
+	return last_term > my_term ||
+	       (last_term == my_term && last_index >= my_index);
+}
+
+static void recv_vote(struct raft *r, const struct raft_msg *m)
+{
+	const struct raft_msg_vote *v = &m->u.vote;
+	struct raft_msg *resp;
+	bool grant = false;
+
+	if (m->term > r->term && in_lease(r)) {
+		/* Thesis §4.2.3: ignore it, do not even adopt the term. */
+		trace(r, "term %llu: ignored %svote from %u for term %llu "
+			 "(leader %u is alive)",
+		      (unsigned long long)r->term, v->prevote ? "pre" : "",
+		      m->from, (unsigned long long)m->term, r->leader_id);
+		return;
+	}
+	if (v->prevote) {
+		/* Thesis §9.6: grant when the candidate's proposed term is
+		 * newer and its log up to date; change nothing here. */
+		grant = m->term > r->term &&
+			log_up_to_date(r, v->last_log_index, v->last_log_term);
+	} else if (m->term >= r->term) {
+		if (m->term > r->term)
+			become_follower(r, m->term, 0);
+		/* §5.2: at most one vote per term, first come first served. */
+		if ((r->vote == 0 || r->vote == m->from) &&
+		    log_up_to_date(r, v->last_log_index, v->last_log_term)) {
+			grant = true;
+			if (r->vote != m->from) {
+				r->vote = m->from;
+				note_hard_state(r);
+			}
+			/* §5.2: granting a vote resets the election timer. */
+			reset_election_timer(r);
+			trace(r, "term %llu: voted for %u",
+			      (unsigned long long)r->term, m->from);
+		}
+	}
+	resp = msg_new(r, RAFT_MSG_VOTE_RESP, m->from);
+	resp->u.vote_resp.prevote = v->prevote;
+	resp->u.vote_resp.granted = grant;
+	/* A granted prevote echoes the proposed term (our own is lower). */
+	resp->term = (grant && v->prevote) ? m->term : r->term;
+}
+
+static void recv_vote_resp(struct raft *r, const struct raft_msg *m)
+{
+	const struct raft_msg_vote_resp *v = &m->u.vote_resp;
+	struct raft_progress *p = progress_of(r, m->from);
+	size_t granted, rejected;
+
+	if (v->prevote) {
+		if (r->role != RAFT_PRECANDIDATE)
+			return;
+		if (v->granted && m->term != r->term + 1)
+			return; /* from an older round */
+	} else {
+		if (r->role != RAFT_CANDIDATE || m->term != r->term)
+			return;
+	}
+	if (p->vote_answered)
+		return;
+	p->vote_answered = true;
+	p->vote_granted = v->granted;
+	count_votes(r, &granted, &rejected);
+	if (granted >= majority(r)) {
+		if (v->prevote)
+			become_candidate(r);
+		else
+			become_leader(r);
+	} else if (rejected >= majority(r)) {
+		/* Lost: wait for the next election timeout as a follower. */
+		set_role(r, RAFT_FOLLOWER);
+	}
+}
+
+static void send_append_resp(struct raft *r, const struct raft_msg *req,
+			     bool success, uint64_t match,
+			     uint64_t conflict_term, uint64_t conflict_index)
+{
+	struct raft_msg *resp = msg_new(r, RAFT_MSG_APPEND_RESP, req->from);
+
+	resp->u.append_resp.success = success;
+	resp->u.append_resp.prev_index = req->u.append.prev_index;
+	resp->u.append_resp.match_index = match;
+	resp->u.append_resp.conflict_term = conflict_term;
+	resp->u.append_resp.conflict_index = conflict_index;
+	resp->u.append_resp.last_log_index = log_last_index(&r->log);
+	resp->u.append_resp.seq = req->u.append.seq;
+}
+
+static void recv_append(struct raft *r, const struct raft_msg *m)
+{
+	const struct raft_msg_append *a = &m->u.append;
+	uint64_t last = log_last_index(&r->log);
+	uint64_t i, match;
+
+	if (m->term < r->term) {
+		/* §5.1: reject a stale leader; our term makes it step down. */
+		send_append_resp(r, m, false, 0, 0, 0);
+		return;
+	}
+	/* m->term >= r->term: m->from is the leader of m->term (§5.2). */
+	if (m->term > r->term || r->role != RAFT_FOLLOWER ||
+	    r->leader_id != m->from) {
+		assert(!(r->role == RAFT_LEADER && m->term == r->term));
+		become_follower(r, m->term, m->from);
+	}
+	r->last_leader_contact = r->now;
+	reset_election_timer(r);
+
+	if (a->prev_index < r->log.offset) {
+		/* Room for snapshots: entries below the offset are committed
+		 * and therefore match; not reachable while offset is 0. */
+		send_append_resp(r, m, false, 0, 0, r->log.offset + 1);
+		return;
+	}
+	/* §5.3 consistency check, with the conflict hint of the paper's
+	 * "fast backup" note so the leader skips a whole term per round
+	 * trip instead of one entry. */
+	if (a->prev_index > last) {
+		send_append_resp(r, m, false, 0, 0, last + 1);
+		return;
+	}
+	if (log_term_at(&r->log, a->prev_index) != a->prev_term) {
+		uint64_t ct = log_term_at(&r->log, a->prev_index);
+		uint64_t ci = a->prev_index;
+		while (ci - 1 > r->log.offset &&
+		       log_term_at(&r->log, ci - 1) == ct)
+			ci--;
+		send_append_resp(r, m, false, 0, ct, ci);
+		return;
+	}
+	/* §5.3: "If an existing entry conflicts with a new one (same index
+	 * but different terms), delete the existing entry and all that
+	 * follow it"; entries already present are kept, so a delayed or
+	 * duplicated request never shortens the log. */
+	for (i = 0; i < a->n_entries; i++) {
+		uint64_t index = a->prev_index + 1 + i;
+		const struct raft_entry *e = &a->entries[i];
+
+		if (index <= log_last_index(&r->log)) {
+			if (log_term_at(&r->log, index) == e->term)
+				continue;
+			if (index <= r->commit_index) {
+				/* Never happens unless a peer is broken. */
+				trace(r, "term %llu: refused append from %u "
+					 "overwriting committed index %llu",
+				      (unsigned long long)r->term, m->from,
+				      (unsigned long long)index);
+				return;
+			}
+			trace(r, "term %llu: truncating log from %llu",
+			      (unsigned long long)r->term,
+			      (unsigned long long)index);
+			log_truncate(&r->log, index);
+			note_truncate(r, index);
+		}
+		log_append(&r->log, e->term, e->type, e->buf, e->len);
+		note_append(r, index);
+	}
+	match = a->prev_index + a->n_entries;
+	/* Figure 2: commitIndex = min(leaderCommit, index of last new
+	 * entry): only what this request proved to match. */
+	if (a->leader_commit > r->commit_index) {
+		uint64_t c = a->leader_commit < match ? a->leader_commit : match;
+		if (c > r->commit_index)
+			r->commit_index = c;
+	}
+	send_append_resp(r, m, true, match, 0, 0);
+}
+
+static void progress_free_inflight(struct raft_progress *p, uint64_t match)
+{
+	uint32_t i, keep = 0;
+
+	for (i = 0; i < p->n_inflight; i++)
+		if (p->inflight[i] > match)
+			p->inflight[keep++] = p->inflight[i];
+	p->n_inflight = keep;
+}
+
+static void recv_append_resp(struct raft *r, const struct raft_msg *m)
+{
+	const struct raft_msg_append_resp *a = &m->u.append_resp;
+	struct raft_progress *p = progress_of(r, m->from);
+	uint64_t last = log_last_index(&r->log);
+	uint64_t next;
+
+	if (r->role != RAFT_LEADER || m->term != r->term)
+		return; /* stale */
+	p->recent_active = true;
+	if (a->seq > p->acked_seq) {
+		p->acked_seq = a->seq;
+		check_reads(r);
+	}
+	if (a->success) {
+		if (a->match_index > last)
+			return; /* impossible from a correct follower */
+		if (a->match_index > p->match_index) {
+			p->match_index = a->match_index;
+			p->last_progress = r->now;
+		}
+		if (p->next_index < p->match_index + 1)
+			p->next_index = p->match_index + 1;
+		if (p->state == RAFT_PROGRESS_PROBE) {
+			p->state = RAFT_PROGRESS_REPLICATE;
+			p->n_inflight = 0;
+			p->next_index = p->match_index + 1;
+		} else {
+			progress_free_inflight(p, p->match_index);
+		}
+		maybe_commit(r);
+		maybe_send(r, p);
+		return;
+	}
+	/* Rejected.  Ignore answers to requests we no longer care about. */
+	if (p->state == RAFT_PROGRESS_PROBE) {
+		if (a->prev_index + 1 != p->next_index)
+			return;
+	} else if (a->prev_index <= p->match_index) {
+		return;
+	}
+	if (a->conflict_term != 0) {
+		/* Skip to after our last entry of the conflicting term, or
+		 * past the follower's whole term if we have none of it. */
+		uint64_t i = a->prev_index < last ? a->prev_index : last;
+		while (i > r->log.offset &&
+		       log_term_at(&r->log, i) > a->conflict_term)
+			i--;
+		if (i > r->log.offset &&
+		    log_term_at(&r->log, i) == a->conflict_term)
+			next = i + 1;
+		else
+			next = a->conflict_index;
+	} else {
+		next = a->conflict_index;
+	}
+	if (next > a->prev_index)
+		next = a->prev_index; /* always move back */
+	if (next < p->match_index + 1)
+		next = p->match_index + 1;
+	if (next < 1)
+		next = 1;
+	p->state = RAFT_PROGRESS_PROBE;
+	p->next_index = next;
+	p->n_inflight = 0;
+	send_append(r, p);
+}
+
+static bool msg_valid(const struct raft *r, const struct raft_msg *m)
+{
+	uint32_t i;
+
+	if (m->to != r->cfg.id || m->from == r->cfg.id ||
+	    progress_of((struct raft *)r, m->from) == NULL)
+		return false;
+	switch (m->type) {
+	case RAFT_MSG_VOTE:
+	case RAFT_MSG_VOTE_RESP:
+	case RAFT_MSG_APPEND_RESP:
+		return true;
+	case RAFT_MSG_APPEND:
+		if (m->u.append.n_entries > 0 && m->u.append.entries == NULL)
+			return false;
+		for (i = 0; i < m->u.append.n_entries; i++) {
+			const struct raft_entry *e = &m->u.append.entries[i];
+			if (e->len > RAFT_MAX_ENTRY_BYTES ||
+			    (e->len > 0 && e->buf == NULL) ||
+			    e->term > m->term)
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m)
+{
+	update_begin(r, now);
+	if (!msg_valid(r, m))
+		return RAFT_EINVAL;
+
+	/* §5.1: a higher term makes us a follower, except for what PreVote
+	 * must not disturb: a prevote request, and a granted prevote reply
+	 * (which carries the proposed term, not the voter's).  Vote requests
+	 * are handled in recv_vote, which may ignore them (lease). */
+	if (m->term > r->term && m->type != RAFT_MSG_VOTE &&
+	    !(m->type == RAFT_MSG_VOTE_RESP && m->u.vote_resp.prevote &&
+	      m->u.vote_resp.granted)) {
+		uint32_t leader = m->type == RAFT_MSG_APPEND ? m->from : 0;
+		become_follower(r, m->term, leader);
+	}
+
+	switch (m->type) {
+	case RAFT_MSG_VOTE:
+		recv_vote(r, m);
+		break;
+	case RAFT_MSG_VOTE_RESP:
+		recv_vote_resp(r, m);
+		break;
+	case RAFT_MSG_APPEND:
+		recv_append(r, m);
+		break;
+	case RAFT_MSG_APPEND_RESP:
+		recv_append_resp(r, m);
+		break;
+	}
+	return RAFT_OK;
+}
+
+/* ---- other events ---------------------------------------------------------- */
+
+void raft_tick(struct raft *r, uint64_t now)
+{
+	uint32_t i;
+
+	update_begin(r, now);
+	if (r->role != RAFT_LEADER) {
+		/* §5.2: no word from a leader within the timeout: campaign. */
+		if (r->now >= r->election_deadline)
+			start_election(r);
+		return;
+	}
+	if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
+		/* Thesis §6.2: a leader that has not heard from a majority
+		 * within an election timeout steps down, so clients find the
+		 * real leader and a partitioned leader stops serving. */
+		size_t active = 0;
+		for (i = 0; i < r->cfg.n_nodes; i++)
+			if (is_self(r, &r->progress[i]) ||
+			    r->progress[i].recent_active)
+				active++;
+		if (active < majority(r)) {
+			trace(r, "term %llu: lost contact with a majority, "
+				 "stepping down",
+			      (unsigned long long)r->term);
+			become_follower(r, r->term, 0);
+			return;
+		}
+		for (i = 0; i < r->cfg.n_nodes; i++)
+			r->progress[i].recent_active = false;
+		r->quorum_deadline = r->now + r->cfg.election_min_ms;
+	}
+	if (r->now >= r->heartbeat_deadline) {
+		/* A pipelined follower that made no progress for two
+		 * heartbeats probably lost a request: probe again from
+		 * its match index (retransmission). */
+		for (i = 0; i < r->cfg.n_nodes; i++) {
+			struct raft_progress *p = &r->progress[i];
+			if (is_self(r, p) || p->state != RAFT_PROGRESS_REPLICATE)
+				continue;
+			if (p->match_index < log_last_index(&r->log) &&
+			    r->now >= p->last_progress +
+					  2 * (uint64_t)r->cfg.heartbeat_ms) {
+				p->state = RAFT_PROGRESS_PROBE;
+				p->next_index = p->match_index + 1;
+				p->n_inflight = 0;
+				p->last_progress = r->now;
+			}
+		}
+		broadcast_heartbeat(r);
+	}
+}
+
+void raft_persisted(struct raft *r, uint64_t now, uint64_t index,
+		    uint64_t term)
+{
+	update_begin(r, now);
+	if (index <= r->persisted_index || index > log_last_index(&r->log))
+		return;
+	if (log_term_at(&r->log, index) != term)
+		return; /* overwritten since: that write is moot */
+	r->persisted_index = index;
+	maybe_commit(r);
+}
+
+int raft_propose(struct raft *r, uint64_t now, uint8_t type, const void *buf,
+		 uint32_t len, uint64_t *index, uint64_t *term)
+{
+	uint32_t i;
+
+	update_begin(r, now);
+	if (r->role != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	if (len > RAFT_MAX_ENTRY_BYTES)
+		return RAFT_ETOOBIG;
+	if (type != RAFT_ENTRY_COMMAND && type != RAFT_ENTRY_NOOP)
+		return RAFT_EINVAL;
+	/* §5.3: "the leader appends the command to its log as a new entry,
+	 * then issues AppendEntries RPCs in parallel". */
+	log_append(&r->log, r->term, type, buf, len);
+	note_append(r, log_last_index(&r->log));
+	*index = log_last_index(&r->log);
+	*term = r->term;
+	for (i = 0; i < r->cfg.n_nodes; i++)
+		if (!is_self(r, &r->progress[i]))
+			maybe_send(r, &r->progress[i]);
+	return RAFT_OK;
+}
+
+const struct raft_update *raft_update_take(struct raft *r)
+{
+	size_t i;
+
+	/* Point append requests at the log now that no entry will move. */
+	for (i = 0; i < r->up.n_msgs; i++) {
+		struct raft_msg *m = &r->msgs[i];
+		if (m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0)
+			m->u.append.entries =
+			    log_at(&r->log, m->u.append.prev_index + 1);
+	}
+	r->up.term = r->term;
+	r->up.vote = r->vote;
+	r->up.msgs = r->msgs;
+	r->up.reads = r->reads;
+	r->up.reads_failed = r->reads_failed;
+	r->up.commit_index = r->commit_index;
+	r->up.commit_changed = r->commit_index != r->up_commit0;
+	r->up.role = r->role;
+	r->up.role_changed = r->role != r->up_role0;
+	r->up.leader_id = r->leader_id;
+	r->up.wake_at = next_wake(r);
+	r->up.trace = r->trace ? r->trace : "";
+	return &r->up;
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+int raft_init(struct raft *r, const struct raft_config *cfg)
+{
+	uint32_t i, j;
+	bool self = false;
+
+	memset(r, 0, sizeof(*r));
+	if (cfg->n_nodes < 1 || cfg->n_nodes > RAFT_MAX_NODES || cfg->id == 0)
+		return RAFT_EINVAL;
+	for (i = 0; i < cfg->n_nodes; i++) {
+		if (cfg->nodes[i] == 0)
+			return RAFT_EINVAL;
+		if (cfg->nodes[i] == cfg->id)
+			self = true;
+		for (j = 0; j < i; j++)
+			if (cfg->nodes[j] == cfg->nodes[i])
+				return RAFT_EINVAL;
+	}
+	if (!self || cfg->election_min_ms < 1 ||
+	    cfg->election_min_ms > cfg->election_max_ms ||
+	    cfg->heartbeat_ms < 1 || cfg->heartbeat_ms >= cfg->election_min_ms ||
+	    cfg->max_batch_entries < 1 || cfg->max_batch_bytes < 1 ||
+	    cfg->max_inflight < 1 || cfg->max_inflight > RAFT_MAX_INFLIGHT)
+		return RAFT_EINVAL;
+	r->cfg = *cfg;
+	r->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ULL;
+	for (i = 0; i < cfg->n_nodes; i++)
+		r->progress[i].id = cfg->nodes[i];
+	r->role = RAFT_FOLLOWER;
+	return RAFT_OK;
+}
+
+void raft_close(struct raft *r)
+{
+	log_free(&r->log);
+	free(r->pending_reads);
+	free(r->msgs);
+	free(r->reads);
+	free(r->reads_failed);
+	free(r->trace);
+	memset(r, 0, sizeof(*r));
+}
+
+int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote)
+{
+	if (vote != 0 && progress_of(r, vote) == NULL)
+		return RAFT_EINVAL;
+	r->term = term;
+	r->vote = vote;
+	return RAFT_OK;
+}
+
+int raft_load_entry(struct raft *r, uint64_t term, uint8_t type,
+		    const void *buf, uint32_t len)
+{
+	if (len > RAFT_MAX_ENTRY_BYTES)
+		return RAFT_ETOOBIG;
+	if (term < log_term_at(&r->log, log_last_index(&r->log)))
+		return RAFT_EINVAL; /* terms never decrease along a log */
+	log_append(&r->log, term, type, buf, len);
+	r->persisted_index = log_last_index(&r->log);
+	return RAFT_OK;
+}
+
+void raft_start(struct raft *r, uint64_t now)
+{
+	update_begin(r, now);
+	r->now = now;
+	r->role = RAFT_FOLLOWER;
+	r->leader_id = 0;
+	if (r->term < log_term_at(&r->log, log_last_index(&r->log)))
+		r->term = log_term_at(&r->log, log_last_index(&r->log));
+	reset_election_timer(r);
+}
+
+/* ---- accessors --------------------------------------------------------------- */
+
+enum raft_role raft_role(const struct raft *r)
+{
+	return r->role;
+}
+
+uint64_t raft_term(const struct raft *r)
+{
+	return r->term;
+}
+
+uint32_t raft_leader(const struct raft *r)
+{
+	return r->leader_id;
+}
+
+uint64_t raft_commit_index(const struct raft *r)
+{
+	return r->commit_index;
+}
+
+uint64_t raft_last_index(const struct raft *r)
+{
+	return log_last_index(&r->log);
+}
+
+uint64_t raft_last_term(const struct raft *r)
+{
+	return log_term_at(&r->log, log_last_index(&r->log));
+}
+
+uint64_t raft_term_at(const struct raft *r, uint64_t index)
+{
+	return log_term_at(&r->log, index);
+}
+
+const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index)
+{
+	return log_at(&r->log, index);
+}
+
+/* ---- message copies ------------------------------------------------------------ */
+
+int raft_msg_copy(struct raft_msg *dst, const struct raft_msg *src)
+{
+	uint32_t i, n;
+
+	*dst = *src;
+	if (src->type != RAFT_MSG_APPEND || src->u.append.n_entries == 0) {
+		if (src->type == RAFT_MSG_APPEND)
+			dst->u.append.entries = NULL;
+		return RAFT_OK;
+	}
+	n = src->u.append.n_entries;
+	dst->u.append.entries = core_realloc(NULL, n * sizeof(struct raft_entry));
+	for (i = 0; i < n; i++) {
+		const struct raft_entry *s = &src->u.append.entries[i];
+		struct raft_entry *d = &dst->u.append.entries[i];
+		*d = *s;
+		d->buf = NULL;
+		if (s->len > 0) {
+			d->buf = core_realloc(NULL, s->len);
+			memcpy(d->buf, s->buf, s->len);
+		}
+	}
+	return RAFT_OK;
+}
+
+void raft_msg_free(struct raft_msg *m)
+{
+	uint32_t i;
+
+	if (m->type == RAFT_MSG_APPEND && m->u.append.entries != NULL) {
+		for (i = 0; i < m->u.append.n_entries; i++)
+			free(m->u.append.entries[i].buf);
+		free(m->u.append.entries);
+	}
+	m->u.append.entries = NULL;
+	m->u.append.n_entries = 0;
+}

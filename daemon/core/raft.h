@@ -1,0 +1,324 @@
+/* raft.h: the pure Raft consensus core (events in, an update out).
+ *
+ * The core never reads a clock, calls rand(), touches a file or socket,
+ * creates a thread or takes a lock.  The caller (the daemon's shell, or the
+ * simulation tests) feeds it events:
+ *
+ *   raft_tick()       time has passed (the caller's monotonic clock, in ms)
+ *   raft_recv()       a message arrived from a peer
+ *   raft_persisted()  entries up to (index, term) are durable on local disk
+ *   raft_propose()    a client wants an entry appended (leader only)
+ *   raft_read()       a client wants a linearizable read (ReadIndex, §6.4 of
+ *                     Ongaro's thesis)
+ *
+ * and after every event takes what to do out of `struct raft_update`
+ * (raft_update_take).  The caller must act on an update in this order:
+ *
+ *   1. if `hs_changed`, durably write (term, vote);
+ *   2. if `truncate_from`, durably drop log entries with index >= it;
+ *      then durably append the `n_append` entries starting at `append_first`
+ *      (read them with raft_entry_at() before the next event);
+ *   3. send `msgs`.  A message may leave the node only once the hard state
+ *      and every log change of this update and of all earlier updates is
+ *      durable, EXCEPT append requests of a leader, which may be sent
+ *      before the leader's own write completes (thesis §10.2.1): the leader
+ *      counts itself towards a commit only for entries reported through
+ *      raft_persisted();
+ *   4. apply entries up to `commit_index` to the state machine;
+ *   5. answer `reads` (a read may be served once the state machine has
+ *      applied up to its index) and fail `reads_failed`;
+ *   6. call raft_tick() again no later than `wake_at`.
+ *
+ * Room is kept for snapshots (the log has an offset, `struct raft_log`),
+ * membership changes (entry types, `struct raft_node` list) and leadership
+ * transfer (message types); none are implemented yet.
+ */
+#ifndef RAFT_CORE_RAFT_H
+#define RAFT_CORE_RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAFT_MAX_NODES 15
+#define RAFT_MAX_INFLIGHT 64
+
+/* Error codes returned by the core's functions (0 on success). */
+enum {
+	RAFT_OK = 0,
+	RAFT_ENOTLEADER = -1, /* proposal or read on a non-leader */
+	RAFT_EINVAL = -2,     /* bad argument or message */
+	RAFT_ENOMEM = -3,
+	RAFT_ETOOBIG = -4, /* entry over RAFT_MAX_ENTRY_BYTES */
+	RAFT_ESHUTDOWN = -5,
+};
+
+#define RAFT_MAX_ENTRY_BYTES (1024u * 1024u)
+
+enum raft_role {
+	RAFT_FOLLOWER = 0,
+	RAFT_PRECANDIDATE, /* PreVote phase (thesis §9.6): term not yet bumped */
+	RAFT_CANDIDATE,
+	RAFT_LEADER,
+};
+
+enum raft_entry_type {
+	RAFT_ENTRY_NOOP = 0,    /* appended by a new leader (§8 of the paper) */
+	RAFT_ENTRY_COMMAND = 1, /* opaque to the core: the state machine's */
+	/* later: RAFT_ENTRY_CONFIG for membership changes */
+};
+
+/* One log entry.  `buf` is owned by whoever holds the entry: the core's
+ * log owns its copies; entries inside a message the core emitted are
+ * borrowed from the core's log and are valid only until the next event. */
+struct raft_entry {
+	uint64_t term;
+	uint8_t type; /* enum raft_entry_type */
+	uint32_t len;
+	uint8_t *buf;
+};
+
+enum raft_msg_type {
+	RAFT_MSG_VOTE = 1,       /* RequestVote (also PreVote) */
+	RAFT_MSG_VOTE_RESP,
+	RAFT_MSG_APPEND,         /* AppendEntries (also heartbeat) */
+	RAFT_MSG_APPEND_RESP,
+	/* later: RAFT_MSG_SNAPSHOT, RAFT_MSG_TIMEOUT_NOW */
+};
+
+struct raft_msg_vote {
+	bool prevote;
+	uint64_t last_log_index;
+	uint64_t last_log_term;
+};
+
+struct raft_msg_vote_resp {
+	bool prevote;
+	bool granted;
+};
+
+struct raft_msg_append {
+	uint64_t prev_index;
+	uint64_t prev_term;
+	uint64_t leader_commit;
+	uint64_t seq; /* leader's heartbeat round, echoed back (ReadIndex) */
+	uint32_t n_entries;
+	struct raft_entry *entries;
+};
+
+struct raft_msg_append_resp {
+	bool success;
+	uint64_t prev_index;  /* echo of the request's prev_index */
+	uint64_t match_index; /* success: last index known to match the leader */
+	/* failure: the conflict hint (§5.3, "fast backup"): the follower's
+	 * term at prev_index and the first index it holds of that term, or
+	 * conflict_term 0 and conflict_index = its last index + 1 when its log
+	 * is shorter than prev_index. */
+	uint64_t conflict_term;
+	uint64_t conflict_index;
+	uint64_t last_log_index;
+	uint64_t seq; /* echo of the request's seq */
+};
+
+struct raft_msg {
+	enum raft_msg_type type;
+	uint32_t from;
+	uint32_t to;
+	uint64_t term;
+	union {
+		struct raft_msg_vote vote;
+		struct raft_msg_vote_resp vote_resp;
+		struct raft_msg_append append;
+		struct raft_msg_append_resp append_resp;
+	} u;
+};
+
+struct raft_read_result {
+	uint64_t id;    /* the caller's id from raft_read() */
+	uint64_t index; /* serve once applied >= index */
+};
+
+struct raft_config {
+	uint32_t id;                   /* this node's id */
+	uint32_t n_nodes;
+	uint32_t nodes[RAFT_MAX_NODES]; /* ids of every voter, self included */
+	uint32_t election_min_ms;      /* election timeout drawn in [min, max] */
+	uint32_t election_max_ms;
+	uint32_t heartbeat_ms;
+	uint32_t max_batch_entries;    /* per AppendEntries */
+	uint32_t max_batch_bytes;      /* payload bytes per AppendEntries */
+	uint32_t max_inflight;         /* pipelined AppendEntries per peer,
+					* 1..RAFT_MAX_INFLIGHT */
+	uint64_t seed;                 /* the PRNG's seed (node-specific) */
+	bool prevote;                  /* thesis §9.6 */
+	bool check_quorum;             /* thesis §6.2 */
+};
+
+/* What the caller must do after an event; see the order at the top. */
+struct raft_update {
+	bool hs_changed;
+	uint64_t term;
+	uint32_t vote;
+
+	uint64_t truncate_from; /* 0: no truncation */
+	uint64_t append_first;
+	uint64_t n_append;
+
+	struct raft_msg *msgs; /* owned by the core; valid until next event */
+	size_t n_msgs;
+
+	uint64_t commit_index;
+	bool commit_changed;
+
+	struct raft_read_result *reads;
+	size_t n_reads;
+	uint64_t *reads_failed; /* ids of reads that will never be served */
+	size_t n_reads_failed;
+
+	bool role_changed;
+	enum raft_role role;
+	uint32_t leader_id; /* 0 when unknown */
+
+	uint64_t wake_at; /* call raft_tick() by then (caller's clock, ms) */
+
+	const char *trace; /* newline-separated lines for the log; may be "" */
+};
+
+/* Per-peer replication progress on the leader (§5.3, Figure 2). */
+enum raft_progress_state {
+	RAFT_PROGRESS_PROBE = 0, /* one AppendEntries at a time until match */
+	RAFT_PROGRESS_REPLICATE, /* pipelined, next_index advanced optimistically */
+};
+
+struct raft_progress {
+	uint32_t id;
+	uint64_t next_index;
+	uint64_t match_index;
+	enum raft_progress_state state;
+	/* Last index of each pipelined AppendEntries not yet answered
+	 * (REPLICATE); in PROBE one slot marks the single request out. */
+	uint64_t inflight[RAFT_MAX_INFLIGHT];
+	uint32_t n_inflight;
+	uint64_t last_send;     /* time of the last AppendEntries sent */
+	uint64_t last_progress; /* time match_index last advanced */
+	uint64_t acked_seq;    /* highest heartbeat round answered this term */
+	bool recent_active;    /* heard from since the last CheckQuorum */
+	bool vote_granted;     /* in the current (pre)election */
+	bool vote_answered;
+};
+
+/* The in-memory log: entries [offset+1, offset+n].  `offset` stays 0 until
+ * snapshots exist; the term of the entry at `offset` is `offset_term`. */
+struct raft_log {
+	struct raft_entry *entries;
+	uint64_t n;
+	uint64_t cap;
+	uint64_t offset;
+	uint64_t offset_term;
+};
+
+struct raft_pending_read {
+	uint64_t id;
+	uint64_t seq;   /* heartbeat round that confirms it */
+	uint64_t index; /* commit index when it was registered, 0 if waiting
+			 * for the leader's first commit in its term */
+};
+
+/* The core's whole state.  Callers read fields through the accessors; the
+ * layout is visible only so that it can be embedded. */
+struct raft {
+	struct raft_config cfg;
+	uint64_t now;
+
+	/* Persistent state (Figure 2). */
+	uint64_t term;
+	uint32_t vote;
+	struct raft_log log;
+
+	/* Volatile state. */
+	enum raft_role role;
+	uint32_t leader_id;
+	uint64_t commit_index;
+	uint64_t persisted_index; /* durable locally, reported by the caller */
+	uint64_t rng;             /* xorshift64* state */
+
+	uint64_t election_deadline;   /* followers and candidates */
+	uint64_t last_leader_contact; /* last AppendEntries from a leader */
+	uint64_t heartbeat_deadline;    /* leaders */
+	uint64_t quorum_deadline;       /* leaders: next CheckQuorum */
+	bool commit_in_term;            /* leader committed an entry of its term */
+
+	struct raft_progress progress[RAFT_MAX_NODES];
+
+	/* ReadIndex (thesis §6.4). */
+	uint64_t seq;
+	struct raft_pending_read *pending_reads;
+	size_t n_pending_reads;
+	size_t cap_pending_reads;
+
+	/* The update being built. */
+	struct raft_update up;
+	struct raft_msg *msgs;
+	size_t cap_msgs;
+	struct raft_read_result *reads;
+	size_t cap_reads;
+	uint64_t *reads_failed;
+	size_t cap_reads_failed;
+	char *trace;
+	size_t trace_len;
+	size_t trace_cap;
+	enum raft_role up_role0;
+	uint32_t up_leader0;
+	uint64_t up_commit0;
+};
+
+/* Lifecycle.  raft_init() validates `cfg` (RAFT_EINVAL if ids are not
+ * unique, self is missing, timeouts are inconsistent, ...).  After init the
+ * caller loads what it had on disk with raft_load_hard_state() and
+ * raft_load_entry(), then calls raft_start(). */
+int raft_init(struct raft *r, const struct raft_config *cfg);
+void raft_close(struct raft *r);
+int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote);
+/* Copies `buf`. */
+int raft_load_entry(struct raft *r, uint64_t term, uint8_t type,
+		    const void *buf, uint32_t len);
+void raft_start(struct raft *r, uint64_t now);
+
+/* Events.  Each starts a fresh update; take it with raft_update_take(). */
+void raft_tick(struct raft *r, uint64_t now);
+/* `m` and its entries are only read (copied as needed). */
+int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m);
+void raft_persisted(struct raft *r, uint64_t now, uint64_t index,
+		    uint64_t term);
+/* Copies `buf`.  On success *index and *term identify the new entry; it is
+ * committed when commit_index >= *index and raft_term_at(*index) is still
+ * *term. */
+int raft_propose(struct raft *r, uint64_t now, uint8_t type, const void *buf,
+		 uint32_t len, uint64_t *index, uint64_t *term);
+int raft_read(struct raft *r, uint64_t now, uint64_t id);
+
+/* The update built by the last event.  Pointers inside are valid until the
+ * next event. */
+const struct raft_update *raft_update_take(struct raft *r);
+
+/* Accessors. */
+enum raft_role raft_role(const struct raft *r);
+uint64_t raft_term(const struct raft *r);
+uint32_t raft_leader(const struct raft *r);
+uint64_t raft_commit_index(const struct raft *r);
+uint64_t raft_last_index(const struct raft *r);
+uint64_t raft_last_term(const struct raft *r);
+/* 0 when index is outside the log. */
+uint64_t raft_term_at(const struct raft *r, uint64_t index);
+/* NULL when index is outside the log; valid until the next event. */
+const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index);
+
+const char *raft_role_name(enum raft_role role);
+const char *raft_strerror(int rv);
+
+/* Message helpers for callers that hold messages across events (the
+ * simulation's network, the shell's queues): a deep copy, and its free. */
+int raft_msg_copy(struct raft_msg *dst, const struct raft_msg *src);
+void raft_msg_free(struct raft_msg *m);
+
+#endif /* RAFT_CORE_RAFT_H */

@@ -1,0 +1,15 @@
+#!/bin/sh
+# deps.sh: install the Debian packages raftd needs to build and test.
+# Usage: scripts/deps.sh            (as root, or with sudo available)
+set -e
+PKGS="build-essential autoconf automake libtool pkg-config \
+libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev \
+python3 iproute2 nftables openssh-server openssh-client procps psmisc"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $PKGS
