@@ -68,7 +68,8 @@ crc32c_hw_run(uint32_t crc, const void *buf, size_t len)
 
 	while (len >= 8) {
 		uint64_t v;
-		memcpy(&v, p, 8); /* x86 is little-endian; no alignment needed */
+		memcpy(&v, p,
+		       8); /* x86 is little-endian; no alignment needed */
 		c = __builtin_ia32_crc32di(c, v);
 		p += 8;
 		len -= 8;
@@ -88,7 +89,4 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 	return crc32c_sw(crc, buf, len);
 }
 
-bool crc32c_hw(void)
-{
-	return use_hw;
-}
+bool crc32c_hw(void) { return use_hw; }

@@ -60,10 +60,10 @@ struct raftlog_entry {
 
 /* A decoded record. */
 struct raftlog_record {
-	uint8_t rtype;          /* enum raftlog_rec_type */
-	uint32_t size;          /* bytes the record takes, padding included */
+	uint8_t rtype; /* enum raftlog_rec_type */
+	uint32_t size; /* bytes the record takes, padding included */
 	struct raftlog_entry entry; /* RAFTLOG_REC_ENTRY */
-	uint64_t commit_index;      /* RAFTLOG_REC_COMMIT */
+	uint64_t commit_index;	    /* RAFTLOG_REC_COMMIT */
 };
 
 /* ---- encoding ------------------------------------------------------- */
@@ -89,8 +89,8 @@ int raftlog_encode_commit(uint8_t *buf, size_t cap, uint64_t commit_index,
 /* Checks a file header (`len` bytes at `buf`) and returns its first index.
  * RAFTLOG_ESHORT when len < RAFTLOG_HEADER_SIZE; RAFTLOG_ECORRUPT with a
  * reason in `why` for a bad magic, version, size or checksum. */
-int raftlog_decode_header(const uint8_t *buf, size_t len,
-			  uint64_t *first_index, char *why, size_t whylen);
+int raftlog_decode_header(const uint8_t *buf, size_t len, uint64_t *first_index,
+			  char *why, size_t whylen);
 
 /* Decodes the record at the start of `buf` (`len` bytes available).
  * RAFTLOG_OK: *rec is filled (rec->entry.data points into buf).
@@ -107,8 +107,7 @@ int raftlog_decode_record(const uint8_t *buf, size_t len,
  * nonzero return stops the scan, and raftlog_scan_*() returns that value.
  * The entry's data is valid during the call only. */
 struct raftlog_scan_ops {
-	int (*entry)(void *arg, const struct raftlog_entry *e,
-		     uint64_t offset);
+	int (*entry)(void *arg, const struct raftlog_entry *e, uint64_t offset);
 	int (*commit)(void *arg, uint64_t commit_index, uint64_t offset);
 	void *arg;
 };
@@ -117,11 +116,11 @@ struct raftlog_scan_result {
 	uint64_t file_size;
 	uint64_t first_index; /* from the header */
 	uint64_t n_entries;
-	uint64_t last_index;  /* first_index - 1 when there are no entries */
-	uint64_t last_term;   /* 0 when there are no entries */
-	uint64_t n_commits;   /* COMMIT markers seen */
-	uint64_t max_commit;  /* highest COMMIT marker, 0 when none */
-	uint64_t valid_end;   /* offset just past the last valid record */
+	uint64_t last_index; /* first_index - 1 when there are no entries */
+	uint64_t last_term;  /* 0 when there are no entries */
+	uint64_t n_commits;  /* COMMIT markers seen */
+	uint64_t max_commit; /* highest COMMIT marker, 0 when none */
+	uint64_t valid_end;  /* offset just past the last valid record */
 	/* A torn tail: [valid_end, file_size) is an unfinished write (a record
 	 * cut short, a checksum mismatch in the last record, or garbage with
 	 * no valid record after it).  Recovery drops it; the scan itself
@@ -147,7 +146,8 @@ struct raftlog_scan_result {
  * index/term rules; `err` then names the file, the byte offset, the entry
  * index and what the operator should do.  RAFTLOG_EIO, RAFTLOG_ENOMEM, or
  * a callback's nonzero value otherwise. */
-int raftlog_scan_fd(int fd, const char *name, const struct raftlog_scan_ops *ops,
+int raftlog_scan_fd(int fd, const char *name,
+		    const struct raftlog_scan_ops *ops,
 		    struct raftlog_scan_result *res, char *err, size_t errlen);
 
 /* raftlog_scan_fd() on `path`, opened read-only. */

@@ -276,11 +276,19 @@ static int get_int(const struct loader *ld, const config_setting_t *group,
 	if (s == NULL)
 		return 0;
 	key_join(key, sizeof(key), prefix, name);
-	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *str = config_setting_get_string(s);
+
+		/* "50" is the likely slip: say how to write it. */
+		if (str[0] != '\0' && strlen(str) < 20 &&
+		    strspn(str, "0123456789") == strlen(str))
+			return load_fail(ld, s, key,
+					 "must be an integer, not a string "
+					 "(write %s without quotes)",
+					 str);
 		return load_fail(ld, s, key,
-				 "must be an integer, not a string (write %s "
-				 "without quotes)",
-				 config_setting_get_string(s));
+				 "must be an integer, not a string");
+	}
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64)
 		return load_fail(ld, s, key, "must be an integer, not %s",
@@ -347,7 +355,7 @@ static int check_hostname(const char *host, char *why, size_t whylen)
 		}
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '-')) {
-			if ((unsigned char)*p > 0x20 &&
+			if ((unsigned char)*p >= 0x20 &&
 			    (unsigned char)*p < 0x7f)
 				snprintf(why, whylen,
 					 "bad character '%c' in host name", *p);
@@ -473,9 +481,23 @@ static int parse_address(const char *text, char *host, size_t hostlen,
 			return -1;
 		}
 		if (strchr(text, ':') != host_end) {
-			snprintf(why, whylen,
-				 "an IPv6 address needs brackets, as in "
-				 "[::1]:8001");
+			unsigned char bin[sizeof(struct in6_addr)];
+			char v6[INET6_ADDRSTRLEN];
+			size_t len = (size_t)(host_end - text);
+
+			if (len < sizeof(v6)) {
+				memcpy(v6, text, len);
+				v6[len] = '\0';
+			}
+			if (len < sizeof(v6) &&
+			    inet_pton(AF_INET6, v6, bin) == 1)
+				snprintf(why, whylen,
+					 "an IPv6 address needs brackets, as "
+					 "in [::1]:8001");
+			else
+				snprintf(why, whylen,
+					 "too many ':' (expected HOST:PORT or "
+					 "[IPv6]:PORT)");
 			return -1;
 		}
 		port_text = host_end + 1;
@@ -547,8 +569,8 @@ static int expand_data_dir(const char *tmpl, uint32_t id, char *out,
 }
 
 /* cluster.nodes: a list of { id; address; } groups.  Ids and addresses
- * must be unique: two members with one id would split a single vote in two,
- * and two with one address would make one of them unreachable. */
+ * must be unique: two members sharing an id would be counted as one voter,
+ * and two sharing an address cannot both listen on it. */
 static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 		      struct config *cfg)
 {
@@ -883,7 +905,7 @@ out:
 	if (lc_live)
 		config_destroy(&lc);
 	if (rv != 0)
-		cfg->n_nodes = 0; /* a half-loaded config must not be used */
+		memset(cfg, 0, sizeof(*cfg)); /* no half-loaded config */
 	return rv;
 }
 

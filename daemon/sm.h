@@ -129,24 +129,28 @@ int sm_tid_lookup(const struct sm *sm, const void *payload, size_t len,
 int sm_get(const struct sm *sm, const char *key, size_t klen,
 	   const char **val, size_t *vlen);
 
-/* Called per key-value pair by sm_list() and sm_multi_get().  key and val
- * are borrowed, NUL-terminated.  Return 0 to go on, non-zero to stop. */
-typedef int (*sm_kv_fn)(void *arg, const char *key, size_t klen,
-			const char *val, size_t vlen);
+/* sm_list() and sm_multi_get() call `fn(arg, key, klen, val, vlen)` per
+ * key-value pair; key and val are borrowed and NUL-terminated.  fn
+ * returns 0 to go on, non-zero to stop. */
 
 /* Calls fn for every key starting with prefix (plen bytes; plen 0 is every
  * key), in ascending byte order of the keys, at most `max` times (0: no
  * limit).  *count (may be NULL) is the number of calls made.  O(log n +
  * count). */
 int sm_list(const struct sm *sm, const char *prefix, size_t plen, size_t max,
-	    sm_kv_fn fn, void *arg, size_t *count);
+	    int (*fn)(void *arg, const char *key, size_t klen,
+		      const char *val, size_t vlen),
+	    void *arg, size_t *count);
 
 /* Calls fn for each of the n keys that exists, in the order given (a key
  * given twice is reported twice); absent keys are skipped.  *count (may be
  * NULL) is the number of calls.  One consistent view when the caller holds
  * the lock throughout. */
 int sm_multi_get(const struct sm *sm, const struct command_str *keys,
-		 size_t n, sm_kv_fn fn, void *arg, size_t *count);
+		 size_t n,
+		 int (*fn)(void *arg, const char *key, size_t klen,
+			   const char *val, size_t vlen),
+		 void *arg, size_t *count);
 
 /* The addEntry records with index >= from, in index order, at most max
  * (0: no limit): *first points into the sm's array (borrowed, see the top)

@@ -1,0 +1,81 @@
+/* config.h: load and validate raftd's libconfig cluster file (contract §2). */
+#ifndef RAFTD_CONFIG_H
+#define RAFTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/raft.h" /* RAFT_MAX_NODES */
+
+/* Defaults for every optional key (contract §2). */
+#define CONFIG_DEFAULT_DATA_DIR "data/node-%i"
+#define CONFIG_DEFAULT_ELECTION_MIN_MS 150
+#define CONFIG_DEFAULT_ELECTION_MAX_MS 300
+#define CONFIG_DEFAULT_HEARTBEAT_MS 50
+#define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 5000
+
+/* Limits the loader enforces.  Ids stop at INT32_MAX because they travel as
+ * XML-RPC <i4> values (status().id, leader). */
+#define CONFIG_MAX_ID INT32_MAX
+#define CONFIG_MAX_TIMEOUT_MS 60000	      /* election and heartbeat */
+#define CONFIG_MAX_REQUEST_TIMEOUT_MS 3600000 /* one hour */
+#define CONFIG_MIN_ELECTION_MS 10
+#define CONFIG_MAX_SECRET 256
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_HOST_MAX 256    /* a DNS name is at most 253 bytes */
+#define CONFIG_ADDRESS_MAX 272 /* "[" host "]:" port */
+
+struct config_node {
+	uint32_t id;
+	/* Canonical "host:port" ("[v6]:port" for IPv6): what peers dial and
+	 * what NOT_LEADER hints and status() report. */
+	char address[CONFIG_ADDRESS_MAX];
+	/* Host alone, IPv6 without brackets, ready for getaddrinfo(). */
+	char host[CONFIG_HOST_MAX];
+	uint16_t port;
+	int line; /* where the node's { ... } starts in the config file */
+};
+
+struct config {
+	char path[CONFIG_PATH_MAX]; /* the file as given to config_load() */
+	struct config_node nodes[RAFT_MAX_NODES]; /* in file order */
+	size_t n_nodes;
+	bool has_secret;
+	char secret[CONFIG_MAX_SECRET + 1];
+	char data_dir[CONFIG_PATH_MAX]; /* template: %i = node id, %% = '%' */
+	uint32_t election_min_ms;
+	uint32_t election_max_ms;
+	uint32_t heartbeat_ms;
+	uint32_t request_timeout_ms;
+};
+
+/* Read and validate the config file at `path` into `cfg` (which the caller
+ * owns; nothing is allocated).  Returns 0, or -1 with a one-line message in
+ * `err` of the form "FILE:LINE: KEY: what is wrong" (":LINE" is left out
+ * when libconfig has none, e.g. an unreadable file).  On error `cfg` holds
+ * no usable configuration. */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* The node with this id, or NULL.  The pointer is into `cfg`. */
+const struct config_node *config_node_by_id(const struct config *cfg,
+					    uint32_t id);
+
+/* Find this machine's node from the content of an `address` file (as the
+ * testbed's saveip writes it; surrounding whitespace is ignored):
+ * "HOST:PORT" (or "[V6]:PORT") matches the node with that host and port;
+ * an IP or host alone (IPv6 with or without brackets) matches the one node
+ * on that host.  Returns the node (a pointer into `cfg`), or NULL with a
+ * message in `err` when the text is malformed or matches no node or
+ * several. */
+const struct config_node *config_node_by_address(const struct config *cfg,
+						 const char *text, char *err,
+						 size_t errlen);
+
+/* Expand cfg->data_dir for node `id` into `out` ("%i" becomes the id, "%%"
+ * a '%').  Returns 0, or -1 with a message in `err` when the result does
+ * not fit in `outlen` bytes. */
+int config_data_dir(const struct config *cfg, uint32_t id, char *out,
+		    size_t outlen, char *err, size_t errlen);
+
+#endif /* RAFTD_CONFIG_H */

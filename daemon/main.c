@@ -1,0 +1,406 @@
+/* main.c: raftd's entry point: options, config, daemonizing, signals. */
+#include <autoconfig.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xmlrpc-c/base.h>
+#include <xmlrpc-c/client.h>
+#include <xmlrpc-c/server_abyss.h>
+
+#include "config.h"
+#include "log.h"
+#include "node.h"
+#include "server.h"
+
+/* XML-RPC bodies up to 4 MiB in both directions (a 256 KiB value escaped,
+ * a 1 MiB batch of entries in base64); xmlrpc-c's default is 512 KiB. */
+#define RAFTD_XML_LIMIT (4u * 1024u * 1024u)
+
+struct options {
+	const char *config;
+	const char *data_dir;
+	const char *pidfile;
+	const char *log_file;
+	long id;
+	bool daemon;
+	int log_level;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: raftd --config FILE [--id N] [--data-dir DIR]\n"
+		"             [--daemon --pidfile FILE [--log-file FILE]]\n"
+		"             [--log-level error|warn|info|debug]\n"
+		"\n"
+		"Runs one node of a raftd cluster: a replicated log and "
+		"key-value store\nserved over XML-RPC at "
+		"http://ADDRESS/RPC2.\n"
+		"\n"
+		"  -c, --config FILE    cluster configuration (libconfig "
+		"syntax)\n"
+		"  -i, --id N           this node's id; without it, the node "
+		"whose address\n"
+		"                       matches the file ./address (one IP or "
+		"HOST:PORT)\n"
+		"  -d, --data-dir DIR   where the raftlog lives (default: the "
+		"config's\n"
+		"                       data_dir, %%i = id); created if "
+		"missing\n"
+		"      --daemon         detach and run in the background\n"
+		"      --pidfile FILE   write the daemon's pid there "
+		"(required with --daemon)\n"
+		"      --log-file FILE  log there instead of stderr (default "
+		"with --daemon:\n"
+		"                       DATA_DIR/raftd.log)\n"
+		"      --log-level L    error, warn, info (default) or debug\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        the version\n"
+		"\n"
+		"SIGTERM or SIGINT: clean shutdown, exit 0.  Exit 2: bad "
+		"arguments or config;\nexit 1: could not start (data dir, "
+		"port in use, ...).\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"id", required_argument, NULL, 'i'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"daemon", no_argument, NULL, 'D'},
+	    {"pidfile", required_argument, NULL, 'p'},
+	    {"log-file", required_argument, NULL, 'L'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	char *end;
+
+	memset(o, 0, sizeof(*o));
+	o->log_level = LOG_INFO;
+	while ((c = getopt_long(argc, argv, "c:i:d:hV", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'i':
+			errno = 0;
+			o->id = strtol(optarg, &end, 10);
+			if (errno || *end || o->id <= 0 || o->id > INT32_MAX) {
+				fprintf(stderr,
+					"raftd: --id: not a positive "
+					"integer: %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			o->data_dir = optarg;
+			break;
+		case 'D':
+			o->daemon = true;
+			break;
+		case 'p':
+			o->pidfile = optarg;
+			break;
+		case 'L':
+			o->log_file = optarg;
+			break;
+		case 'l':
+			o->log_level = log_level_parse(optarg);
+			if (o->log_level < 0) {
+				fprintf(stderr,
+					"raftd: --log-level: expected error, "
+					"warn, info or debug, got %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("raftd %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "raftd: unexpected argument: %s\n",
+			argv[optind]);
+		return 2;
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "raftd: --config FILE is required (see "
+				"--help)\n");
+		return 2;
+	}
+	if (o->daemon && o->pidfile == NULL) {
+		fprintf(stderr, "raftd: --daemon needs --pidfile FILE\n");
+		return 2;
+	}
+	return 0;
+}
+
+static const struct config_node *find_self(const struct config *cfg,
+					   const struct options *o)
+{
+	const struct config_node *self;
+	char text[512], err[512];
+	size_t n;
+	FILE *f;
+
+	if (o->id > 0) {
+		self = config_node_by_id(cfg, (uint32_t)o->id);
+		if (self == NULL)
+			fprintf(stderr, "raftd: %s: no node with id %ld\n",
+				cfg->path, o->id);
+		return self;
+	}
+	f = fopen("address", "r");
+	if (f == NULL) {
+		fprintf(stderr,
+			"raftd: no --id given and cannot read ./address: %s\n",
+			strerror(errno));
+		return NULL;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	self = config_node_by_address(cfg, text, err, sizeof(err));
+	if (self == NULL)
+		fprintf(stderr, "raftd: ./address: %s\n", err);
+	return self;
+}
+
+/* A pidfile naming a live process means another raftd runs here. */
+static int write_pidfile(const char *path)
+{
+	char buf[32];
+	FILE *f;
+	long pid;
+
+	f = fopen(path, "r");
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL) {
+			pid = strtol(buf, NULL, 10);
+			if (pid > 0 && kill((pid_t)pid, 0) == 0 &&
+			    pid != (long)getpid()) {
+				fclose(f);
+				fprintf(stderr,
+					"raftd: %s: already running as pid "
+					"%ld\n",
+					path, pid);
+				return -1;
+			}
+		}
+		fclose(f);
+	}
+	f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "raftd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0) {
+		fprintf(stderr, "raftd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Double fork, new session, stdin from /dev/null, stdout/stderr to the
+ * log file.  The parent exits 0 once the child has written the pidfile. */
+static int daemonize(const char *pidfile, const char *log_file)
+{
+	int pipefd[2], fd;
+	pid_t pid;
+	char ok = 0;
+
+	if (pipe(pipefd) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(pipefd[1]);
+		if (read(pipefd[0], &ok, 1) != 1)
+			ok = 0;
+		_exit(ok ? 0 : 1);
+	}
+	close(pipefd[0]);
+	setsid();
+	pid = fork();
+	if (pid < 0)
+		_exit(1);
+	if (pid > 0)
+		_exit(0);
+	if (write_pidfile(pidfile) != 0)
+		_exit(1);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+	fd = open(log_file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "raftd: %s: %s\n", log_file, strerror(errno));
+		_exit(1);
+	}
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+	ok = 1;
+	if (write(pipefd[1], &ok, 1) != 1)
+		_exit(1);
+	close(pipefd[1]);
+	return 0;
+}
+
+struct sigctx {
+	sigset_t set;
+	struct node *node;
+	struct server *server;
+};
+
+static void *signal_main(void *arg)
+{
+	struct sigctx *sc = arg;
+	int sig = 0;
+
+	if (sigwait(&sc->set, &sig) == 0)
+		log_info("received %s, shutting down", strsignal(sig));
+	node_begin_stop(sc->node);
+	server_terminate(sc->server);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg; /* large: keep it off the stack */
+	struct options o;
+	const struct config_node *self;
+	char data_dir[PATH_MAX], log_file[PATH_MAX + 16], err[1024];
+	struct node *node = NULL;
+	struct server *server = NULL;
+	struct sigctx sc;
+	pthread_t sigthread;
+	xmlrpc_env env;
+	int rv;
+
+	rv = parse_options(argc, argv, &o);
+	if (rv != 0)
+		return rv;
+	if (config_load(o.config, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "raftd: %s\n", err);
+		return 2;
+	}
+	self = find_self(&cfg, &o);
+	if (self == NULL)
+		return 2;
+	if (o.data_dir != NULL) {
+		snprintf(data_dir, sizeof(data_dir), "%s", o.data_dir);
+	} else if (config_data_dir(&cfg, self->id, data_dir, sizeof(data_dir),
+				   err, sizeof(err)) != 0) {
+		fprintf(stderr, "raftd: %s\n", err);
+		return 2;
+	}
+	log_init(self->id, (enum log_level)o.log_level);
+
+	if (o.daemon) {
+		if (o.log_file == NULL) {
+			if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) {
+				fprintf(stderr, "raftd: %s: %s\n", data_dir,
+					strerror(errno));
+				return 1;
+			}
+			snprintf(log_file, sizeof(log_file), "%s/raftd.log",
+				 data_dir);
+		} else {
+			snprintf(log_file, sizeof(log_file), "%s", o.log_file);
+		}
+		if (daemonize(o.pidfile, log_file) != 0) {
+			fprintf(stderr, "raftd: cannot daemonize: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	} else if (o.log_file != NULL) {
+		if (freopen(o.log_file, "a", stderr) == NULL)
+			return 1;
+	} else if (o.pidfile != NULL && write_pidfile(o.pidfile) != 0) {
+		return 1;
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+
+	/* XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
+	 * mid-response; SIGTERM/SIGINT are taken by one sigwait thread, so
+	 * block them before any thread exists (threads inherit the mask). */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sc.set);
+	sigaddset(&sc.set, SIGTERM);
+	sigaddset(&sc.set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+
+	/* Process-wide, not thread-safe: once, before any thread. */
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, RAFTD_XML_LIMIT);
+	xmlrpc_env_init(&env);
+	xmlrpc_server_abyss_global_init(&env);
+	if (!env.fault_occurred)
+		xmlrpc_client_setup_global_const(&env);
+	if (env.fault_occurred) {
+		log_error("xmlrpc-c init: %s", env.fault_string);
+		return 1;
+	}
+
+	log_info("raftd %s starting: node %u at %s, data dir %s",
+		 PACKAGE_VERSION, self->id, self->address, data_dir);
+	if (node_start(&cfg, self->id, data_dir, &node, err, sizeof(err)) !=
+	    0) {
+		log_error("%s", err);
+		rv = 1;
+		goto out;
+	}
+	if (server_create(&cfg, self, node, &server, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		rv = 1;
+		goto out;
+	}
+	sc.node = node;
+	sc.server = server;
+	if (pthread_create(&sigthread, NULL, signal_main, &sc) != 0) {
+		log_error("pthread_create: %s", strerror(errno));
+		rv = 1;
+		goto out;
+	}
+	log_info("serving XML-RPC on http://%s/RPC2", self->address);
+	server_run(server);
+	pthread_join(sigthread, NULL);
+	rv = 0;
+out:
+	node_stop(node);
+	server_free(server);
+	xmlrpc_client_teardown_global_const();
+	xmlrpc_server_abyss_global_term();
+	xmlrpc_env_clean(&env);
+	if (o.pidfile != NULL)
+		unlink(o.pidfile);
+	if (rv == 0)
+		log_info("stopped");
+	return rv;
+}

@@ -1,0 +1,1846 @@
+/* world.c: the simulated cluster (world.h): event loop, network, disks,
+ * crashes, and the Raft invariants checked after every step.
+ *
+ * One step is one event given to one core (a message delivered, a timer
+ * tick, a write that became durable, a client call).  After the event the
+ * core's update is carried out exactly in the order raft.h prescribes, and
+ * everything it reported is checked against what the world has seen so
+ * far.  The world is a pure function of its seed: the only randomness is
+ * its own splitmix64 stream and events are ordered by (time, kind, id). */
+#include "world.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* More steps than this at one instant means the cores are ping-ponging
+ * without time passing (a livelock), not a busy cluster. */
+#define WORLD_LIVELOCK_STEPS 200000u
+/* The full O(log) sweep runs this often (in steps) and at the end. */
+#define WORLD_DEEP_EVERY 8192u
+
+/* ---- memory -------------------------------------------------------------- */
+
+/* Out of memory is fatal, as everywhere in raftd (STYLE.md). */
+static void *xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+
+	if (q == NULL) {
+		fprintf(stderr, "sim: out of memory\n");
+		abort();
+	}
+	return q;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL) {
+		fprintf(stderr, "sim: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+#define GROW(arr, cap, need)                                                   \
+	do {                                                                   \
+		if ((need) > (cap)) {                                          \
+			size_t c_ = (cap) ? (size_t)(cap)*2 : 16;              \
+			while (c_ < (size_t)(need))                            \
+				c_ *= 2;                                       \
+			(arr) = xrealloc((arr), c_ * sizeof(*(arr)));          \
+			(cap) = c_;                                            \
+		}                                                              \
+	} while (0)
+
+/* ---- failures and checks ------------------------------------------------- */
+
+void world_fail(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[sizeof(w->why) - 128];
+
+	if (w->failed)
+		return;
+	w->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(w->why, sizeof(w->why), "[%s] SEED=%llu t=%llums: %s",
+		 w->o.name, (unsigned long long)w->o.seed,
+		 (unsigned long long)w->now, msg);
+	printf("sim: FAIL %s\n", w->why);
+	fflush(stdout);
+}
+
+/* Every assertion about the cores goes through CHECK so it is counted. */
+#define CHECK(w, cond, ...)                                                    \
+	do {                                                                   \
+		(w)->checks++;                                                 \
+		if (!(cond))                                                   \
+			world_fail((w), __VA_ARGS__);                          \
+	} while (0)
+
+static void vlog(struct world *w, uint32_t id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void vlog(struct world *w, uint32_t id, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->o.verbose)
+		return;
+	printf("%8llu n%u ", (unsigned long long)w->now, id);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static const char *msg_name(enum raft_msg_type t)
+{
+	switch (t) {
+	case RAFT_MSG_VOTE:
+		return "vote";
+	case RAFT_MSG_VOTE_RESP:
+		return "vote-resp";
+	case RAFT_MSG_APPEND:
+		return "append";
+	case RAFT_MSG_APPEND_RESP:
+		return "append-resp";
+	}
+	return "?";
+}
+
+/* ---- entry hashes ---------------------------------------------------------- */
+
+static uint64_t entry_hash(uint64_t term, uint8_t type, const uint8_t *buf,
+			   uint32_t len)
+{
+	uint64_t h = 0xCBF29CE484222325ULL; /* FNV-1a */
+	uint32_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= buf[i];
+		h *= 0x100000001B3ULL;
+	}
+	return rng_mix(h ^ rng_mix(term * 256 + type) ^ ((uint64_t)len << 40));
+}
+
+static uint64_t chain_next(uint64_t prev, uint64_t eh)
+{
+	return rng_mix(prev * 0x9E3779B97F4A7C15ULL + eh + 1);
+}
+
+/* The proposal id a payload carries (world_propose writes it first). */
+static uint64_t payload_pid(uint8_t type, const uint8_t *buf, uint32_t len)
+{
+	uint64_t pid = 0;
+	int i;
+
+	if (type != RAFT_ENTRY_COMMAND || len < 8)
+		return 0;
+	for (i = 7; i >= 0; i--)
+		pid = pid << 8 | buf[i];
+	return pid;
+}
+
+static uint64_t node_now(const struct world *w, const struct node *nd)
+{
+	return w->now + nd->clock_offset;
+}
+
+/* ---- Log Matching: one (index, term) -> chain map over every log ------- */
+
+static void itmap_grow(struct world *w)
+{
+	struct itmap_slot *old = w->itmap;
+	uint64_t old_cap = w->itmap_cap, i;
+
+	w->itmap_cap = old_cap ? old_cap * 2 : 4096;
+	w->itmap = xcalloc(w->itmap_cap, sizeof(*w->itmap));
+	for (i = 0; i < old_cap; i++) {
+		uint64_t h;
+		if (old[i].index == 0)
+			continue;
+		h = rng_mix(old[i].index * 31 + old[i].term);
+		while (w->itmap[h & (w->itmap_cap - 1)].index != 0)
+			h++;
+		w->itmap[h & (w->itmap_cap - 1)] = old[i];
+	}
+	free(old);
+}
+
+/* §5.3 Log Matching: "if two logs contain an entry with the same index and
+ * term, then the logs are identical in all entries up through the given
+ * index".  Every entry any log ever held is checked against the first log
+ * seen with that (index, term); the chain hash covers the whole prefix. */
+static void log_matching(struct world *w, uint64_t index, uint64_t term,
+			 uint64_t chain, const char *where, uint32_t id)
+{
+	uint64_t h;
+	struct itmap_slot *s;
+
+	if ((w->itmap_n + 1) * 2 > w->itmap_cap)
+		itmap_grow(w);
+	h = rng_mix(index * 31 + term);
+	for (;;) {
+		s = &w->itmap[h & (w->itmap_cap - 1)];
+		if (s->index == 0) {
+			s->index = index;
+			s->term = term;
+			s->chain = chain;
+			w->itmap_n++;
+			w->checks++;
+			return;
+		}
+		if (s->index == index && s->term == term)
+			break;
+		h++;
+	}
+	CHECK(w, s->chain == chain,
+	      "Log Matching: n%u's %s log holds (index %llu, term %llu) with "
+	      "a different entry or prefix than another log",
+	      id, where, (unsigned long long)index, (unsigned long long)term);
+}
+
+/* ---- the message heap ------------------------------------------------------ */
+
+static bool flight_before(const struct flight *a, const struct flight *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void heap_push(struct world *w, struct flight *f)
+{
+	size_t i;
+
+	GROW(w->heap, w->cap_heap, w->n_heap + 1);
+	i = w->n_heap++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!flight_before(f, w->heap[parent]))
+			break;
+		w->heap[i] = w->heap[parent];
+		i = parent;
+	}
+	w->heap[i] = f;
+}
+
+static struct flight *heap_pop(struct world *w)
+{
+	struct flight *top = w->heap[0], *last;
+	size_t i = 0;
+
+	last = w->heap[--w->n_heap];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= w->n_heap)
+			break;
+		if (c + 1 < w->n_heap && flight_before(w->heap[c + 1], w->heap[c]))
+			c++;
+		if (!flight_before(w->heap[c], last))
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (w->n_heap > 0)
+		w->heap[i] = last;
+	return top;
+}
+
+/* ---- the network ------------------------------------------------------------ */
+
+static bool link_open(const struct world *w, uint32_t from, uint32_t to)
+{
+	return w->links[from][to].up && !w->nodes[from].isolated &&
+	       !w->nodes[to].isolated;
+}
+
+static void flight_schedule(struct world *w, const struct world_link *l,
+			    struct raft_msg *m)
+{
+	struct flight *f = xcalloc(1, sizeof(*f));
+
+	f->m = *m;
+	f->at = w->now + rng_range(&w->rng, l->delay_min, l->delay_max);
+	f->seq = ++w->flight_seq;
+	heap_push(w, f);
+}
+
+/* Puts a message on the wire.  Takes ownership of m's entries. */
+static void net_post(struct world *w, struct raft_msg *m)
+{
+	const struct world_link *l = &w->links[m->from][m->to];
+
+	if (!link_open(w, m->from, m->to) || rng_ppm(&w->rng, l->drop_ppm)) {
+		w->msgs_dropped++;
+		raft_msg_free(m);
+		return;
+	}
+	if (rng_ppm(&w->rng, l->dup_ppm)) {
+		struct raft_msg dup;
+		raft_msg_copy(&dup, m);
+		flight_schedule(w, l, &dup);
+	}
+	flight_schedule(w, l, m);
+}
+
+/* ---- disks ---------------------------------------------------------------------- */
+
+/* Whether the world knows index as committed with exactly this prefix. */
+static bool is_committed_chain(const struct world *w, uint64_t index,
+			       uint64_t chain)
+{
+	return index >= 1 && index <= w->n_committed &&
+	       w->committed[index - 1].chain == chain;
+}
+
+/* Makes (a prefix of) a batch durable: hard state, truncation, then up to
+ * keep_entries of its entries, the order raft.h prescribes. */
+static void disk_apply(struct world *w, struct node *nd, struct disk_batch *b,
+		       uint64_t keep_entries)
+{
+	struct disk *d = &nd->disk;
+	uint64_t i;
+
+	if (b->has_hs) {
+		CHECK(w, b->term >= d->term,
+		      "durable term of n%u regressed from %llu to %llu", nd->id,
+		      (unsigned long long)d->term, (unsigned long long)b->term);
+		CHECK(w,
+		      b->term > d->term || d->vote == 0 || d->vote == b->vote,
+		      "durable vote of n%u changed from %u to %u in term %llu",
+		      nd->id, d->vote, b->vote, (unsigned long long)b->term);
+		d->term = b->term;
+		d->vote = b->vote;
+	}
+	if (b->truncate_from) {
+		CHECK(w, b->truncate_from >= 1 && b->truncate_from <= d->n + 1,
+		      "n%u truncates its disk from %llu but holds %llu entries",
+		      nd->id, (unsigned long long)b->truncate_from,
+		      (unsigned long long)d->n);
+		for (i = b->truncate_from; i <= d->n; i++) {
+			CHECK(w,
+			      !is_committed_chain(w, i, d->log[i - 1].chain),
+			      "n%u deleted committed entry %llu from its disk",
+			      nd->id, (unsigned long long)i);
+			free(d->log[i - 1].buf);
+		}
+		if (b->truncate_from <= d->n)
+			d->n = b->truncate_from - 1;
+	}
+	if (keep_entries > 0)
+		CHECK(w, b->append_first == d->n + 1,
+		      "n%u appends at %llu to a disk holding %llu entries",
+		      nd->id, (unsigned long long)b->append_first,
+		      (unsigned long long)d->n);
+	for (i = 0; i < keep_entries; i++) {
+		struct disk_entry *e = &b->entries[i];
+		GROW(d->log, d->cap, d->n + 1);
+		d->log[d->n++] = *e;
+		e->buf = NULL; /* moved */
+		log_matching(w, d->n, e->term, e->chain, "durable", nd->id);
+	}
+}
+
+static void batch_free(struct disk_batch *b)
+{
+	uint64_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n_append; i++)
+		free(b->entries[i].buf);
+	free(b->entries);
+	free(b);
+}
+
+static void node_process(struct world *w, struct node *nd);
+
+/* Sends every held message whose writes are now durable, in order. */
+static void release_held(struct world *w, struct node *nd)
+{
+	while (nd->held_head && nd->held_head->need_seq <= nd->disk.durable_seq) {
+		struct held_msg *h = nd->held_head;
+		nd->held_head = h->next;
+		if (nd->held_head == NULL)
+			nd->held_tail = NULL;
+		net_post(w, &h->m);
+		free(h);
+	}
+}
+
+/* The oldest pending write of nd became durable. */
+static void disk_complete(struct world *w, struct node *nd)
+{
+	struct disk_batch *b = nd->disk.head;
+	uint64_t last = 0, last_term = 0;
+
+	nd->disk.head = b->next;
+	if (nd->disk.head == NULL)
+		nd->disk.tail = NULL;
+	disk_apply(w, nd, b, b->n_append);
+	nd->disk.durable_seq = b->seq;
+	if (b->n_append > 0) {
+		last = b->append_first + b->n_append - 1;
+		last_term = b->entries[b->n_append - 1].term;
+	}
+	vlog(w, nd->id, "durable: write %llu%s%s, %llu entries",
+	     (unsigned long long)b->seq, b->has_hs ? ", hard state" : "",
+	     b->truncate_from ? ", truncation" : "",
+	     (unsigned long long)b->n_append);
+	batch_free(b);
+	release_held(w, nd);
+	if (nd->disk.head == NULL) {
+		/* Everything flushed: the disk is what the updates said. */
+		CHECK(w, nd->disk.term == nd->hs_term && nd->disk.vote == nd->hs_vote,
+		      "n%u's flushed hard state (%llu, %u) differs from the "
+		      "updates' (%llu, %u)",
+		      nd->id, (unsigned long long)nd->disk.term, nd->disk.vote,
+		      (unsigned long long)nd->hs_term, nd->hs_vote);
+		CHECK(w,
+		      nd->disk.n == nd->n &&
+			  (nd->n == 0 || nd->disk.log[nd->n - 1].chain ==
+					     nd->log[nd->n - 1].chain),
+		      "n%u's flushed log (%llu entries) differs from the log "
+		      "the updates describe (%llu entries)",
+		      nd->id, (unsigned long long)nd->disk.n,
+		      (unsigned long long)nd->n);
+	}
+	if (last > 0) {
+		/* raft.h: tell the core (the leader counts itself for a
+		 * commit only through this). */
+		raft_persisted(nd->r, node_now(w, nd), last, last_term);
+		node_process(w, nd);
+	}
+}
+
+/* ---- the invariants of the commit path ---------------------------------- */
+
+/* Leader Completeness (§5.4): a leader of term T holds every entry
+ * committed in a term below T.  The world knows for each committed index
+ * an upper bound of the term it was committed in (the term of the first
+ * node seen to commit it); the check uses the highest index whose bound is
+ * below T, and the chain covers everything before it. */
+static void leader_completeness(struct world *w, struct node *nd)
+{
+	uint64_t i;
+
+	for (i = w->n_committed; i >= 1; i--)
+		if (w->committed[i - 1].seen_term < nd->term)
+			break;
+	CHECK(w,
+	      i == 0 ||
+		  (i <= nd->n && nd->log[i - 1].chain == w->committed[i - 1].chain),
+	      "Leader Completeness: n%u leads term %llu without committed "
+	      "entry %llu (or with a different one)",
+	      nd->id, (unsigned long long)nd->term, (unsigned long long)i);
+}
+
+/* nd reports commit index c: it must agree with what others committed
+ * (State Machine Safety at the log level); a new highest commit must be
+ * durable on a majority of disks and held by every leader of a later
+ * term. */
+static void note_commit(struct world *w, struct node *nd, uint64_t c)
+{
+	uint64_t g = w->n_committed, i;
+	uint32_t k, durable = 0;
+
+	if (c == 0)
+		return;
+	if (c <= g) {
+		CHECK(w, nd->log[c - 1].chain == w->committed[c - 1].chain,
+		      "State Machine Safety: n%u committed a different entry "
+		      "%llu (or prefix) than another node",
+		      nd->id, (unsigned long long)c);
+		return;
+	}
+	CHECK(w, g == 0 || nd->log[g - 1].chain == w->committed[g - 1].chain,
+	      "State Machine Safety: n%u's log disagrees with committed "
+	      "entry %llu",
+	      nd->id, (unsigned long long)g);
+	GROW(w->committed, w->cap_committed, c);
+	for (i = g + 1; i <= c; i++) {
+		struct committed *e = &w->committed[i - 1];
+		e->chain = nd->log[i - 1].chain;
+		e->term = nd->log[i - 1].term;
+		e->pid = nd->log[i - 1].pid;
+		e->seen_term = nd->term;
+	}
+	w->n_committed = c;
+	/* §5.3: "a log entry is committed once the leader that created the
+	 * entry has replicated it on a majority of the servers" -- on their
+	 * disks (raft.h: a node acknowledges only durable entries). */
+	for (k = 1; k <= w->n; k++) {
+		const struct disk *d = &w->nodes[k].disk;
+		if (d->n >= c && d->log[c - 1].chain == w->committed[c - 1].chain)
+			durable++;
+	}
+	CHECK(w, durable >= w->n / 2 + 1,
+	      "entry %llu committed (by n%u) but durable on only %u of %u "
+	      "disks",
+	      (unsigned long long)c, nd->id, durable, w->n);
+	for (k = 1; k <= w->n; k++) {
+		struct node *l = &w->nodes[k];
+		if (!l->up || l->role != RAFT_LEADER || l->term <= nd->term)
+			continue;
+		CHECK(w,
+		      c <= l->n && l->log[c - 1].chain == w->committed[c - 1].chain,
+		      "Leader Completeness: n%u leads term %llu without entry "
+		      "%llu committed in term <= %llu",
+		      l->id, (unsigned long long)l->term, (unsigned long long)c,
+		      (unsigned long long)nd->term);
+	}
+}
+
+/* Election Safety (§5.2): at most one leader per term, ever. */
+static void election_safety(struct world *w, struct node *nd)
+{
+	uint32_t *slot;
+
+	if (nd->term >= w->cap_term_leader) {
+		uint64_t cap = w->cap_term_leader ? w->cap_term_leader : 64;
+		while (cap <= nd->term)
+			cap *= 2;
+		w->term_leader = xrealloc(w->term_leader,
+					  cap * sizeof(*w->term_leader));
+		memset(w->term_leader + w->cap_term_leader, 0,
+		       (cap - w->cap_term_leader) * sizeof(*w->term_leader));
+		w->cap_term_leader = cap;
+	}
+	slot = &w->term_leader[nd->term];
+	if (*slot == 0) {
+		*slot = nd->id;
+		w->elections++;
+		w->checks++;
+		return;
+	}
+	CHECK(w, *slot == nd->id,
+	      "Election Safety: n%u and n%u both lead term %llu", *slot,
+	      nd->id, (unsigned long long)nd->term);
+}
+
+/* ---- carrying out an update ---------------------------------------------- */
+
+static void shadow_append(struct world *w, struct node *nd,
+			  const struct raft_entry *e, struct disk_entry *copy)
+{
+	uint64_t prev = nd->n ? nd->log[nd->n - 1].chain : 0;
+	uint64_t chain = chain_next(prev, entry_hash(e->term, e->type, e->buf,
+						     e->len));
+	struct shadow_entry *s;
+
+	GROW(nd->log, nd->cap, nd->n + 1);
+	s = &nd->log[nd->n++];
+	s->term = e->term;
+	s->type = e->type;
+	s->chain = chain;
+	s->pid = payload_pid(e->type, e->buf, e->len);
+	log_matching(w, nd->n, e->term, chain, "in-memory", nd->id);
+	copy->term = e->term;
+	copy->type = e->type;
+	copy->len = e->len;
+	copy->chain = chain;
+	copy->buf = NULL;
+	if (e->len > 0) {
+		copy->buf = xrealloc(NULL, e->len);
+		memcpy(copy->buf, e->buf, e->len);
+	}
+}
+
+/* Steps 1-2 of raft.h: queue the hard state and log changes for the disk,
+ * and mirror them in the shadow log. */
+static void take_writes(struct world *w, struct node *nd,
+			const struct raft_update *up)
+{
+	struct disk_batch *b;
+	uint64_t i, delay;
+
+	if (!up->hs_changed && up->truncate_from == 0 && up->n_append == 0)
+		return;
+	b = xcalloc(1, sizeof(*b));
+	if (up->hs_changed) {
+		CHECK(w, up->term >= nd->hs_term,
+		      "n%u's term went back from %llu to %llu", nd->id,
+		      (unsigned long long)nd->hs_term,
+		      (unsigned long long)up->term);
+		CHECK(w,
+		      up->term > nd->hs_term || nd->hs_vote == 0 ||
+			  nd->hs_vote == up->vote,
+		      "n%u voted for %u and then %u in term %llu", nd->id,
+		      nd->hs_vote, up->vote, (unsigned long long)up->term);
+		b->has_hs = true;
+		b->term = nd->hs_term = up->term;
+		b->vote = nd->hs_vote = up->vote;
+	}
+	if (up->truncate_from) {
+		CHECK(w, up->truncate_from >= 1 && up->truncate_from <= nd->n,
+		      "n%u truncates from %llu but its log has %llu entries",
+		      nd->id, (unsigned long long)up->truncate_from,
+		      (unsigned long long)nd->n);
+		CHECK(w, up->truncate_from > nd->commit,
+		      "n%u truncates from %llu below its own commit index %llu",
+		      nd->id, (unsigned long long)up->truncate_from,
+		      (unsigned long long)nd->commit);
+		for (i = up->truncate_from; i <= nd->n; i++)
+			CHECK(w, !is_committed_chain(w, i, nd->log[i - 1].chain),
+			      "n%u deleted committed entry %llu", nd->id,
+			      (unsigned long long)i);
+		if (up->truncate_from <= nd->n)
+			nd->n = up->truncate_from - 1;
+		b->truncate_from = up->truncate_from;
+	}
+	if (up->n_append > 0) {
+		CHECK(w, up->append_first == nd->n + 1,
+		      "n%u appends at %llu to a log of %llu entries", nd->id,
+		      (unsigned long long)up->append_first,
+		      (unsigned long long)nd->n);
+		b->append_first = nd->n + 1;
+		b->n_append = up->n_append;
+		b->entries = xcalloc(up->n_append, sizeof(*b->entries));
+		for (i = 0; i < up->n_append && !w->failed; i++) {
+			const struct raft_entry *e =
+			    raft_entry_at(nd->r, up->append_first + i);
+			CHECK(w, e != NULL, "n%u reports appending %llu, absent",
+			      nd->id, (unsigned long long)(up->append_first + i));
+			if (e == NULL) {
+				b->n_append = i;
+				break;
+			}
+			shadow_append(w, nd, e, &b->entries[i]);
+		}
+	}
+	delay = rng_range(&w->rng, nd->disk.delay_min, nd->disk.delay_max);
+	b->seq = ++nd->disk.issued_seq;
+	b->durable_at = w->now + delay;
+	/* One disk: writes become durable in the order they were issued. */
+	if (nd->disk.tail && nd->disk.tail->durable_at > b->durable_at)
+		b->durable_at = nd->disk.tail->durable_at;
+	if (nd->disk.tail)
+		nd->disk.tail->next = b;
+	else
+		nd->disk.head = b;
+	nd->disk.tail = b;
+}
+
+/* What a core sends must fit its own state and the protocol. */
+static void check_msg(struct world *w, struct node *nd, const struct raft_msg *m)
+{
+	uint32_t i;
+	uint64_t bytes = 0;
+
+	CHECK(w, m->from == nd->id && m->to >= 1 && m->to <= w->n &&
+		     m->to != nd->id,
+	      "n%u emits a %s from %u to %u", nd->id, msg_name(m->type),
+	      m->from, m->to);
+	switch (m->type) {
+	case RAFT_MSG_VOTE:
+		if (m->u.vote.prevote) {
+			/* Thesis §9.6: a prevote asks about term + 1 without
+			 * changing the term. */
+			CHECK(w, m->term == nd->term + 1,
+			      "n%u prevotes for term %llu in term %llu", nd->id,
+			      (unsigned long long)m->term,
+			      (unsigned long long)nd->term);
+		} else {
+			CHECK(w, m->term == nd->hs_term && nd->hs_vote == nd->id,
+			      "n%u asks votes for term %llu without having "
+			      "voted for itself (hard state %llu, %u)",
+			      nd->id, (unsigned long long)m->term,
+			      (unsigned long long)nd->hs_term, nd->hs_vote);
+		}
+		CHECK(w,
+		      m->u.vote.last_log_index == nd->n &&
+			  m->u.vote.last_log_term ==
+			      (nd->n ? nd->log[nd->n - 1].term : 0),
+		      "n%u's vote request misstates its log", nd->id);
+		return;
+	case RAFT_MSG_VOTE_RESP:
+		if (m->u.vote_resp.prevote && m->u.vote_resp.granted) {
+			CHECK(w, m->term > nd->term,
+			      "n%u grants a prevote for term %llu in term %llu",
+			      nd->id, (unsigned long long)m->term,
+			      (unsigned long long)nd->term);
+			return;
+		}
+		CHECK(w, m->term == nd->hs_term,
+		      "n%u answers in term %llu, its hard state says %llu",
+		      nd->id, (unsigned long long)m->term,
+		      (unsigned long long)nd->hs_term);
+		if (m->u.vote_resp.granted)
+			/* §5.2: the vote must be recorded (and, by the
+			 * holding rule, durable) before it is granted. */
+			CHECK(w, nd->hs_vote == m->to,
+			      "n%u grants its term-%llu vote to %u but its "
+			      "hard state votes %u",
+			      nd->id, (unsigned long long)m->term, m->to,
+			      nd->hs_vote);
+		return;
+	case RAFT_MSG_APPEND_RESP:
+		CHECK(w, m->term == nd->hs_term,
+		      "n%u answers in term %llu, its hard state says %llu",
+		      nd->id, (unsigned long long)m->term,
+		      (unsigned long long)nd->hs_term);
+		if (m->u.append_resp.success)
+			CHECK(w,
+			      m->u.append_resp.match_index <= nd->n,
+			      "n%u acknowledges index %llu holding %llu",
+			      nd->id,
+			      (unsigned long long)m->u.append_resp.match_index,
+			      (unsigned long long)nd->n);
+		return;
+	case RAFT_MSG_APPEND:
+		break;
+	}
+	CHECK(w, nd->role == RAFT_LEADER && m->term == nd->term &&
+		     m->term == nd->hs_term,
+	      "n%u (%s, term %llu) sends AppendEntries for term %llu", nd->id,
+	      raft_role_name(nd->role), (unsigned long long)nd->term,
+	      (unsigned long long)m->term);
+	CHECK(w, m->u.append.leader_commit <= nd->commit,
+	      "n%u sends commit %llu beyond its own %llu", nd->id,
+	      (unsigned long long)m->u.append.leader_commit,
+	      (unsigned long long)nd->commit);
+	CHECK(w,
+	      m->u.append.prev_index <= nd->n &&
+		  m->u.append.prev_term ==
+		      (m->u.append.prev_index
+			   ? nd->log[m->u.append.prev_index - 1].term
+			   : 0),
+	      "n%u sends prev (%llu, %llu) not in its log", nd->id,
+	      (unsigned long long)m->u.append.prev_index,
+	      (unsigned long long)m->u.append.prev_term);
+	CHECK(w, m->u.append.n_entries <= w->cfg.max_batch_entries,
+	      "n%u sends %u entries, max_batch_entries is %u", nd->id,
+	      m->u.append.n_entries, w->cfg.max_batch_entries);
+	for (i = 0; i < m->u.append.n_entries && !w->failed; i++) {
+		const struct raft_entry *e = &m->u.append.entries[i];
+		uint64_t index = m->u.append.prev_index + 1 + i;
+		CHECK(w, index <= nd->n && nd->log[index - 1].term == e->term,
+		      "n%u sends entry %llu of term %llu not in its log",
+		      nd->id, (unsigned long long)index,
+		      (unsigned long long)e->term);
+		bytes += e->len;
+	}
+	CHECK(w, m->u.append.n_entries <= 1 || bytes <= w->cfg.max_batch_bytes,
+	      "n%u sends %llu payload bytes in %u entries, max_batch_bytes "
+	      "is %u",
+	      nd->id, (unsigned long long)bytes, m->u.append.n_entries,
+	      w->cfg.max_batch_bytes);
+}
+
+/* Step 3: a message leaves now if everything it may depend on is durable;
+ * a leader's AppendEntries leaves at once (thesis §10.2.1). */
+static void take_msgs(struct world *w, struct node *nd,
+		      const struct raft_update *up)
+{
+	size_t i;
+
+	for (i = 0; i < up->n_msgs; i++) {
+		const struct raft_msg *m = &up->msgs[i];
+		struct held_msg *h;
+
+		check_msg(w, nd, m);
+		if (w->failed)
+			return;
+		w->msgs_sent++;
+		if (w->on_send)
+			w->on_send(w, m, w->on_send_arg);
+		h = xcalloc(1, sizeof(*h));
+		raft_msg_copy(&h->m, m);
+		if (m->type == RAFT_MSG_APPEND ||
+		    nd->disk.durable_seq >= nd->disk.issued_seq) {
+			net_post(w, &h->m);
+			free(h);
+			continue;
+		}
+		h->need_seq = nd->disk.issued_seq;
+		if (nd->held_tail)
+			nd->held_tail->next = h;
+		else
+			nd->held_head = h;
+		nd->held_tail = h;
+	}
+}
+
+static void node_drop_prop(struct node *nd, size_t k)
+{
+	nd->props[k] = nd->props[--nd->n_props];
+}
+
+/* raft.h: a proposal is committed when commit_index >= index and
+ * raft_term_at(index) is still its term; otherwise it is lost. */
+static void resolve_props(struct world *w, struct node *nd)
+{
+	size_t k = 0;
+
+	while (k < nd->n_props) {
+		struct proposal *p = &w->props[nd->props[k] - 1];
+		uint64_t t;
+
+		if (p->index > nd->commit) {
+			k++;
+			continue;
+		}
+		t = raft_term_at(nd->r, p->index);
+		CHECK(w, t == nd->log[p->index - 1].term,
+		      "n%u's raft_term_at(%llu) disagrees with its updates",
+		      nd->id, (unsigned long long)p->index);
+		if (t == p->term) {
+			p->state = PROP_ACKED;
+			CHECK(w, w->committed[p->index - 1].pid == p->pid,
+			      "proposal %llu acknowledged at %llu, which holds "
+			      "proposal %llu",
+			      (unsigned long long)p->pid,
+			      (unsigned long long)p->index,
+			      (unsigned long long)w->committed[p->index - 1].pid);
+		} else {
+			p->state = PROP_LOST;
+		}
+		p->done_at = w->now;
+		node_drop_prop(nd, k);
+	}
+}
+
+/* Step 4: apply committed entries in order to the state machine; all
+ * applied sequences must be prefixes of one another (State Machine
+ * Safety, §5.4.3). */
+static void apply(struct world *w, struct node *nd)
+{
+	while (nd->applied < nd->commit && !w->failed) {
+		uint64_t i = nd->applied + 1;
+		const struct raft_entry *e = raft_entry_at(nd->r, i);
+		uint64_t prev = i > 1 ? nd->log[i - 2].chain : 0;
+
+		CHECK(w,
+		      e != NULL && chain_next(prev, entry_hash(e->term, e->type,
+							      e->buf, e->len)) ==
+				       nd->log[i - 1].chain,
+		      "n%u's entry %llu changed since it was appended", nd->id,
+		      (unsigned long long)i);
+		CHECK(w, nd->log[i - 1].chain == w->committed[i - 1].chain,
+		      "State Machine Safety: n%u applies a different entry "
+		      "%llu than another node",
+		      nd->id, (unsigned long long)i);
+		nd->applied = i;
+	}
+}
+
+/* Step 5: reads answered and failed. */
+static void take_reads(struct world *w, struct node *nd,
+		       const struct raft_update *up)
+{
+	size_t i;
+
+	for (i = 0; i < up->n_reads; i++) {
+		uint64_t rid = up->reads[i].id;
+		struct read_req *q;
+
+		CHECK(w, rid >= 1 && rid <= w->n_reads,
+		      "n%u answers unknown read %llu", nd->id,
+		      (unsigned long long)rid);
+		if (w->failed)
+			return;
+		q = &w->reads[rid - 1];
+		CHECK(w, q->node == nd->id && q->state == READ_PENDING,
+		      "n%u answers read %llu (of n%u, state %d)", nd->id,
+		      (unsigned long long)rid, q->node, (int)q->state);
+		/* Linearizability (thesis §6.4): the read must reflect every
+		 * write committed before it was issued. */
+		CHECK(w, up->reads[i].index >= q->need,
+		      "stale read: n%u serves read %llu at index %llu but "
+		      "%llu was committed before the read",
+		      nd->id, (unsigned long long)rid,
+		      (unsigned long long)up->reads[i].index,
+		      (unsigned long long)q->need);
+		CHECK(w, up->reads[i].index <= nd->commit,
+		      "n%u answers read %llu at %llu beyond its commit %llu",
+		      nd->id, (unsigned long long)rid,
+		      (unsigned long long)up->reads[i].index,
+		      (unsigned long long)nd->commit);
+		q->index = up->reads[i].index;
+		q->state = READ_ANSWERED;
+		GROW(nd->reads, nd->cap_reads, nd->n_reads + 1);
+		nd->reads[nd->n_reads++] = rid;
+	}
+	for (i = 0; i < up->n_reads_failed; i++) {
+		uint64_t rid = up->reads_failed[i];
+		CHECK(w,
+		      rid >= 1 && rid <= w->n_reads &&
+			  w->reads[rid - 1].node == nd->id &&
+			  w->reads[rid - 1].state == READ_PENDING,
+		      "n%u fails read %llu it does not hold", nd->id,
+		      (unsigned long long)rid);
+		if (w->failed)
+			return;
+		w->reads[rid - 1].state = READ_FAILED;
+		w->reads[rid - 1].done_at = w->now;
+	}
+	/* Serve what the state machine has caught up with. */
+	i = 0;
+	while (i < nd->n_reads) {
+		struct read_req *q = &w->reads[nd->reads[i] - 1];
+		if (q->index <= nd->applied) {
+			q->state = READ_SERVED;
+			q->done_at = w->now;
+			nd->reads[i] = nd->reads[--nd->n_reads];
+		} else {
+			i++;
+		}
+	}
+}
+
+static void print_trace(struct world *w, struct node *nd, const char *trace)
+{
+	const char *p = trace, *nl;
+
+	if (!w->o.verbose || trace == NULL)
+		return;
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		printf("%8llu n%u   | %.*s\n", (unsigned long long)w->now, nd->id,
+		       (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+/* Takes the update of the event just given to nd and carries it out in
+ * raft.h's order, checking it on the way. */
+static void node_process(struct world *w, struct node *nd)
+{
+	const struct raft_update *up = raft_update_take(nd->r);
+	bool was_leader = nd->role == RAFT_LEADER;
+	uint64_t old_term = nd->term, old_n = nd->n, wake;
+	enum raft_role role;
+	size_t i;
+
+	print_trace(w, nd, up->trace);
+	if (w->failed)
+		return;
+
+	take_writes(w, nd, up);
+	if (w->failed)
+		return;
+
+	/* The updates must describe the core exactly. */
+	role = raft_role(nd->r);
+	nd->term = raft_term(nd->r);
+	nd->leader = raft_leader(nd->r);
+	CHECK(w, nd->term == nd->hs_term && up->term == nd->term,
+	      "n%u is in term %llu but its updates said %llu", nd->id,
+	      (unsigned long long)nd->term, (unsigned long long)nd->hs_term);
+	CHECK(w, nd->term >= old_term, "n%u's term went back from %llu to %llu",
+	      nd->id, (unsigned long long)old_term,
+	      (unsigned long long)nd->term);
+	CHECK(w,
+	      raft_last_index(nd->r) == nd->n &&
+		  raft_last_term(nd->r) == (nd->n ? nd->log[nd->n - 1].term : 0),
+	      "n%u's log ends at (%llu, %llu); its updates say (%llu, %llu)",
+	      nd->id, (unsigned long long)raft_last_index(nd->r),
+	      (unsigned long long)raft_last_term(nd->r),
+	      (unsigned long long)nd->n,
+	      (unsigned long long)(nd->n ? nd->log[nd->n - 1].term : 0));
+	CHECK(w, up->role == role && up->leader_id == nd->leader,
+	      "n%u's update says %s/leader %u, the core %s/leader %u", nd->id,
+	      raft_role_name(up->role), up->leader_id, raft_role_name(role),
+	      nd->leader);
+	if (role == RAFT_LEADER) {
+		/* Leader Append-Only (§5.3): a leader never overwrites or
+		 * deletes entries in its log; it only appends, in its term. */
+		CHECK(w, up->truncate_from == 0,
+		      "Leader Append-Only: leader n%u truncated from %llu in "
+		      "term %llu",
+		      nd->id, (unsigned long long)up->truncate_from,
+		      (unsigned long long)nd->term);
+		for (i = old_n; i < nd->n; i++)
+			CHECK(w, nd->log[i].term == nd->term,
+			      "leader n%u appended entry %llu of term %llu in "
+			      "term %llu",
+			      nd->id, (unsigned long long)(i + 1),
+			      (unsigned long long)nd->log[i].term,
+			      (unsigned long long)nd->term);
+		CHECK(w, nd->leader == nd->id, "leader n%u names leader %u",
+		      nd->id, nd->leader);
+	}
+	nd->role = role;
+	if (role == RAFT_LEADER) {
+		election_safety(w, nd);
+		if (!was_leader || old_term != nd->term) {
+			vlog(w, nd->id, "leader of term %llu",
+			     (unsigned long long)nd->term);
+			leader_completeness(w, nd);
+		}
+	}
+
+	take_msgs(w, nd, up);
+	if (w->failed)
+		return;
+
+	CHECK(w, up->commit_index == raft_commit_index(nd->r),
+	      "n%u's update says commit %llu, the core %llu", nd->id,
+	      (unsigned long long)up->commit_index,
+	      (unsigned long long)raft_commit_index(nd->r));
+	CHECK(w, up->commit_index >= nd->commit,
+	      "n%u's commit index went back from %llu to %llu", nd->id,
+	      (unsigned long long)nd->commit,
+	      (unsigned long long)up->commit_index);
+	CHECK(w, up->commit_index <= nd->n,
+	      "n%u commits %llu beyond its log (%llu)", nd->id,
+	      (unsigned long long)up->commit_index, (unsigned long long)nd->n);
+	CHECK(w, up->commit_changed == (up->commit_index != nd->commit),
+	      "n%u's commit_changed is wrong", nd->id);
+	if (w->failed)
+		return;
+	if (up->commit_index > nd->commit) {
+		if (was_leader && role == RAFT_LEADER && old_term == nd->term) {
+			/* §5.4.2 (Figure 8): "Raft never commits log entries
+			 * from previous terms by counting replicas." */
+			w->leader_commits++;
+			CHECK(w, nd->log[up->commit_index - 1].term == nd->term,
+			      "leader n%u of term %llu committed index %llu of "
+			      "term %llu by counting",
+			      nd->id, (unsigned long long)nd->term,
+			      (unsigned long long)up->commit_index,
+			      (unsigned long long)nd->log[up->commit_index - 1]
+				  .term);
+		}
+		nd->commit = up->commit_index;
+		note_commit(w, nd, nd->commit);
+		resolve_props(w, nd);
+		apply(w, nd);
+	}
+	take_reads(w, nd, up);
+
+	/* Step 6: the next tick, converted to the world's clock. */
+	wake = up->wake_at >= nd->clock_offset ? up->wake_at - nd->clock_offset
+					       : 0;
+	nd->wake_at = wake;
+}
+
+/* ---- nodes: start, crash ------------------------------------------------- */
+
+static void node_start(struct world *w, struct node *nd)
+{
+	struct raft_config cfg = w->cfg;
+	uint64_t i;
+	int rv;
+
+	cfg.id = nd->id;
+	/* The brief's seed ^ id, mixed with the incarnation so a restarted
+	 * node does not replay its previous timeouts. */
+	cfg.seed = w->o.seed ^ nd->id ^ (nd->incarnation * 0x9E3779B97F4A7C15ULL);
+	nd->r = xcalloc(1, sizeof(*nd->r));
+	rv = raft_init(nd->r, &cfg);
+	if (rv != 0) {
+		world_fail(w, "raft_init(n%u): %s", nd->id, raft_strerror(rv));
+		return;
+	}
+	rv = raft_load_hard_state(nd->r, nd->disk.term, nd->disk.vote);
+	CHECK(w, rv == 0, "raft_load_hard_state(n%u): %s", nd->id,
+	      raft_strerror(rv));
+	nd->n = 0;
+	for (i = 0; i < nd->disk.n && !w->failed; i++) {
+		const struct disk_entry *e = &nd->disk.log[i];
+		struct shadow_entry *s;
+		rv = raft_load_entry(nd->r, e->term, e->type, e->buf, e->len);
+		CHECK(w, rv == 0, "raft_load_entry(n%u, %llu): %s", nd->id,
+		      (unsigned long long)(i + 1), raft_strerror(rv));
+		GROW(nd->log, nd->cap, nd->n + 1);
+		s = &nd->log[nd->n++];
+		s->term = e->term;
+		s->type = e->type;
+		s->chain = e->chain;
+		s->pid = payload_pid(e->type, e->buf, e->len);
+	}
+	nd->hs_term = nd->disk.term;
+	nd->hs_vote = nd->disk.vote;
+	nd->term = nd->disk.term;
+	nd->role = RAFT_FOLLOWER;
+	nd->leader = 0;
+	nd->commit = 0;
+	nd->applied = 0; /* the state machine is rebuilt from the log */
+	nd->up = true;
+	nd->disk.issued_seq = nd->disk.durable_seq = 0;
+	raft_start(nd->r, node_now(w, nd));
+	node_process(w, nd);
+	if (nd->disk.n > 0 && !w->failed) {
+		raft_persisted(nd->r, node_now(w, nd), nd->disk.n,
+			       nd->disk.log[nd->disk.n - 1].term);
+		node_process(w, nd);
+	}
+}
+
+void world_crash(struct world *w, uint32_t id)
+{
+	struct node *nd = &w->nodes[id];
+	struct disk_batch *b;
+	uint64_t keep = 0, k;
+	bool torn = false;
+
+	if (!nd->up)
+		return;
+	w->crashes++;
+	/* Writes not yet durable are lost -- or, now and then, a prefix of
+	 * them reached the platter anyway, ending in a torn batch (its hard
+	 * state, its truncation and a prefix of its entries). */
+	if (nd->disk.head && rng_ppm(&w->rng, w->o.crash_keep_ppm)) {
+		for (b = nd->disk.head; b; b = b->next)
+			keep++;
+		keep = rng_below(&w->rng, keep);
+		torn = true;
+	}
+	for (k = 0; nd->disk.head; k++) {
+		b = nd->disk.head;
+		nd->disk.head = b->next;
+		if (k < keep)
+			disk_apply(w, nd, b, b->n_append);
+		else if (k == keep && torn)
+			disk_apply(w, nd, b,
+				   rng_below(&w->rng, b->n_append + 1));
+		batch_free(b);
+	}
+	nd->disk.tail = NULL;
+	while (nd->held_head) {
+		struct held_msg *h = nd->held_head;
+		nd->held_head = h->next;
+		raft_msg_free(&h->m);
+		free(h);
+	}
+	nd->held_tail = NULL;
+	for (k = 0; k < nd->n_props; k++)
+		w->props[nd->props[k] - 1].state = PROP_UNKNOWN;
+	nd->n_props = 0;
+	for (k = 0; k < w->n_reads; k++) {
+		struct read_req *q = &w->reads[k];
+		if (q->node == id &&
+		    (q->state == READ_PENDING || q->state == READ_ANSWERED))
+			q->state = READ_LOST;
+	}
+	nd->n_reads = 0;
+	raft_close(nd->r);
+	free(nd->r);
+	nd->r = NULL;
+	nd->up = false;
+	nd->wake_at = WORLD_NONE;
+	nd->role = RAFT_FOLLOWER;
+	vlog(w, id, "CRASH (kept %llu unsynced writes)",
+	     (unsigned long long)keep);
+}
+
+void world_restart(struct world *w, uint32_t id)
+{
+	struct node *nd = &w->nodes[id];
+
+	if (nd->up || w->failed)
+		return;
+	nd->incarnation++;
+	vlog(w, id, "RESTART with term %llu vote %u and %llu entries",
+	     (unsigned long long)nd->disk.term, nd->disk.vote,
+	     (unsigned long long)nd->disk.n);
+	node_start(w, nd);
+}
+
+/* ---- the event loop ------------------------------------------------------------ */
+
+enum { EV_NONE, EV_DISK, EV_MSG, EV_WAKE };
+
+static void deliver(struct world *w, struct flight *f)
+{
+	struct node *to = &w->nodes[f->m.to];
+	int rv;
+
+	if (!to->up || !link_open(w, f->m.from, f->m.to)) {
+		w->msgs_dropped++;
+		return;
+	}
+	w->msgs_delivered++;
+	if (w->o.verbose)
+		vlog(w, to->id, "<- n%u %s term %llu", f->m.from,
+		     msg_name(f->m.type), (unsigned long long)f->m.term);
+	rv = raft_recv(to->r, node_now(w, to), &f->m);
+	CHECK(w, rv == 0, "raft_recv(n%u, %s from n%u): %s", to->id,
+	      msg_name(f->m.type), f->m.from, raft_strerror(rv));
+	node_process(w, to);
+}
+
+/* Election Safety over every node at once (roles change only in the
+ * stepped node, but this is cheap and catches bookkeeping slips). */
+static void step_checks(struct world *w)
+{
+	uint32_t i;
+
+	for (i = 1; i <= w->n; i++) {
+		struct node *nd = &w->nodes[i];
+		if (nd->up && nd->role == RAFT_LEADER) {
+			w->checks++;
+			if (nd->term < w->cap_term_leader &&
+			    w->term_leader[nd->term] != nd->id)
+				world_fail(w, "Election Safety: n%u leads term "
+					      "%llu, recorded leader is n%u",
+					   i, (unsigned long long)nd->term,
+					   w->term_leader[nd->term]);
+		}
+	}
+	if (++w->steps_since_deep >= WORLD_DEEP_EVERY) {
+		w->steps_since_deep = 0;
+		world_deep_check(w);
+	}
+}
+
+/* Runs the earliest event due no later than `limit`; false if none. */
+static bool world_step(struct world *w, uint64_t limit)
+{
+	uint64_t best = WORLD_NONE, t;
+	uint32_t who = 0, i;
+	int kind = EV_NONE;
+
+	if (w->failed)
+		return false;
+	/* Ties: durable writes first (they release messages), then the
+	 * wire, then timers; each by node id, messages by send order. */
+	for (i = 1; i <= w->n; i++) {
+		struct node *nd = &w->nodes[i];
+		if (!nd->up || nd->disk.head == NULL)
+			continue;
+		t = nd->disk.head->durable_at > w->now ? nd->disk.head->durable_at
+						      : w->now;
+		if (t < best) {
+			best = t;
+			kind = EV_DISK;
+			who = i;
+		}
+	}
+	if (w->n_heap > 0) {
+		t = w->heap[0]->at > w->now ? w->heap[0]->at : w->now;
+		if (t < best) {
+			best = t;
+			kind = EV_MSG;
+		}
+	}
+	for (i = 1; i <= w->n; i++) {
+		struct node *nd = &w->nodes[i];
+		if (!nd->up || nd->wake_at == WORLD_NONE)
+			continue;
+		t = nd->wake_at > w->now ? nd->wake_at : w->now;
+		if (t < best) {
+			best = t;
+			kind = EV_WAKE;
+			who = i;
+		}
+	}
+	if (kind == EV_NONE || best > limit)
+		return false;
+	if (best == w->last_step_at) {
+		if (++w->same_time_steps > WORLD_LIVELOCK_STEPS) {
+			world_fail(w, "livelock: %u steps without time passing",
+				   WORLD_LIVELOCK_STEPS);
+			return false;
+		}
+	} else {
+		w->same_time_steps = 0;
+	}
+	w->now = w->last_step_at = best;
+	w->steps++;
+	switch (kind) {
+	case EV_DISK:
+		disk_complete(w, &w->nodes[who]);
+		break;
+	case EV_MSG: {
+		struct flight *f = heap_pop(w);
+		deliver(w, f);
+		raft_msg_free(&f->m);
+		free(f);
+		break;
+	}
+	case EV_WAKE: {
+		struct node *nd = &w->nodes[who];
+		nd->wake_at = WORLD_NONE;
+		raft_tick(nd->r, node_now(w, nd));
+		node_process(w, nd);
+		break;
+	}
+	}
+	step_checks(w);
+	return !w->failed;
+}
+
+void world_run_for(struct world *w, uint64_t ms)
+{
+	uint64_t until = w->now + ms;
+
+	while (world_step(w, until))
+		;
+	if (!w->failed && w->now < until)
+		w->now = until;
+}
+
+bool world_run_until(struct world *w, uint64_t max_ms,
+		     bool (*pred)(struct world *w, void *arg), void *arg)
+{
+	uint64_t until = w->now + max_ms;
+
+	if (w->failed)
+		return false;
+	if (pred(w, arg))
+		return true;
+	while (world_step(w, until))
+		if (pred(w, arg))
+			return true;
+	if (!w->failed && w->now < until)
+		w->now = until;
+	return false;
+}
+
+/* ---- leaders --------------------------------------------------------------------- */
+
+uint32_t world_count_leaders(struct world *w, uint32_t mask)
+{
+	uint32_t i, n = 0;
+
+	for (i = 1; i <= w->n; i++)
+		if ((mask & (1u << i)) && w->nodes[i].up &&
+		    w->nodes[i].role == RAFT_LEADER)
+			n++;
+	return n;
+}
+
+uint32_t world_leader(struct world *w, uint32_t mask)
+{
+	uint32_t i, best = 0;
+
+	for (i = 1; i <= w->n; i++) {
+		struct node *nd = &w->nodes[i];
+		if (!(mask & (1u << i)) || !nd->up || nd->role != RAFT_LEADER)
+			continue;
+		if (best == 0 || nd->term > w->nodes[best].term)
+			best = i;
+	}
+	return best;
+}
+
+uint32_t world_settled_leader(struct world *w, uint32_t mask)
+{
+	uint32_t l = world_leader(w, mask), i;
+
+	if (l == 0)
+		return 0;
+	for (i = 1; i <= w->n; i++) {
+		struct node *nd = &w->nodes[i];
+		if (!(mask & (1u << i)) || !nd->up)
+			continue;
+		if (nd->term != w->nodes[l].term || nd->leader != l)
+			return 0;
+	}
+	return l;
+}
+
+static bool pred_settled(struct world *w, void *arg)
+{
+	return world_settled_leader(w, *(uint32_t *)arg) != 0;
+}
+
+uint32_t world_wait_leader(struct world *w, uint32_t mask, uint64_t max_ms)
+{
+	if (!world_run_until(w, max_ms, pred_settled, &mask))
+		return 0;
+	return world_settled_leader(w, mask);
+}
+
+uint32_t world_up_mask(struct world *w)
+{
+	uint32_t i, m = 0;
+
+	for (i = 1; i <= w->n; i++)
+		if (w->nodes[i].up)
+			m |= 1u << i;
+	return m;
+}
+
+/* ---- clients ------------------------------------------------------------------------ */
+
+int world_propose(struct world *w, uint32_t id, uint64_t *pid)
+{
+	struct node *nd = &w->nodes[id];
+	uint8_t buf[4096];
+	uint32_t len, i;
+	uint64_t index = 0, term = 0, p;
+	struct proposal *pr;
+	int rv;
+
+	if (!nd->up || w->failed)
+		return RAFT_ESHUTDOWN;
+	len = (uint32_t)rng_range(&w->rng, w->o.payload_min, w->o.payload_max);
+	p = w->n_props + 1;
+	for (i = 0; i < len; i++)
+		buf[i] = i < 8 ? (uint8_t)(p >> (8 * i)) : (uint8_t)(p * 131 + i);
+	rv = raft_propose(nd->r, node_now(w, nd), RAFT_ENTRY_COMMAND, buf, len,
+			  &index, &term);
+	if (rv == 0) {
+		CHECK(w, index == nd->n + 1 && term == nd->term &&
+			     nd->role == RAFT_LEADER,
+		      "n%u accepted a proposal at (%llu, %llu) holding %llu "
+		      "entries in term %llu",
+		      id, (unsigned long long)index, (unsigned long long)term,
+		      (unsigned long long)nd->n, (unsigned long long)nd->term);
+		GROW(w->props, w->cap_props, w->n_props + 1);
+		pr = &w->props[w->n_props++];
+		memset(pr, 0, sizeof(*pr));
+		pr->pid = p;
+		pr->node = id;
+		pr->index = index;
+		pr->term = term;
+		pr->at = w->now;
+		GROW(nd->props, nd->cap_props, nd->n_props + 1);
+		nd->props[nd->n_props++] = p;
+		if (pid)
+			*pid = p;
+		vlog(w, id, "propose #%llu at (%llu, %llu)",
+		     (unsigned long long)p, (unsigned long long)index,
+		     (unsigned long long)term);
+	} else {
+		CHECK(w, rv == RAFT_ENOTLEADER && nd->role != RAFT_LEADER,
+		      "raft_propose(n%u, %s): %s", id, raft_role_name(nd->role),
+		      raft_strerror(rv));
+	}
+	node_process(w, nd);
+	if (rv == 0)
+		CHECK(w, nd->n >= index && nd->log[index - 1].pid == p,
+		      "n%u did not append proposal %llu at %llu", id,
+		      (unsigned long long)p, (unsigned long long)index);
+	return rv;
+}
+
+static bool pred_prop_done(struct world *w, void *arg)
+{
+	return w->props[*(uint64_t *)arg - 1].state != PROP_PENDING;
+}
+
+bool world_wait_prop(struct world *w, uint64_t pid, uint64_t max_ms)
+{
+	return world_run_until(w, max_ms, pred_prop_done, &pid);
+}
+
+int world_read(struct world *w, uint32_t id, uint64_t *rid)
+{
+	struct node *nd = &w->nodes[id];
+	struct read_req *q;
+	int rv;
+
+	if (!nd->up || w->failed)
+		return RAFT_ESHUTDOWN;
+	/* Registered first: the core may answer within the call. */
+	GROW(w->reads, w->cap_reads, w->n_reads + 1);
+	q = &w->reads[w->n_reads++];
+	memset(q, 0, sizeof(*q));
+	q->rid = w->n_reads;
+	q->node = id;
+	q->need = w->n_committed;
+	q->at = w->now;
+	rv = raft_read(nd->r, node_now(w, nd), q->rid);
+	if (rv != 0) {
+		CHECK(w, rv == RAFT_ENOTLEADER && nd->role != RAFT_LEADER,
+		      "raft_read(n%u, %s): %s", id, raft_role_name(nd->role),
+		      raft_strerror(rv));
+		w->n_reads--;
+	} else if (rid) {
+		*rid = q->rid;
+	}
+	node_process(w, nd);
+	return rv;
+}
+
+struct applied_arg {
+	uint32_t mask;
+	uint64_t index;
+};
+
+static bool pred_applied(struct world *w, void *arg)
+{
+	const struct applied_arg *a = arg;
+	uint32_t i;
+
+	for (i = 1; i <= w->n; i++)
+		if ((a->mask & (1u << i)) &&
+		    (!w->nodes[i].up || w->nodes[i].applied < a->index))
+			return false;
+	return true;
+}
+
+bool world_wait_applied(struct world *w, uint32_t mask, uint64_t index,
+			uint64_t max_ms)
+{
+	struct applied_arg a = {mask, index};
+
+	return world_run_until(w, max_ms, pred_applied, &a);
+}
+
+/* ---- faults ----------------------------------------------------------------------------- */
+
+void world_isolate(struct world *w, uint32_t id, bool isolated)
+{
+	w->nodes[id].isolated = isolated;
+	vlog(w, id, "%s", isolated ? "ISOLATED" : "reconnected");
+}
+
+void world_set_link(struct world *w, uint32_t from, uint32_t to, bool up)
+{
+	w->links[from][to].up = up;
+	vlog(w, from, "link to n%u %s", to, up ? "up" : "CUT");
+}
+
+void world_partition(struct world *w, uint32_t side)
+{
+	uint32_t i, j;
+
+	for (i = 1; i <= w->n; i++)
+		for (j = 1; j <= w->n; j++)
+			if (i != j && !!(side & (1u << i)) != !!(side & (1u << j)))
+				w->links[i][j].up = false;
+	vlog(w, 0, "PARTITION 0x%x", side);
+}
+
+void world_set_loss(struct world *w, uint32_t from, uint32_t to, uint32_t ppm)
+{
+	w->links[from][to].drop_ppm = ppm;
+}
+
+void world_set_dup(struct world *w, uint32_t from, uint32_t to, uint32_t ppm)
+{
+	w->links[from][to].dup_ppm = ppm;
+}
+
+void world_set_delay(struct world *w, uint32_t from, uint32_t to,
+		     uint32_t min_ms, uint32_t max_ms)
+{
+	w->links[from][to].delay_min = min_ms;
+	w->links[from][to].delay_max = max_ms < min_ms ? min_ms : max_ms;
+}
+
+void world_set_persist_delay(struct world *w, uint32_t id, uint32_t min_ms,
+			     uint32_t max_ms)
+{
+	w->nodes[id].disk.delay_min = min_ms;
+	w->nodes[id].disk.delay_max = max_ms < min_ms ? min_ms : max_ms;
+}
+
+void world_heal(struct world *w)
+{
+	uint32_t i, j;
+
+	for (i = 1; i <= w->n; i++) {
+		w->nodes[i].isolated = false;
+		for (j = 1; j <= w->n; j++) {
+			struct world_link *l = &w->links[i][j];
+			l->up = true;
+			l->drop_ppm = 0;
+			l->dup_ppm = 0;
+			l->delay_min = w->o.delay_min;
+			l->delay_max = w->o.delay_max;
+		}
+	}
+	vlog(w, 0, "HEAL");
+}
+
+void world_tick(struct world *w, uint32_t id)
+{
+	struct node *nd = &w->nodes[id];
+
+	if (!nd->up || w->failed)
+		return;
+	raft_tick(nd->r, node_now(w, nd));
+	node_process(w, nd);
+}
+
+/* ---- whole-world checks ------------------------------------------------------------------- */
+
+void world_deep_check(struct world *w)
+{
+	uint32_t k;
+	uint64_t i;
+
+	for (k = 1; k <= w->n && !w->failed; k++) {
+		struct node *nd = &w->nodes[k];
+		uint64_t chain = 0;
+
+		/* The durable log: its chains are right and every entry
+		 * agrees with every other log (Log Matching). */
+		for (i = 1; i <= nd->disk.n && !w->failed; i++) {
+			const struct disk_entry *e = &nd->disk.log[i - 1];
+			chain = chain_next(chain, entry_hash(e->term, e->type,
+							     e->buf, e->len));
+			CHECK(w, chain == e->chain,
+			      "n%u's durable entry %llu is corrupt", k,
+			      (unsigned long long)i);
+			log_matching(w, i, e->term, e->chain, "durable", k);
+		}
+		if (!nd->up)
+			continue;
+		/* The core's log is the one its updates described. */
+		CHECK(w, raft_last_index(nd->r) == nd->n,
+		      "n%u holds %llu entries, its updates say %llu", k,
+		      (unsigned long long)raft_last_index(nd->r),
+		      (unsigned long long)nd->n);
+		chain = 0;
+		for (i = 1; i <= nd->n && !w->failed; i++) {
+			const struct raft_entry *e = raft_entry_at(nd->r, i);
+			CHECK(w, e != NULL, "n%u lost entry %llu", k,
+			      (unsigned long long)i);
+			if (e == NULL)
+				break;
+			chain = chain_next(chain, entry_hash(e->term, e->type,
+							     e->buf, e->len));
+			CHECK(w, chain == nd->log[i - 1].chain,
+			      "n%u's entry %llu differs from what its updates "
+			      "reported",
+			      k, (unsigned long long)i);
+			log_matching(w, i, e->term, chain, "in-memory", k);
+		}
+		CHECK(w, nd->applied <= nd->commit && nd->commit <= nd->n,
+		      "n%u: applied %llu, commit %llu, log %llu", k,
+		      (unsigned long long)nd->applied,
+		      (unsigned long long)nd->commit, (unsigned long long)nd->n);
+		CHECK(w,
+		      nd->commit == 0 ||
+			  (nd->commit <= w->n_committed &&
+			   nd->log[nd->commit - 1].chain ==
+			       w->committed[nd->commit - 1].chain),
+		      "n%u's committed prefix differs from the cluster's", k);
+	}
+}
+
+void world_final_check(struct world *w)
+{
+	uint32_t k;
+	uint64_t i, *count;
+
+	if (w->failed)
+		return;
+	world_deep_check(w);
+	for (k = 1; k <= w->n; k++) {
+		struct node *nd = &w->nodes[k];
+		CHECK(w, nd->up && nd->applied == w->n_committed,
+		      "n%u applied %llu of %llu committed entries", k,
+		      (unsigned long long)nd->applied,
+		      (unsigned long long)w->n_committed);
+	}
+	count = xcalloc(w->n_props + 1, sizeof(*count));
+	for (i = 0; i < w->n_committed; i++)
+		if (w->committed[i].pid >= 1 && w->committed[i].pid <= w->n_props)
+			count[w->committed[i].pid]++;
+	for (i = 0; i < w->n_props && !w->failed; i++) {
+		const struct proposal *p = &w->props[i];
+		const struct node *nd = &w->nodes[p->node];
+		switch (p->state) {
+		case PROP_ACKED:
+			/* Acknowledged: applied exactly once, everywhere. */
+			CHECK(w, count[p->pid] == 1,
+			      "acknowledged proposal %llu applied %llu times",
+			      (unsigned long long)p->pid,
+			      (unsigned long long)count[p->pid]);
+			break;
+		case PROP_LOST:
+			CHECK(w, count[p->pid] == 0,
+			      "proposal %llu reported lost but applied",
+			      (unsigned long long)p->pid);
+			break;
+		case PROP_PENDING:
+			/* Only a proposal whose leader lost its term may stay
+			 * unresolved; the current leader's are committed by
+			 * the barrier. */
+			CHECK(w,
+			      !(nd->up && nd->role == RAFT_LEADER &&
+				nd->term == p->term),
+			      "proposal %llu on leader n%u never committed",
+			      (unsigned long long)p->pid, p->node);
+			/* fall through */
+		case PROP_UNKNOWN:
+			CHECK(w, count[p->pid] <= 1,
+			      "proposal %llu applied %llu times",
+			      (unsigned long long)p->pid,
+			      (unsigned long long)count[p->pid]);
+			break;
+		}
+	}
+	free(count);
+	for (i = 0; i < w->n_reads && !w->failed; i++) {
+		const struct read_req *q = &w->reads[i];
+		CHECK(w, q->state != READ_PENDING && q->state != READ_ANSWERED,
+		      "read %llu on n%u never resolved (state %d)",
+		      (unsigned long long)q->rid, q->node, (int)q->state);
+	}
+}
+
+struct converged_arg {
+	uint32_t leader;
+};
+
+/* Every node follows the leader in its term and has applied everything
+ * the leader holds, which the leader has committed. */
+static bool pred_converged(struct world *w, void *arg)
+{
+	const struct node *l = &w->nodes[((struct converged_arg *)arg)->leader];
+	uint32_t i;
+
+	if (!l->up || l->role != RAFT_LEADER || l->commit != l->n)
+		return false;
+	for (i = 1; i <= w->n; i++) {
+		const struct node *nd = &w->nodes[i];
+		if (!nd->up || nd->term != l->term || nd->applied != l->commit ||
+		    nd->n != l->n || nd->disk.head != NULL)
+			return false;
+	}
+	return true;
+}
+
+bool world_settle(struct world *w, uint64_t max_ms)
+{
+	uint64_t deadline = w->now + max_ms, pid = 0;
+	struct converged_arg ca;
+	uint32_t i, l;
+
+	world_heal(w);
+	for (i = 1; i <= w->n; i++)
+		world_restart(w, i);
+	for (;;) {
+		if (w->failed)
+			return false;
+		if (w->now >= deadline) {
+			world_fail(w, "liveness: no leader committed a barrier "
+				      "within %llu ms of healing",
+				   (unsigned long long)max_ms);
+			return false;
+		}
+		l = world_wait_leader(w, w->all, deadline - w->now);
+		if (l == 0)
+			continue;
+		if (world_propose(w, l, &pid) != 0)
+			continue;
+		if (!world_wait_prop(w, pid, deadline - w->now))
+			continue;
+		if (w->props[pid - 1].state == PROP_ACKED)
+			break;
+	}
+	ca.leader = l;
+	if (!world_run_until(w, deadline - w->now, pred_converged, &ca)) {
+		world_fail(w, "liveness: nodes did not converge on leader n%u's "
+			      "log within %llu ms of healing",
+			   l, (unsigned long long)max_ms);
+		return false;
+	}
+	world_final_check(w);
+	return !w->failed;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+void world_default_opts(struct world_opts *o, const char *name, uint64_t seed,
+			uint32_t n_nodes)
+{
+	memset(o, 0, sizeof(*o));
+	o->name = name;
+	o->seed = seed;
+	o->n_nodes = n_nodes;
+	o->election_min_ms = 150;
+	o->election_max_ms = 300;
+	o->heartbeat_ms = 50;
+	o->max_batch_entries = 64;
+	o->max_batch_bytes = 64 * 1024;
+	o->max_inflight = 4;
+	o->prevote = true;
+	o->check_quorum = true;
+	o->delay_min = 1;
+	o->delay_max = 10;
+	o->persist_min = 0;
+	o->persist_max = 2;
+	o->payload_min = 8;
+	o->payload_max = 64;
+}
+
+int world_init(struct world *w, const struct world_opts *o)
+{
+	uint32_t i;
+
+	memset(w, 0, sizeof(*w));
+	if (o->n_nodes < 1 || o->n_nodes > WORLD_MAX_NODES ||
+	    o->payload_min < 8 || o->payload_max > 4096 ||
+	    o->payload_max < o->payload_min)
+		return -1;
+	w->o = *o;
+	w->n = o->n_nodes;
+	rng_seed(&w->rng, o->seed * 0x2545F4914F6CDD1DULL + 1);
+	w->cfg.n_nodes = w->n;
+	for (i = 0; i < w->n; i++)
+		w->cfg.nodes[i] = i + 1;
+	w->cfg.election_min_ms = o->election_min_ms;
+	w->cfg.election_max_ms = o->election_max_ms;
+	w->cfg.heartbeat_ms = o->heartbeat_ms;
+	w->cfg.max_batch_entries = o->max_batch_entries;
+	w->cfg.max_batch_bytes = o->max_batch_bytes;
+	w->cfg.max_inflight = o->max_inflight;
+	w->cfg.prevote = o->prevote;
+	w->cfg.check_quorum = o->check_quorum;
+	w->last_step_at = WORLD_NONE;
+	for (i = 1; i <= w->n; i++) {
+		w->all |= 1u << i;
+		w->nodes[i].id = i;
+		w->nodes[i].wake_at = WORLD_NONE;
+		w->nodes[i].disk.delay_min = o->persist_min;
+		w->nodes[i].disk.delay_max = o->persist_max;
+		/* Monotonic clocks of different machines share no origin. */
+		if (o->random_clocks)
+			w->nodes[i].clock_offset =
+			    rng_below(&w->rng, (uint64_t)1 << 40);
+	}
+	world_heal(w);
+	for (i = 1; i <= w->n && !w->failed; i++)
+		node_start(w, &w->nodes[i]);
+	return 0;
+}
+
+void world_free(struct world *w)
+{
+	uint32_t k;
+	uint64_t i;
+
+	for (k = 1; k <= w->n; k++) {
+		struct node *nd = &w->nodes[k];
+		if (nd->r) {
+			raft_close(nd->r);
+			free(nd->r);
+		}
+		while (nd->disk.head) {
+			struct disk_batch *b = nd->disk.head;
+			nd->disk.head = b->next;
+			batch_free(b);
+		}
+		while (nd->held_head) {
+			struct held_msg *h = nd->held_head;
+			nd->held_head = h->next;
+			raft_msg_free(&h->m);
+			free(h);
+		}
+		for (i = 0; i < nd->disk.n; i++)
+			free(nd->disk.log[i].buf);
+		free(nd->disk.log);
+		free(nd->log);
+		free(nd->props);
+		free(nd->reads);
+	}
+	for (i = 0; i < w->n_heap; i++) {
+		raft_msg_free(&w->heap[i]->m);
+		free(w->heap[i]);
+	}
+	free(w->heap);
+	free(w->term_leader);
+	free(w->itmap);
+	free(w->committed);
+	free(w->props);
+	free(w->reads);
+	memset(w, 0, sizeof(*w));
+}

@@ -1,0 +1,333 @@
+/* world.h: a deterministic simulated cluster for the pure Raft core: N
+ * cores on one virtual clock, a network that drops, delays, duplicates,
+ * reorders and partitions, per-node disks that lose unsynced writes on a
+ * crash, and Raft's safety invariants checked after every step.
+ *
+ * Node ids are 1..n; sets of nodes are bit masks (bit i = node i). */
+#ifndef SIM_WORLD_H
+#define SIM_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/raft.h"
+#include "rng.h"
+
+#define WORLD_MAX_NODES 9
+#define WORLD_NONE UINT64_MAX /* "no time" for wake-ups and deadlines */
+
+/* A directed link from -> to. */
+struct world_link {
+	bool up;
+	uint32_t drop_ppm; /* per message, parts per million */
+	uint32_t dup_ppm;
+	uint32_t delay_min; /* ms, uniform in [min, max]: reordering */
+	uint32_t delay_max;
+};
+
+/* An entry as a disk holds it (owns buf).  `chain` hashes the entry and
+ * every entry before it, so equal chains mean equal prefixes. */
+struct disk_entry {
+	uint64_t term;
+	uint8_t type;
+	uint32_t len;
+	uint8_t *buf;
+	uint64_t chain;
+};
+
+/* The writes one update asked for, durable together at `durable_at`. */
+struct disk_batch {
+	struct disk_batch *next;
+	uint64_t seq;
+	uint64_t durable_at;
+	bool has_hs;
+	uint64_t term;
+	uint32_t vote;
+	uint64_t truncate_from;
+	uint64_t append_first;
+	uint64_t n_append;
+	struct disk_entry *entries; /* n_append, owned */
+};
+
+/* A node's disk: what is durable, and the writes still in the page cache
+ * (lost, except maybe a prefix, when the node crashes). */
+struct disk {
+	uint64_t term;
+	uint32_t vote;
+	struct disk_entry *log; /* index i at log[i - 1] */
+	uint64_t n;
+	uint64_t cap;
+	struct disk_batch *head; /* not yet durable, oldest first */
+	struct disk_batch *tail;
+	uint64_t issued_seq;
+	uint64_t durable_seq;
+	uint32_t delay_min; /* persistence latency, ms */
+	uint32_t delay_max;
+};
+
+/* The harness's image of one entry of a core's in-memory log. */
+struct shadow_entry {
+	uint64_t term;
+	uint64_t chain;
+	uint64_t pid; /* proposal id carried in the payload, 0 for a no-op */
+	uint8_t type;
+};
+
+/* A message waiting for this node's disk before it may leave. */
+struct held_msg {
+	struct held_msg *next;
+	uint64_t need_seq;
+	struct raft_msg m;
+};
+
+struct node {
+	uint32_t id;
+	bool up;
+	bool isolated; /* every link to and from it is cut */
+	struct raft *r;
+	uint64_t incarnation;
+	uint64_t clock_offset; /* the node's clock = world clock + offset */
+	uint64_t wake_at;      /* world time of the next tick, or WORLD_NONE */
+
+	/* What the updates reported: the core's log, hard state, commit. */
+	struct shadow_entry *log; /* index i at log[i - 1] */
+	uint64_t n;
+	uint64_t cap;
+	uint64_t hs_term;
+	uint32_t hs_vote;
+	uint64_t commit;
+	enum raft_role role;
+	uint64_t term;
+	uint32_t leader;
+
+	/* The state machine: entries 1..applied applied in order. */
+	uint64_t applied;
+
+	struct held_msg *held_head;
+	struct held_msg *held_tail;
+	struct disk disk;
+
+	/* Proposals made here not yet known committed or lost (ids). */
+	uint64_t *props;
+	size_t n_props;
+	size_t cap_props;
+	/* Reads answered by the core, served once applied >= their index. */
+	uint64_t *reads;
+	size_t n_reads;
+	size_t cap_reads;
+};
+
+enum prop_state {
+	PROP_PENDING = 0,
+	PROP_ACKED,   /* the proposer saw (index, term) committed */
+	PROP_LOST,    /* the proposer saw another entry committed there */
+	PROP_UNKNOWN, /* the proposer crashed first: may or may not commit */
+};
+
+struct proposal {
+	uint64_t pid;
+	uint32_t node;
+	uint64_t index;
+	uint64_t term;
+	enum prop_state state;
+	uint64_t at;
+	uint64_t done_at;
+};
+
+enum read_state {
+	READ_PENDING = 0,
+	READ_ANSWERED, /* the core gave an index; waiting for apply */
+	READ_SERVED,
+	READ_FAILED,
+	READ_LOST, /* the node crashed */
+};
+
+struct read_req {
+	uint64_t rid;
+	uint32_t node;
+	uint64_t need; /* highest index known committed anywhere at the call */
+	uint64_t index;
+	enum read_state state;
+	uint64_t at;
+	uint64_t done_at;
+};
+
+/* What the world remembers of a committed index (for State Machine
+ * Safety and Leader Completeness). */
+struct committed {
+	uint64_t chain;
+	uint64_t term;
+	uint64_t pid;
+	uint64_t seen_term; /* term of the first node seen to commit it */
+};
+
+/* A message on the wire. */
+struct flight {
+	uint64_t at;
+	uint64_t seq;
+	struct raft_msg m;
+};
+
+/* (index, term) -> chain, for Log Matching across every log ever seen. */
+struct itmap_slot {
+	uint64_t index; /* 0: empty */
+	uint64_t term;
+	uint64_t chain;
+};
+
+struct world_opts {
+	const char *name; /* for failure messages */
+	uint64_t seed;
+	uint32_t n_nodes; /* 1..WORLD_MAX_NODES */
+	/* Core settings; the world fills in id, nodes and seed. */
+	uint32_t election_min_ms;
+	uint32_t election_max_ms;
+	uint32_t heartbeat_ms;
+	uint32_t max_batch_entries;
+	uint32_t max_batch_bytes;
+	uint32_t max_inflight;
+	bool prevote;
+	bool check_quorum;
+	/* Default link and disk behaviour. */
+	uint32_t delay_min;
+	uint32_t delay_max;
+	uint32_t persist_min;
+	uint32_t persist_max;
+	uint32_t payload_min; /* bytes per proposal, at least 8 */
+	uint32_t payload_max;
+	bool random_clocks;   /* give every node a different clock origin */
+	uint32_t crash_keep_ppm; /* chance a crash keeps part of the unsynced writes */
+	bool verbose;
+};
+
+struct world {
+	struct world_opts o;
+	struct raft_config cfg;
+	struct rng rng;
+	uint64_t now;
+	uint32_t n;
+	uint32_t all; /* mask of every node */
+	struct node nodes[WORLD_MAX_NODES + 1]; /* [1..n] */
+	struct world_link links[WORLD_MAX_NODES + 1][WORLD_MAX_NODES + 1];
+
+	struct flight **heap; /* messages on the wire, by (at, seq) */
+	size_t n_heap;
+	size_t cap_heap;
+	uint64_t flight_seq;
+
+	bool failed;
+	char why[1024];
+
+	/* Counters. */
+	uint64_t steps;
+	uint64_t checks;
+	uint64_t msgs_sent;
+	uint64_t msgs_delivered;
+	uint64_t msgs_dropped;
+	uint64_t elections;      /* distinct (term, leader) pairs seen */
+	uint64_t leader_commits; /* commit advances made by a leader counting */
+	uint64_t crashes;
+	uint64_t same_time_steps;
+	uint64_t last_step_at;
+	uint64_t steps_since_deep;
+
+	/* History for the invariants. */
+	uint32_t *term_leader; /* [term] = the leader of that term, 0 none */
+	uint64_t cap_term_leader;
+	struct itmap_slot *itmap;
+	uint64_t itmap_cap;
+	uint64_t itmap_n;
+	struct committed *committed; /* [index - 1], 1..n_committed */
+	uint64_t n_committed;
+	uint64_t cap_committed;
+
+	struct proposal *props; /* [pid - 1] */
+	uint64_t n_props;
+	uint64_t cap_props;
+	struct read_req *reads; /* [rid - 1] */
+	uint64_t n_reads;
+	uint64_t cap_reads;
+
+	/* Sees every message a core emits (before the network does). */
+	void (*on_send)(struct world *w, const struct raft_msg *m, void *arg);
+	void *on_send_arg;
+};
+
+/* Default options: the brief's configuration (election 150-300 ms,
+ * heartbeat 50 ms, PreVote and CheckQuorum on, batches of 64 entries or
+ * 64 KiB, 4 in flight), 1-10 ms links, 0-2 ms disks. */
+void world_default_opts(struct world_opts *o, const char *name, uint64_t seed,
+			uint32_t n_nodes);
+/* Builds the world and starts every node.  Returns 0 or -1 (bad opts). */
+int world_init(struct world *w, const struct world_opts *o);
+void world_free(struct world *w);
+
+/* Records the first failure (printed with the seed); later steps stop. */
+void world_fail(struct world *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Running.  All stop early once the world has failed. */
+void world_run_for(struct world *w, uint64_t ms);
+/* Steps until pred is true (checked after every step) or max_ms pass.
+ * Returns whether pred became true. */
+bool world_run_until(struct world *w, uint64_t max_ms,
+		     bool (*pred)(struct world *w, void *arg), void *arg);
+
+/* Leaders.  `mask` restricts the nodes considered. */
+uint32_t world_count_leaders(struct world *w, uint32_t mask);
+/* The up node in mask that is leader with the highest term, 0 if none. */
+uint32_t world_leader(struct world *w, uint32_t mask);
+/* A leader in mask that every up node in mask follows in its term. */
+uint32_t world_settled_leader(struct world *w, uint32_t mask);
+uint32_t world_wait_leader(struct world *w, uint32_t mask, uint64_t max_ms);
+
+/* Clients.  world_propose returns the core's code; on success *pid names
+ * the proposal (w->props[*pid - 1]). */
+int world_propose(struct world *w, uint32_t id, uint64_t *pid);
+bool world_wait_prop(struct world *w, uint64_t pid, uint64_t max_ms);
+int world_read(struct world *w, uint32_t id, uint64_t *rid);
+bool world_wait_applied(struct world *w, uint32_t mask, uint64_t index,
+			uint64_t max_ms);
+
+/* Faults. */
+void world_isolate(struct world *w, uint32_t id, bool isolated);
+void world_set_link(struct world *w, uint32_t from, uint32_t to, bool up);
+/* Cuts every link between `side` and the rest, both directions. */
+void world_partition(struct world *w, uint32_t side);
+void world_set_loss(struct world *w, uint32_t from, uint32_t to, uint32_t ppm);
+void world_set_dup(struct world *w, uint32_t from, uint32_t to, uint32_t ppm);
+void world_set_delay(struct world *w, uint32_t from, uint32_t to,
+		     uint32_t min_ms, uint32_t max_ms);
+void world_set_persist_delay(struct world *w, uint32_t id, uint32_t min_ms,
+			     uint32_t max_ms);
+/* Every link up, no loss or duplication, default delays. */
+void world_heal(struct world *w);
+void world_crash(struct world *w, uint32_t id);
+void world_restart(struct world *w, uint32_t id);
+/* An extra raft_tick() at an arbitrary moment (must be harmless). */
+void world_tick(struct world *w, uint32_t id);
+uint32_t world_up_mask(struct world *w);
+
+/* Liveness: heal everything, restart crashed nodes, then require within
+ * max_ms a leader, a committed barrier entry and every node applying the
+ * same sequence.  Then the end-of-run checks (world_final_check). */
+bool world_settle(struct world *w, uint64_t max_ms);
+/* Every acknowledged proposal applied exactly once everywhere, lost ones
+ * never, every read resolved; the full invariant sweep. */
+void world_final_check(struct world *w);
+/* The O(log size) invariant sweep the per-step checks approximate. */
+void world_deep_check(struct world *w);
+
+/* Highest index any node has reported committed. */
+static inline uint64_t world_commit_max(const struct world *w)
+{
+	return w->n_committed;
+}
+
+static inline struct node *world_node(struct world *w, uint32_t id)
+{
+	return &w->nodes[id];
+}
+
+#endif /* SIM_WORLD_H */
