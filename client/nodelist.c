@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "daemon/config.h"
 #include "util.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)

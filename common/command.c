@@ -15,20 +15,20 @@
 #define FORMAT_PAIRS_MAX 3u
 
 static const char *const command_errors[] = {
-	[0] = "ok",
-	[-COMMAND_EINVAL] = "invalid command arguments",
-	[-COMMAND_ETOOBIG] = "key, value, tid or multiPut over its limit",
-	[-COMMAND_EVERSION] = "unknown command format version",
-	[-COMMAND_EOP] = "unknown command op or flags",
-	[-COMMAND_ETRUNC] = "command truncated",
-	[-COMMAND_ETRAILING] = "trailing bytes after command",
-	[-COMMAND_ENONCANON] = "non-canonical command encoding",
+    [0] = "ok",
+    [-COMMAND_EINVAL] = "invalid command arguments",
+    [-COMMAND_ETOOBIG] = "key, value, tid or multiPut over its limit",
+    [-COMMAND_EVERSION] = "unknown command format version",
+    [-COMMAND_EOP] = "unknown command op or flags",
+    [-COMMAND_ETRUNC] = "command truncated",
+    [-COMMAND_ETRAILING] = "trailing bytes after command",
+    [-COMMAND_ENONCANON] = "non-canonical command encoding",
 };
 
 const char *command_strerror(int rv)
 {
-	if (rv > 0 || (size_t)-rv >= sizeof(command_errors) /
-						sizeof(command_errors[0]))
+	if (rv > 0 ||
+	    (size_t)-rv >= sizeof(command_errors) / sizeof(command_errors[0]))
 		return "unknown command error";
 	return command_errors[-rv];
 }
@@ -151,7 +151,8 @@ int command_encode(const struct command *c, uint8_t **out, size_t *len)
 	case COMMAND_DEL:
 	case COMMAND_CAS:
 		if (c->key.len > COMMAND_MAX_KEY ||
-		    (c->op != COMMAND_DEL && c->value.len > COMMAND_MAX_VALUE) ||
+		    (c->op != COMMAND_DEL &&
+		     c->value.len > COMMAND_MAX_VALUE) ||
 		    (c->op == COMMAND_CAS &&
 		     c->expected.len > COMMAND_MAX_VALUE)) {
 			rv = COMMAND_ETOOBIG;
@@ -386,8 +387,8 @@ int command_decode(const void *buf, size_t len, struct command *c)
 				rv = COMMAND_ETOOBIG;
 				break;
 			}
-			if (i > 0 && str_cmp(&pairs[i - 1].key,
-					     &pairs[i].key) >= 0) {
+			if (i > 0 &&
+			    str_cmp(&pairs[i - 1].key, &pairs[i].key) >= 0) {
 				rv = COMMAND_ENONCANON;
 				break;
 			}
@@ -442,7 +443,7 @@ static void sb_puts(struct sbuf *sb, const char *s)
 }
 
 static void sb_printf(struct sbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void sb_printf(struct sbuf *sb, const char *fmt, ...)
 {
@@ -511,7 +512,8 @@ static void sb_quote(struct sbuf *sb, const struct command_str *s)
 			sb_puts(sb, "\\t");
 		} else if (n == 1 && p[i] == '\r') {
 			sb_puts(sb, "\\r");
-		} else if (n > 1 && !(n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+		} else if (n > 1 &&
+			   !(n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
 			sb_putn(sb, (const char *)p + i, n);
 		} else {
 			if (n == 0)

@@ -43,13 +43,13 @@
 /* Error codes (0 on success); command_strerror() names them. */
 enum {
 	COMMAND_OK = 0,
-	COMMAND_EINVAL = -1,   /* encode: bad argument (no tid for add, empty
-				* tid, duplicate multiPut key, unknown op) */
-	COMMAND_ETOOBIG = -2,  /* a key, value, data, tid or multiPut over
-				* its limit (encode and decode) */
-	COMMAND_EVERSION = -3, /* decode: unknown format version */
-	COMMAND_EOP = -4,      /* decode: unknown op or flag bits */
-	COMMAND_ETRUNC = -5,   /* decode: payload ends inside a field */
+	COMMAND_EINVAL = -1,	/* encode: bad argument (no tid for add, empty
+				 * tid, duplicate multiPut key, unknown op) */
+	COMMAND_ETOOBIG = -2,	/* a key, value, data, tid or multiPut over
+				 * its limit (encode and decode) */
+	COMMAND_EVERSION = -3,	/* decode: unknown format version */
+	COMMAND_EOP = -4,	/* decode: unknown op or flag bits */
+	COMMAND_ETRUNC = -5,	/* decode: payload ends inside a field */
 	COMMAND_ETRAILING = -6, /* decode: bytes after the last field */
 	COMMAND_ENONCANON = -7, /* decode: overlong varint, or multiPut keys
 				 * not strictly ascending */

@@ -57,7 +57,7 @@
 #define COMMIT_MARKER_MS 100
 #define BATCH_ENTRIES 1000
 #define BATCH_BYTES (1024u * 1024u)
-#define MAX_INFLIGHT 4
+#define MAX_INFLIGHT 1
 
 struct peer {
 	struct node *node;

@@ -5,6 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/raft.h"
+
+/* Every valid command must fit in one log entry, or a client could make a
+ * write that the leader accepts but the core refuses. */
+_Static_assert(COMMAND_MAX_BYTES <= RAFT_MAX_ENTRY_BYTES,
+	       "a command must fit in a Raft log entry");
+
 /* An AVL tree node.  The key is stored inline; the value separately since
  * a put replaces it.  Both are NUL-terminated for the callers' sake. */
 struct sm_node {
@@ -22,7 +29,7 @@ struct sm_node {
 struct sm_tid {
 	struct sm_tid *chain;
 	struct sm_tid *newer;
-	uint64_t hash;  /* command_hash() of the command that used it */
+	uint64_t hash;	/* command_hash() of the command that used it */
 	uint64_t index; /* where it was applied */
 	enum sm_result result;
 	size_t len;
@@ -56,12 +63,12 @@ struct sm {
 #define SM_MIN_BUCKETS 1024u
 
 static const char *const sm_errors[] = {
-	[0] = "ok",
-	[-SM_EINVAL] = "malformed command",
-	[-SM_EORDER] = "entry applied out of order",
-	[-SM_ENOTFOUND] = "no such key",
-	[-SM_EIO] = "write error",
-	[-SM_ECORRUPT] = "state machine invariant broken",
+    [0] = "ok",
+    [-SM_EINVAL] = "malformed command",
+    [-SM_EORDER] = "entry applied out of order",
+    [-SM_ENOTFOUND] = "no such key",
+    [-SM_EIO] = "write error",
+    [-SM_ECORRUPT] = "state machine invariant broken",
 };
 
 const char *sm_strerror(int rv)
@@ -313,8 +320,7 @@ static size_t tid_bucket(const struct sm *sm, const char *tid, size_t len)
 	return (size_t)(h & (sm->n_buckets - 1));
 }
 
-static struct sm_tid *tid_find(const struct sm *sm, const char *tid,
-			       size_t len)
+static struct sm_tid *tid_find(const struct sm *sm, const char *tid, size_t len)
 {
 	struct sm_tid *t = sm->buckets[tid_bucket(sm, tid, len)];
 
@@ -465,8 +471,8 @@ static enum sm_result execute(struct sm *sm, uint64_t index, uint64_t term,
 				    c->value.p, c->value.len);
 		return SM_RESULT_TRUE;
 	case COMMAND_DEL:
-		sm->root = tree_delete(sm, sm->root, c->key.p, c->key.len,
-				       &found);
+		sm->root =
+		    tree_delete(sm, sm->root, c->key.p, c->key.len, &found);
 		return found ? SM_RESULT_TRUE : SM_RESULT_FALSE;
 	case COMMAND_CAS:
 		/* "" expected with a missing key means "absent" (CONTRACT
@@ -484,17 +490,17 @@ static enum sm_result execute(struct sm *sm, uint64_t index, uint64_t term,
 		 * (out of memory aborts), so the pairs land all together:
 		 * atomic for every reader, who must hold the daemon's lock. */
 		for (size_t i = 0; i < c->n_pairs; i++)
-			sm->root = tree_set(sm, sm->root, c->pairs[i].key.p,
-					    c->pairs[i].key.len,
-					    c->pairs[i].value.p,
-					    c->pairs[i].value.len);
+			sm->root =
+			    tree_set(sm, sm->root, c->pairs[i].key.p,
+				     c->pairs[i].key.len, c->pairs[i].value.p,
+				     c->pairs[i].value.len);
 		return SM_RESULT_TRUE;
 	}
 	return SM_RESULT_INVALID; /* not reached: decode checked op */
 }
 
-int sm_apply(struct sm *sm, uint64_t index, uint64_t term,
-	     const void *payload, size_t len, enum sm_result *result)
+int sm_apply(struct sm *sm, uint64_t index, uint64_t term, const void *payload,
+	     size_t len, enum sm_result *result)
 {
 	struct command c;
 	const struct sm_tid *t;
@@ -540,10 +546,7 @@ int sm_skip(struct sm *sm, uint64_t index)
 	return SM_OK;
 }
 
-uint64_t sm_last_applied(const struct sm *sm)
-{
-	return sm->last_applied;
-}
+uint64_t sm_last_applied(const struct sm *sm) { return sm->last_applied; }
 
 int sm_tid_lookup(const struct sm *sm, const void *payload, size_t len,
 		  enum sm_tid_state *state, enum sm_result *result)
@@ -569,8 +572,8 @@ int sm_tid_lookup(const struct sm *sm, const void *payload, size_t len,
 
 /* ---- reading ----------------------------------------------------------- */
 
-int sm_get(const struct sm *sm, const char *key, size_t klen,
-	   const char **val, size_t *vlen)
+int sm_get(const struct sm *sm, const char *key, size_t klen, const char **val,
+	   size_t *vlen)
 {
 	const struct sm_node *n = tree_find(sm, key, klen);
 
@@ -581,15 +584,15 @@ int sm_get(const struct sm *sm, const char *key, size_t klen,
 	return SM_OK;
 }
 
-static bool has_prefix(const struct sm_node *n, const char *prefix,
-		       size_t plen)
+static bool has_prefix(const struct sm_node *n, const char *prefix, size_t plen)
 {
-	return n->klen >= plen && (plen == 0 || memcmp(n->key, prefix, plen) == 0);
+	return n->klen >= plen &&
+	       (plen == 0 || memcmp(n->key, prefix, plen) == 0);
 }
 
 int sm_list(const struct sm *sm, const char *prefix, size_t plen, size_t max,
-	    int (*fn)(void *arg, const char *key, size_t klen,
-		      const char *val, size_t vlen),
+	    int (*fn)(void *arg, const char *key, size_t klen, const char *val,
+		      size_t vlen),
 	    void *arg, size_t *count)
 {
 	const struct sm_node *stack[SM_MAX_HEIGHT];
@@ -622,8 +625,7 @@ int sm_list(const struct sm *sm, const char *prefix, size_t plen, size_t max,
 	return SM_OK;
 }
 
-int sm_multi_get(const struct sm *sm, const struct command_str *keys,
-		 size_t n,
+int sm_multi_get(const struct sm *sm, const struct command_str *keys, size_t n,
 		 int (*fn)(void *arg, const char *key, size_t klen,
 			   const char *val, size_t vlen),
 		 void *arg, size_t *count)
@@ -632,7 +634,7 @@ int sm_multi_get(const struct sm *sm, const struct command_str *keys,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct sm_node *node =
-			tree_find(sm, keys[i].p, keys[i].len);
+		    tree_find(sm, keys[i].p, keys[i].len);
 
 		if (node == NULL)
 			continue;
@@ -709,8 +711,7 @@ static void dump_tree(FILE *f, const struct sm_node *n)
 
 int sm_dump(const struct sm *sm, FILE *f)
 {
-	fprintf(f, "last_applied %llu\n",
-		(unsigned long long)sm->last_applied);
+	fprintf(f, "last_applied %llu\n", (unsigned long long)sm->last_applied);
 	fprintf(f, "keys %zu bytes %zu\n", sm->n_keys, sm->kv_bytes);
 	dump_tree(f, sm->root);
 	fprintf(f, "tids %zu\n", sm->n_tids);

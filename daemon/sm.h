@@ -37,21 +37,21 @@
 /* Error codes (0 on success); sm_strerror() names them. */
 enum {
 	SM_OK = 0,
-	SM_EINVAL = -1,    /* sm_apply: malformed payload (applied as a no-op,
+	SM_EINVAL = -1,	   /* sm_apply: malformed payload (applied as a no-op,
 			    * result SM_RESULT_INVALID); sm_tid_lookup: the
 			    * same, nothing looked up */
-	SM_EORDER = -2,    /* index is not last_applied + 1: nothing done */
+	SM_EORDER = -2,	   /* index is not last_applied + 1: nothing done */
 	SM_ENOTFOUND = -3, /* sm_get: no such key */
-	SM_EIO = -4,       /* sm_dump: the stream reported an error */
+	SM_EIO = -4,	   /* sm_dump: the stream reported an error */
 	SM_ECORRUPT = -5,  /* sm_verify: an internal invariant is broken */
 };
 
 /* The outcome of one applied command, as the client sees it. */
 enum sm_result {
-	SM_RESULT_FALSE = 0,        /* delete of an absent key, failed cas */
-	SM_RESULT_TRUE = 1,         /* add, put, multiPut; delete of a key
+	SM_RESULT_FALSE = 0,	    /* delete of an absent key, failed cas */
+	SM_RESULT_TRUE = 1,	    /* add, put, multiPut; delete of a key
 				     * that existed; cas that swapped */
-	SM_RESULT_INVALID = 2,      /* malformed payload: nothing changed */
+	SM_RESULT_INVALID = 2,	    /* malformed payload: nothing changed */
 	SM_RESULT_TID_CONFLICT = 3, /* tid already used by another command:
 				     * nothing changed (fault 3) */
 };
@@ -59,7 +59,7 @@ enum sm_result {
 /* What sm_tid_lookup() found. */
 enum sm_tid_state {
 	SM_TID_UNKNOWN = 0, /* no tid, or not (or no longer) remembered */
-	SM_TID_SAME,        /* applied before with this very command */
+	SM_TID_SAME,	    /* applied before with this very command */
 	SM_TID_DIFFERENT,   /* applied before with another command */
 };
 
@@ -103,8 +103,8 @@ void sm_free(struct sm *sm);
  *   - otherwise the command is executed and, when it carries a tid, the
  *     tid is remembered with the result.
  * SM_EORDER (index out of order) changes nothing, *result INVALID. */
-int sm_apply(struct sm *sm, uint64_t index, uint64_t term,
-	     const void *payload, size_t len, enum sm_result *result);
+int sm_apply(struct sm *sm, uint64_t index, uint64_t term, const void *payload,
+	     size_t len, enum sm_result *result);
 
 /* Consumes a non-COMMAND entry at `index` (last_applied + 1): NOOP and
  * future entry types change nothing but last_applied.  SM_EORDER
@@ -126,8 +126,8 @@ int sm_tid_lookup(const struct sm *sm, const void *payload, size_t len,
 /* Looks up a key (any bytes, `klen` long).  On success *val points to the
  * sm's NUL-terminated copy of the value (borrowed, see the top) and *vlen
  * is its length.  SM_ENOTFOUND when absent. */
-int sm_get(const struct sm *sm, const char *key, size_t klen,
-	   const char **val, size_t *vlen);
+int sm_get(const struct sm *sm, const char *key, size_t klen, const char **val,
+	   size_t *vlen);
 
 /* sm_list() and sm_multi_get() call `fn(arg, key, klen, val, vlen)` per
  * key-value pair; key and val are borrowed and NUL-terminated.  fn
@@ -138,16 +138,15 @@ int sm_get(const struct sm *sm, const char *key, size_t klen,
  * limit).  *count (may be NULL) is the number of calls made.  O(log n +
  * count). */
 int sm_list(const struct sm *sm, const char *prefix, size_t plen, size_t max,
-	    int (*fn)(void *arg, const char *key, size_t klen,
-		      const char *val, size_t vlen),
+	    int (*fn)(void *arg, const char *key, size_t klen, const char *val,
+		      size_t vlen),
 	    void *arg, size_t *count);
 
 /* Calls fn for each of the n keys that exists, in the order given (a key
  * given twice is reported twice); absent keys are skipped.  *count (may be
  * NULL) is the number of calls.  One consistent view when the caller holds
  * the lock throughout. */
-int sm_multi_get(const struct sm *sm, const struct command_str *keys,
-		 size_t n,
+int sm_multi_get(const struct sm *sm, const struct command_str *keys, size_t n,
 		 int (*fn)(void *arg, const char *key, size_t klen,
 			   const char *val, size_t vlen),
 		 void *arg, size_t *count);

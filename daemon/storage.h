@@ -63,7 +63,8 @@ int storage_open(const char *dir, void (*log)(void *arg, const char *msg),
 		 void *log_arg, struct storage **out, char *err, size_t errlen);
 
 /* fdatasyncs what is not yet synced (unless the storage failed), releases
- * the lock and frees `st`.  NULL is fine. */
+ * the data dir's lock and frees `st`.  Call it once no other thread uses
+ * the storage.  NULL is fine. */
 void storage_close(struct storage *st);
 
 /* The hard state as last written (0, 0 for a new node). */

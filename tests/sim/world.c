@@ -978,10 +978,7 @@ static void node_process(struct world *w, struct node *nd)
 		}
 	}
 
-	take_msgs(w, nd, up);
-	if (w->failed)
-		return;
-
+	/* The commit index first: the messages below may carry it. */
 	CHECK(w, up->commit_index == raft_commit_index(nd->r),
 	      "n%u's update says commit %llu, the core %llu", nd->id,
 	      (unsigned long long)up->commit_index,
@@ -1013,8 +1010,13 @@ static void node_process(struct world *w, struct node *nd)
 		nd->commit = up->commit_index;
 		note_commit(w, nd, nd->commit);
 		resolve_props(w, nd);
-		apply(w, nd);
 	}
+	take_msgs(w, nd, up);
+	if (w->failed)
+		return;
+
+	/* Step 4. */
+	apply(w, nd);
 	take_reads(w, nd, up);
 
 	/* Step 6: the next tick, converted to the world's clock. */
@@ -1150,6 +1152,50 @@ void world_restart(struct world *w, uint32_t id)
 
 enum { EV_NONE, EV_DISK, EV_MSG, EV_WAKE };
 
+static void vlog_msg(struct world *w, const struct raft_msg *m)
+{
+	const struct raft_msg_append *a = &m->u.append;
+	const struct raft_msg_append_resp *ar = &m->u.append_resp;
+
+	switch (m->type) {
+	case RAFT_MSG_VOTE:
+		vlog(w, m->to, "<- n%u %svote term %llu last (%llu, %llu)",
+		     m->from, m->u.vote.prevote ? "pre" : "",
+		     (unsigned long long)m->term,
+		     (unsigned long long)m->u.vote.last_log_index,
+		     (unsigned long long)m->u.vote.last_log_term);
+		break;
+	case RAFT_MSG_VOTE_RESP:
+		vlog(w, m->to, "<- n%u %svote-resp term %llu %s", m->from,
+		     m->u.vote_resp.prevote ? "pre" : "",
+		     (unsigned long long)m->term,
+		     m->u.vote_resp.granted ? "granted" : "rejected");
+		break;
+	case RAFT_MSG_APPEND:
+		vlog(w, m->to,
+		     "<- n%u append term %llu prev (%llu, %llu) +%u commit "
+		     "%llu seq %llu",
+		     m->from, (unsigned long long)m->term,
+		     (unsigned long long)a->prev_index,
+		     (unsigned long long)a->prev_term, a->n_entries,
+		     (unsigned long long)a->leader_commit,
+		     (unsigned long long)a->seq);
+		break;
+	case RAFT_MSG_APPEND_RESP:
+		vlog(w, m->to,
+		     "<- n%u append-resp term %llu %s prev %llu match %llu "
+		     "conflict (%llu, %llu) last %llu",
+		     m->from, (unsigned long long)m->term,
+		     ar->success ? "ok" : "REJECT",
+		     (unsigned long long)ar->prev_index,
+		     (unsigned long long)ar->match_index,
+		     (unsigned long long)ar->conflict_term,
+		     (unsigned long long)ar->conflict_index,
+		     (unsigned long long)ar->last_log_index);
+		break;
+	}
+}
+
 static void deliver(struct world *w, struct flight *f)
 {
 	struct node *to = &w->nodes[f->m.to];
@@ -1161,8 +1207,7 @@ static void deliver(struct world *w, struct flight *f)
 	}
 	w->msgs_delivered++;
 	if (w->o.verbose)
-		vlog(w, to->id, "<- n%u %s term %llu", f->m.from,
-		     msg_name(f->m.type), (unsigned long long)f->m.term);
+		vlog_msg(w, &f->m);
 	rv = raft_recv(to->r, node_now(w, to), &f->m);
 	CHECK(w, rv == 0, "raft_recv(n%u, %s from n%u): %s", to->id,
 	      msg_name(f->m.type), f->m.from, raft_strerror(rv));
@@ -1735,6 +1780,15 @@ bool world_settle(struct world *w, uint64_t max_ms)
 	}
 	world_final_check(w);
 	return !w->failed;
+}
+
+void world_add_totals(struct world_totals *t, const struct world *w)
+{
+	t->steps += w->steps;
+	t->msgs += w->msgs_sent;
+	t->checks += w->checks;
+	if (w->failed)
+		t->failures++;
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */

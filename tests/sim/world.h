@@ -254,6 +254,19 @@ struct world {
 	void *on_send_arg;
 };
 
+/* What a whole test run adds up, for the summary line. */
+struct world_totals {
+	uint64_t scenarios;
+	uint64_t seeds;
+	uint64_t steps;
+	uint64_t msgs;
+	uint64_t checks;
+	uint64_t failures;
+};
+
+/* Adds w's counters (and its failure, if any) to *t. */
+void world_add_totals(struct world_totals *t, const struct world *w);
+
 /* Default options: the brief's configuration (election 150-300 ms,
  * heartbeat 50 ms, PreVote and CheckQuorum on, batches of 64 entries or
  * 64 KiB, 4 in flight), 1-10 ms links, 0-2 ms disks. */

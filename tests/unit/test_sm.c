@@ -46,10 +46,7 @@ static uint64_t rnd(void)
 	return rng_state * 0x2545f4914f6cdd1dull;
 }
 
-static size_t rnd_below(size_t n)
-{
-	return (size_t)(rnd() % n);
-}
+static size_t rnd_below(size_t n) { return (size_t)(rnd() % n); }
 
 static void *xmalloc(size_t n)
 {
@@ -68,21 +65,21 @@ static uint8_t *memdup(const void *p, size_t n)
 	return q;
 }
 
-static struct command_str S(const char *s)
-{
+static struct command_str S(const char *s) {
 	struct command_str r = {.p = s, .len = s ? strlen(s) : 0};
 
 	return r;
 }
 
-static struct command_str SN(const char *s, size_t n)
-{
+static struct command_str
+SN(const char *s, size_t n) {
 	struct command_str r = {.p = s, .len = n};
 
 	return r;
 }
 
-static bool str_eq(struct command_str a, struct command_str b)
+static bool
+str_eq(struct command_str a, struct command_str b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
@@ -225,12 +222,12 @@ struct collect {
 	size_t calls;
 };
 
-static int collect_fn(void *arg, const char *key, size_t klen,
-		      const char *val, size_t vlen)
+static int collect_fn(void *arg, const char *key, size_t klen, const char *val,
+		      size_t vlen)
 {
 	struct collect *c = arg;
-	int n = snprintf(c->buf + c->len, sizeof(c->buf) - c->len,
-			 "%.*s=%.*s;", (int)klen, key, (int)vlen, val);
+	int n = snprintf(c->buf + c->len, sizeof(c->buf) - c->len, "%.*s=%.*s;",
+			 (int)klen, key, (int)vlen, val);
 
 	REQUIRE(n > 0 && (size_t)n < sizeof(c->buf) - c->len);
 	c->len += (size_t)n;
@@ -252,8 +249,7 @@ static const char *list(const struct sm *sm, const char *prefix, size_t max)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-static void check_same_command(const struct command *a,
-			       const struct command *b)
+static void check_same_command(const struct command *a, const struct command *b)
 {
 	CHECK(a->op == b->op);
 	CHECK(a->has_tid == b->has_tid);
@@ -336,21 +332,23 @@ static void test_encode_roundtrip(void)
 {
 	static const char bin[] = "a\0b\n\xff\x01";
 	struct command_pair pairs[4] = {
-		{S("zeta"), S("1")},
-		{S("alpha"), S("")},
-		{SN(bin, sizeof(bin) - 1), S("x")},
-		{S(""), S("empty key")},
+	    {S("zeta"), S("1")},
+	    {S("alpha"), S("")},
+	    {SN(bin, sizeof(bin) - 1), S("x")},
+	    {S(""), S("empty key")},
 	};
 	struct command c;
 	size_t len;
 
-	c = (struct command){.op = COMMAND_ADD, .has_tid = true,
-			     .tid = S("t-1"), .data = S("hello")};
+	c = (struct command){.op = COMMAND_ADD,
+			     .has_tid = true,
+			     .tid = S("t-1"),
+			     .data = S("hello")};
 	roundtrip(&c);
 	c.data = S("");
 	roundtrip(&c);
-	c = (struct command){.op = COMMAND_PUT, .key = S("user:1"),
-			     .value = S("alice")};
+	c = (struct command){
+	    .op = COMMAND_PUT, .key = S("user:1"), .value = S("alice")};
 	roundtrip(&c);
 	set_tid(&c, "t-9");
 	roundtrip(&c);
@@ -360,8 +358,10 @@ static void test_encode_roundtrip(void)
 	roundtrip(&c);
 	set_tid(&c, "42");
 	roundtrip(&c);
-	c = (struct command){.op = COMMAND_CAS, .key = S("k"),
-			     .expected = S(""), .value = S("v")};
+	c = (struct command){.op = COMMAND_CAS,
+			     .key = S("k"),
+			     .expected = S(""),
+			     .value = S("v")};
 	roundtrip(&c);
 	set_tid(&c, "cas-tid");
 	roundtrip(&c);
@@ -381,10 +381,10 @@ static void test_encode_roundtrip(void)
 	{
 		struct command_pair rev[4] = {pairs[3], pairs[2], pairs[1],
 					      pairs[0]};
-		struct command a = {.op = COMMAND_MPUT, .pairs = pairs,
-				    .n_pairs = 4};
-		struct command b = {.op = COMMAND_MPUT, .pairs = rev,
-				    .n_pairs = 4};
+		struct command a = {
+		    .op = COMMAND_MPUT, .pairs = pairs, .n_pairs = 4};
+		struct command b = {
+		    .op = COMMAND_MPUT, .pairs = rev, .n_pairs = 4};
 		size_t la, lb;
 		uint8_t *ea = enc(&a, &la), *eb = enc(&b, &lb);
 
@@ -401,8 +401,8 @@ static void test_encode_limits(void)
 {
 	char *big = xmalloc(COMMAND_MAX_MPUT_BYTES + 2);
 	struct command_pair *pairs =
-		xmalloc((COMMAND_MAX_PAIRS + 1) * sizeof(*pairs));
-	char (*keys)[8] = xmalloc((COMMAND_MAX_PAIRS + 1) * sizeof(*keys));
+	    xmalloc((COMMAND_MAX_PAIRS + 1) * sizeof(*pairs));
+	char(*keys)[8] = xmalloc((COMMAND_MAX_PAIRS + 1) * sizeof(*keys));
 	struct command c;
 	uint8_t *buf = (uint8_t *)"";
 	size_t len = 1, maxlen = 0;
@@ -410,7 +410,8 @@ static void test_encode_limits(void)
 	memset(big, 'v', COMMAND_MAX_MPUT_BYTES + 2);
 
 	/* Exactly at each limit: accepted and round-trips. */
-	c = (struct command){.op = COMMAND_CAS, .has_tid = true,
+	c = (struct command){.op = COMMAND_CAS,
+			     .has_tid = true,
 			     .tid = SN(big, COMMAND_MAX_TID),
 			     .key = SN(big, COMMAND_MAX_KEY),
 			     .expected = SN(big, COMMAND_MAX_VALUE),
@@ -430,7 +431,8 @@ static void test_encode_limits(void)
 	c.value.len++;
 	CHECK(command_encode(&c, &buf, &len) == COMMAND_ETOOBIG);
 
-	c = (struct command){.op = COMMAND_ADD, .has_tid = true,
+	c = (struct command){.op = COMMAND_ADD,
+			     .has_tid = true,
 			     .tid = S("t"),
 			     .data = SN(big, COMMAND_MAX_VALUE)};
 	roundtrip(&c);
@@ -444,11 +446,12 @@ static void test_encode_limits(void)
 		pairs[i].value = SN(big, 0);
 	}
 	/* Keys take 5 bytes each; two values share the rest. */
-	pairs[0].value.len = (COMMAND_MAX_MPUT_BYTES - 5 * COMMAND_MAX_PAIRS) / 2;
-	pairs[2].value.len = COMMAND_MAX_MPUT_BYTES - 5 * COMMAND_MAX_PAIRS -
-			     pairs[0].value.len;
-	c = (struct command){.op = COMMAND_MPUT, .pairs = pairs,
-			     .n_pairs = COMMAND_MAX_PAIRS};
+	pairs[0].value.len =
+	    (COMMAND_MAX_MPUT_BYTES - 5 * COMMAND_MAX_PAIRS) / 2;
+	pairs[2].value.len =
+	    COMMAND_MAX_MPUT_BYTES - 5 * COMMAND_MAX_PAIRS - pairs[0].value.len;
+	c = (struct command){
+	    .op = COMMAND_MPUT, .pairs = pairs, .n_pairs = COMMAND_MAX_PAIRS};
 	CHECK(pairs[2].value.len <= COMMAND_MAX_VALUE);
 	len = roundtrip(&c);
 	maxlen = len > maxlen ? len : maxlen;
@@ -471,8 +474,8 @@ static void test_encode_limits(void)
 	CHECK(command_encode(&c, &buf, &len) == COMMAND_EINVAL);
 	c = (struct command){.op = COMMAND_ADD, .data = S("no tid")};
 	CHECK(command_encode(&c, &buf, &len) == COMMAND_EINVAL);
-	c = (struct command){.op = COMMAND_PUT, .has_tid = true,
-			     .tid = S(""), .key = S("k")};
+	c = (struct command){
+	    .op = COMMAND_PUT, .has_tid = true, .tid = S(""), .key = S("k")};
 	CHECK(command_encode(&c, &buf, &len) == COMMAND_EINVAL);
 	c = (struct command){.op = (enum command_op)9, .key = S("k")};
 	CHECK(command_encode(&c, &buf, &len) == COMMAND_EINVAL);
@@ -510,8 +513,10 @@ static void test_decode_malformed(void)
 	CHECK(DECODE("\x01\x06\x00\x01k\x01v") == COMMAND_EOP);
 	CHECK(DECODE("\x01\xff\x00\x01k\x01v") == COMMAND_EOP);
 	CHECK(DECODE("\x01\x02\x02\x01k\x01v") == COMMAND_EOP); /* flag bit */
-	CHECK(DECODE("\x01\x01\x00\x01" "d") == COMMAND_EOP); /* add, no tid */
-	CHECK(DECODE("\x01\x01\x01\x01t\x01" "d") == COMMAND_OK);
+	CHECK(DECODE("\x01\x01\x00\x01"
+		     "d") == COMMAND_EOP); /* add, no tid */
+	CHECK(DECODE("\x01\x01\x01\x01t\x01"
+		     "d") == COMMAND_OK);
 	CHECK(DECODE("\x01\x02\x01\x00\x01k\x01v") == COMMAND_ENONCANON);
 	/* Overlong varint (1 as 0x81 0x00). */
 	CHECK(DECODE("\x01\x02\x00\x81\x00k\x01v") == COMMAND_ENONCANON);
@@ -529,19 +534,22 @@ static void test_decode_malformed(void)
 	CHECK(DECODE("\x01\x04\x00\x01k\x00") == COMMAND_ETRUNC);
 	/* multiPut counts and order. */
 	CHECK(DECODE("\x01\x05\x00\x00") == COMMAND_OK);
-	CHECK(DECODE("\x01\x05\x00\x02\x01" "a\x00\x01" "b\x00") ==
-	      COMMAND_OK);
-	CHECK(DECODE("\x01\x05\x00\x02\x01" "b\x00\x01" "a\x00") ==
-	      COMMAND_ENONCANON);
-	CHECK(DECODE("\x01\x05\x00\x02\x01" "a\x00\x01" "a\x00") ==
-	      COMMAND_ENONCANON);
-	CHECK(DECODE("\x01\x05\x00\x03\x01" "a\x00\x01" "b\x00") ==
-	      COMMAND_ETRUNC);
+	CHECK(DECODE("\x01\x05\x00\x02\x01"
+		     "a\x00\x01"
+		     "b\x00") == COMMAND_OK);
+	CHECK(DECODE("\x01\x05\x00\x02\x01"
+		     "b\x00\x01"
+		     "a\x00") == COMMAND_ENONCANON);
+	CHECK(DECODE("\x01\x05\x00\x02\x01"
+		     "a\x00\x01"
+		     "a\x00") == COMMAND_ENONCANON);
+	CHECK(DECODE("\x01\x05\x00\x03\x01"
+		     "a\x00\x01"
+		     "b\x00") == COMMAND_ETRUNC);
 	CHECK(DECODE("\x01\x05\x00\xe9\x07") == COMMAND_ETOOBIG); /* 1001 */
 	CHECK(DECODE("\x01\x05\x00\xe8\x07") == COMMAND_ETRUNC);  /* 1000 */
 	CHECK(DECODE("\x01\x05\x00\xff\xff\xff\xff\x0f") == COMMAND_ETOOBIG);
-	CHECK(command_decode(NULL, 0, &(struct command){0}) ==
-	      COMMAND_ETRUNC);
+	CHECK(command_decode(NULL, 0, &(struct command){0}) == COMMAND_ETRUNC);
 	for (int rv = 0; rv >= -8; rv--)
 		CHECK(strlen(command_strerror(rv)) > 0);
 }
@@ -561,8 +569,7 @@ static void fuzz_one(const uint8_t *bytes, size_t len, unsigned long *ok)
 		(*ok)++;
 		CHECK(command_encode(&c, &again, &len2) == COMMAND_OK);
 		CHECK(len2 == len && memcmp(again, b, len) == 0);
-		CHECK(command_format(&c, 0, line, sizeof(line)) ==
-		      COMMAND_OK);
+		CHECK(command_format(&c, 0, line, sizeof(line)) == COMMAND_OK);
 		CHECK(strlen(line) + 1 < sizeof(line));
 		free(again);
 		command_release(&c);
@@ -660,8 +667,8 @@ static void check_format(const uint8_t *p, size_t len, unsigned flags,
 
 static void test_format(void)
 {
-	static const char *const kv[] = {"b", "2", "a", "1", "c", "3",
-					 "d", "4", NULL};
+	static const char *const kv[] = {"b", "2", "a", "1", "c",
+					 "3", "d", "4", NULL};
 	char line[COMMAND_FORMAT_SIZE];
 	char *big = xmalloc(COMMAND_MAX_VALUE + 1);
 	struct command_pair pairs[4];
@@ -693,8 +700,7 @@ static void test_format(void)
 
 	/* Escapes: quote, backslash, controls, invalid UTF-8, C1; valid
 	 * UTF-8 passes through. */
-	p = mk_put(NULL, "q\"b\\", "l\n\t\r\x01\x7f\xff\xc3\xa9\xc2\x85",
-		   &len);
+	p = mk_put(NULL, "q\"b\\", "l\n\t\r\x01\x7f\xff\xc3\xa9\xc2\x85", &len);
 	check_format(p, len, 0,
 		     "put k=\"q\\\"b\\\\\" "
 		     "v=\"l\\n\\t\\r\\x01\\x7f\\xff\xc3\xa9\\xc2\\x85\"");
@@ -719,12 +725,15 @@ static void test_format(void)
 	pairs[0].key.len = 10; /* keys must differ */
 	pairs[1].key.len = 11;
 	pairs[2].key.len = 12;
-	c = (struct command){.op = COMMAND_MPUT, .has_tid = true,
+	c = (struct command){.op = COMMAND_MPUT,
+			     .has_tid = true,
 			     .tid = SN(big, COMMAND_MAX_TID),
-			     .pairs = pairs, .n_pairs = 4};
+			     .pairs = pairs,
+			     .n_pairs = 4};
 	CHECK(command_format(&c, 0, line, sizeof(line)) == COMMAND_OK);
 	CHECK(strlen(line) + 1 < sizeof(line));
-	c = (struct command){.op = COMMAND_CAS, .has_tid = true,
+	c = (struct command){.op = COMMAND_CAS,
+			     .has_tid = true,
 			     .tid = SN(big, COMMAND_MAX_TID),
 			     .key = SN(big, COMMAND_MAX_KEY),
 			     .expected = SN(big, COMMAND_MAX_VALUE),
@@ -740,7 +749,8 @@ static void test_format(void)
 	free(big);
 }
 
-/* ---- the key-value state machine ------------------------------------------ */
+/* ---- the key-value state machine ------------------------------------------
+ */
 
 static void test_kv_semantics(void)
 {
@@ -752,11 +762,9 @@ static void test_kv_semantics(void)
 	CHECK(get(sm, "k") == NULL);
 	CHECK(sm_get(sm, "k", 1, &v, &vlen) == SM_ENOTFOUND);
 
-	CHECK(apply(sm, mk_put(NULL, "k", "v1", &len), &len) ==
-	      SM_RESULT_TRUE);
+	CHECK(apply(sm, mk_put(NULL, "k", "v1", &len), &len) == SM_RESULT_TRUE);
 	CHECK(get(sm, "k") && strcmp(get(sm, "k"), "v1") == 0);
-	CHECK(apply(sm, mk_put(NULL, "k", "v2", &len), &len) ==
-	      SM_RESULT_TRUE);
+	CHECK(apply(sm, mk_put(NULL, "k", "v2", &len), &len) == SM_RESULT_TRUE);
 	CHECK(get(sm, "k") && strcmp(get(sm, "k"), "v2") == 0);
 	CHECK(apply(sm, mk_put(NULL, "k", "", &len), &len) == SM_RESULT_TRUE);
 	CHECK(get(sm, "k") && strcmp(get(sm, "k"), "") == 0);
@@ -789,7 +797,8 @@ static void test_kv_semantics(void)
 
 	/* Keys are bytes: embedded NUL and a 0xff byte. */
 	{
-		struct command c = {.op = COMMAND_PUT, .key = SN("a\0b", 3),
+		struct command c = {.op = COMMAND_PUT,
+				    .key = SN("a\0b", 3),
 				    .value = SN("x\0y", 3)};
 		uint8_t *p = enc(&c, &len);
 
@@ -828,15 +837,19 @@ static void test_apply_order_and_invalid(void)
 	/* A malformed entry is consumed and changes nothing else. */
 	before = dump(sm);
 	len = 5;
-	CHECK(apply_rv(sm, memdup("\x01\x02\x00\x05k", 5), &len,
-		       &rv) == SM_RESULT_INVALID);
+	CHECK(apply_rv(sm, memdup("\x01\x02\x00\x05k", 5), &len, &rv) ==
+	      SM_RESULT_INVALID);
 	CHECK(rv == SM_EINVAL);
 	CHECK(sm_apply(sm, 4, 1, NULL, 0, &r) == SM_EINVAL &&
 	      r == SM_RESULT_INVALID);
 	/* A multiPut broken in its last pair sets none of its pairs. */
 	{
-		static const char dup[] = "\x01\x05\x00\x02\x01" "a\x00\x01" "a\x00";
-		static const char cut[] = "\x01\x05\x00\x02\x01" "a\x00\x01" "b";
+		static const char dup[] = "\x01\x05\x00\x02\x01"
+					  "a\x00\x01"
+					  "a\x00";
+		static const char cut[] = "\x01\x05\x00\x02\x01"
+					  "a\x00\x01"
+					  "b";
 
 		CHECK(sm_apply(sm, 5, 1, dup, sizeof(dup) - 1, &r) ==
 		      SM_EINVAL);
@@ -860,8 +873,20 @@ static void test_apply_order_and_invalid(void)
 static void test_list(void)
 {
 	static const char *const keys[] = {
-		"b",    "a",	"ab",	"abc", "abd", "ac",   "\xff",
-		"\xff\xff", "\xff" "a", "\xfe\xff", "\xfe", "", "b\xff",
+	    "b",
+	    "a",
+	    "ab",
+	    "abc",
+	    "abd",
+	    "ac",
+	    "\xff",
+	    "\xff\xff",
+	    "\xff"
+	    "a",
+	    "\xfe\xff",
+	    "\xfe",
+	    "",
+	    "b\xff",
 	};
 	const size_t n = sizeof(keys) / sizeof(keys[0]);
 	struct sm *sm = sm_new();
@@ -877,7 +902,8 @@ static void test_list(void)
 	}
 	CHECK(strcmp(list(sm, "", 0),
 		     "=;a=a;ab=ab;abc=abc;abd=abd;ac=ac;b=b;b\xff=b\xff;"
-		     "\xfe=\xfe;\xfe\xff=\xfe\xff;\xff=\xff;\xff" "a=\xff"
+		     "\xfe=\xfe;\xfe\xff=\xfe\xff;\xff=\xff;\xff"
+		     "a=\xff"
 		     "a;\xff\xff=\xff\xff;") == 0);
 	CHECK(strcmp(list(sm, "a", 0), "a=a;ab=ab;abc=abc;abd=abd;ac=ac;") ==
 	      0);
@@ -888,12 +914,12 @@ static void test_list(void)
 	CHECK(strcmp(list(sm, "b", 0), "b=b;b\xff=b\xff;") == 0);
 	CHECK(strcmp(list(sm, "c", 0), "") == 0);
 	/* A prefix that is the largest byte: no "next prefix" to stop at. */
-	CHECK(strcmp(list(sm, "\xff", 0),
-		     "\xff=\xff;\xff" "a=\xff" "a;\xff\xff=\xff\xff;") == 0);
+	CHECK(strcmp(list(sm, "\xff", 0), "\xff=\xff;\xff"
+					  "a=\xff"
+					  "a;\xff\xff=\xff\xff;") == 0);
 	CHECK(strcmp(list(sm, "\xff\xff", 0), "\xff\xff=\xff\xff;") == 0);
 	CHECK(strcmp(list(sm, "\xff\xff\xff", 0), "") == 0);
-	CHECK(strcmp(list(sm, "\xfe", 0), "\xfe=\xfe;\xfe\xff=\xfe\xff;") ==
-	      0);
+	CHECK(strcmp(list(sm, "\xfe", 0), "\xfe=\xfe;\xfe\xff=\xfe\xff;") == 0);
 	/* max, and a callback that stops. */
 	CHECK(strcmp(list(sm, "a", 2), "a=a;ab=ab;") == 0);
 	CHECK(strcmp(list(sm, "", 1), "=;") == 0);
@@ -907,8 +933,9 @@ static void test_list(void)
 	CHECK(apply(sm, mk_del(NULL, "ab", &len), &len) == SM_RESULT_TRUE);
 	CHECK(apply(sm, mk_del(NULL, "\xff", &len), &len) == SM_RESULT_TRUE);
 	CHECK(strcmp(list(sm, "ab", 0), "abc=abc;abd=abd;") == 0);
-	CHECK(strcmp(list(sm, "\xff", 0),
-		     "\xff" "a=\xff" "a;\xff\xff=\xff\xff;") == 0);
+	CHECK(strcmp(list(sm, "\xff", 0), "\xff"
+					  "a=\xff"
+					  "a;\xff\xff=\xff\xff;") == 0);
 	CHECK(sm_verify(sm) == SM_OK);
 	sm_free(sm);
 
@@ -956,15 +983,14 @@ static void test_multi(void)
 	static const char *const kv1[] = {"x", "1", "y", "2", "z", "3", NULL};
 	static const char *const kv2[] = {"y", "20", "w", "0", NULL};
 	struct sm *sm = sm_new();
-	struct command_str keys[] = {S("z"), S("nope"), S("x"), S("w"),
-				     S("x")};
+	struct command_str keys[] = {S("z"), S("nope"), S("x"), S("w"), S("x")};
 	struct collect c;
 	size_t len, count = 0;
 	char *big = xmalloc(3001);
 	struct command_pair *pairs = xmalloc(1000 * sizeof(*pairs));
-	char (*names)[8] = xmalloc(1000 * sizeof(*names));
-	struct command cmd = {.op = COMMAND_MPUT, .pairs = pairs,
-			      .n_pairs = 1000};
+	char(*names)[8] = xmalloc(1000 * sizeof(*names));
+	struct command cmd = {
+	    .op = COMMAND_MPUT, .pairs = pairs, .n_pairs = 1000};
 	struct sm_stats st;
 
 	CHECK(apply(sm, mk_mput(NULL, kv1, &len), &len) == SM_RESULT_TRUE);
@@ -999,7 +1025,8 @@ static void test_multi(void)
 	sm_free(sm);
 }
 
-/* ---- tid de-duplication ---------------------------------------------------- */
+/* ---- tid de-duplication ----------------------------------------------------
+ */
 
 /* As apply(): the length by pointer. */
 static void check_lookup(const struct sm *sm, uint8_t *p, const size_t *len,
@@ -1100,8 +1127,7 @@ static void test_tid_dedup(void)
 
 	/* Tids are strings: "42" is one tid whatever the op. */
 	CHECK(apply(sm, mk_put("42", "n", "1", &len), &len) == SM_RESULT_TRUE);
-	CHECK(apply(sm, mk_put("420", "n", "2", &len), &len) ==
-	      SM_RESULT_TRUE);
+	CHECK(apply(sm, mk_put("420", "n", "2", &len), &len) == SM_RESULT_TRUE);
 	CHECK(apply(sm, mk_put("4", "n", "3", &len), &len) == SM_RESULT_TRUE);
 	CHECK(apply(sm, mk_put("42", "n", "2", &len), &len) ==
 	      SM_RESULT_TID_CONFLICT);
@@ -1162,7 +1188,8 @@ static void test_tid_eviction(void)
 	sm_free(sm);
 }
 
-/* ---- getEntries ------------------------------------------------------------ */
+/* ---- getEntries ------------------------------------------------------------
+ */
 
 static void test_entries_paging(void)
 {
@@ -1203,8 +1230,7 @@ static void test_entries_paging(void)
 			if (i % 8 == 3)
 				CHECK(sm_skip(sm, index) == SM_OK);
 			else if ((len = 4) != 0)
-				CHECK(apply_rv(sm,
-					       memdup("junk", 4), &len,
+				CHECK(apply_rv(sm, memdup("junk", 4), &len,
 					       &rv) == SM_RESULT_INVALID);
 			break;
 		}
@@ -1239,7 +1265,8 @@ static void test_entries_paging(void)
 	sm_free(sm);
 }
 
-/* ---- determinism, against a naive model ------------------------------------ */
+/* ---- determinism, against a naive model ------------------------------------
+ */
 
 /* The model: what the state machine must do, written the slow obvious way
  * (linear search, payload bytes compared for tid reuse). */
@@ -1418,10 +1445,14 @@ static void rnd_cmd(struct rcmd *c, unsigned long step)
 static uint8_t *rcmd_encode(const struct rcmd *r, size_t *len)
 {
 	struct command_pair pairs[3];
-	struct command c = {.op = r->op, .has_tid = r->has_tid,
-			    .tid = S(r->tid), .key = S(r->key),
-			    .value = S(r->val), .expected = S(r->old),
-			    .data = S(r->val), .pairs = pairs,
+	struct command c = {.op = r->op,
+			    .has_tid = r->has_tid,
+			    .tid = S(r->tid),
+			    .key = S(r->key),
+			    .value = S(r->val),
+			    .expected = S(r->old),
+			    .data = S(r->val),
+			    .pairs = pairs,
 			    .n_pairs = r->n_pairs};
 
 	for (size_t i = 0; i < r->n_pairs; i++) {
@@ -1497,8 +1528,7 @@ static void test_determinism(void)
 			rc = recent[rnd_below(n_recent)];
 		} else {
 			rnd_cmd(&rc, step);
-			recent[n_recent < 32 ? n_recent++ : rnd_below(32)] =
-				rc;
+			recent[n_recent < 32 ? n_recent++ : rnd_below(32)] = rc;
 		}
 		p = rcmd_encode(&rc, &len);
 		rm = model_apply(&m, &rc, p, len);

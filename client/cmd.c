@@ -1,0 +1,1371 @@
+/* cmd.c: raftctl's commands (contract §4), shared by the command line and
+ * the interactive shell. */
+#include "cmd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xmlrpc-c/base.h>
+
+#include "calendar.h"
+#include "check.h"
+#include "nodelist.h"
+#include "rpc.h"
+#include "util.h"
+
+/* How long `status` waits for the slowest node. */
+#define CMD_STATUS_TIMEOUT_MS 2000
+/* showLog / getEntries page size: well under the XML size limit even for
+ * large entries (main raises the limit; the pages stay modest anyway). */
+#define CMD_PAGE 500
+/* New ids to try when a random calendar id is already taken. */
+#define CMD_CAL_TRIES 5
+
+/* Options a command accepts after its name. */
+enum {
+	ARG_TID = 1u << 0,
+	ARG_NODE = 1u << 1,
+};
+
+struct cmd_args {
+	int n;
+	char **pos; /* positional arguments: pointers into argv */
+	const char *tid;
+	const char *node;
+};
+
+static void errorf(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line on stderr: "raftctl: CMD: message". */
+static void errorf(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "raftctl: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cmd_ctx_init(struct cmd_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->timeout_ms = CMD_DEFAULT_TIMEOUT_MS;
+}
+
+void cmd_ctx_release(struct cmd_ctx *ctx)
+{
+	rpc_free(ctx->rpc);
+	ctx->rpc = NULL;
+}
+
+int cmd_parse_seconds(const char *s, uint64_t *ms)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
+	    v <= 0 || v > 86400)
+		return -1;
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+void cmd_next_tid(struct cmd_ctx *ctx, char *out, size_t outlen)
+{
+	if (ctx->tid_base[0] == '\0') {
+		char host[33] = "localhost";
+		struct timespec ts;
+		uint32_t rnd = 0;
+
+		/* Unique across hosts, processes and time, and random on top
+		 * for two processes with the same pid on hosts of the same
+		 * name (containers). */
+		if (gethostname(host, sizeof(host) - 1) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		for (char *p = host; *p; p++)
+			if (*p == '-' || *p <= ' ' || *p == 0x7f)
+				*p = '_';
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() << 16;
+		snprintf(ctx->tid_base, sizeof(ctx->tid_base),
+			 "raftctl-%s-%ld-%lld%09ld-%08" PRIx32, host,
+			 (long)getpid(), (long long)ts.tv_sec, ts.tv_nsec,
+			 rnd);
+	}
+	snprintf(out, outlen, "%s-%lu", ctx->tid_base, ++ctx->tid_seq);
+}
+
+/* Splits a command's arguments into options and positionals.  Options
+ * may come anywhere ("--tid T", "--tid=T", "--node ID", "--json"); "--"
+ * ends them. */
+static int parse_args(struct cmd_ctx *ctx, const char *cmd, int argc,
+		      char **argv, unsigned allowed, struct cmd_args *a)
+{
+	bool opts = true;
+
+	memset(a, 0, sizeof(*a));
+	a->pos = util_xcalloc((size_t)argc + 1, sizeof(*a->pos));
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		const char **slot = NULL;
+		const char *name = NULL;
+
+		if (!opts || strncmp(s, "--", 2) != 0) {
+			a->pos[a->n++] = argv[i];
+			continue;
+		}
+		if (strcmp(s, "--") == 0) {
+			opts = false;
+			continue;
+		}
+		if (strcmp(s, "--json") == 0) {
+			ctx->json = true;
+			continue;
+		}
+		if ((allowed & ARG_TID) && strncmp(s, "--tid", 5) == 0 &&
+		    (s[5] == '\0' || s[5] == '=')) {
+			slot = &a->tid;
+			name = "--tid";
+		} else if ((allowed & ARG_NODE) &&
+			   strncmp(s, "--node", 6) == 0 &&
+			   (s[6] == '\0' || s[6] == '=')) {
+			slot = &a->node;
+			name = "--node";
+		} else {
+			errorf(cmd, "unknown option %s (see raftctl --help)",
+			       s);
+			return -1;
+		}
+		if (s[strlen(name)] == '=') {
+			*slot = s + strlen(name) + 1;
+		} else if (i + 1 < argc) {
+			*slot = argv[++i];
+		} else {
+			errorf(cmd, "%s needs a value", name);
+			return -1;
+		}
+	}
+	if (a->tid && a->tid[0] == '\0') {
+		errorf(cmd, "--tid must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+static void args_free(struct cmd_args *a)
+{
+	free(a->pos);
+	a->pos = NULL;
+}
+
+/* Makes ctx->rpc from -s, -c or the environment, and starts the
+ * command's deadline.  Returns CMD_EXIT_OK or the exit status. */
+static int connect(struct cmd_ctx *ctx, const char *cmd)
+{
+	struct nodelist *nl = NULL;
+	char err[1024];
+	const char *env;
+	int rv = CMD_EXIT_USAGE;
+
+	if (ctx->rpc == NULL) {
+		nl = util_xcalloc(1, sizeof(*nl));
+		if (ctx->servers) {
+			if (nodelist_parse_servers(ctx->servers, nl, err,
+						   sizeof(err)) < 0) {
+				errorf(NULL, "%s", err);
+				goto out;
+			}
+		} else if (ctx->config_path) {
+			if (nodelist_from_config(ctx->config_path, nl, err,
+						 sizeof(err)) < 0) {
+				errorf(NULL, "%s", err);
+				goto out;
+			}
+		} else if ((env = getenv("RAFTCTL_SERVERS")) && *env) {
+			if (nodelist_parse_servers(env, nl, err,
+						   sizeof(err)) < 0) {
+				errorf(NULL, "RAFTCTL_SERVERS: %s", err);
+				goto out;
+			}
+		} else if ((env = getenv("RAFTCTL_CONFIG")) && *env) {
+			if (nodelist_from_config(env, nl, err, sizeof(err)) <
+			    0) {
+				errorf(NULL, "RAFTCTL_CONFIG: %s", err);
+				goto out;
+			}
+		} else {
+			errorf(cmd,
+			       "no nodes: use -c CONFIG or -s "
+			       "HOST:PORT[,HOST:PORT...] (or set "
+			       "RAFTCTL_SERVERS)");
+			goto out;
+		}
+		if (rpc_new(nl, ctx->verbose, &ctx->rpc, err, sizeof(err)) <
+		    0) {
+			errorf(cmd, "%s", err);
+			rv = CMD_EXIT_FAIL;
+			goto out;
+		}
+	}
+	rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
+	rv = CMD_EXIT_OK;
+out:
+	free(nl);
+	return rv;
+}
+
+/* Turns a failed call into a one-line message and an exit status. */
+static int report(struct cmd_ctx *ctx, const char *cmd, const char *subject,
+		  int rv, const struct rpc_error *err)
+{
+	const char *sep = subject ? ": " : "";
+
+	if (!subject)
+		subject = "";
+	switch (rv) {
+	case RPC_EUNAVAIL:
+		errorf(cmd, "%s%scluster unavailable within %.1f s: %s",
+		       subject, sep, (double)ctx->timeout_ms / 1000.0,
+		       err->msg);
+		return CMD_EXIT_UNAVAIL;
+	case RPC_EPROTO:
+		errorf(cmd, "%s%sunexpected answer from the server", subject,
+		       sep);
+		return CMD_EXIT_FAIL;
+	case RPC_EFAULT:
+		break;
+	default:
+		errorf(cmd, "%s%sfailed (%d)", subject, sep, rv);
+		return CMD_EXIT_FAIL;
+	}
+	switch (err->fault) {
+	case RPC_FAULT_NOT_FOUND:
+		errorf(cmd, "%s%snot found", subject, sep);
+		break;
+	case RPC_FAULT_INVALID:
+		errorf(cmd, "%s%sinvalid request: %s", subject, sep, err->msg);
+		break;
+	case RPC_FAULT_UNAUTHORIZED:
+		errorf(cmd, "%s%sunauthorized: %s", subject, sep, err->msg);
+		break;
+	default:
+		errorf(cmd, "%s%sfault %d: %s", subject, sep, err->fault,
+		       err->msg);
+		break;
+	}
+	return CMD_EXIT_FAIL;
+}
+
+/* rpc_call_leader() with the error reported; returns the exit status. */
+static int leader_call(struct cmd_ctx *ctx, const char *cmd,
+		       const char *subject, const char *method,
+		       xmlrpc_value *params, xmlrpc_value **res)
+{
+	struct rpc_error err = {0};
+	int rv;
+
+	rv = rpc_call_leader(ctx->rpc, method, params, res, &err);
+	if (rv == RPC_OK)
+		return CMD_EXIT_OK;
+	return report(ctx, cmd, subject, rv, &err);
+}
+
+/* Builds an XML-RPC parameter array; out of memory is fatal. */
+static xmlrpc_value *build(const char *fmt, ...)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+	va_list ap;
+
+	xmlrpc_env_init(&env);
+	va_start(ap, fmt);
+	xmlrpc_build_value_va(&env, fmt, ap, &v, NULL);
+	va_end(ap);
+	if (env.fault_occurred) {
+		errorf(NULL, "cannot build a request: %s", env.fault_string);
+		exit(CMD_EXIT_FAIL);
+	}
+	xmlrpc_env_clean(&env);
+	return v;
+}
+
+/* A write whose answer is a boolean.  Returns the exit status; *ok gets
+ * the answer. */
+static int write_bool(struct cmd_ctx *ctx, const char *cmd,
+		      const char *subject, const char *method,
+		      xmlrpc_value *params, bool *ok)
+{
+	xmlrpc_value *res = NULL;
+	int rv;
+
+	rv = leader_call(ctx, cmd, subject, method, params, &res);
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (rpc_value_bool(res, ok) < 0) {
+		rv = report(ctx, cmd, subject, RPC_EPROTO, NULL);
+		goto out;
+	}
+	rv = CMD_EXIT_OK;
+out:
+	if (res)
+		xmlrpc_DECREF(res);
+	return rv;
+}
+
+static int usage_error(const char *cmd, const char *synopsis)
+{
+	errorf(cmd, "usage: raftctl %s", synopsis);
+	return CMD_EXIT_USAGE;
+}
+
+/* ---- leader, status ------------------------------------------------- */
+
+static int cmd_leader(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_args a;
+	struct rpc_status st;
+	struct rpc_error err = {0};
+	size_t pos;
+	int rv;
+
+	if (parse_args(ctx, "leader", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 0) {
+		rv = usage_error("leader", "leader");
+		goto out;
+	}
+	rv = connect(ctx, "leader");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (rpc_find_leader(ctx->rpc, &pos, &st, &err) != RPC_OK) {
+		rv = report(ctx, "leader", NULL, RPC_EUNAVAIL, &err);
+		goto out;
+	}
+	if (ctx->json) {
+		printf("{\"id\": %" PRId64 ", \"address\": ", st.id);
+		util_json_string(stdout,
+				 rpc_nodes(ctx->rpc)->nodes[pos].address);
+		printf(", \"term\": %" PRId64 "}\n", st.term);
+	} else {
+		printf("%" PRId64 " %s\n", st.id,
+		       rpc_nodes(ctx->rpc)->nodes[pos].address);
+	}
+	rv = CMD_EXIT_OK;
+out:
+	args_free(&a);
+	return rv;
+}
+
+static void status_json(const struct nodelist *nl, const struct rpc_status *st)
+{
+	fputs("[\n", stdout);
+	for (size_t i = 0; i < nl->n; i++) {
+		const struct rpc_status *s = &st[i];
+
+		printf("  {\"id\": %" PRIu32 ", \"address\": ",
+		       nl->nodes[i].id);
+		util_json_string(stdout, nl->nodes[i].address);
+		if (!s->up) {
+			fputs(", \"state\": \"down\", \"error\": ", stdout);
+			util_json_string(stdout, s->error);
+		} else {
+			fputs(", \"state\": ", stdout);
+			util_json_string(stdout, s->state);
+			printf(", \"nodeId\": %" PRId64 ", \"term\": %" PRId64
+			       ", \"leader\": %" PRId64
+			       ", \"leaderAddress\": ",
+			       s->id, s->term, s->leader);
+			util_json_string(stdout, s->leader_address);
+			printf(", \"commitIndex\": %" PRId64
+			       ", \"lastApplied\": %" PRId64
+			       ", \"lastLogIndex\": %" PRId64
+			       ", \"lastLogTerm\": %" PRId64,
+			       s->commit_index, s->last_applied,
+			       s->last_log_index, s->last_log_term);
+		}
+		printf("}%s\n", i + 1 < nl->n ? "," : "");
+	}
+	fputs("]\n", stdout);
+}
+
+static void status_table(const struct nodelist *nl,
+			 const struct rpc_status *st)
+{
+	int wa = (int)strlen("ADDRESS");
+
+	for (size_t i = 0; i < nl->n; i++) {
+		int l = (int)strlen(nl->nodes[i].address);
+		if (l > wa)
+			wa = l;
+	}
+	printf("%4s  %-*s  %-9s  %6s  %6s  %8s  %8s\n", "ID", wa, "ADDRESS",
+	       "STATE", "TERM", "LEADER", "COMMIT", "LAST");
+	for (size_t i = 0; i < nl->n; i++) {
+		const struct rpc_status *s = &st[i];
+
+		if (!s->up) {
+			printf("%4" PRIu32 "  %-*s  %-9s  %6s  %6s  %8s  %8s\n",
+			       nl->nodes[i].id, wa, nl->nodes[i].address,
+			       "down", "-", "-", "-", "-");
+			continue;
+		}
+		printf("%4" PRIu32 "  %-*s  %-9s  %6" PRId64 "  %6" PRId64
+		       "  %8" PRId64 "  %8" PRId64 "\n",
+		       nl->nodes[i].id, wa, nl->nodes[i].address, s->state,
+		       s->term, s->leader, s->commit_index,
+		       s->last_log_index);
+	}
+}
+
+static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct rpc_status *st = NULL;
+	const struct nodelist *nl;
+	struct cmd_args a;
+	size_t up = 0;
+	int rv;
+
+	if (parse_args(ctx, "status", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 0) {
+		rv = usage_error("status", "status");
+		goto out;
+	}
+	rv = connect(ctx, "status");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	st = util_xcalloc(NODELIST_MAX, sizeof(*st));
+	rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
+	nl = rpc_nodes(ctx->rpc);
+	for (size_t i = 0; i < nl->n; i++)
+		up += st[i].up;
+	if (ctx->json)
+		status_json(nl, st);
+	else
+		status_table(nl, st);
+	if (up == 0) {
+		errorf("status", "no node answered");
+		rv = CMD_EXIT_UNAVAIL;
+		goto out;
+	}
+	rv = CMD_EXIT_OK;
+out:
+	free(st);
+	args_free(&a);
+	return rv;
+}
+
+/* ---- the key-value map ---------------------------------------------- */
+
+static int cmd_get(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	xmlrpc_value *params = NULL, *res = NULL;
+	struct cmd_args a;
+	char *value = NULL;
+	int rv;
+
+	if (parse_args(ctx, "get", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 1) {
+		rv = usage_error("get", "get KEY");
+		goto out;
+	}
+	rv = connect(ctx, "get");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	params = build("(s)", a.pos[0]);
+	rv = leader_call(ctx, "get", a.pos[0], "get", params, &res);
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (rpc_value_strdup(res, &value) < 0) {
+		rv = report(ctx, "get", a.pos[0], RPC_EPROTO, NULL);
+		goto out;
+	}
+	if (ctx->json) {
+		util_json_string(stdout, value);
+		fputc('\n', stdout);
+	} else {
+		printf("%s\n", value);
+	}
+	rv = CMD_EXIT_OK;
+out:
+	free(value);
+	if (res)
+		xmlrpc_DECREF(res);
+	if (params)
+		xmlrpc_DECREF(params);
+	args_free(&a);
+	return rv;
+}
+
+static int cmd_put(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	xmlrpc_value *params = NULL;
+	struct cmd_args a;
+	char tid[160];
+	bool ok = false;
+	int rv;
+
+	if (parse_args(ctx, "put", argc, argv, ARG_TID, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 2) {
+		rv = usage_error("put", "put [--tid TID] KEY VALUE");
+		goto out;
+	}
+	rv = connect(ctx, "put");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (a.tid)
+		snprintf(tid, sizeof(tid), "%s", a.tid);
+	else
+		cmd_next_tid(ctx, tid, sizeof(tid));
+	params = build("(sss)", a.pos[0], a.pos[1], tid);
+	rv = write_bool(ctx, "put", a.pos[0], "put", params, &ok);
+out:
+	if (params)
+		xmlrpc_DECREF(params);
+	args_free(&a);
+	return rv;
+}
+
+static int cmd_del(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	xmlrpc_value *params = NULL;
+	struct cmd_args a;
+	char tid[160];
+	bool existed = false;
+	int rv;
+
+	if (parse_args(ctx, "del", argc, argv, ARG_TID, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 1) {
+		rv = usage_error("del", "del [--tid TID] KEY");
+		goto out;
+	}
+	rv = connect(ctx, "del");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (a.tid)
+		snprintf(tid, sizeof(tid), "%s", a.tid);
+	else
+		cmd_next_tid(ctx, tid, sizeof(tid));
+	params = build("(ss)", a.pos[0], tid);
+	rv = write_bool(ctx, "del", a.pos[0], "delete", params, &existed);
+	if (rv == CMD_EXIT_OK && !existed) {
+		errorf("del", "%s: not found", a.pos[0]);
+		rv = CMD_EXIT_FAIL;
+	}
+out:
+	if (params)
+		xmlrpc_DECREF(params);
+	args_free(&a);
+	return rv;
+}
+
+static int cmd_cas(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	xmlrpc_value *params = NULL;
+	struct cmd_args a;
+	char tid[160];
+	bool set = false;
+	int rv;
+
+	if (parse_args(ctx, "cas", argc, argv, ARG_TID, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 3) {
+		rv = usage_error("cas", "cas [--tid TID] KEY OLD NEW");
+		goto out;
+	}
+	rv = connect(ctx, "cas");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (a.tid)
+		snprintf(tid, sizeof(tid), "%s", a.tid);
+	else
+		cmd_next_tid(ctx, tid, sizeof(tid));
+	params = build("(ssss)", a.pos[0], a.pos[1], a.pos[2], tid);
+	rv = write_bool(ctx, "cas", a.pos[0], "cas", params, &set);
+	if (rv == CMD_EXIT_OK && !set) {
+		errorf("cas", "%s: cas failed: value differs", a.pos[0]);
+		rv = CMD_EXIT_FAIL;
+	}
+out:
+	if (params)
+		xmlrpc_DECREF(params);
+	args_free(&a);
+	return rv;
+}
+
+/* list(prefix) on the leader; *res is the array (DECREF it). */
+static int list_prefix(struct cmd_ctx *ctx, const char *cmd,
+		       const char *prefix, xmlrpc_value **res)
+{
+	xmlrpc_value *params = build("(s)", prefix);
+	int rv;
+
+	rv = leader_call(ctx, cmd, NULL, "list", params, res);
+	xmlrpc_DECREF(params);
+	if (rv == CMD_EXIT_OK &&
+	    xmlrpc_value_type(*res) != XMLRPC_TYPE_ARRAY) {
+		xmlrpc_DECREF(*res);
+		*res = NULL;
+		rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+	}
+	return rv;
+}
+
+/* Item i of array `arr` (a new reference), or NULL. */
+static xmlrpc_value *item(xmlrpc_value *arr, int i)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, arr, (unsigned)i, &v);
+	if (env.fault_occurred)
+		v = NULL;
+	xmlrpc_env_clean(&env);
+	return v;
+}
+
+static int array_size(xmlrpc_value *arr)
+{
+	xmlrpc_env env;
+	int n;
+
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, arr);
+	if (env.fault_occurred)
+		n = 0;
+	xmlrpc_env_clean(&env);
+	return n;
+}
+
+static int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	xmlrpc_value *res = NULL;
+	struct cmd_args a;
+	int rv, n;
+
+	if (parse_args(ctx, "list", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n > 1) {
+		rv = usage_error("list", "list [PREFIX]");
+		goto out;
+	}
+	rv = connect(ctx, "list");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	rv = list_prefix(ctx, "list", a.n ? a.pos[0] : "", &res);
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	n = array_size(res);
+	if (ctx->json)
+		fputs("[", stdout);
+	for (int i = 0; i < n; i++) {
+		xmlrpc_value *kv = item(res, i);
+		char *k = NULL, *v = NULL;
+
+		if (kv == NULL || rpc_struct_strdup(kv, "key", &k) < 0 ||
+		    rpc_struct_strdup(kv, "value", &v) < 0) {
+			free(k);
+			if (kv)
+				xmlrpc_DECREF(kv);
+			if (ctx->json)
+				fputs("]\n", stdout);
+			rv = report(ctx, "list", NULL, RPC_EPROTO, NULL);
+			goto out;
+		}
+		if (ctx->json) {
+			fputs(i ? ",\n {\"key\": " : "\n {\"key\": ", stdout);
+			util_json_string(stdout, k);
+			fputs(", \"value\": ", stdout);
+			util_json_string(stdout, v);
+			fputs("}", stdout);
+		} else {
+			util_print_oneline(stdout, k);
+			fputc('\t', stdout);
+			util_print_oneline(stdout, v);
+			fputc('\n', stdout);
+		}
+		free(k);
+		free(v);
+		xmlrpc_DECREF(kv);
+	}
+	if (ctx->json)
+		fputs(n ? "\n]\n" : "]\n", stdout);
+	rv = CMD_EXIT_OK;
+out:
+	if (res)
+		xmlrpc_DECREF(res);
+	args_free(&a);
+	return rv;
+}
+
+/* ---- the replicated log --------------------------------------------- */
+
+static int cmd_add(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	xmlrpc_value *params = NULL;
+	struct cmd_args a;
+	bool ok = false;
+	int rv;
+
+	if (parse_args(ctx, "add", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 2 || a.pos[0][0] == '\0') {
+		rv = usage_error("add", "add TID DATA");
+		goto out;
+	}
+	rv = connect(ctx, "add");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	params = build("(ss)", a.pos[0], a.pos[1]);
+	rv = write_bool(ctx, "add", a.pos[0], "addEntry", params, &ok);
+out:
+	if (params)
+		xmlrpc_DECREF(params);
+	args_free(&a);
+	return rv;
+}
+
+/* Parses the optional FROM [COUNT] of log and entries. */
+static int parse_range(const char *cmd, const struct cmd_args *a,
+		       uint64_t *from, uint64_t *count)
+{
+	*from = 1;
+	*count = UINT64_MAX;
+	if (a->n > 2 ||
+	    (a->n >= 1 && (util_parse_u64(a->pos[0], INT32_MAX, from) < 0 ||
+			   *from == 0)) ||
+	    (a->n == 2 && util_parse_u64(a->pos[1], UINT64_MAX, count) < 0)) {
+		errorf(cmd, "FROM must be an index >= 1 and COUNT a number");
+		return -1;
+	}
+	return 0;
+}
+
+/* One log record of showLog / getEntries. */
+struct logrec {
+	int64_t index, term;
+	bool committed;
+	char *tid, *data;
+};
+
+static int logrec_decode(xmlrpc_value *v, bool with_committed,
+			 struct logrec *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (rpc_struct_int(v, "index", &r->index) < 0 ||
+	    rpc_struct_int(v, "term", &r->term) < 0 ||
+	    rpc_struct_strdup(v, "data", &r->data) < 0)
+		goto bad;
+	/* A record without a tid (a no-op, an older entry) shows "-". */
+	if (rpc_struct_strdup(v, "tid", &r->tid) < 0)
+		r->tid = util_xstrdup("");
+	if (with_committed && rpc_struct_bool(v, "committed", &r->committed) < 0)
+		goto bad;
+	return 0;
+bad:
+	free(r->data);
+	free(r->tid);
+	memset(r, 0, sizeof(*r));
+	return -1;
+}
+
+static void logrec_print(struct cmd_ctx *ctx, const struct logrec *r,
+			 bool with_committed, bool first)
+{
+	if (ctx->json) {
+		printf("%s {\"index\": %" PRId64 ", \"term\": %" PRId64,
+		       first ? "\n" : ",\n", r->index, r->term);
+		if (with_committed)
+			printf(", \"committed\": %s",
+			       r->committed ? "true" : "false");
+		fputs(", \"tid\": ", stdout);
+		util_json_string(stdout, r->tid);
+		fputs(", \"data\": ", stdout);
+		util_json_string(stdout, r->data);
+		fputs("}", stdout);
+		return;
+	}
+	printf("%6" PRId64 " %5" PRId64 " ", r->index, r->term);
+	if (with_committed)
+		printf("%c ", r->committed ? 'C' : 'U');
+	util_print_oneline(stdout, r->tid[0] ? r->tid : "-");
+	fputc(' ', stdout);
+	util_print_oneline(stdout, r->data);
+	fputc('\n', stdout);
+}
+
+/* Pages through showLog (on node `pos`, shown = true) or getEntries (on
+ * the leader) and prints the records. */
+static int print_log(struct cmd_ctx *ctx, const char *cmd, bool show,
+		     size_t pos, uint64_t from, uint64_t count)
+{
+	const char *method = show ? "showLog" : "getEntries";
+	uint64_t printed = 0;
+	bool first = true;
+	int rv = CMD_EXIT_OK;
+
+	if (ctx->json)
+		fputs("[", stdout);
+	while (printed < count) {
+		uint64_t want = count - printed < CMD_PAGE ? count - printed
+							    : CMD_PAGE;
+		xmlrpc_value *params, *res = NULL;
+		struct rpc_error err = {0};
+		int64_t last = 0;
+		int n;
+
+		params = build("(ii)", (int)from, (int)want);
+		if (show) {
+			int r = rpc_call_node(ctx->rpc, pos, method, params,
+					      ctx->timeout_ms, &res, &err);
+			rv = r == RPC_OK ? CMD_EXIT_OK
+					 : report(ctx, cmd, NULL,
+						  err.fault ==
+							  XMLRPC_NETWORK_ERROR
+						      ? RPC_EUNAVAIL
+						      : r,
+						  &err);
+		} else {
+			rv = leader_call(ctx, cmd, NULL, method, params, &res);
+		}
+		xmlrpc_DECREF(params);
+		if (rv != CMD_EXIT_OK)
+			break;
+		if (xmlrpc_value_type(res) != XMLRPC_TYPE_ARRAY) {
+			xmlrpc_DECREF(res);
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			break;
+		}
+		n = array_size(res);
+		for (int i = 0; i < n && printed < count; i++) {
+			xmlrpc_value *v = item(res, i);
+			struct logrec r;
+
+			if (v == NULL || logrec_decode(v, show, &r) < 0) {
+				if (v)
+					xmlrpc_DECREF(v);
+				rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+				break;
+			}
+			logrec_print(ctx, &r, show, first);
+			first = false;
+			printed++;
+			last = r.index;
+			free(r.tid);
+			free(r.data);
+			xmlrpc_DECREF(v);
+		}
+		xmlrpc_DECREF(res);
+		/* An empty page ends the log; an index that does not move
+		 * forward would loop forever. */
+		if (rv != CMD_EXIT_OK || n == 0 || last < (int64_t)from ||
+		    last >= INT32_MAX)
+			break;
+		from = (uint64_t)last + 1;
+	}
+	if (ctx->json)
+		fputs(first ? "]\n" : "\n]\n", stdout);
+	return rv;
+}
+
+static int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_args a;
+	uint64_t from, count, id;
+	size_t pos = 0;
+	int rv;
+
+	if (parse_args(ctx, "log", argc, argv, ARG_NODE, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (parse_range("log", &a, &from, &count) < 0) {
+		rv = usage_error("log", "log [--node ID] [FROM [COUNT]]");
+		goto out;
+	}
+	if (a.node && (util_parse_u64(a.node, UINT32_MAX, &id) < 0 || id == 0)) {
+		rv = usage_error("log", "log [--node ID] [FROM [COUNT]]");
+		goto out;
+	}
+	rv = connect(ctx, "log");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (a.node) {
+		int p = nodelist_find_id(rpc_nodes(ctx->rpc), (uint32_t)id);
+		if (p < 0) {
+			errorf("log", "no node with id %s", a.node);
+			rv = CMD_EXIT_USAGE;
+			goto out;
+		}
+		pos = (size_t)p;
+	} else {
+		struct rpc_error err = {0};
+
+		if (rpc_find_leader(ctx->rpc, &pos, NULL, &err) != RPC_OK) {
+			rv = report(ctx, "log", NULL, RPC_EUNAVAIL, &err);
+			goto out;
+		}
+	}
+	rv = print_log(ctx, "log", true, pos, from, count);
+out:
+	args_free(&a);
+	return rv;
+}
+
+static int cmd_entries(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_args a;
+	uint64_t from, count;
+	int rv;
+
+	if (parse_args(ctx, "entries", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (parse_range("entries", &a, &from, &count) < 0) {
+		rv = usage_error("entries", "entries [FROM [COUNT]]");
+		goto out;
+	}
+	rv = connect(ctx, "entries");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	rv = print_log(ctx, "entries", false, 0, from, count);
+out:
+	args_free(&a);
+	return rv;
+}
+
+/* ---- the calendar --------------------------------------------------- */
+
+static int cal_add(struct cmd_ctx *ctx, struct cmd_args *a)
+{
+	struct cal_event ev;
+	char key[CAL_KEY_MAX], tid[160];
+	char *title = NULL;
+	size_t len = 0;
+	int rv = CMD_EXIT_USAGE;
+
+	if (a->n < 4) {
+		rv = usage_error("cal add", "cal add YYYY-MM-DD HH:MM TITLE...");
+		goto out;
+	}
+	memset(&ev, 0, sizeof(ev));
+	if (cal_parse_date(a->pos[1], &ev.year, &ev.month, &ev.day) < 0) {
+		errorf("cal add", "bad date '%s': want YYYY-MM-DD, a real day",
+		       a->pos[1]);
+		goto out;
+	}
+	if (cal_parse_time(a->pos[2], &ev.hour, &ev.minute) < 0) {
+		errorf("cal add", "bad time '%s': want HH:MM, 00:00 to 23:59",
+		       a->pos[2]);
+		goto out;
+	}
+	for (int i = 3; i < a->n; i++)
+		len += strlen(a->pos[i]) + 1;
+	title = util_xcalloc(1, len + 1);
+	for (int i = 3; i < a->n; i++) {
+		if (i > 3)
+			strcat(title, " ");
+		strcat(title, a->pos[i]);
+	}
+	if (title[strspn(title, " ")] == '\0' || util_has_control(title)) {
+		errorf("cal add",
+		       "the title must be non-empty, on one line");
+		goto out;
+	}
+	rv = connect(ctx, "cal add");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	for (int tries = 0; tries < CMD_CAL_TRIES; tries++) {
+		xmlrpc_value *params;
+		bool created = false;
+
+		cal_new_id(ev.id, sizeof(ev.id));
+		cal_event_key(&ev, key, sizeof(key));
+		cmd_next_tid(ctx, tid, sizeof(tid));
+		/* Absent -> create: two adders never overwrite each other. */
+		params = build("(ssss)", key, "", title, tid);
+		rv = write_bool(ctx, "cal add", NULL, "cas", params, &created);
+		xmlrpc_DECREF(params);
+		if (rv != CMD_EXIT_OK)
+			goto out;
+		if (created) {
+			printf("%s\n", ev.id);
+			goto out;
+		}
+	}
+	errorf("cal add", "could not find a free event id");
+	rv = CMD_EXIT_FAIL;
+out:
+	free(title);
+	return rv;
+}
+
+/* Lists the events under `prefix` into *events (malloc'd) with their
+ * titles (malloc'd each); *n gets the count. */
+static int cal_fetch(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
+		     struct cal_event **events, char ***titles, size_t *n)
+{
+	xmlrpc_value *res = NULL;
+	int rv, count;
+
+	*events = NULL;
+	*titles = NULL;
+	*n = 0;
+	rv = list_prefix(ctx, cmd, prefix, &res);
+	if (rv != CMD_EXIT_OK)
+		return rv;
+	count = array_size(res);
+	*events = util_xcalloc((size_t)count + 1, sizeof(**events));
+	*titles = util_xcalloc((size_t)count + 1, sizeof(**titles));
+	for (int i = 0; i < count; i++) {
+		xmlrpc_value *kv = item(res, i);
+		char *k = NULL, *v = NULL;
+
+		if (kv && rpc_struct_strdup(kv, "key", &k) == 0 &&
+		    rpc_struct_strdup(kv, "value", &v) == 0 &&
+		    cal_parse_key(k, &(*events)[*n]) == 0) {
+			(*titles)[(*n)++] = v;
+			v = NULL;
+		} else if (k) {
+			/* Someone wrote under cal/ by hand. */
+			fprintf(stderr, "raftctl: %s: ignoring key '", cmd);
+			util_print_oneline(stderr, k);
+			fputs("': not a calendar event\n", stderr);
+		}
+		free(k);
+		free(v);
+		if (kv)
+			xmlrpc_DECREF(kv);
+	}
+	xmlrpc_DECREF(res);
+	return CMD_EXIT_OK;
+}
+
+static void cal_free(struct cal_event *events, char **titles, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(titles[i]);
+	free(titles);
+	free(events);
+}
+
+static void cal_print_events(struct cmd_ctx *ctx,
+			     const struct cal_event *ev, char **titles,
+			     size_t n)
+{
+	if (ctx->json) {
+		fputs("[", stdout);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s {\"id\": ", i ? ",\n" : "\n");
+			util_json_string(stdout, ev[i].id);
+			printf(", \"date\": \"%04d-%02d-%02d\", \"time\": "
+			       "\"%02d:%02d\", \"title\": ",
+			       ev[i].year, ev[i].month, ev[i].day, ev[i].hour,
+			       ev[i].minute);
+			util_json_string(stdout, titles[i]);
+			fputs("}", stdout);
+		}
+		fputs(n ? "\n]\n" : "]\n", stdout);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		printf("%04d-%02d-%02d %02d:%02d  %s  ", ev[i].year,
+		       ev[i].month, ev[i].day, ev[i].hour, ev[i].minute,
+		       ev[i].id);
+		util_print_oneline(stdout, titles[i]);
+		fputc('\n', stdout);
+	}
+}
+
+static int cal_list(struct cmd_ctx *ctx, struct cmd_args *a)
+{
+	struct cal_event *ev = NULL;
+	char **titles = NULL;
+	char prefix[32];
+	bool marked[32] = {false};
+	int y, m, d = 0, rv;
+	size_t n = 0;
+
+	if (a->n > 2) {
+		rv = usage_error("cal list", "cal list [YYYY-MM | YYYY-MM-DD]");
+		goto out;
+	}
+	if (a->n == 1) {
+		time_t now = time(NULL);
+		struct tm tm;
+
+		localtime_r(&now, &tm);
+		y = tm.tm_year + 1900;
+		m = tm.tm_mon + 1;
+	} else if (cal_parse_month(a->pos[1], &y, &m) < 0 &&
+		   cal_parse_date(a->pos[1], &y, &m, &d) < 0) {
+		errorf("cal list", "bad date '%s': want YYYY-MM or YYYY-MM-DD",
+		       a->pos[1]);
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	rv = connect(ctx, "cal list");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (d)
+		snprintf(prefix, sizeof(prefix), CAL_PREFIX "%04d-%02d-%02d/",
+			 y, m, d);
+	else
+		snprintf(prefix, sizeof(prefix), CAL_PREFIX "%04d-%02d-", y, m);
+	rv = cal_fetch(ctx, "cal list", prefix, &ev, &titles, &n);
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (ctx->json || d) {
+		cal_print_events(ctx, ev, titles, n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		marked[ev[i].day] = true;
+	cal_render_month(stdout, y, m, marked);
+	fputc('\n', stdout);
+	if (n == 0)
+		puts("no events");
+	cal_print_events(ctx, ev, titles, n);
+out:
+	cal_free(ev, titles, n);
+	return rv;
+}
+
+static int cal_del(struct cmd_ctx *ctx, struct cmd_args *a)
+{
+	struct cal_event *ev = NULL;
+	char **titles = NULL;
+	size_t n = 0, deleted = 0;
+	int rv;
+
+	if (a->n != 2) {
+		rv = usage_error("cal del", "cal del EVENT-ID");
+		goto out;
+	}
+	if (!cal_valid_id(a->pos[1])) {
+		errorf("cal del", "bad event id '%s'", a->pos[1]);
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	rv = connect(ctx, "cal del");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	rv = cal_fetch(ctx, "cal del", CAL_PREFIX, &ev, &titles, &n);
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		char key[CAL_KEY_MAX], tid[160];
+		xmlrpc_value *params;
+		bool existed = false;
+
+		if (strcmp(ev[i].id, a->pos[1]) != 0)
+			continue;
+		cal_event_key(&ev[i], key, sizeof(key));
+		cmd_next_tid(ctx, tid, sizeof(tid));
+		params = build("(ss)", key, tid);
+		rv = write_bool(ctx, "cal del", a->pos[1], "delete", params,
+				&existed);
+		xmlrpc_DECREF(params);
+		if (rv != CMD_EXIT_OK)
+			goto out;
+		deleted += existed;
+	}
+	if (deleted == 0) {
+		errorf("cal del", "%s: no such event", a->pos[1]);
+		rv = CMD_EXIT_FAIL;
+	}
+out:
+	cal_free(ev, titles, n);
+	return rv;
+}
+
+static int cmd_cal(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_args a;
+	int rv;
+
+	if (parse_args(ctx, "cal", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n == 0)
+		rv = usage_error("cal", "cal add|list|del ...");
+	else if (strcmp(a.pos[0], "add") == 0)
+		rv = cal_add(ctx, &a);
+	else if (strcmp(a.pos[0], "list") == 0 || strcmp(a.pos[0], "ls") == 0)
+		rv = cal_list(ctx, &a);
+	else if (strcmp(a.pos[0], "del") == 0 || strcmp(a.pos[0], "rm") == 0)
+		rv = cal_del(ctx, &a);
+	else
+		rv = usage_error("cal", "cal add|list|del ...");
+	args_free(&a);
+	return rv;
+}
+
+/* ---- check ---------------------------------------------------------- */
+
+static int cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct check_input *in = NULL;
+	struct cmd_args a;
+	size_t n = 0, violations = 0;
+	char err[1024];
+	int rv;
+
+	if (parse_args(ctx, "check", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n == 0) {
+		rv = usage_error("check", "check DIR | check FILE...");
+		goto out;
+	}
+	if (check_inputs_from_args(a.pos, (size_t)a.n, &in, &n, err,
+				   sizeof(err)) < 0) {
+		errorf("check", "%s", err);
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	if (check_run(in, n, stdout, stderr, &violations) < 0)
+		rv = CMD_EXIT_USAGE;
+	else
+		rv = violations ? CMD_EXIT_FAIL : CMD_EXIT_OK;
+out:
+	check_inputs_free(in, n);
+	args_free(&a);
+	return rv;
+}
+
+/* ---- dispatch ------------------------------------------------------- */
+
+void cmd_usage(FILE *out)
+{
+	fputs(
+	    "Usage: raftctl [-c CONFIG | -s HOST:PORT[,HOST:PORT...]] "
+	    "[-t SECONDS] [--json] [-v]\n"
+	    "               COMMAND [ARGS]\n"
+	    "\n"
+	    "Nodes: -c reads them from a raftd config file; -s lists them "
+	    "(then node ids are\n"
+	    "the 1-based positions in the list).  Without either: "
+	    "$RAFTCTL_SERVERS (a -s\n"
+	    "list), else $RAFTCTL_CONFIG (a config file).\n"
+	    "  -t SECONDS  deadline of each command, retries included "
+	    "(default 10; 0.5 is fine)\n"
+	    "  --json      JSON output (leader, status, get, list, entries, "
+	    "log, cal list)\n"
+	    "  -v          trace every call and retry on stderr\n"
+	    "\n"
+	    "Commands:\n"
+	    "  leader                        the leader's ID HOST:PORT\n"
+	    "                                  raftctl -c etc/local-3.conf "
+	    "leader\n"
+	    "  status                        one row per node (down if it "
+	    "does not answer)\n"
+	    "                                  raftctl -s "
+	    "127.0.0.1:8001,127.0.0.1:8002 status\n"
+	    "  get KEY                       print the value\n"
+	    "                                  raftctl get user:1\n"
+	    "  put [--tid TID] KEY VALUE     set a key\n"
+	    "                                  raftctl put user:1 alice\n"
+	    "  del [--tid TID] KEY           delete a key (exit 1 if it "
+	    "was absent)\n"
+	    "                                  raftctl del user:1\n"
+	    "  cas [--tid TID] KEY OLD NEW   set KEY to NEW if it is OLD "
+	    "(\"\" = absent)\n"
+	    "                                  raftctl cas counter 41 42\n"
+	    "  list [PREFIX]                 KEY<TAB>VALUE lines, sorted "
+	    "by key\n"
+	    "                                  raftctl list user:\n"
+	    "  add TID DATA                  append DATA to the replicated "
+	    "log (addEntry)\n"
+	    "                                  raftctl add job-42 \"hello "
+	    "world\"\n"
+	    "  entries [FROM [COUNT]]        committed add records: INDEX "
+	    "TERM TID DATA\n"
+	    "                                  raftctl entries 1 100\n"
+	    "  log [--node ID] [FROM [COUNT]]\n"
+	    "                                one node's log (default the "
+	    "leader's):\n"
+	    "                                INDEX TERM C|U TID DATA, U = "
+	    "not committed yet\n"
+	    "                                  raftctl log --node 2 1 20\n"
+	    "  cal add YYYY-MM-DD HH:MM TITLE...\n"
+	    "                                add a calendar event; prints "
+	    "its id\n"
+	    "                                  raftctl cal add 2026-02-03 "
+	    "09:30 Team meeting\n"
+	    "  cal list [YYYY-MM | YYYY-MM-DD]\n"
+	    "                                a month's grid (days with "
+	    "events marked *) and\n"
+	    "                                events, or one day's events; "
+	    "default this month\n"
+	    "                                  raftctl cal list 2026-02\n"
+	    "  cal del EVENT-ID              delete an event\n"
+	    "                                  raftctl cal del k3x9a2b7qz\n"
+	    "  check DIR | check FILE...     check raftlogs copied from "
+	    "nodes (DIR/*/raftlog)\n"
+	    "                                  raftctl check raftlogs\n"
+	    "  shell                         interactive prompt (also "
+	    "with no command)\n"
+	    "                                  echo 'get k' | raftctl -c "
+	    "etc/local-3.conf shell\n"
+	    "  help                          this text\n"
+	    "\n"
+	    "Writes without --tid get a unique tid, and every retry "
+	    "reuses it, so a write\n"
+	    "applies at most once.  Exit status: 0 ok, 1 the operation "
+	    "failed, 2 usage,\n"
+	    "3 cluster unavailable within the deadline.\n",
+	    out);
+}
+
+int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct cmd_ctx *, int, char **);
+	} table[] = {
+	    {"leader", cmd_leader}, {"status", cmd_status},
+	    {"get", cmd_get},	    {"put", cmd_put},
+	    {"del", cmd_del},	    {"delete", cmd_del},
+	    {"cas", cmd_cas},	    {"list", cmd_list},
+	    {"add", cmd_add},	    {"entries", cmd_entries},
+	    {"log", cmd_log},	    {"cal", cmd_cal},
+	    {"check", cmd_check},
+	};
+
+	if (argc < 1)
+		return CMD_EXIT_USAGE;
+	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0) {
+		cmd_usage(stdout);
+		return CMD_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strcmp(argv[0], table[i].name) == 0) {
+			/* A command's --json lasts for that command only
+			 * (the shell runs many in one context). */
+			bool json = ctx->json;
+			int rv = table[i].fn(ctx, argc, argv);
+
+			ctx->json = json;
+			fflush(stdout);
+			return rv;
+		}
+	}
+	errorf(NULL, "unknown command '%s' (see raftctl --help)", argv[0]);
+	return CMD_EXIT_USAGE;
+}
