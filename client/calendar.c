@@ -128,7 +128,7 @@ void cal_render_month(FILE *out, int year, int month, const bool *marked)
 	for (col = 0; col < first; col++)
 		len += 4;
 	for (int d = 1; d <= ndays; d++) {
-		char cell[8];
+		char cell[16];
 
 		snprintf(cell, sizeof(cell), "%2d%c ", d,
 			 marked && marked[d] ? '*' : ' ');

@@ -47,7 +47,7 @@ struct clog {
 	uint64_t commit; /* highest COMMIT marker, 0 if none */
 	bool torn;
 	uint64_t torn_off;
-	char torn_why[128];
+	char torn_why[160];
 };
 
 /* The violations found, printed after the summary. */
@@ -362,15 +362,22 @@ static void check_pair(const struct clog *a, const struct clog *b,
 			  a->name, b->name, more, match);
 }
 
-/* State Machine Safety (§5.4.3): an entry committed on any node is the
- * same on every node holding its index.  The reference for an index is
- * the first log (in input order) that committed it. */
-static void check_committed(const struct clog *lg, size_t n, struct vlist *vl)
+/* State Machine Safety (§5.4.3): no two nodes commit (and so apply)
+ * different entries at the same index.  The reference for an index is the
+ * first log (in input order) that committed it.
+ *
+ * A node that holds the index WITHOUT having committed it may hold another
+ * entry there: a follower that has not yet been repaired keeps a stale
+ * entry of an old term (the Raft paper's Figure 7, and any leader killed
+ * after appending locally).  That is a note, not a violation. */
+static void check_committed(const struct clog *lg, size_t n, struct vlist *vl,
+			    struct vlist *notes)
 {
 	uint64_t max_commit = 0, lo = UINT64_MAX;
 	char dr[COMMAND_FORMAT_SIZE], dx[COMMAND_FORMAT_SIZE];
 	size_t *shown = util_xcalloc(n, sizeof(*shown));
 	size_t *more = util_xcalloc(n, sizeof(*more));
+	bool *noted = util_xcalloc(n, sizeof(*noted));
 
 	for (size_t k = 0; k < n; k++) {
 		if (clog_commit(&lg[k]) > max_commit)
@@ -395,6 +402,21 @@ static void check_committed(const struct clog *lg, size_t n, struct vlist *vl)
 
 			if (&lg[k] == ref || ex == NULL || centry_equal(er, ex))
 				continue;
+			if (clog_commit(&lg[k]) < i) {
+				if (!noted[k])
+					vlist_add(notes,
+						  "note: node %s index %" PRIu64
+						  " term %" PRIu64
+						  ": not committed there and "
+						  "differs from the entry node "
+						  "%s committed (term %" PRIu64
+						  "); the leader will "
+						  "overwrite it",
+						  lg[k].name, i, ex->term,
+						  ref->name, er->term);
+				noted[k] = true;
+				continue;
+			}
 			if (shown[k] == CHECK_MAX_PER_PAIR) {
 				more[k]++;
 				continue;
@@ -404,9 +426,9 @@ static void check_committed(const struct clog *lg, size_t n, struct vlist *vl)
 			centry_describe(ex, dx, sizeof(dx));
 			vlist_add(vl,
 				  "violation: committed entry: node %s index "
-				  "%" PRIu64 " term %" PRIu64 ": differs from "
-				  "the entry node %s committed there (term "
-				  "%" PRIu64 ") (%s: %s; %s: %s)",
+				  "%" PRIu64 " term %" PRIu64 ": committed "
+				  "there, but node %s committed a different "
+				  "entry (term %" PRIu64 ") (%s: %s; %s: %s)",
 				  lg[k].name, i, ex->term, ref->name, er->term,
 				  ref->name, dr, lg[k].name, dx);
 		}
@@ -419,6 +441,7 @@ static void check_committed(const struct clog *lg, size_t n, struct vlist *vl)
 				  lg[k].name, more[k]);
 	free(shown);
 	free(more);
+	free(noted);
 }
 
 static void print_summary(const struct clog *lg, size_t n, FILE *out)
@@ -441,12 +464,13 @@ static void print_summary(const struct clog *lg, size_t n, FILE *out)
 
 		fprintf(out,
 			"%-*s %8" PRIu64 " %8" PRIu64 " %8zu %9" PRIu64
-			" %8" PRIu64 "  ",
+			" %8" PRIu64,
 			w, l->name, l->first_index, last, l->n, term,
 			l->commit);
 		if (l->torn)
-			fprintf(out, "torn tail dropped at offset %" PRIu64
-				     " (%s)",
+			fprintf(out,
+				"  torn tail dropped at offset %" PRIu64
+				" (%s)",
 				l->torn_off, l->torn_why);
 		fputc('\n', out);
 		if (clog_commit(l) < everywhere)
@@ -463,7 +487,7 @@ int check_run(const struct check_input *in, size_t n, FILE *out, FILE *errf,
 	      size_t *violations)
 {
 	struct clog *lg = util_xcalloc(n, sizeof(*lg));
-	struct vlist vl = {0};
+	struct vlist vl = {0}, notes = {0};
 	int rv = CHECK_OK;
 
 	*violations = 0;
@@ -478,8 +502,10 @@ int check_run(const struct check_input *in, size_t n, FILE *out, FILE *errf,
 	for (size_t a = 0; a < n; a++)
 		for (size_t b = a + 1; b < n; b++)
 			check_pair(&lg[a], &lg[b], &vl);
-	check_committed(lg, n, &vl);
+	check_committed(lg, n, &vl, &notes);
 	print_summary(lg, n, out);
+	for (size_t i = 0; i < notes.n; i++)
+		fprintf(out, "%s\n", notes.v[i]);
 	for (size_t i = 0; i < vl.n; i++)
 		fprintf(out, "%s\n", vl.v[i]);
 	if (vl.n == 0)
@@ -492,6 +518,7 @@ out:
 		clog_release(&lg[k]);
 	free(lg);
 	vlist_free(&vl);
+	vlist_free(&notes);
 	return rv;
 }
 

@@ -10,9 +10,11 @@
  *   - no COMMIT marker beyond the entries written before it;
  *   - Log Matching (§5.3): two logs with an entry of the same index and
  *     term hold identical entries there and at every earlier index;
- *   - State Machine Safety (§5.4): an entry that any node has committed
- *     (its highest COMMIT marker) is identical on every node that holds
- *     that index. */
+ *   - State Machine Safety (§5.4.3): nodes that have committed an index
+ *     (their highest COMMIT marker) hold identical entries there.  A node
+ *     that holds the index but has NOT committed it may legitimately hold
+ *     a stale entry of an older term (a follower not yet repaired, the
+ *     Raft paper's Figure 7): that is printed as a note. */
 #ifndef RAFTCTL_CHECK_H
 #define RAFTCTL_CHECK_H
 

@@ -291,11 +291,12 @@ static xmlrpc_value *build(const char *fmt, ...)
 {
 	xmlrpc_env env;
 	xmlrpc_value *v = NULL;
+	const char *tail = NULL;
 	va_list ap;
 
 	xmlrpc_env_init(&env);
 	va_start(ap, fmt);
-	xmlrpc_build_value_va(&env, fmt, ap, &v, NULL);
+	xmlrpc_build_value_va(&env, fmt, ap, &v, &tail);
 	va_end(ap);
 	if (env.fault_occurred) {
 		errorf(NULL, "cannot build a request: %s", env.fault_string);
@@ -755,7 +756,11 @@ static int parse_range(const char *cmd, const struct cmd_args *a,
 	    (a->n >= 1 && (util_parse_u64(a->pos[0], INT32_MAX, from) < 0 ||
 			   *from == 0)) ||
 	    (a->n == 2 && util_parse_u64(a->pos[1], UINT64_MAX, count) < 0)) {
-		errorf(cmd, "FROM must be an index >= 1 and COUNT a number");
+		errorf(cmd,
+		       "FROM must be an index >= 1 and COUNT a number; usage: "
+		       "raftctl %s",
+		       strcmp(cmd, "log") == 0 ? "log [--node ID] [FROM [COUNT]]"
+					       : "entries [FROM [COUNT]]");
 		return -1;
 	}
 	return 0;
@@ -898,7 +903,7 @@ static int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 	if (parse_args(ctx, "log", argc, argv, ARG_NODE, &a) < 0)
 		return CMD_EXIT_USAGE;
 	if (parse_range("log", &a, &from, &count) < 0) {
-		rv = usage_error("log", "log [--node ID] [FROM [COUNT]]");
+		rv = CMD_EXIT_USAGE;
 		goto out;
 	}
 	if (a.node && (util_parse_u64(a.node, UINT32_MAX, &id) < 0 || id == 0)) {
@@ -939,7 +944,7 @@ static int cmd_entries(struct cmd_ctx *ctx, int argc, char **argv)
 	if (parse_args(ctx, "entries", argc, argv, 0, &a) < 0)
 		return CMD_EXIT_USAGE;
 	if (parse_range("entries", &a, &from, &count) < 0) {
-		rv = usage_error("entries", "entries [FROM [COUNT]]");
+		rv = CMD_EXIT_USAGE;
 		goto out;
 	}
 	rv = connect(ctx, "entries");

@@ -9,7 +9,7 @@
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/client.h>
 
-#include <config.h> /* autoconf's: PACKAGE_VERSION */
+#include "autoconfig.h" /* PACKAGE_VERSION */
 
 #include "cmd.h"
 #include "shell.h"

@@ -10,7 +10,7 @@
 
 #include <xmlrpc-c/client.h>
 
-#include <config.h> /* autoconf's: PACKAGE_VERSION */
+#include "autoconfig.h" /* PACKAGE_VERSION */
 #include "util.h"
 
 /* How long one status() may take during a leader scan: loopback answers in
@@ -91,18 +91,20 @@ static void set_error(struct rpc_error *err, int fault, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Drops xmlrpc-c's "RPC failed at server.  " in front of a server's
- * faultString. */
+/* Drops what xmlrpc-c puts in front of the interesting part of a
+ * message: "RPC failed at server.  " before a server's faultString, and
+ * "Client transport failed ... explaining:  " before libcurl's reason. */
 static const char *strip_prefix(const char *s)
 {
 	static const char prefix[] = "RPC failed at server.";
-	size_t n = strlen(prefix);
+	const char *p;
 
-	if (strncmp(s, prefix, n) == 0) {
-		s += n;
-		while (*s == ' ')
-			s++;
-	}
+	if (strncmp(s, prefix, strlen(prefix)) == 0)
+		s += strlen(prefix);
+	else if ((p = strstr(s, "explaining:")) != NULL)
+		s = p + strlen("explaining:");
+	while (*s == ' ')
+		s++;
 	return s;
 }
 
@@ -558,7 +560,7 @@ int rpc_find_leader(struct rpc *r, size_t *pos, struct rpc_status *out,
 {
 	struct rpc_status st[NODELIST_MAX];
 	uint64_t backoff = RPC_BACKOFF_MIN_MS;
-	char last[256] = "no node answered";
+	char last[1024] = "no node answered";
 
 	for (;;) {
 		int best = -1, hint = -1;

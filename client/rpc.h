@@ -45,7 +45,7 @@ struct rpc_error {
 /* One node's status() answer, or why there is none. */
 struct rpc_status {
 	bool up;
-	char error[160]; /* when !up */
+	char error[512]; /* when !up */
 	int64_t id;
 	char state[16];
 	int64_t term;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xmlrpc-c/base.h>
@@ -352,6 +353,10 @@ int main(int argc, char **argv)
 	 * mid-response; SIGTERM/SIGINT are taken by one sigwait thread, so
 	 * block them before any thread exists (threads inherit the mask). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Abyss formats HTTP dates with the C library's time zone code;
+	 * initialise it here so its first use is not a race between
+	 * connection threads (seen by ThreadSanitizer). */
+	tzset();
 	sigemptyset(&sc.set);
 	sigaddset(&sc.set, SIGTERM);
 	sigaddset(&sc.set, SIGINT);

@@ -1195,8 +1195,15 @@ void raft_start(struct raft *r, uint64_t now)
 	r->now = now;
 	r->role = RAFT_FOLLOWER;
 	r->leader_id = 0;
-	if (r->term < log_term_at(&r->log, log_last_index(&r->log)))
+	/* A log entry of a term we never recorded means the hard state was
+	 * lost; adopt the term and have it written again, with a vote for
+	 * ourselves: we may have voted in that term, so we must not vote for
+	 * anyone else in it (§5.2, one vote per term). */
+	if (r->term < log_term_at(&r->log, log_last_index(&r->log))) {
 		r->term = log_term_at(&r->log, log_last_index(&r->log));
+		r->vote = r->cfg.id;
+		note_hard_state(r);
+	}
 	reset_election_timer(r);
 }
 

@@ -641,6 +641,15 @@ class Cluster:
         self.problems = problems
         return problems
 
+    def finish(self, ck):
+        """close(), counting its problems as failed checks; prints the logs
+        if the test has failed so far; removes the temp dir."""
+        for problem in self.close():
+            ck.check(False, problem)
+        if ck.failed:
+            self.print_logs()
+        self.remove()
+
     def _ours(self, pid):
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as f:

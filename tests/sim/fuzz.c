@@ -93,9 +93,16 @@ static void act(struct world *w, struct rng *g)
 			if (w->nodes[i].up && w->nodes[i].role == RAFT_LEADER &&
 			    rng_below(g, 2) == 0)
 				world_propose(w, i, NULL);
-	} else if (r < 400) {
+	} else if (r < 390) {
 		k = world_leader(w, world_up_mask(w));
 		if (k)
+			world_read(w, k, NULL);
+	} else if (r < 400) {
+		/* A client that picked any node: followers must refuse. */
+		k = random_node(w, g);
+		if (rng_below(g, 2))
+			world_propose(w, k, NULL);
+		else
 			world_read(w, k, NULL);
 	} else if (r < 430) {
 		if (may_fault)
@@ -166,7 +173,7 @@ int fuzz_run(uint64_t seed, bool verbose, struct world_totals *t)
 		       o.max_batch_bytes, o.max_inflight, o.prevote,
 		       o.check_quorum, o.delay_min, o.delay_max, o.persist_min,
 		       o.persist_max);
-	chaos_end = w->now + rng_range(&g, 2000, 6000);
+	chaos_end = w->now + rng_range(&g, 4000, 15000);
 	while (!w->failed && w->now < chaos_end) {
 		world_run_for(w, rng_range(&g, 1, 30));
 		act(w, &g);

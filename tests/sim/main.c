@@ -4,7 +4,7 @@
  *   tests/sim/sim [--scenarios] [--seeds]   (both by default)
  *
  * Environment:
- *   SIM_SEEDS=n       random runs (default 300), seeds SIM_SEED_BASE.. (1)
+ *   SIM_SEEDS=n       random runs (default 500), seeds SIM_SEED_BASE.. (1)
  *   SEED=n            replay random run n only (with SIM_SCENARIO: run that
  *                     scenario with seed n)
  *   SIM_SCENARIO=name run only that scenario
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	struct world_totals t;
 	bool do_scenarios = false, do_seeds = false, verbose = false;
 	const char *only = getenv("SIM_SCENARIO");
-	uint64_t seed = 0, n_seeds = 300, base = 1, i;
+	uint64_t seed = 0, n_seeds = 500, base = 1, i;
 	int have_seed, rv = 99, k;
 	unsigned long long failed_scen = 0, failed_seeds = 0;
 
@@ -91,11 +91,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)base,
 		       (unsigned long long)(base + n_seeds - 1), failed_seeds);
 	}
-	printf("sim: %llu scenarios, %llu seeds, %llu steps, %llu messages, "
-	       "%llu invariant checks, %llu failures\n",
+	printf("sim: %llu messages sent by the cores\n",
+	       (unsigned long long)t.msgs);
+	printf("sim: %llu scenarios, %llu seeds, %llu steps, %llu invariant "
+	       "checks, %llu failures\n",
 	       (unsigned long long)t.scenarios, (unsigned long long)t.seeds,
-	       (unsigned long long)t.steps, (unsigned long long)t.msgs,
-	       (unsigned long long)t.checks,
+	       (unsigned long long)t.steps, (unsigned long long)t.checks,
 	       failed_scen + failed_seeds);
 	printf("%llu passed, %llu failed\n",
 	       (unsigned long long)(t.scenarios + t.seeds) - failed_scen -

@@ -10,10 +10,7 @@ struct rng {
 	uint64_t s;
 };
 
-static inline void rng_seed(struct rng *g, uint64_t seed)
-{
-	g->s = seed;
-}
+static inline void rng_seed(struct rng *g, uint64_t seed) { g->s = seed; }
 
 /* splitmix64 (Steele, Lea, Flood 2014): full period, good enough mixing
  * for choosing delays and faults. */

@@ -196,8 +196,9 @@ struct world_opts {
 	uint32_t persist_max;
 	uint32_t payload_min; /* bytes per proposal, at least 8 */
 	uint32_t payload_max;
-	bool random_clocks;   /* give every node a different clock origin */
-	uint32_t crash_keep_ppm; /* chance a crash keeps part of the unsynced writes */
+	bool random_clocks;	 /* give every node a different clock origin */
+	uint32_t crash_keep_ppm; /* chance a crash keeps part of the unsynced
+				    writes */
 	bool verbose;
 };
 
@@ -207,7 +208,7 @@ struct world {
 	struct rng rng;
 	uint64_t now;
 	uint32_t n;
-	uint32_t all; /* mask of every node */
+	uint32_t all;				/* mask of every node */
 	struct node nodes[WORLD_MAX_NODES + 1]; /* [1..n] */
 	struct world_link links[WORLD_MAX_NODES + 1][WORLD_MAX_NODES + 1];
 
@@ -225,7 +226,7 @@ struct world {
 	uint64_t msgs_sent;
 	uint64_t msgs_delivered;
 	uint64_t msgs_dropped;
-	uint64_t elections;      /* distinct (term, leader) pairs seen */
+	uint64_t elections;	 /* distinct (term, leader) pairs seen */
 	uint64_t leader_commits; /* commit advances made by a leader counting */
 	uint64_t crashes;
 	uint64_t same_time_steps;
