@@ -156,8 +156,8 @@ static bool valid_after(const struct clog *lg, uint64_t p, uint64_t expect,
 
 	for (uint64_t q = p + 8; q + RAFTLOG_REC_HEADER_SIZE <= lg->size;
 	     q += 8) {
-		if (raftlog_decode_record(lg->map + q, lg->size - q, &rec,
-					  NULL, why, sizeof(why)) != RAFTLOG_OK)
+		if (raftlog_decode_record(lg->map + q, lg->size - q, &rec, NULL,
+					  why, sizeof(why)) != RAFTLOG_OK)
 			continue;
 		if (rec.rtype == RAFTLOG_REC_ENTRY && rec.entry.index < expect)
 			continue;
@@ -218,8 +218,8 @@ static int clog_read(struct clog *lg, struct vlist *vl, FILE *errf)
 	prev_index = lg->first_index - 1;
 	p = RAFTLOG_HEADER_SIZE;
 	while (p < lg->size) {
-		int drv = raftlog_decode_record(lg->map + p, lg->size - p,
-						&rec, NULL, why, sizeof(why));
+		int drv = raftlog_decode_record(lg->map + p, lg->size - p, &rec,
+						NULL, why, sizeof(why));
 		if (drv == RAFTLOG_ECORRUPT &&
 		    valid_after(lg, p, prev_index + 1, &found)) {
 			fprintf(errf,
@@ -303,8 +303,8 @@ static void clog_release(struct clog *lg)
 static void check_pair(const struct clog *a, const struct clog *b,
 		       struct vlist *vl)
 {
-	uint64_t lo = a->first_index > b->first_index ? a->first_index
-						       : b->first_index;
+	uint64_t lo =
+	    a->first_index > b->first_index ? a->first_index : b->first_index;
 	uint64_t ha = clog_last_good(a), hb = clog_last_good(b);
 	uint64_t hi = ha < hb ? ha : hb;
 	uint64_t match = 0;
@@ -459,7 +459,8 @@ static void print_summary(const struct clog *lg, size_t n, FILE *out)
 		"LAST", "ENTRIES", "LAST-TERM", "COMMIT", "NOTE");
 	for (size_t k = 0; k < n; k++) {
 		const struct clog *l = &lg[k];
-		uint64_t last = l->n ? l->e[l->n - 1].index : l->first_index - 1;
+		uint64_t last =
+		    l->n ? l->e[l->n - 1].index : l->first_index - 1;
 		uint64_t term = l->n ? l->e[l->n - 1].term : 0;
 
 		fprintf(out,
@@ -478,8 +479,9 @@ static void print_summary(const struct clog *lg, size_t n, FILE *out)
 		if (clog_commit(l) > anywhere)
 			anywhere = clog_commit(l);
 	}
-	fprintf(out, "committed on every node up to index %" PRIu64
-		     ", on some node up to index %" PRIu64 "\n",
+	fprintf(out,
+		"committed on every node up to index %" PRIu64
+		", on some node up to index %" PRIu64 "\n",
 		n ? everywhere : 0, anywhere);
 }
 
@@ -583,14 +585,14 @@ int check_inputs_from_args(char *const *args, size_t nargs,
 
 			if (de->d_name[0] == '.')
 				continue;
-			path = util_xasprintf("%s/%s/raftlog", arg,
-					      de->d_name);
+			path = util_xasprintf("%s/%s/raftlog", arg, de->d_name);
 			if (is_file(path))
 				inputs_push(&v, &nv, &cap, de->d_name, path);
 			free(path);
 		}
 		closedir(d);
-		qsort(v + before, nv - before, sizeof(*v), input_cmp);
+		if (nv > before)
+			qsort(v + before, nv - before, sizeof(*v), input_cmp);
 		if (nv == before) {
 			char *path = util_xasprintf("%s/raftlog", arg);
 

@@ -75,8 +75,8 @@ int cmd_parse_seconds(const char *s, uint64_t *ms)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v <= 0 || v > 86400)
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 ||
+	    v > 86400)
 		return -1;
 	*ms = (uint64_t)(v * 1000.0 + 0.5);
 	if (*ms == 0)
@@ -105,8 +105,7 @@ void cmd_next_tid(struct cmd_ctx *ctx, char *out, size_t outlen)
 			rnd = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() << 16;
 		snprintf(ctx->tid_base, sizeof(ctx->tid_base),
 			 "raftctl-%s-%ld-%lld%09ld-%08" PRIx32, host,
-			 (long)getpid(), (long long)ts.tv_sec, ts.tv_nsec,
-			 rnd);
+			 (long)getpid(), (long long)ts.tv_sec, ts.tv_nsec, rnd);
 	}
 	snprintf(out, outlen, "%s-%lu", ctx->tid_base, ++ctx->tid_seq);
 }
@@ -150,7 +149,7 @@ static int parse_args(struct cmd_ctx *ctx, const char *cmd, int argc,
 		} else {
 			errorf(cmd, "unknown option %s (see raftctl --help)",
 			       s);
-			return -1;
+			goto fail;
 		}
 		if (s[strlen(name)] == '=') {
 			*slot = s + strlen(name) + 1;
@@ -158,14 +157,18 @@ static int parse_args(struct cmd_ctx *ctx, const char *cmd, int argc,
 			*slot = argv[++i];
 		} else {
 			errorf(cmd, "%s needs a value", name);
-			return -1;
+			goto fail;
 		}
 	}
 	if (a->tid && a->tid[0] == '\0') {
 		errorf(cmd, "--tid must not be empty");
-		return -1;
+		goto fail;
 	}
 	return 0;
+fail:
+	free(a->pos);
+	a->pos = NULL;
+	return -1;
 }
 
 static void args_free(struct cmd_args *a)
@@ -198,8 +201,8 @@ static int connect(struct cmd_ctx *ctx, const char *cmd)
 				goto out;
 			}
 		} else if ((env = getenv("RAFTCTL_SERVERS")) && *env) {
-			if (nodelist_parse_servers(env, nl, err,
-						   sizeof(err)) < 0) {
+			if (nodelist_parse_servers(env, nl, err, sizeof(err)) <
+			    0) {
 				errorf(NULL, "RAFTCTL_SERVERS: %s", err);
 				goto out;
 			}
@@ -210,10 +213,9 @@ static int connect(struct cmd_ctx *ctx, const char *cmd)
 				goto out;
 			}
 		} else {
-			errorf(cmd,
-			       "no nodes: use -c CONFIG or -s "
-			       "HOST:PORT[,HOST:PORT...] (or set "
-			       "RAFTCTL_SERVERS)");
+			errorf(cmd, "no nodes: use -c CONFIG or -s "
+				    "HOST:PORT[,HOST:PORT...] (or set "
+				    "RAFTCTL_SERVERS)");
 			goto out;
 		}
 		if (rpc_new(nl, ctx->verbose, &ctx->rpc, err, sizeof(err)) <
@@ -308,9 +310,8 @@ static xmlrpc_value *build(const char *fmt, ...)
 
 /* A write whose answer is a boolean.  Returns the exit status; *ok gets
  * the answer. */
-static int write_bool(struct cmd_ctx *ctx, const char *cmd,
-		      const char *subject, const char *method,
-		      xmlrpc_value *params, bool *ok)
+static int write_bool(struct cmd_ctx *ctx, const char *cmd, const char *subject,
+		      const char *method, xmlrpc_value *params, bool *ok)
 {
 	xmlrpc_value *res = NULL;
 	int rv;
@@ -389,8 +390,7 @@ static void status_json(const struct nodelist *nl, const struct rpc_status *st)
 			fputs(", \"state\": ", stdout);
 			util_json_string(stdout, s->state);
 			printf(", \"nodeId\": %" PRId64 ", \"term\": %" PRId64
-			       ", \"leader\": %" PRId64
-			       ", \"leaderAddress\": ",
+			       ", \"leader\": %" PRId64 ", \"leaderAddress\": ",
 			       s->id, s->term, s->leader);
 			util_json_string(stdout, s->leader_address);
 			printf(", \"commitIndex\": %" PRId64
@@ -405,8 +405,7 @@ static void status_json(const struct nodelist *nl, const struct rpc_status *st)
 	fputs("]\n", stdout);
 }
 
-static void status_table(const struct nodelist *nl,
-			 const struct rpc_status *st)
+static void status_table(const struct nodelist *nl, const struct rpc_status *st)
 {
 	int wa = (int)strlen("ADDRESS");
 
@@ -429,8 +428,7 @@ static void status_table(const struct nodelist *nl,
 		printf("%4" PRIu32 "  %-*s  %-9s  %6" PRId64 "  %6" PRId64
 		       "  %8" PRId64 "  %8" PRId64 "\n",
 		       nl->nodes[i].id, wa, nl->nodes[i].address, s->state,
-		       s->term, s->leader, s->commit_index,
-		       s->last_log_index);
+		       s->term, s->leader, s->commit_index, s->last_log_index);
 	}
 }
 
@@ -614,16 +612,15 @@ out:
 }
 
 /* list(prefix) on the leader; *res is the array (DECREF it). */
-static int list_prefix(struct cmd_ctx *ctx, const char *cmd,
-		       const char *prefix, xmlrpc_value **res)
+static int list_prefix(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
+		       xmlrpc_value **res)
 {
 	xmlrpc_value *params = build("(s)", prefix);
 	int rv;
 
 	rv = leader_call(ctx, cmd, NULL, "list", params, res);
 	xmlrpc_DECREF(params);
-	if (rv == CMD_EXIT_OK &&
-	    xmlrpc_value_type(*res) != XMLRPC_TYPE_ARRAY) {
+	if (rv == CMD_EXIT_OK && xmlrpc_value_type(*res) != XMLRPC_TYPE_ARRAY) {
 		xmlrpc_DECREF(*res);
 		*res = NULL;
 		rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
@@ -753,14 +750,15 @@ static int parse_range(const char *cmd, const struct cmd_args *a,
 	*from = 1;
 	*count = UINT64_MAX;
 	if (a->n > 2 ||
-	    (a->n >= 1 && (util_parse_u64(a->pos[0], INT32_MAX, from) < 0 ||
-			   *from == 0)) ||
+	    (a->n >= 1 &&
+	     (util_parse_u64(a->pos[0], INT32_MAX, from) < 0 || *from == 0)) ||
 	    (a->n == 2 && util_parse_u64(a->pos[1], UINT64_MAX, count) < 0)) {
 		errorf(cmd,
 		       "FROM must be an index >= 1 and COUNT a number; usage: "
 		       "raftctl %s",
-		       strcmp(cmd, "log") == 0 ? "log [--node ID] [FROM [COUNT]]"
-					       : "entries [FROM [COUNT]]");
+		       strcmp(cmd, "log") == 0
+			   ? "log [--node ID] [FROM [COUNT]]"
+			   : "entries [FROM [COUNT]]");
 		return -1;
 	}
 	return 0;
@@ -773,8 +771,7 @@ struct logrec {
 	char *tid, *data;
 };
 
-static int logrec_decode(xmlrpc_value *v, bool with_committed,
-			 struct logrec *r)
+static int logrec_decode(xmlrpc_value *v, bool with_committed, struct logrec *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (rpc_struct_int(v, "index", &r->index) < 0 ||
@@ -784,7 +781,8 @@ static int logrec_decode(xmlrpc_value *v, bool with_committed,
 	/* A record without a tid (a no-op, an older entry) shows "-". */
 	if (rpc_struct_strdup(v, "tid", &r->tid) < 0)
 		r->tid = util_xstrdup("");
-	if (with_committed && rpc_struct_bool(v, "committed", &r->committed) < 0)
+	if (with_committed &&
+	    rpc_struct_bool(v, "committed", &r->committed) < 0)
 		goto bad;
 	return 0;
 bad:
@@ -832,8 +830,8 @@ static int print_log(struct cmd_ctx *ctx, const char *cmd, bool show,
 	if (ctx->json)
 		fputs("[", stdout);
 	while (printed < count) {
-		uint64_t want = count - printed < CMD_PAGE ? count - printed
-							    : CMD_PAGE;
+		uint64_t want =
+		    count - printed < CMD_PAGE ? count - printed : CMD_PAGE;
 		xmlrpc_value *params, *res = NULL;
 		struct rpc_error err = {0};
 		int64_t last = 0;
@@ -843,13 +841,13 @@ static int print_log(struct cmd_ctx *ctx, const char *cmd, bool show,
 		if (show) {
 			int r = rpc_call_node(ctx->rpc, pos, method, params,
 					      ctx->timeout_ms, &res, &err);
-			rv = r == RPC_OK ? CMD_EXIT_OK
-					 : report(ctx, cmd, NULL,
-						  err.fault ==
-							  XMLRPC_NETWORK_ERROR
-						      ? RPC_EUNAVAIL
-						      : r,
-						  &err);
+			rv = r == RPC_OK
+				 ? CMD_EXIT_OK
+				 : report(ctx, cmd, NULL,
+					  err.fault == XMLRPC_NETWORK_ERROR
+					      ? RPC_EUNAVAIL
+					      : r,
+					  &err);
 		} else {
 			rv = leader_call(ctx, cmd, NULL, method, params, &res);
 		}
@@ -906,7 +904,8 @@ static int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 		rv = CMD_EXIT_USAGE;
 		goto out;
 	}
-	if (a.node && (util_parse_u64(a.node, UINT32_MAX, &id) < 0 || id == 0)) {
+	if (a.node &&
+	    (util_parse_u64(a.node, UINT32_MAX, &id) < 0 || id == 0)) {
 		rv = usage_error("log", "log [--node ID] [FROM [COUNT]]");
 		goto out;
 	}
@@ -967,7 +966,8 @@ static int cal_add(struct cmd_ctx *ctx, struct cmd_args *a)
 	int rv = CMD_EXIT_USAGE;
 
 	if (a->n < 4) {
-		rv = usage_error("cal add", "cal add YYYY-MM-DD HH:MM TITLE...");
+		rv =
+		    usage_error("cal add", "cal add YYYY-MM-DD HH:MM TITLE...");
 		goto out;
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -990,8 +990,7 @@ static int cal_add(struct cmd_ctx *ctx, struct cmd_args *a)
 		strcat(title, a->pos[i]);
 	}
 	if (title[strspn(title, " ")] == '\0' || util_has_control(title)) {
-		errorf("cal add",
-		       "the title must be non-empty, on one line");
+		errorf("cal add", "the title must be non-empty, on one line");
 		goto out;
 	}
 	rv = connect(ctx, "cal add");
@@ -1071,9 +1070,8 @@ static void cal_free(struct cal_event *events, char **titles, size_t n)
 	free(events);
 }
 
-static void cal_print_events(struct cmd_ctx *ctx,
-			     const struct cal_event *ev, char **titles,
-			     size_t n)
+static void cal_print_events(struct cmd_ctx *ctx, const struct cal_event *ev,
+			     char **titles, size_t n)
 {
 	if (ctx->json) {
 		fputs("[", stdout);
@@ -1258,84 +1256,83 @@ out:
 
 void cmd_usage(FILE *out)
 {
-	fputs(
-	    "Usage: raftctl [-c CONFIG | -s HOST:PORT[,HOST:PORT...]] "
-	    "[-t SECONDS] [--json] [-v]\n"
-	    "               COMMAND [ARGS]\n"
-	    "\n"
-	    "Nodes: -c reads them from a raftd config file; -s lists them "
-	    "(then node ids are\n"
-	    "the 1-based positions in the list).  Without either: "
-	    "$RAFTCTL_SERVERS (a -s\n"
-	    "list), else $RAFTCTL_CONFIG (a config file).\n"
-	    "  -t SECONDS  deadline of each command, retries included "
-	    "(default 10; 0.5 is fine)\n"
-	    "  --json      JSON output (leader, status, get, list, entries, "
-	    "log, cal list)\n"
-	    "  -v          trace every call and retry on stderr\n"
-	    "\n"
-	    "Commands:\n"
-	    "  leader                        the leader's ID HOST:PORT\n"
-	    "                                  raftctl -c etc/local-3.conf "
-	    "leader\n"
-	    "  status                        one row per node (down if it "
-	    "does not answer)\n"
-	    "                                  raftctl -s "
-	    "127.0.0.1:8001,127.0.0.1:8002 status\n"
-	    "  get KEY                       print the value\n"
-	    "                                  raftctl get user:1\n"
-	    "  put [--tid TID] KEY VALUE     set a key\n"
-	    "                                  raftctl put user:1 alice\n"
-	    "  del [--tid TID] KEY           delete a key (exit 1 if it "
-	    "was absent)\n"
-	    "                                  raftctl del user:1\n"
-	    "  cas [--tid TID] KEY OLD NEW   set KEY to NEW if it is OLD "
-	    "(\"\" = absent)\n"
-	    "                                  raftctl cas counter 41 42\n"
-	    "  list [PREFIX]                 KEY<TAB>VALUE lines, sorted "
-	    "by key\n"
-	    "                                  raftctl list user:\n"
-	    "  add TID DATA                  append DATA to the replicated "
-	    "log (addEntry)\n"
-	    "                                  raftctl add job-42 \"hello "
-	    "world\"\n"
-	    "  entries [FROM [COUNT]]        committed add records: INDEX "
-	    "TERM TID DATA\n"
-	    "                                  raftctl entries 1 100\n"
-	    "  log [--node ID] [FROM [COUNT]]\n"
-	    "                                one node's log (default the "
-	    "leader's):\n"
-	    "                                INDEX TERM C|U TID DATA, U = "
-	    "not committed yet\n"
-	    "                                  raftctl log --node 2 1 20\n"
-	    "  cal add YYYY-MM-DD HH:MM TITLE...\n"
-	    "                                add a calendar event; prints "
-	    "its id\n"
-	    "                                  raftctl cal add 2026-02-03 "
-	    "09:30 Team meeting\n"
-	    "  cal list [YYYY-MM | YYYY-MM-DD]\n"
-	    "                                a month's grid (days with "
-	    "events marked *) and\n"
-	    "                                events, or one day's events; "
-	    "default this month\n"
-	    "                                  raftctl cal list 2026-02\n"
-	    "  cal del EVENT-ID              delete an event\n"
-	    "                                  raftctl cal del k3x9a2b7qz\n"
-	    "  check DIR | check FILE...     check raftlogs copied from "
-	    "nodes (DIR/*/raftlog)\n"
-	    "                                  raftctl check raftlogs\n"
-	    "  shell                         interactive prompt (also "
-	    "with no command)\n"
-	    "                                  echo 'get k' | raftctl -c "
-	    "etc/local-3.conf shell\n"
-	    "  help                          this text\n"
-	    "\n"
-	    "Writes without --tid get a unique tid, and every retry "
-	    "reuses it, so a write\n"
-	    "applies at most once.  Exit status: 0 ok, 1 the operation "
-	    "failed, 2 usage,\n"
-	    "3 cluster unavailable within the deadline.\n",
-	    out);
+	fputs("Usage: raftctl [-c CONFIG | -s HOST:PORT[,HOST:PORT...]] "
+	      "[-t SECONDS] [--json] [-v]\n"
+	      "               COMMAND [ARGS]\n"
+	      "\n"
+	      "Nodes: -c reads them from a raftd config file; -s lists them "
+	      "(then node ids are\n"
+	      "the 1-based positions in the list).  Without either: "
+	      "$RAFTCTL_SERVERS (a -s\n"
+	      "list), else $RAFTCTL_CONFIG (a config file).\n"
+	      "  -t SECONDS  deadline of each command, retries included "
+	      "(default 10; 0.5 is fine)\n"
+	      "  --json      JSON output (leader, status, get, list, entries, "
+	      "log, cal list)\n"
+	      "  -v          trace every call and retry on stderr\n"
+	      "\n"
+	      "Commands:\n"
+	      "  leader                        the leader's ID HOST:PORT\n"
+	      "                                  raftctl -c etc/local-3.conf "
+	      "leader\n"
+	      "  status                        one row per node (down if it "
+	      "does not answer)\n"
+	      "                                  raftctl -s "
+	      "127.0.0.1:8001,127.0.0.1:8002 status\n"
+	      "  get KEY                       print the value\n"
+	      "                                  raftctl get user:1\n"
+	      "  put [--tid TID] KEY VALUE     set a key\n"
+	      "                                  raftctl put user:1 alice\n"
+	      "  del [--tid TID] KEY           delete a key (exit 1 if it "
+	      "was absent)\n"
+	      "                                  raftctl del user:1\n"
+	      "  cas [--tid TID] KEY OLD NEW   set KEY to NEW if it is OLD "
+	      "(\"\" = absent)\n"
+	      "                                  raftctl cas counter 41 42\n"
+	      "  list [PREFIX]                 KEY<TAB>VALUE lines, sorted "
+	      "by key\n"
+	      "                                  raftctl list user:\n"
+	      "  add TID DATA                  append DATA to the replicated "
+	      "log (addEntry)\n"
+	      "                                  raftctl add job-42 \"hello "
+	      "world\"\n"
+	      "  entries [FROM [COUNT]]        committed add records: INDEX "
+	      "TERM TID DATA\n"
+	      "                                  raftctl entries 1 100\n"
+	      "  log [--node ID] [FROM [COUNT]]\n"
+	      "                                one node's log (default the "
+	      "leader's):\n"
+	      "                                INDEX TERM C|U TID DATA, U = "
+	      "not committed yet\n"
+	      "                                  raftctl log --node 2 1 20\n"
+	      "  cal add YYYY-MM-DD HH:MM TITLE...\n"
+	      "                                add a calendar event; prints "
+	      "its id\n"
+	      "                                  raftctl cal add 2026-02-03 "
+	      "09:30 Team meeting\n"
+	      "  cal list [YYYY-MM | YYYY-MM-DD]\n"
+	      "                                a month's grid (days with "
+	      "events marked *) and\n"
+	      "                                events, or one day's events; "
+	      "default this month\n"
+	      "                                  raftctl cal list 2026-02\n"
+	      "  cal del EVENT-ID              delete an event\n"
+	      "                                  raftctl cal del k3x9a2b7qz\n"
+	      "  check DIR | check FILE...     check raftlogs copied from "
+	      "nodes (DIR/*/raftlog)\n"
+	      "                                  raftctl check raftlogs\n"
+	      "  shell                         interactive prompt (also "
+	      "with no command)\n"
+	      "                                  echo 'get k' | raftctl -c "
+	      "etc/local-3.conf shell\n"
+	      "  help                          this text\n"
+	      "\n"
+	      "Writes without --tid get a unique tid, and every retry "
+	      "reuses it, so a write\n"
+	      "applies at most once.  Exit status: 0 ok, 1 the operation "
+	      "failed, 2 usage,\n"
+	      "3 cluster unavailable within the deadline.\n",
+	      out);
 }
 
 int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)

@@ -24,10 +24,10 @@ struct rpc;
  * many commands in one context, keeping the leader it found). */
 struct cmd_ctx {
 	const char *config_path; /* -c, or NULL */
-	const char *servers;     /* -s, or NULL */
-	uint64_t timeout_ms;     /* -t: each command's overall deadline */
-	bool json;               /* --json */
-	bool verbose;            /* -v: trace every RPC on stderr */
+	const char *servers;	 /* -s, or NULL */
+	uint64_t timeout_ms;	 /* -t: each command's overall deadline */
+	bool json;		 /* --json */
+	bool verbose;		 /* -v: trace every RPC on stderr */
 	bool in_shell;
 	/* Made on first use by a command that talks to the cluster. */
 	struct rpc *rpc;

@@ -36,8 +36,8 @@ int nodelist_check_address(const char *addr, char *err, size_t errlen)
 	for (const unsigned char *p = (const unsigned char *)addr; *p; p++) {
 		if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == ',' ||
 		    *p == '@') {
-			set_err(err, errlen,
-				"bad address '%s': want HOST:PORT", addr);
+			set_err(err, errlen, "bad address '%s': want HOST:PORT",
+				addr);
 			return NODELIST_EINVAL;
 		}
 	}
@@ -124,8 +124,7 @@ int nodelist_parse_servers(const char *spec, struct nodelist *out, char *err,
 		item = cursor;
 		if (*item == '\0') {
 			set_err(err, errlen,
-				"-s: empty item in the server list '%s'",
-				spec);
+				"-s: empty item in the server list '%s'", spec);
 			goto out;
 		}
 		if (nodelist_check_address(item, err, errlen) < 0)

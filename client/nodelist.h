@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NODELIST_MAX 64	       /* more than any sane cluster */
+#define NODELIST_MAX 64	      /* more than any sane cluster */
 #define NODELIST_ADDR_MAX 272 /* "[" host "]:" port, as config.h */
 
 enum {

@@ -53,11 +53,11 @@ struct call {
 
 /* A parallel status() scan. */
 struct scan {
-	size_t n;      /* calls started */
-	size_t done;   /* completed */
-	size_t up;     /* answered */
-	bool leader;   /* some answer says "leader" */
-	bool early;    /* stop once a leader and a majority answered */
+	size_t n;    /* calls started */
+	size_t done; /* completed */
+	size_t up;   /* answered */
+	bool leader; /* some answer says "leader" */
+	bool early;  /* stop once a leader and a majority answered */
 };
 
 static void trace(const struct rpc *r, const char *fmt, ...)
@@ -168,15 +168,9 @@ void rpc_set_deadline(struct rpc *r, uint64_t deadline_ms)
 	r->deadline = deadline_ms;
 }
 
-const struct nodelist *rpc_nodes(const struct rpc *r)
-{
-	return &r->nodes;
-}
+const struct nodelist *rpc_nodes(const struct rpc *r) { return &r->nodes; }
 
-int rpc_leader_pos(const struct rpc *r)
-{
-	return r->leader;
-}
+int rpc_leader_pos(const struct rpc *r) { return r->leader; }
 
 static uint64_t remaining(const struct rpc *r)
 {
@@ -185,10 +179,7 @@ static uint64_t remaining(const struct rpc *r)
 	return now >= r->deadline ? 0 : r->deadline - now;
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 static xmlrpc_server_info *server_info(struct rpc *r, size_t pos,
 				       xmlrpc_env *env)
@@ -319,8 +310,7 @@ int rpc_struct_strdup(xmlrpc_value *s, const char *key, char **out)
 	return rv;
 }
 
-int rpc_struct_str(xmlrpc_value *s, const char *key, char *out,
-		   size_t outlen)
+int rpc_struct_str(xmlrpc_value *s, const char *key, char *out, size_t outlen)
 {
 	char *str = NULL;
 	int rv = rpc_struct_strdup(s, key, &str);
@@ -472,9 +462,11 @@ int rpc_call_node(struct rpc *r, size_t pos, const char *method,
 		*result = c.result;
 		return RPC_OK;
 	}
-	if (c.fault == XMLRPC_NETWORK_ERROR && util_now_ms() - t0 >= timeout_ms)
-		snprintf(c.msg, sizeof(c.msg), "no answer within %" PRIu64
-		" ms", min_u64(timeout_ms, left));
+	if (c.fault == XMLRPC_NETWORK_ERROR &&
+	    util_now_ms() - t0 >= min_u64(timeout_ms, left))
+		snprintf(c.msg, sizeof(c.msg),
+			 "no answer within %" PRIu64 " ms",
+			 min_u64(timeout_ms, left));
 	trace(r, "%s on node %" PRIu32 " (%s): fault %d: %s", method,
 	      r->nodes.nodes[pos].id, r->nodes.nodes[pos].address, c.fault,
 	      c.msg);
@@ -511,8 +503,8 @@ void rpc_status_all(struct rpc *r, uint64_t timeout_ms, struct rpc_status *st)
 			xmlrpc_DECREF(c[i].result);
 		trace(r, "status of node %" PRIu32 " (%s): %s%s%s",
 		      r->nodes.nodes[i].id, r->nodes.nodes[i].address,
-		      st[i].up ? st[i].state : "down",
-		      st[i].up ? "" : ": ", st[i].up ? "" : st[i].error);
+		      st[i].up ? st[i].state : "down", st[i].up ? "" : ": ",
+		      st[i].up ? "" : st[i].error);
 	}
 	if (params)
 		xmlrpc_DECREF(params);
@@ -587,15 +579,15 @@ int rpc_find_leader(struct rpc *r, size_t *pos, struct rpc_status *out,
 				*out = st[best];
 			return RPC_OK;
 		}
-		if (hint >= 0 &&
-		    nodelist_find_address(&r->nodes,
-					  st[hint].leader_address) < 0) {
+		if (hint >= 0 && nodelist_find_address(
+				     &r->nodes, st[hint].leader_address) < 0) {
 			/* A leader we were not told about: add it and ask
 			 * it in the next round, without waiting. */
 			size_t p;
 			if (nodelist_add(&r->nodes, (uint32_t)st[hint].leader,
 					 st[hint].leader_address, &p) == 0) {
-				trace(r, "scan: adding node %" PRId64
+				trace(r,
+				      "scan: adding node %" PRId64
 				      " at %s (named leader by node %" PRId64
 				      ")",
 				      st[hint].leader, st[hint].leader_address,
@@ -673,7 +665,8 @@ int rpc_call_leader(struct rpc *r, const char *method, xmlrpc_value *params,
 						sizeof(addr)) == 0 &&
 			    nodelist_add(&r->nodes, id, addr, &p) == 0 &&
 			    p != pos && hops++ < 2 * r->nodes.n) {
-				trace(r, "following the hint to node %" PRIu32
+				trace(r,
+				      "following the hint to node %" PRIu32
 				      " at %s",
 				      id, addr);
 				r->leader = (int)p;

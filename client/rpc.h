@@ -119,8 +119,7 @@ int rpc_leader_pos(const struct rpc *r);
  * into `out` (cut at outlen - 1 bytes). */
 int rpc_struct_int(xmlrpc_value *s, const char *key, int64_t *out);
 int rpc_struct_bool(xmlrpc_value *s, const char *key, bool *out);
-int rpc_struct_str(xmlrpc_value *s, const char *key, char *out,
-		   size_t outlen);
+int rpc_struct_str(xmlrpc_value *s, const char *key, char *out, size_t outlen);
 /* As rpc_struct_str(), but a malloc'd copy the caller frees. */
 int rpc_struct_strdup(xmlrpc_value *s, const char *key, char **out);
 

@@ -14,7 +14,8 @@ void *util_xrealloc(void *p, size_t size);
 void *util_xreallocarray(void *p, size_t n, size_t size);
 char *util_xstrdup(const char *s);
 /* asprintf() that cannot fail; the result is the caller's to free(). */
-char *util_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *util_xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* Milliseconds on CLOCK_MONOTONIC (deadlines never jump with the wall
  * clock). */

@@ -186,6 +186,35 @@ REC_ENTRY = 1
 REC_COMMIT = 2
 
 
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), as the raftlog uses it."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = _CRC32C[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def raftlog_entry_record(index, term, etype, payload):
+    """One valid ENTRY record (with its checksum and padding)."""
+    body = struct.pack("<QQB", index, term, etype) + payload
+    rest = struct.pack("<IB7x", len(body), REC_ENTRY) + body
+    rest += b"\0" * ((-(4 + len(rest))) % 8)
+    return struct.pack("<I", crc32c(rest)) + rest
+
+
 def raftlog_records(path):
     """The records of a raftlog as a list of dicts {offset, size, type,
     index (ENTRY) or commit (COMMIT)}.  Only lengths are parsed (no
@@ -358,6 +387,8 @@ class Cluster:
         self.removed = False
         self.extra_pids = []   # processes we did not start by Popen (--daemon)
         self.extra_logs = []   # more logs to scan for sanitizer reports
+        self.raw_procs = []    # processes started by spawn()/run_raw()
+        self.sanitizer_hits = []  # sanitizer reports in run_raw() output
         for nid, port in zip(range(1, n + 1), free_ports(n)):
             self.nodes[nid] = Node(nid, port)
         self.write_config()
@@ -598,6 +629,42 @@ class Cluster:
             node.exits.append(("SIGKILL", node.proc.wait(STOP_TIMEOUT)))
             node.proc = None
 
+    def spawn(self, args, cwd=None, log_name="extra"):
+        """Starts raftd with exactly `args` (nothing added), stdout and
+        stderr to DIR/<log_name>.log (scanned for sanitizer reports).
+        Returns the Popen; close() stops it if it still runs."""
+        path = os.path.join(self.dir, log_name + ".log")
+        if path not in self.extra_logs:
+            self.extra_logs.append(path)
+        with open(path, "ab") as logf:
+            p = subprocess.Popen([raftd_path()] + list(args),
+                                 stdin=subprocess.DEVNULL, stdout=logf,
+                                 stderr=logf, cwd=cwd or self.dir)
+        self.raw_procs.append(p)
+        return p
+
+    def run_raw(self, args, cwd=None, timeout=START_TIMEOUT):
+        """Runs raftd with exactly `args`, expecting it to exit by itself:
+        returns (exit code, stdout + stderr).  Kills it and raises if it
+        still runs after `timeout` s."""
+        p = subprocess.Popen([raftd_path()] + list(args),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, cwd=cwd or self.dir)
+        self.raw_procs.append(p)
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.communicate(timeout=STOP_TIMEOUT)
+            raise TestFailure("raftd %s still ran after %.0f s" %
+                              (" ".join(args), timeout))
+        text = out.decode("utf-8", "replace")
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                self.sanitizer_hits.append("raftd %s: %s" %
+                                           (" ".join(args), mark))
+        return p.returncode, text
+
     def add_pid(self, pid):
         """A process of this cluster that we did not start by Popen (a
         --daemon raftd): close() kills it if it is still there."""
@@ -611,11 +678,26 @@ class Cluster:
             return []
         self.closed = True
         problems = []
+        # SIGTERM all first, so that they shut down in parallel.
         for nid in self.ids():
             node = self.nodes[nid]
             self._reap(node)
             if node.proc is not None:
-                rc, _ = self.stop(nid)
+                node.expect_exit = True
+                self._signal(node, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for nid in self.ids():
+            node = self.nodes[nid]
+            if node.proc is not None:
+                try:
+                    rc = node.proc.wait(max(0.1, deadline -
+                                            time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    rc = None
+                    self._signal(node, signal.SIGKILL)
+                    node.proc.wait(STOP_TIMEOUT)
+                node.exits.append(("SIGTERM", rc))
+                node.proc = None
                 if rc != 0:
                     problems.append("%s: node %d exited with %s on SIGTERM "
                                     "at the end of the test" %
@@ -623,9 +705,19 @@ class Cluster:
             for c in node.crashes:
                 problems.append("%s: node %d exited by itself with status %s"
                                 % (self.name, nid, c))
+        for p in self.raw_procs:
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    os.kill(p.pid, signal.SIGKILL)
+                    p.wait(STOP_TIMEOUT)
         for pid in self.extra_pids:
             if pid_alive(pid) and self._ours(pid):
                 os.kill(pid, signal.SIGKILL)
+        problems.extend("%s: sanitizer report from %s" % (self.name, h)
+                        for h in self.sanitizer_hits)
         logs = [self.log_path(nid) for nid in self.ids()] + self.extra_logs
         for path in logs:
             try:

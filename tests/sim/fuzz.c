@@ -44,6 +44,7 @@ static void choose_opts(struct rng *g, struct world_opts *o, uint64_t seed)
 	o->persist_max = (uint32_t[]){0, 3, 20}[lat];
 	o->payload_min = 8;
 	o->payload_max = PICK(g, 16, 64, 300);
+	o->tick_jitter = PICK(g, 0, 0, 5, 30);
 	o->random_clocks = true;
 	o->crash_keep_ppm = 300000;
 }
@@ -140,6 +141,10 @@ static void act(struct world *w, struct rng *g)
 		world_set_persist_delay(w, random_node(w, g), k / 2, k);
 	} else if (r < 795) {
 		world_tick(w, random_node(w, g));
+	} else if (r < 810) {
+		/* SIGSTOP, sometimes past the election timeout. */
+		world_pause(w, random_node(w, g),
+			    rng_range(g, 1, 3 * w->cfg.election_max_ms));
 	}
 	/* else: just let time pass */
 }

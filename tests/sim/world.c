@@ -325,9 +325,12 @@ static void disk_apply(struct world *w, struct node *nd, struct disk_batch *b,
 		      nd->id, (unsigned long long)b->truncate_from,
 		      (unsigned long long)d->n);
 		for (i = b->truncate_from; i <= d->n; i++) {
-			CHECK(w, !is_committed_chain(w, i, d->log[i - 1].chain),
-			      "n%u deleted committed entry %llu from its disk",
-			      nd->id, (unsigned long long)i);
+			CHECK(
+			    w,
+			    i > b->committed_then ||
+				!is_committed_chain(w, i, d->log[i - 1].chain),
+			    "n%u deleted committed entry %llu from its disk",
+			    nd->id, (unsigned long long)i);
 			free(d->log[i - 1].buf);
 		}
 		if (b->truncate_from <= d->n)
@@ -479,10 +482,17 @@ static void note_commit(struct world *w, struct node *nd, uint64_t c)
 	 * entry has replicated it on a majority of the servers" -- on their
 	 * disks (raft.h: a node acknowledges only durable entries). */
 	for (k = 1; k <= w->n; k++) {
-		const struct disk *d = &w->nodes[k].disk;
-		if (d->n >= c &&
-		    d->log[c - 1].chain == w->committed[c - 1].chain)
-			durable++;
+		const struct node *x = &w->nodes[k];
+		const struct disk *d = &x->disk;
+		if (d->n < c ||
+		    d->log[c - 1].chain != w->committed[c - 1].chain)
+			continue;
+		/* A copy whose truncation is already decided does not
+		 * count: it will be gone when that write lands. */
+		if (x->up && (x->n < c ||
+			      x->log[c - 1].chain != w->committed[c - 1].chain))
+			continue;
+		durable++;
 	}
 	CHECK(w, durable >= w->n / 2 + 1,
 	      "entry %llu committed (by n%u) but durable on only %u of %u "
@@ -599,6 +609,7 @@ static void take_writes(struct world *w, struct node *nd,
 		if (up->truncate_from <= nd->n)
 			nd->n = up->truncate_from - 1;
 		b->truncate_from = up->truncate_from;
+		b->committed_then = w->n_committed;
 	}
 	if (up->n_append > 0) {
 		CHECK(w, up->append_first == nd->n + 1,
@@ -1035,6 +1046,9 @@ static void node_process(struct world *w, struct node *nd)
 	/* Step 6: the next tick, converted to the world's clock. */
 	wake = up->wake_at >= nd->clock_offset ? up->wake_at - nd->clock_offset
 					       : 0;
+	/* A timer thread wakes up late now and then. */
+	if (w->o.tick_jitter)
+		wake += rng_below(&w->rng, w->o.tick_jitter + 1);
 	nd->wake_at = wake;
 }
 
@@ -1149,12 +1163,23 @@ void world_crash(struct world *w, uint32_t id)
 	     (unsigned long long)keep);
 }
 
+void world_pause(struct world *w, uint32_t id, uint64_t ms)
+{
+	struct node *nd = &w->nodes[id];
+
+	if (!nd->up)
+		return;
+	nd->paused_until = w->now + ms;
+	vlog(w, id, "PAUSED for %llu ms", (unsigned long long)ms);
+}
+
 void world_restart(struct world *w, uint32_t id)
 {
 	struct node *nd = &w->nodes[id];
 
 	if (nd->up || w->failed)
 		return;
+	nd->paused_until = 0;
 	nd->incarnation++;
 	vlog(w, id, "RESTART with term %llu vote %u and %llu entries",
 	     (unsigned long long)nd->disk.term, nd->disk.vote,
@@ -1268,9 +1293,9 @@ static bool world_step(struct world *w, uint64_t limit)
 		struct node *nd = &w->nodes[i];
 		if (!nd->up || nd->disk.head == NULL)
 			continue;
-		t = nd->disk.head->durable_at > w->now
-			? nd->disk.head->durable_at
-			: w->now;
+		t = nd->disk.head->durable_at;
+		t = t > w->now ? t : w->now;
+		t = t > nd->paused_until ? t : nd->paused_until;
 		if (t < best) {
 			best = t;
 			kind = EV_DISK;
@@ -1289,6 +1314,7 @@ static bool world_step(struct world *w, uint64_t limit)
 		if (!nd->up || nd->wake_at == WORLD_NONE)
 			continue;
 		t = nd->wake_at > w->now ? nd->wake_at : w->now;
+		t = t > nd->paused_until ? t : nd->paused_until;
 		if (t < best) {
 			best = t;
 			kind = EV_WAKE;
@@ -1314,6 +1340,13 @@ static bool world_step(struct world *w, uint64_t limit)
 		break;
 	case EV_MSG: {
 		struct flight *f = heap_pop(w);
+		struct node *to = &w->nodes[f->m.to];
+		if (to->up && to->paused_until > w->now) {
+			/* It waits in the socket buffer, in order. */
+			f->at = to->paused_until;
+			heap_push(w, f);
+			break;
+		}
 		deliver(w, f);
 		raft_msg_free(&f->m);
 		free(f);
@@ -1434,7 +1467,7 @@ int world_propose(struct world *w, uint32_t id, uint64_t *pid)
 	struct proposal *pr;
 	int rv;
 
-	if (!nd->up || w->failed)
+	if (!nd->up || nd->paused_until > w->now || w->failed)
 		return RAFT_ESHUTDOWN;
 	len = (uint32_t)rng_range(&w->rng, w->o.payload_min, w->o.payload_max);
 	p = w->n_props + 1;
@@ -1495,7 +1528,7 @@ int world_read(struct world *w, uint32_t id, uint64_t *rid)
 	struct read_req *q;
 	int rv;
 
-	if (!nd->up || w->failed)
+	if (!nd->up || nd->paused_until > w->now || w->failed)
 		return RAFT_ESHUTDOWN;
 	/* Registered first: the core may answer within the call. */
 	GROW(w->reads, w->cap_reads, w->n_reads + 1);
@@ -1602,6 +1635,8 @@ void world_heal(struct world *w)
 
 	for (i = 1; i <= w->n; i++) {
 		w->nodes[i].isolated = false;
+		if (w->nodes[i].paused_until > w->now)
+			w->nodes[i].paused_until = w->now; /* SIGCONT */
 		for (j = 1; j <= w->n; j++) {
 			struct world_link *l = &w->links[i][j];
 			l->up = true;
@@ -1618,7 +1653,7 @@ void world_tick(struct world *w, uint32_t id)
 {
 	struct node *nd = &w->nodes[id];
 
-	if (!nd->up || w->failed)
+	if (!nd->up || nd->paused_until > w->now || w->failed)
 		return;
 	raft_tick(nd->r, node_now(w, nd));
 	node_process(w, nd);
@@ -1802,11 +1837,15 @@ bool world_settle(struct world *w, uint64_t max_ms)
 		l = world_wait_leader(w, w->all, deadline - w->now);
 		if (l == 0)
 			continue;
-		if (world_propose(w, l, &pid) != 0)
+		if (world_propose(w, l, &pid) != 0) {
+			/* Never retry without letting time pass. */
+			world_run_for(w, 1);
 			continue;
+		}
 		world_run_until(w, deadline - w->now, pred_barrier_done, &pid);
 		if (w->props[pid - 1].state == PROP_ACKED)
 			break;
+		world_run_for(w, 1);
 	}
 	if (!world_run_until(w, deadline - w->now, pred_converged, NULL)) {
 		world_fail(w,

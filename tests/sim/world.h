@@ -45,6 +45,10 @@ struct disk_batch {
 	uint64_t term;
 	uint32_t vote;
 	uint64_t truncate_from;
+	/* Highest index known committed when the core decided this write:
+	 * a truncation may reach the disk after the cluster has committed
+	 * the doomed entries elsewhere, which Raft allows. */
+	uint64_t committed_then;
 	uint64_t append_first;
 	uint64_t n_append;
 	struct disk_entry *entries; /* n_append, owned */
@@ -89,6 +93,7 @@ struct node {
 	uint64_t incarnation;
 	uint64_t clock_offset; /* the node's clock = world clock + offset */
 	uint64_t wake_at;      /* world time of the next tick, or WORLD_NONE */
+	uint64_t paused_until; /* SIGSTOPped: processes nothing before then */
 
 	/* What the updates reported: the core's log, hard state, commit. */
 	struct shadow_entry *log; /* index i at log[i - 1] */
@@ -196,9 +201,10 @@ struct world_opts {
 	uint32_t persist_max;
 	uint32_t payload_min; /* bytes per proposal, at least 8 */
 	uint32_t payload_max;
-	bool random_clocks;	 /* give every node a different clock origin */
-	uint32_t crash_keep_ppm; /* chance a crash keeps part of the unsynced
-				    writes */
+	uint32_t tick_jitter; /* ticks come up to this many ms late */
+	bool random_clocks;   /* give every node a different clock origin */
+	/* Chance that a crash keeps part of the unsynced writes. */
+	uint32_t crash_keep_ppm;
 	bool verbose;
 };
 
@@ -317,6 +323,9 @@ void world_set_persist_delay(struct world *w, uint32_t id, uint32_t min_ms,
 			     uint32_t max_ms);
 /* Every link up, no loss or duplication, default delays. */
 void world_heal(struct world *w);
+/* The process stops (SIGSTOP) for ms: messages, timers and finished
+ * writes wait for it; clients calling it get RAFT_ESHUTDOWN. */
+void world_pause(struct world *w, uint32_t id, uint64_t ms);
 void world_crash(struct world *w, uint32_t id);
 void world_restart(struct world *w, uint32_t id);
 /* An extra raft_tick() at an arbitrary moment (must be harmless). */

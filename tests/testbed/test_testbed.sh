@@ -54,6 +54,15 @@ made_run_sshd=no
 
 # ---- cleanup -----------------------------------------------------------
 
+# alive PID: exists and is not a zombie (raftd daemons are reaped by init,
+# which here may take a second).
+alive() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 1
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ "$st" != Z ]
+}
+
 # Both run from the EXIT trap, which shellcheck cannot see.
 # shellcheck disable=SC2317
 kill_and_wait() {
@@ -63,7 +72,7 @@ kill_and_wait() {
 	done
 	for p in "$@"; do
 		n=0
-		while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do
+		while alive "$p" && [ "$n" -lt 100 ]; do
 			sleep 0.05
 			n=$((n + 1))
 		done
@@ -172,6 +181,13 @@ mkdir -p "$tmp/hosts" "$tmp/ws"
 	echo "ssh_option = StrictHostKeyChecking=no"
 	echo "ssh_option = UserKnownHostsFile=/dev/null"
 	echo "ssh_option = LogLevel=ERROR"
+	# One ssh connection per host, reused by the later calls (halves the
+	# flow's time); the socket path must stay short (108 bytes).
+	if [ ${#tmp} -le 60 ]; then
+		echo "ssh_option = ControlMaster=auto"
+		echo "ssh_option = ControlPath=$tmp/cm-%C"
+		echo "ssh_option = ControlPersist=60"
+	fi
 	echo "raft_port = 8001"
 	for ((i = 1; i <= nhosts; i++)); do
 		echo "node h$i $(host_ip "$i") dir=$tmp/hosts/h$i"
@@ -248,6 +264,12 @@ expect_lines '^\[bad\] .*(refused|closed|port 1)' 1
 expect_lines '^testbed: uptime failed on 1 of 8 host\(s\): bad$' 1
 mv "$tmp/testbed.conf.good" "$tmp/testbed.conf"
 
+# Nothing deployed yet: every node fails, by name, and says why.
+tb run_node
+expect_rc 1
+expect_lines '^\[h[1-5]\] no remote directory .*: run upload_node first$' 5
+expect_lines '^testbed: run_node failed on 5 of 5 host\(s\): h1 h2 h3 h4 h5$' 1
+
 # ---- the flow: deploy, write, lose the leader, write, restore, check --
 
 t0=$(date +%s.%N)
@@ -305,7 +327,7 @@ tb stop_node --kill "h$leader"
 expect_rc 0
 expect_lines "^\[h$leader\] killed pid $leader_pid \(SIGKILL\)\$" 1
 expect_lines '^\[h[1-5]\]' 1
-! kill -0 "$leader_pid" 2>/dev/null || fail "pid $leader_pid survived stop_node --kill"
+! alive "$leader_pid" || fail "pid $leader_pid survived stop_node --kill"
 pass
 
 tb run_client -t 20 put shape circle

@@ -57,8 +57,8 @@ static void test_parse(void)
 	CHECK(cal_parse_date("2026-02-03", &y, &m, &d) == 0 && y == 2026 &&
 	      m == 2 && d == 3);
 	CHECK(cal_parse_date("2024-02-29", &y, &m, &d) == 0 && d == 29);
-	CHECK(cal_parse_date("2026-02-29", &y, &m, &d) < 0); /* not leap */
-	CHECK(cal_parse_date("1900-02-29", &y, &m, &d) < 0); /* century */
+	CHECK(cal_parse_date("2026-02-29", &y, &m, &d) < 0);  /* not leap */
+	CHECK(cal_parse_date("1900-02-29", &y, &m, &d) < 0);  /* century */
 	CHECK(cal_parse_date("2000-02-29", &y, &m, &d) == 0); /* 400 */
 	CHECK(cal_parse_date("2026-04-31", &y, &m, &d) < 0);
 	CHECK(cal_parse_date("2026-12-31", &y, &m, &d) == 0);
@@ -90,11 +90,11 @@ static void test_parse(void)
 
 static void test_weekdays(void)
 {
-	CHECK(cal_weekday(2026, 2, 1) == 6);  /* Sunday */
-	CHECK(cal_weekday(2024, 2, 1) == 3);  /* Thursday */
-	CHECK(cal_weekday(2021, 2, 1) == 0);  /* Monday */
-	CHECK(cal_weekday(2000, 1, 1) == 5);  /* Saturday */
-	CHECK(cal_weekday(1970, 1, 1) == 3);  /* Thursday */
+	CHECK(cal_weekday(2026, 2, 1) == 6);   /* Sunday */
+	CHECK(cal_weekday(2024, 2, 1) == 3);   /* Thursday */
+	CHECK(cal_weekday(2021, 2, 1) == 0);   /* Monday */
+	CHECK(cal_weekday(2000, 1, 1) == 5);   /* Saturday */
+	CHECK(cal_weekday(1970, 1, 1) == 3);   /* Thursday */
 	CHECK(cal_weekday(2024, 12, 31) == 1); /* Tuesday */
 	CHECK(cal_days_in_month(2024, 2) == 29);
 	CHECK(cal_days_in_month(2026, 2) == 28);
@@ -160,8 +160,8 @@ static void test_grids(void)
 
 static void test_keys(void)
 {
-	struct cal_event ev = {.year = 2026, .month = 2, .day = 3, .hour = 9,
-			       .minute = 5};
+	struct cal_event ev = {
+	    .year = 2026, .month = 2, .day = 3, .hour = 9, .minute = 5};
 	struct cal_event back;
 	char key[CAL_KEY_MAX];
 	char ids[50][CAL_ID_LEN + 1];
@@ -209,7 +209,8 @@ int main(void)
 	test_grids();
 	test_keys();
 	if (failures) {
-		fprintf(stderr, "test_raftctl_calendar: %d of %d checks failed\n",
+		fprintf(stderr,
+			"test_raftctl_calendar: %d of %d checks failed\n",
 			failures, checks);
 		return 1;
 	}

@@ -60,9 +60,18 @@ struct rec {
 	const char *data; /* an addEntry's data (encoded as a command) */
 };
 
-#define E(i, t, d) {'e', (i), (t), (d)}
-#define C(i) {'c', (i), 0, NULL}
-#define END {0, 0, 0, NULL}
+#define E(i, t, d)                                                             \
+	{                                                                      \
+		'e', (i), (t), (d)                                             \
+	}
+#define C(i)                                                                   \
+	{                                                                      \
+		'c', (i), 0, NULL                                              \
+	}
+#define END                                                                    \
+	{                                                                      \
+		0, 0, 0, NULL                                                  \
+	}
 
 /* Writes DIR/<node>/raftlog from `recs`; returns the file size. */
 static size_t write_log(const char *dir, const char *node,
@@ -88,8 +97,8 @@ static size_t write_log(const char *dir, const char *node,
 				hard_error("encode commit");
 		} else {
 			struct command c = {.op = COMMAND_ADD, .has_tid = true};
-			struct raftlog_entry e = {.index = r->index,
-						  .term = r->term, .type = 1};
+			struct raftlog_entry e = {
+			    .index = r->index, .term = r->term, .type = 1};
 			uint8_t *payload = NULL;
 			size_t plen = 0;
 			char tid[32];
@@ -176,8 +185,7 @@ static int run_binary(const char *dir)
 	snprintf(bin, sizeof(bin), "%s/raftctl", top && *top ? top : ".");
 	if (access(bin, X_OK) != 0)
 		return -1;
-	snprintf(cmd, sizeof(cmd), "'%s' check '%s' >/dev/null 2>&1", bin,
-		 dir);
+	snprintf(cmd, sizeof(cmd), "'%s' check '%s' >/dev/null 2>&1", bin, dir);
 	st = system(cmd);
 	if (st == -1 || !WIFEXITED(st))
 		hard_error("cannot run %s", cmd);
@@ -207,11 +215,16 @@ static char *subdir(const char *name)
 static void test_healthy(void)
 {
 	char *dir = subdir("healthy");
-	const struct rec ab[] = {E(1, 1, "x1"), E(2, 1, "x2"), C(2),
-				 E(3, 2, "x3"), E(4, 3, "x4"), E(5, 3, "x5"),
-				 C(5), END};
-	const struct rec c[] = {E(1, 1, "x1"), E(2, 1, "x2"), E(3, 2, "x3"),
-				C(3), E(4, 2, "stale"), E(5, 2, "torn"), END};
+	const struct rec ab[] = {
+	    E(1, 1, "x1"), E(2, 1, "x2"), C(2), E(3, 2, "x3"),
+	    E(4, 3, "x4"), E(5, 3, "x5"), C(5), END};
+	const struct rec c[] = {E(1, 1, "x1"),
+				E(2, 1, "x2"),
+				E(3, 2, "x3"),
+				C(3),
+				E(4, 2, "stale"),
+				E(5, 2, "torn"),
+				END};
 	char path[2048];
 	struct result r;
 	size_t size;
@@ -246,10 +259,15 @@ static void test_healthy(void)
 static void test_divergent_commit(void)
 {
 	char *dir = subdir("divergent");
-	const struct rec ab[] = {E(1, 1, "x1"), E(2, 1, "x2"), E(3, 2, "x3"),
-				 E(4, 3, "x4"), E(5, 3, "x5"), C(5), END};
-	const struct rec c[] = {E(1, 1, "x1"), E(2, 1, "x2"), E(3, 2, "x3"),
-				E(4, 2, "other"), C(4), END};
+	const struct rec ab[] = {E(1, 1, "x1"),
+				 E(2, 1, "x2"),
+				 E(3, 2, "x3"),
+				 E(4, 3, "x4"),
+				 E(5, 3, "x5"),
+				 C(5),
+				 END};
+	const struct rec c[] = {E(1, 1, "x1"),	  E(2, 1, "x2"), E(3, 2, "x3"),
+				E(4, 2, "other"), C(4),		 END};
 	struct result r;
 
 	write_log(dir, "a", ab);

@@ -75,17 +75,17 @@ static void test_servers(void)
 	CHECK(nl.n == 4);
 	CHECK(nodelist_add(&nl, 9, "bad", &pos) < 0);
 
-	CHECK(nodelist_parse_servers("127.0.0.1:8001", &nl, err,
-				     sizeof(err)) == 0 &&
+	CHECK(nodelist_parse_servers("127.0.0.1:8001", &nl, err, sizeof(err)) ==
+		  0 &&
 	      nl.n == 1);
 	CHECK(nodelist_parse_servers("", &nl, err, sizeof(err)) < 0);
-	CHECK(nodelist_parse_servers("127.0.0.1:8001,", &nl, err,
-				     sizeof(err)) < 0);
+	CHECK(nodelist_parse_servers("127.0.0.1:8001,", &nl, err, sizeof(err)) <
+	      0);
 	CHECK(strstr(err, "empty") != NULL);
-	CHECK(nodelist_parse_servers("127.0.0.1:8001,,127.0.0.1:8002", &nl,
-				     err, sizeof(err)) < 0);
-	CHECK(nodelist_parse_servers("127.0.0.1:8001,127.0.0.1:8001", &nl,
-				     err, sizeof(err)) < 0);
+	CHECK(nodelist_parse_servers("127.0.0.1:8001,,127.0.0.1:8002", &nl, err,
+				     sizeof(err)) < 0);
+	CHECK(nodelist_parse_servers("127.0.0.1:8001,127.0.0.1:8001", &nl, err,
+				     sizeof(err)) < 0);
 	CHECK(strstr(err, "twice") != NULL);
 	CHECK(nodelist_parse_servers("127.0.0.1:8001,localhost", &nl, err,
 				     sizeof(err)) < 0);
@@ -207,8 +207,8 @@ static void test_shell_split(void)
 
 	CHECK(split_is("get k\n", "get", "k", NULL));
 	CHECK(split_is("  put   k\t v  ", "put", "k", "v", NULL));
-	CHECK(split_is("put k \"hello world\"", "put", "k", "hello world",
-		       NULL));
+	CHECK(
+	    split_is("put k \"hello world\"", "put", "k", "hello world", NULL));
 	CHECK(split_is("cas k \"\" 1", "cas", "k", "", "1", NULL));
 	CHECK(split_is("put k 'a \"b\" \\c'", "put", "k", "a \"b\" \\c", NULL));
 	CHECK(split_is("put k \"a\\\"b\\\\c\\n\"", "put", "k", "a\"b\\c\\n",
@@ -285,12 +285,15 @@ static void test_output(void)
 {
 	uint64_t v = 0;
 
-	CHECK(out_is(util_json_string, "a\"b\\c\n\t\x01", "\"a\\\"b\\\\c\\n\\t\\u0001\""));
+	CHECK(out_is(util_json_string, "a\"b\\c\n\t\x01",
+		     "\"a\\\"b\\\\c\\n\\t\\u0001\""));
 	CHECK(out_is(util_json_string, "caf\xc3\xa9", "\"caf\xc3\xa9\""));
 	CHECK(out_is(util_json_string, "bad\xff!", "\"bad\\ufffd!\""));
 	CHECK(out_is(util_json_string, "\xc0\xaf", "\"\\ufffd\\ufffd\""));
-	CHECK(out_is(util_json_string, "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""));
-	CHECK(out_is(util_json_string, "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""));
+	CHECK(out_is(util_json_string, "\xed\xa0\x80",
+		     "\"\\ufffd\\ufffd\\ufffd\""));
+	CHECK(out_is(util_json_string, "\xf0\x9f\x98\x80",
+		     "\"\xf0\x9f\x98\x80\""));
 	CHECK(out_is(util_print_oneline, "a\nb\tc\x7f", "a\\nb\\tc\\x7f"));
 	CHECK(util_has_control("a\nb") && !util_has_control("a b"));
 	CHECK(util_parse_u64("0", 10, &v) == 0 && v == 0);
