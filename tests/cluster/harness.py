@@ -302,6 +302,7 @@ def _cleanup_all():
         cl = list(_clusters)
     for c in cl:
         c.close()
+        c.remove()
 
 
 atexit.register(_cleanup_all)

@@ -143,6 +143,14 @@ def main(ck):
              "-d DIR: the raftlog is in DIR")
     ck.check(not os.path.exists(data + "-2"), "-d DIR: the config's "
              "data_dir is not used")
+    # One process per data dir: node 1 pointed at the running node's dir
+    # is refused (its own port is free, so only the lock can stop it).
+    rc, out = c.run_raw(["-c", conf, "-i", "1", "-d", dd])
+    ck.check(rc not in (0, None), "a second raftd on a data dir in use "
+             "exits non-zero (%r)" % rc)
+    ck.check("in use" in out and dd in out, "and says %s is in use (%r)" %
+             (dd, out.strip()[-300:]))
+    ck.eq(c.status(2)["id"], 2, "the first one still serves")
     os.kill(p.pid, signal.SIGTERM)
     ck.eq(p.wait(10), 0, "it stops on SIGTERM with exit 0")
     c.finish(ck)

@@ -79,9 +79,6 @@ def main(ck):
             ck.eq(w.unexpected, [], "writer %d: no unexpected answers" %
                   w.wid)
             acked.update(w.acked)
-        ck.eq(sum(len(w.acked) for w in ws), n_at_kill,
-              "round %d: no write acknowledged after every node was dead" %
-              rnd)
         for nid in c.ids():
             c.start(nid)
         c.stable_leader(timeout=15)

@@ -42,10 +42,11 @@ class Op:
     data; read: result is a list of (index, tid, data)."""
 
     __slots__ = ("process", "f", "key", "value", "invoke", "complete",
-                 "result", "status", "tid", "note")
+                 "result", "status", "tid", "note", "node")
 
     def __init__(self, process, f, key=None, value=None, invoke=0.0,
-                 complete=None, result=None, status=OK, tid=None, note=None):
+                 complete=None, result=None, status=OK, tid=None, note=None,
+                 node=None):
         self.process = process
         self.f = f
         self.key = key
@@ -56,6 +57,7 @@ class Op:
         self.status = status
         self.tid = tid
         self.note = note
+        self.node = node      # the node that gave the final answer
 
     def to_json(self):
         d = {s: getattr(self, s) for s in self.__slots__}
@@ -107,11 +109,12 @@ def describe(op):
         res = repr(op.result)
     end = "?" if op.complete is None else "%.3f" % op.complete
     tid = " tid=%s" % op.tid if op.tid and op.f != "add" else ""
-    return "[p%s %.3f..%s] %s -> %s%s" % (op.process, op.invoke, end, call,
-                                          res, tid)
+    node = " (node %s)" % op.node if op.node is not None else ""
+    return "[p%s %.3f..%s] %s -> %s%s%s" % (op.process, op.invoke, end, call,
+                                            res, tid, node)
 
 
-# ---- the register model ------------------------------------------------------
+# ---- the register model -----------------------------------------------------
 
 def kv_step(state, op):
     """Applies op to a register holding `state` (None: absent).  Returns
@@ -309,7 +312,7 @@ def kv_report(ops, results, context=12):
     return "\n".join(lines)
 
 
-# ---- the addEntry log ----------------------------------------------------------
+# ---- the addEntry log -------------------------------------------------------
 
 class LogResult:
     def __init__(self):
@@ -479,7 +482,7 @@ def check_log(adds, reads, final, max_report=10):
     return r
 
 
-# ---- the counter ----------------------------------------------------------------
+# ---- the counter ------------------------------------------------------------
 
 def check_counter(final, acked, unknown, init=0):
     """A counter incremented only by cas(v, v+1): the final value must be
@@ -492,7 +495,7 @@ def check_counter(final, acked, unknown, init=0):
         "%d..%d" % (final, acked, unknown, lo, hi)
 
 
-# ---- history files -----------------------------------------------------------------
+# ---- history files ----------------------------------------------------------
 
 def save_history(path, ops, meta=None):
     with open(path, "w") as f:

@@ -6,6 +6,7 @@ import random
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
 from checker import FAIL, OK, UNKNOWN, Op  # noqa: E402

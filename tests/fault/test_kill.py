@@ -1,0 +1,11 @@
+#!/usr/bin/env python3
+# test_kill.py: kill -9 of random nodes (often the leader, at most a minority at once) and restarts, under concurrent clients; the history must be linearizable and lose no acknowledged write.
+# A short run of nemesis.py (FAULT_SECONDS, default 20; SEED=n replays a run).
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nemesis  # noqa: E402
+
+sys.exit(nemesis.test_main("kill"))
