@@ -226,8 +226,13 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* The daemon's end of the pipe its first parent waits on. */
+static int ready_fd = -1;
+
 /* Double fork, new session, stdin from /dev/null, stdout/stderr to the
- * log file.  The parent exits 0 once the child has written the pidfile. */
+ * log file.  The first parent exits 0 only once the daemon reports, with
+ * daemon_ready(), that it is serving (its port is bound), and 1 if the
+ * daemon dies first, so a start failure is never silent. */
 static int daemonize(const char *pidfile, const char *log_file)
 {
 	int pipefd[2], fd;
@@ -243,6 +248,9 @@ static int daemonize(const char *pidfile, const char *log_file)
 		close(pipefd[1]);
 		if (read(pipefd[0], &ok, 1) != 1)
 			ok = 0;
+		if (!ok)
+			fprintf(stderr, "raftd: failed to start; see %s\n",
+				log_file);
 		_exit(ok ? 0 : 1);
 	}
 	close(pipefd[0]);
@@ -267,11 +275,20 @@ static int daemonize(const char *pidfile, const char *log_file)
 	dup2(fd, 1);
 	dup2(fd, 2);
 	close(fd);
-	ok = 1;
-	if (write(pipefd[1], &ok, 1) != 1)
-		_exit(1);
-	close(pipefd[1]);
+	ready_fd = pipefd[1];
 	return 0;
+}
+
+static void daemon_ready(void)
+{
+	char ok = 1;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &ok, 1) != 1)
+		log_warn("cannot tell the starting process we are ready");
+	close(ready_fd);
+	ready_fd = -1;
 }
 
 struct sigctx {
@@ -394,6 +411,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("serving XML-RPC on http://%s/RPC2", self->address);
+	daemon_ready();
 	server_run(server);
 	pthread_join(sigthread, NULL);
 	rv = 0;

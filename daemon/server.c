@@ -5,7 +5,7 @@
  * put a guard in front of the XML parser (XMLRPC-C.md §2, §3, §5):
  *   - any body containing "<!" (a DTD: the entity-expansion bomb) is
  *     refused with a fault before expat sees it;
- *   - 256 connections, 5 s keep-alive, unlimited requests per connection,
+ *   - 256 connections, 3 s keep-alive, unlimited requests per connection,
  *     a 10 s whole-request deadline: an idle keep-alive flood cannot lock
  *     others out for long;
  *   - the processor runs with a 1 MiB stack (handler threads otherwise
@@ -35,7 +35,7 @@
 #include "wire.h"
 
 #define SERVER_MAX_CONN 256
-#define SERVER_KEEPALIVE_S 5
+#define SERVER_KEEPALIVE_S 3
 #define SERVER_TIMEOUT_S 10
 #define SERVER_STACK (1024u * 1024u)
 #define MAX_LIST 100000 /* entries returned by one list/getEntries/showLog */
@@ -946,12 +946,19 @@ static void guard_processor(xmlrpc_env *env, void *arg, const char *xml,
 
 	/* XMLRPC-C.md §3: expat expands internal entities; a DTD has no
 	 * place in XML-RPC and clients escape '<' in strings. */
-	if (memmem(xml, len, "<!", 2) != NULL) {
+	/* A UTF-16 or UTF-32 body (a byte-order mark, or NUL bytes) would
+	 * hide "<!" from the byte search below, so only ASCII-compatible
+	 * encodings pass. */
+	if (memmem(xml, len, "<!", 2) != NULL || memchr(xml, '\0', len) ||
+	    (len >= 2 && (((unsigned char)xml[0] == 0xFE &&
+			   (unsigned char)xml[1] == 0xFF) ||
+			  ((unsigned char)xml[0] == 0xFF &&
+			   (unsigned char)xml[1] == 0xFE)))) {
 		xmlrpc_env fenv;
 		xmlrpc_env_init(&fenv);
 		xmlrpc_env_set_fault(&fenv, XMLRPC_PARSE_ERROR,
-				     "DTDs and entity declarations are not "
-				     "accepted");
+				     "DTDs, entity declarations and UTF-16/32 "
+				     "bodies are not accepted");
 		*out = XMLRPC_MEMBLOCK_NEW(char, env, 0);
 		if (!env->fault_occurred)
 			xmlrpc_serialize_fault(env, *out, &fenv);

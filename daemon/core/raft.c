@@ -795,7 +795,8 @@ static void recv_append(struct raft *r, const struct raft_msg *m)
 	uint64_t i, match;
 
 	if (m->term < r->term) {
-		/* §5.1: reject a stale leader; our term makes it step down. */
+		/* §5.1: reject a stale leader; our term makes it step down.
+		 * (No conflict hint: conflict_index 0 marks this kind.) */
 		send_append_resp(r, m, false, 0, 0, 0);
 		return;
 	}
@@ -913,7 +914,26 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 		maybe_send(r, p);
 		return;
 	}
-	/* Rejected.  Ignore answers to requests we no longer care about. */
+	/* Rejected.  A follower whose log now ends below what it once
+	 * acknowledged has lost entries (a disk fault, or an operator cut
+	 * its raftlog): believe its log end and repair it from there, or it
+	 * would be rejected forever. */
+	if (a->conflict_term == 0 && a->conflict_index >= 1 &&
+	    a->conflict_index <= p->match_index &&
+	    a->prev_index >= a->conflict_index) {
+		trace(r, "term %llu: follower %u lost entries after %llu "
+			 "(had acknowledged %llu); repairing",
+		      (unsigned long long)r->term, m->from,
+		      (unsigned long long)(a->conflict_index - 1),
+		      (unsigned long long)p->match_index);
+		p->match_index = a->conflict_index - 1;
+		p->state = RAFT_PROGRESS_PROBE;
+		p->next_index = a->conflict_index;
+		p->n_inflight = 0;
+		send_append(r, p);
+		return;
+	}
+	/* Ignore answers to requests we no longer care about. */
 	if (p->state == RAFT_PROGRESS_PROBE) {
 		if (a->prev_index + 1 != p->next_index)
 			return;
