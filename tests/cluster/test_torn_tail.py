@@ -18,11 +18,22 @@ def file_state(path):
     return (st.st_size, st.st_mtime_ns, digest)
 
 
-def same_log(c, nid, lead):
+def same_log(c, nid, lead, timeout=10):
+    """Whether node nid's showLog equals the leader's.  The two are read
+    at slightly different moments (a commit index may move in between, or
+    the leadership), so poll, bounded, until they agree."""
     def rows(n):
         return [(e["index"], e["term"], e["tid"], e["data"], e["committed"])
                 for e in c.client(n).showLog(1, 100000)]
-    return rows(nid) == rows(lead)
+
+    def agree():
+        ld = c.leader() or lead
+        return rows(nid) == rows(ld)
+    try:
+        return harness.wait_for(agree, timeout, "node %d's log to equal the "
+                                "leader's" % nid)
+    except harness.TestFailure:
+        return False
 
 
 def write_some(ck, c, tag, n):

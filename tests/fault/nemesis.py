@@ -1204,14 +1204,20 @@ class Nemesis:
             rec = cands[-min(st["back"], len(cands))]
             cut = rec["offset"] + 1 + int(st["frac"] * (rec["size"] - 1))
             cut = min(cut, rec["offset"] + rec["size"] - 1)
+            changed = True
             with open(path, "r+b") as f:
                 if mode == "cut":
                     f.truncate(cut)
                 else:
+                    f.seek(cut)
+                    # Zeroing bytes that are already zero (a record's
+                    # padding) changes nothing: no torn tail to expect.
+                    changed = (size > ends or
+                               any(f.read(ends - cut)))
                     f.truncate(ends)
                     f.seek(cut)
                     f.write(b"\0" * (ends - cut))
-            expect = rec["offset"]
+            expect = rec["offset"] if changed else None
             lost = [r["index"] for r in recs if "index" in r and
                     r["offset"] >= rec["offset"]]
             what = "%s at offset %d inside the record at %d (%s), file " \
