@@ -1312,25 +1312,44 @@ class Nemesis:
             return [r for r in recs if r["offset"] > last]
         return [r for r in recs if r["offset"] >= first_safe["offset"]]
 
+    def leader_term(self):
+        """(leader id, its term) as the leader reports them, or None."""
+        lead = self.cluster.leader()
+        st = self.cluster.statuses([lead]).get(lead) if lead else None
+        return (lead, st["term"]) if st else None
+
     def final_torn(self):
         """The same torn write at the end of every torn run, once the
         clients have stopped, so that the verdict does not hang on the
         schedule or the load: a follower's last entry (acknowledged, held
         by every node) cut in the middle, the node restarted, and no
-        leader change afterwards that could hide a missed repair.  Returns
-        a problem text or None."""
-        lead = self.cluster.leader()
-        perm = [n for n in self.schedule[0]["perm"] if n != lead]
-        st = dict(self.schedule[0], op="torn", leader=False, mode="cut",
-                  back=1, frac=0.5, hold=0.3, perm=perm, entry=True)
-        self.step(st)
-        nid, what, took = self.catch_ups[-1]
-        what = what[len("torn write: "):]
-        if took is None:
-            return "node %d did not catch up within 5 s of its restart " \
-                "after a torn write (%s), with no client load and leader %s " \
-                "unchanged" % (nid, what, lead)
-        return None
+        leader change meanwhile that could hide a missed repair (a round
+        with a leader change is done again, at most 3 times).  Returns a
+        problem text or None."""
+        for attempt in range(3):
+            before = self.leader_term()
+            if before is None:
+                continue
+            perm = [n for n in self.schedule[0]["perm"] if n != before[0]]
+            st = dict(self.schedule[0], op="torn", leader=False,
+                      mode="cut", back=1, frac=0.5, hold=0.3, perm=perm,
+                      entry=True)
+            self.step(st)
+            nid, what, took = self.catch_ups[-1]
+            what = what[len("torn write: "):]
+            after = self.leader_term()
+            self.note("final torn write on follower %d: leader (id, term) "
+                      "%s before, %s after" % (nid, before, after))
+            if after != before:
+                continue
+            if took is None:
+                return "node %d did not catch up within 5 s of its " \
+                    "restart after a torn write (%s), with no client load " \
+                    "and leader %d unchanged in term %d" % (
+                        nid, what, before[0], before[1])
+            return None
+        return "the final torn write could not be done with a stable " \
+            "leader in 3 attempts"
 
     def main(self, deadline):
         try:
