@@ -380,6 +380,7 @@ static void become_leader(struct raft *r)
 	r->leader_id = r->cfg.id;
 	r->commit_in_term = false;
 	r->seq = 0;
+	r->read_round = 0;
 	for (i = 0; i < r->cfg.n_nodes; i++) {
 		struct raft_progress *p = &r->progress[i];
 		p->next_index = last + 1;
@@ -387,6 +388,7 @@ static void become_leader(struct raft *r)
 		p->state = RAFT_PROGRESS_PROBE;
 		p->n_inflight = 0;
 		p->acked_seq = 0;
+		p->probe_seq = 0;
 		p->recent_active = true;
 		p->last_send = r->now;
 		p->last_progress = r->now;
@@ -549,19 +551,26 @@ static void send_append(struct raft *r, struct raft_progress *p)
 		send_append_from(r, p, p->next_index, true);
 		p->n_inflight = 1;
 		p->inflight[0] = 0;
+		p->probe_seq = r->seq;
 	} else {
 		send_append_from(r, p, p->next_index, true);
 	}
 }
 
-/* A heartbeat to a pipelined follower: prev is the index known to match,
- * so it never conflicts with requests still in flight. */
+/* A heartbeat carries no entries and names the index known to match as
+ * prev, so it never conflicts with requests still in flight and costs
+ * little however far behind the follower is.  A follower in PROBE with no
+ * probe out gets the probe instead; one whose probe is out gets it again
+ * only once it has answered a later round (the probe or its answer was
+ * lost), not with every heartbeat: a burst of heartbeats must not turn
+ * into a burst of full batches to a lagging follower. */
 static void send_heartbeat(struct raft *r, struct raft_progress *p)
 {
-	if (p->state == RAFT_PROGRESS_REPLICATE)
-		send_append_from(r, p, p->match_index + 1, false);
-	else
+	if (p->state == RAFT_PROGRESS_PROBE &&
+	    (p->n_inflight == 0 || p->acked_seq > p->probe_seq))
 		send_append(r, p);
+	else
+		send_append_from(r, p, p->match_index + 1, false);
 }
 
 /* Sends what the flow control allows: in PROBE one request until answered,
@@ -579,14 +588,19 @@ static void maybe_send(struct raft *r, struct raft_progress *p)
 		send_append(r, p);
 }
 
-static void broadcast_heartbeat(struct raft *r)
+/* Starts a new heartbeat round (seq) to every follower.  Only the periodic
+ * round moves the heartbeat deadline, so that rounds started for reads
+ * cannot postpone the periodic work in raft_tick (stall detection). */
+static void broadcast_heartbeat(struct raft *r, bool periodic)
 {
 	uint32_t i;
 
+	r->seq++;
 	for (i = 0; i < r->cfg.n_nodes; i++)
 		if (!is_self(r, &r->progress[i]))
 			send_heartbeat(r, &r->progress[i]);
-	r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
+	if (periodic)
+		r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
 }
 
 /* Insertion sort, descending: at most RAFT_MAX_NODES values. */
@@ -644,26 +658,47 @@ static void maybe_commit(struct raft *r)
  * round or later, no other leader can have existed when the read arrived,
  * so serving it at any state that includes the read index is linearizable. */
 
+/* The highest round answered by a majority (the leader counts itself). */
+static uint64_t quorum_acked_seq(const struct raft *r)
+{
+	uint64_t acked[RAFT_MAX_NODES];
+	uint32_t k;
+
+	for (k = 0; k < r->cfg.n_nodes; k++) {
+		const struct raft_progress *p = &r->progress[k];
+		acked[k] = is_self(r, p) ? r->seq : p->acked_seq;
+	}
+	sort_desc(acked, r->cfg.n_nodes);
+	return acked[majority(r) - 1];
+}
+
 static void check_reads(struct raft *r)
 {
+	uint64_t q = quorum_acked_seq(r);
 	size_t i, keep = 0;
+	bool waiting = false;
 
 	for (i = 0; i < r->n_pending_reads; i++) {
 		struct raft_pending_read *pr = &r->pending_reads[i];
-		size_t acks = 0;
-		uint32_t k;
 
-		for (k = 0; k < r->cfg.n_nodes; k++) {
-			const struct raft_progress *p = &r->progress[k];
-			if (is_self(r, p) || p->acked_seq >= pr->seq)
-				acks++;
-		}
-		if (acks >= majority(r) && pr->index != 0)
+		if (q >= pr->seq && pr->index != 0) {
 			read_done(r, pr->id, pr->index);
-		else
+		} else {
+			if (pr->seq > r->seq)
+				waiting = true;
 			r->pending_reads[keep++] = *pr;
+		}
 	}
 	r->n_pending_reads = keep;
+	if (r->read_round != 0 && q >= r->read_round)
+		r->read_round = 0;
+	/* Reads that arrived while a round was out wait for the next one:
+	 * start it now that the previous one is answered.  One round per
+	 * round trip serves any number of reads (batching, as etcd does). */
+	if (waiting && r->read_round == 0 && r->role == RAFT_LEADER) {
+		broadcast_heartbeat(r, false);
+		r->read_round = r->seq;
+	}
 }
 
 int raft_read(struct raft *r, uint64_t now, uint64_t id)
@@ -676,10 +711,12 @@ int raft_read(struct raft *r, uint64_t now, uint64_t id)
 	GROW(r->pending_reads, r->cap_pending_reads, r->n_pending_reads + 1);
 	pr = &r->pending_reads[r->n_pending_reads++];
 	pr->id = id;
-	pr->seq = ++r->seq;
+	/* Confirmed by a round that starts after the read arrived: the next
+	 * one (started by check_reads at once if no read round is out). */
+	pr->seq = r->seq + 1;
 	pr->index = r->commit_in_term ? r->commit_index : 0;
-	if (r->cfg.n_nodes > 1)
-		broadcast_heartbeat(r);
+	if (r->cfg.n_nodes == 1)
+		r->seq++; /* nobody to ask: the leader alone is a majority */
 	check_reads(r);
 	return RAFT_OK;
 }
@@ -901,6 +938,14 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 			p->match_index = a->match_index;
 			p->last_progress = r->now;
 		}
+		if (p->state == RAFT_PROGRESS_PROBE &&
+		    a->match_index + 1 < p->next_index) {
+			/* A heartbeat's answer (prev = match_index): the probe
+			 * further on is still out, or lost and resent by
+			 * send_heartbeat. */
+			maybe_commit(r);
+			return;
+		}
 		if (p->next_index < p->match_index + 1)
 			p->next_index = p->match_index + 1;
 		if (p->state == RAFT_PROGRESS_PROBE) {
@@ -1078,7 +1123,7 @@ void raft_tick(struct raft *r, uint64_t now)
 				p->last_progress = r->now;
 			}
 		}
-		broadcast_heartbeat(r);
+		broadcast_heartbeat(r, true);
 	}
 }
 

@@ -202,6 +202,7 @@ struct raft_progress {
 	uint64_t last_send;     /* time of the last AppendEntries sent */
 	uint64_t last_progress; /* time match_index last advanced */
 	uint64_t acked_seq;    /* highest heartbeat round answered this term */
+	uint64_t probe_seq;    /* PROBE: the round in which the probe left */
 	bool recent_active;    /* heard from since the last CheckQuorum */
 	bool vote_granted;     /* in the current (pre)election */
 	bool vote_answered;
@@ -250,8 +251,12 @@ struct raft {
 
 	struct raft_progress progress[RAFT_MAX_NODES];
 
-	/* ReadIndex (thesis §6.4). */
+	/* ReadIndex (thesis §6.4).  `seq` numbers the heartbeat rounds;
+	 * `read_round` is the round started for reads and not yet answered
+	 * by a majority (0 when none), so that concurrent reads share one
+	 * round instead of starting one each. */
 	uint64_t seq;
+	uint64_t read_round;
 	struct raft_pending_read *pending_reads;
 	size_t n_pending_reads;
 	size_t cap_pending_reads;

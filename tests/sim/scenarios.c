@@ -792,6 +792,72 @@ static void sc_read_after_leader_change(struct world *w)
 		 (unsigned long long)w->reads[r1 - 1].index, l2);
 }
 
+/* A follower restarted far behind must catch up while clients keep the
+ * leader busy with writes and linearizable reads (a read every simulated
+ * millisecond).  Reads share heartbeat rounds and heartbeats carry no
+ * entries, so the laggard gets a few full batches, not one per read; and a
+ * stalled pipeline is detected although reads keep starting rounds. */
+static void sc_catchup_under_reads(struct world *w)
+{
+	struct batch_count b;
+	uint64_t target, rid, pid, t0, took = 0, bound;
+	uint32_t l, f, i, k, ms, reads = 0;
+
+	l = world_wait_leader(w, w->all, 3000);
+	REQUIRE(w, l != 0, "no leader");
+	f = nth_in(w, w->all, l, 0);
+	/* FIFO links, as in sc_batching, so that the count of batches is
+	 * not blurred by reordered pipelined requests being resent. */
+	for (i = 1; i <= w->n; i++)
+		for (k = 1; k <= w->n; k++)
+			world_set_delay(w, i, k, 2, 2);
+	REQUIRE(w, commit_many(w, l, 20, 2000), "cannot commit");
+	world_crash(w, f);
+	REQUIRE(w, commit_many(w, l, 1500, 10000),
+		"1500 proposals not committed without n%u", f);
+	world_restart(w, f);
+	target = N(w, l)->commit;
+	memset(&b, 0, sizeof(b));
+	b.leader = l;
+	w->on_send = count_batches;
+	w->on_send_arg = &b;
+	t0 = w->now;
+	for (ms = 0; ms < 3000; ms++) {
+		if (world_leader(w, w->all) != l)
+			break;
+		if (world_read(w, l, &rid) == 0)
+			reads++;
+		if (ms % 5 == 0)
+			(void)world_propose(w, l, &pid);
+		world_run_for(w, 1);
+		if (N(w, f)->commit >= target) {
+			took = w->now - t0;
+			break;
+		}
+	}
+	w->on_send = NULL;
+	REQUIRE(w, world_leader(w, w->all) == l, "leader changed");
+	REQUIRE(w, took != 0,
+		"n%u at commit %llu, not %llu, after 3 s of reads and writes",
+		f, (unsigned long long)N(w, f)->commit,
+		(unsigned long long)target);
+	/* The batches the backlog needs, a pipeline's worth more, and one
+	 * for each write made meanwhile (every 5 ms). */
+	bound = 2 * ((target + w->cfg.max_batch_entries - 1) /
+		     w->cfg.max_batch_entries) +
+		w->cfg.max_inflight + took / 5 + 1;
+	REQUIRE(w, b.msgs[f] <= bound,
+		"n%u got %llu AppendEntries with entries in %llu ms (bound "
+		"%llu)",
+		f, (unsigned long long)b.msgs[f], (unsigned long long)took,
+		(unsigned long long)bound);
+	REQUIRE(w, world_settle(w, 5000), "did not settle");
+	set_note("n%u caught up %llu entries in %llu ms under %u reads, %llu "
+		 "batches",
+		 f, (unsigned long long)target, (unsigned long long)took, reads,
+		 (unsigned long long)b.msgs[f]);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 struct scenario {
@@ -820,6 +886,7 @@ static const struct scenario scenarios[] = {
     {"batching", 3, sc_batching},
     {"leader-slow-disk", 3, sc_leader_slow_disk},
     {"dup-reorder", 3, sc_dup_reorder},
+    {"catchup-under-reads", 5, sc_catchup_under_reads},
 };
 
 int scenarios_run(const char *only, uint64_t seed, bool verbose,
