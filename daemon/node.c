@@ -113,6 +113,8 @@ struct node {
 	pthread_mutex_t hs_lock;
 	_Atomic uint64_t hs_done_gen;
 
+	_Atomic uint64_t appends_sent, entries_sent, appends_received;
+
 	pthread_t timer;
 	bool timer_started;
 	struct peer peers[RAFT_MAX_NODES];
@@ -601,6 +603,11 @@ static void *peer_main(void *arg)
 		 * may carry a big batch, so give it longer. */
 		deadline = m.type == RAFT_MSG_VOTE ? cfg->election_min_ms
 						   : cfg->election_max_ms + 500;
+		if (m.type == RAFT_MSG_APPEND) {
+			atomic_fetch_add(&n->appends_sent, 1);
+			atomic_fetch_add(&n->entries_sent,
+					 m.u.append.n_entries);
+		}
 		peer_call(p, &m, deadline, &reply, &has_reply);
 		raft_msg_free(&m);
 		if (has_reply) {
@@ -635,6 +642,8 @@ int node_peer_message(struct node *n, const struct raft_msg *m,
 	*has_reply = false;
 	memset(&s, 0, sizeof(s));
 	s.reply_to = m->from;
+	if (m->type == RAFT_MSG_APPEND)
+		atomic_fetch_add(&n->appends_received, 1);
 	pthread_mutex_lock(&n->lock);
 	if (n->stopping) {
 		pthread_mutex_unlock(&n->lock);
@@ -837,6 +846,9 @@ void node_status(struct node *n, struct node_status_info *out)
 	storage_get_stats(n->st, &ss);
 	out->log_syncs = ss.log_syncs;
 	out->sync_ns_max = ss.sync_ns_max;
+	out->appends_sent = atomic_load(&n->appends_sent);
+	out->entries_sent = atomic_load(&n->entries_sent);
+	out->appends_received = atomic_load(&n->appends_received);
 	cn = out->leader ? config_node_by_id(n->cfg, out->leader) : NULL;
 	if (cn != NULL)
 		snprintf(out->leader_address, sizeof(out->leader_address), "%s",

@@ -758,6 +758,10 @@ static xmlrpc_value *meth_status(xmlrpc_env *env, xmlrpc_value *params,
 	struct_set(env, out, "logSyncs", int_value(env, si.log_syncs));
 	struct_set(env, out, "fsyncMaxUs",
 		   int_value(env, si.sync_ns_max / 1000));
+	struct_set(env, out, "appendsSent", int_value(env, si.appends_sent));
+	struct_set(env, out, "entriesSent", int_value(env, si.entries_sent));
+	struct_set(env, out, "appendsReceived",
+		   int_value(env, si.appends_received));
 	if (env->fault_occurred) {
 		xmlrpc_DECREF(out);
 		return NULL;

@@ -38,7 +38,7 @@ def peer_call(method, fields, secret=None, secret_kind="string"):
 def append_fields(frm, to, term):
     return [("from", "i4", frm), ("to", "i4", to), ("term", "i8", term),
             ("prevIndex", "i8", 0), ("prevTerm", "i8", 0),
-            ("commit", "i8", 0), ("seq", "i8", 1), ("entries", "array", "")]
+            ("commit", "i8", 0), ("seq", "i8", 1), ("entries", "base64", "")]
 
 
 def vote_fields(frm, to, term):
