@@ -87,6 +87,10 @@ struct waiter {
 	uint64_t read_id; /* WAIT_READ */
 	bool read_ok, read_failed;
 	uint64_t read_index;
+	/* Signalled only when this waiter may be finished (or the role
+	 * changed, or the node stops): a broadcast to every client thread on
+	 * each commit made 64 waiting clients fight for n->lock. */
+	pthread_cond_t cond;
 };
 
 struct node {
@@ -94,7 +98,7 @@ struct node {
 	uint32_t id;
 
 	pthread_mutex_t lock;
-	pthread_cond_t changed;    /* applied, role, reads, stopping */
+	pthread_condattr_t cond_attr; /* CLOCK_MONOTONIC, for waiters */
 	pthread_cond_t timer_cond; /* wake_at moved, stopping */
 	struct raft raft;
 	struct sm *sm;
@@ -160,6 +164,7 @@ static void node_fatal(const char *what, int rv)
 
 static void waiter_add(struct node *n, struct waiter *w)
 {
+	pthread_cond_init(&w->cond, &n->cond_attr);
 	w->next = n->waiters.next;
 	w->prev = &n->waiters;
 	n->waiters.next->prev = w;
@@ -170,6 +175,35 @@ static void waiter_del(struct waiter *w)
 {
 	w->prev->next = w->next;
 	w->next->prev = w->prev;
+	pthread_cond_destroy(&w->cond);
+}
+
+static void waiters_wake_all(struct node *n)
+{
+	struct waiter *w;
+
+	for (w = n->waiters.next; w != &n->waiters; w = w->next)
+		pthread_cond_signal(&w->cond);
+}
+
+/* Wakes the waiters this update may have finished. */
+static void waiters_wake(struct node *n, bool role_changed)
+{
+	struct waiter *w;
+	uint64_t applied = sm_last_applied(n->sm);
+
+	if (role_changed) {
+		waiters_wake_all(n);
+		return;
+	}
+	for (w = n->waiters.next; w != &n->waiters; w = w->next) {
+		bool ready = w->kind == WAIT_WRITE
+				 ? w->done || w->lost
+				 : w->read_failed ||
+				       (w->read_ok && applied >= w->read_index);
+		if (ready)
+			pthread_cond_signal(&w->cond);
+	}
 }
 
 /* ---- peer queues ----------------------------------------------------------- */
@@ -368,7 +402,7 @@ static void node_process(struct node *n, struct step *s)
 				w->read_failed = true;
 	if (up->commit_changed || up->n_reads || up->n_reads_failed ||
 	    up->role_changed)
-		pthread_cond_broadcast(&n->changed);
+		waiters_wake(n, up->role_changed);
 
 	/* 6. The timer. */
 	if (up->wake_at != n->wake_at) {
@@ -716,7 +750,7 @@ enum node_status node_write(struct node *n, const uint8_t *payload, size_t len,
 	abstime_ms(&ts, deadline);
 	while (!w.done && !w.lost && !n->stopping && still_leader(n, term) &&
 	       now_ms() < deadline)
-		pthread_cond_timedwait(&n->changed, &n->lock, &ts);
+		pthread_cond_timedwait(&w.cond, &n->lock, &ts);
 	waiter_del(&w);
 	if (w.done) {
 		*result = w.result;
@@ -771,7 +805,7 @@ enum node_status node_read_begin(struct node *n)
 	while (!(w.read_ok && sm_last_applied(n->sm) >= w.read_index) &&
 	       !w.read_failed && !n->stopping && still_leader(n, term) &&
 	       now_ms() < deadline)
-		pthread_cond_timedwait(&n->changed, &n->lock, &ts);
+		pthread_cond_timedwait(&w.cond, &n->lock, &ts);
 	waiter_del(&w);
 	if (w.read_ok && sm_last_applied(n->sm) >= w.read_index)
 		return NODE_OK; /* lock held: node_read_end() */
@@ -970,16 +1004,9 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	n->waiters.next = n->waiters.prev = &n->waiters;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->hs_lock, NULL);
-	pthread_cond_init(&n->changed, NULL);
-	{
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_destroy(&n->changed);
-		pthread_cond_init(&n->changed, &ca);
-		pthread_cond_init(&n->timer_cond, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	pthread_condattr_init(&n->cond_attr);
+	pthread_condattr_setclock(&n->cond_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&n->timer_cond, &n->cond_attr);
 
 	rv = storage_open(data_dir, storage_log, NULL, &n->st, err, errlen);
 	if (rv != STORAGE_OK)
@@ -1075,7 +1102,7 @@ void node_stop(struct node *n)
 		return;
 	pthread_mutex_lock(&n->lock);
 	n->stopping = true;
-	pthread_cond_broadcast(&n->changed);
+	waiters_wake_all(n);
 	pthread_cond_signal(&n->timer_cond);
 	pthread_mutex_unlock(&n->lock);
 	for (i = 0; i < n->n_peers; i++) {
@@ -1116,7 +1143,7 @@ void node_stop(struct node *n)
 	raft_close(&n->raft);
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->hs_lock);
-	pthread_cond_destroy(&n->changed);
+	pthread_condattr_destroy(&n->cond_attr);
 	pthread_cond_destroy(&n->timer_cond);
 	free(n);
 }
@@ -1127,7 +1154,7 @@ void node_begin_stop(struct node *n)
 {
 	pthread_mutex_lock(&n->lock);
 	n->stopping = true;
-	pthread_cond_broadcast(&n->changed);
+	waiters_wake_all(n);
 	pthread_cond_signal(&n->timer_cond);
 	pthread_mutex_unlock(&n->lock);
 }

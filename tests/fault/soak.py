@@ -2,16 +2,18 @@
 # soak.py: runs the fault nemeses against raftd for as long as asked, round after round, printing each round's figures.
 #
 #     tests/fault/soak.py --minutes N
-#         --nemesis kill|pause|partition|loss|torn|all [--round-seconds S]
-#         [--seed N]
+#         --nemesis kill|pause|partition|loss|torn|all|mix
+#         [--round-seconds S] [--seed N]
 #
-# --nemesis also takes a comma separated mix, e.g. kill,pause,partition.
+# --nemesis also takes a comma separated list, e.g. kill,pause,partition.
 #
 # Each round is one nemesis.py run (a fresh 5-node cluster, S seconds of
 # faults, then heal, final reads and the checks) with seed SEED+round, so a
-# failed round is replayed with `nemesis.py --nemesis K --seed N`.  With
-# --nemesis all (or a mix) each round mixes those fault kinds.  Exit
-# status: 0 every round passed, 1 some failed, 77 every round was skipped.
+# failed round is replayed with `nemesis.py --nemesis K --seed N` (each
+# round's line names K).  With a list each round draws its faults, one at a
+# time, from those kinds; with mix they overlap; with all the rounds
+# alternate between all (every kind, one at a time) and mix.  Exit status:
+# 0 every round passed, 1 some failed, 77 every round was skipped.
 import argparse
 import os
 import sys
@@ -28,7 +30,8 @@ def main(argv=None):
     ap.add_argument("--nemesis", required=True,
                     type=nemesis.parse_kinds_arg,
                     help="kill, pause, partition, loss, torn, a comma "
-                    "separated mix of them, or all")
+                    "separated list of them, mix (overlapping faults), or "
+                    "all (rounds alternate: one fault at a time, then mix)")
     ap.add_argument("--round-seconds", type=float, default=60.0,
                     help="seconds of faults per round (default 60)")
     ap.add_argument("--seed", type=int, default=None,
@@ -53,17 +56,23 @@ def main(argv=None):
             break
         secs = min(a.round_seconds, left - 15)
         rseed = seed + r - 1
+        # "all" rotates: every kind one at a time, then every kind
+        # overlapping (mix).
+        kind = a.nemesis
+        if kind == "all":
+            kind = ("all", nemesis.MIX)[(r - 1) % 2]
         t = time.monotonic()
-        status, s = nemesis.run_one(a.nemesis, secs, rseed,
+        status, s = nemesis.run_one(kind, secs, rseed,
                                     verbose=a.verbose, keep=a.keep)
         took = time.monotonic() - t
-        rounds.append((r, rseed, status, s))
+        rounds.append((r, rseed, status, s, kind))
         if status == 77:
             print("soak: round %d skipped" % r, flush=True)
             break
-        print("soak: round %d seed %d: %s in %.0f s: ops %s, unknown %s, "
+        print("soak: round %d %s seed %d: %s in %.0f s: ops %s, unknown %s, "
               "linearizable %s, lost %s, faults %s" % (
-                  r, rseed, {0: "passed", 1: "FAILED", 99: "HARNESS ERROR"}
+                  r, kind, rseed, {0: "passed", 1: "FAILED",
+                                   99: "HARNESS ERROR"}
                   .get(status, status), took, s.get("ops"), s.get("unknown"),
                   s.get("linearizable"), s.get("lost"), s.get("faults")),
               flush=True)
@@ -74,7 +83,8 @@ def main(argv=None):
           "unknown %d, lost %d%s" % (
               len(done), (time.monotonic() - t0) / 60, len(done) - len(bad),
               len(bad), tot("ops"), tot("unknown"), tot("lost"),
-              "; failed seeds: %s" % [x[1] for x in bad] if bad else ""),
+              "; failed: %s" % ", ".join("--nemesis %s --seed %d" % (
+                  x[4], x[1]) for x in bad) if bad else ""),
           flush=True)
     if not done:
         return 77
