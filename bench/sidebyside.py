@@ -35,7 +35,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,10 @@ import tempfile
 import threading
 import time
 import xmlrpc.client
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from failover import free_ports  # noqa: E402  (one copy of the helper)
 
 HEARTBEAT_MS = 50
 RAFTD_ELECTION = (150, 300)
@@ -55,18 +58,6 @@ PROCS = []
 
 def log(msg):
     print(msg, flush=True)
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def spawn(argv, **kw):
