@@ -22,6 +22,7 @@
 # Exit status: 0 all checks passed, 1 a check failed, 77 skipped (the
 # nemesis needs namespaces that cannot be had here), 99 the harness failed.
 import argparse
+import errno
 import http.client
 import json
 import os
@@ -729,6 +730,12 @@ class Cluster:
         return False, sts
 
 
+class MaybeDelivered(OSError):
+    """A request sent on a kept-alive connection that was then reset or
+    closed, and whose resend was refused: the node may have received (and
+    applied) the first copy, so this is no answer, not a refusal."""
+
+
 class _Transport(xmlrpc.client.Transport):
     def __init__(self, timeout):
         super().__init__()
@@ -738,6 +745,30 @@ class _Transport(xmlrpc.client.Transport):
         conn = super().make_connection(host)
         conn.timeout = self._timeout
         return conn
+
+    def request(self, host, handler, request_body, verbose=False):
+        # xmlrpc.client resends once, silently, when a cached connection
+        # is reset or closed.  The first copy may have reached a node that
+        # then died: if the resend is refused, a plain
+        # ConnectionRefusedError would make the client record a write
+        # that was applied as one that cannot have been (soak round
+        # "mix" seed 2140697075 found this).
+        for i in (0, 1):
+            try:
+                return self.single_request(host, handler, request_body,
+                                           verbose)
+            except http.client.RemoteDisconnected:
+                if i:
+                    raise
+            except ConnectionRefusedError as e:
+                if i:
+                    raise MaybeDelivered(e.errno, "connection refused on "
+                                         "resend after a reset") from e
+                raise
+            except OSError as e:
+                if i or e.errno not in (errno.ECONNRESET, errno.ECONNABORTED,
+                                        errno.EPIPE):
+                    raise
 
 
 def client_proxy(address, timeout):

@@ -389,12 +389,82 @@ def file_cases():
         os.rmdir(d)
 
 
+def transport_cases():
+    """The client transport: a request whose kept-alive connection is reset
+    after the node read it, and whose resend is refused, must not look like
+    a refusal (the node may have applied it); a plain refusal still does."""
+    import socket
+    import struct as st
+    import threading
+    import nemesis
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    got = []
+
+    def read_call(c):
+        buf = b""
+        for _ in range(100):
+            if b"</methodCall>" in buf:
+                break
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+
+    def serve():
+        c, _ = srv.accept()
+        # Answer one call so that the client keeps the connection...
+        body = b"<?xml version='1.0'?><methodResponse><params><param>" \
+            b"<value><boolean>1</boolean></value></param></params>" \
+            b"</methodResponse>"
+        got.append(read_call(c))
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        # ...then read the next one and die: reset, and nobody listens.
+        got.append(read_call(c))
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     st.pack("ii", 1, 0))
+        c.close()
+        srv.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    p = nemesis.client_proxy("127.0.0.1:%d" % port, 5.0)
+    check(p.isLeader() is True, "transport: the first call is answered")
+    try:
+        p.put("k", "v")
+        outcome = "answered"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    except nemesis.CONN_ERRORS as e:
+        outcome = "no answer (%s)" % type(e).__name__
+    t.join(5)
+    check(len(got) == 2 and b"put" in got[1],
+          "transport: the node read the second request")
+    check(outcome.startswith("no answer"),
+          "transport: reset after delivery, resend refused: %s, want no "
+          "answer" % outcome)
+    try:
+        nemesis.client_proxy("127.0.0.1:%d" % port, 5.0).isLeader()
+        outcome = "answered"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    except nemesis.CONN_ERRORS as e:
+        outcome = "no answer (%s)" % type(e).__name__
+    check(outcome == "refused", "transport: a fresh connection refused is "
+          "a refusal: %s" % outcome)
+
+
 def main():
     kv_cases()
     generated_cases()
     log_cases()
     counter_cases()
     file_cases()
+    transport_cases()
     print("test_checker: %d checks passed, %d failed" %
           (PASSED[0], FAILED[0]))
     return 1 if FAILED[0] else 0
