@@ -13,6 +13,10 @@
  * another thread's fdatasync runs; when none runs and t is not yet
  * synced, it notes the last ticket written, drops mu, runs one fdatasync
  * and marks everything up to that ticket synced for every waiter.
+ * storage_sync_nowait() does not wait for another thread's fdatasync: it
+ * sets `deferred`, and the thread that runs fdatasync runs another one
+ * before it returns if its last one did not cover everything written
+ * (so a deferred write is never left unsynced).
  */
 #include "storage.h"
 
@@ -78,6 +82,7 @@ struct storage {
 	uint64_t written; /* [mu] ticket of the last write */
 	uint64_t synced;  /* [mu] highest ticket on disk */
 	bool syncing;	  /* [mu] an fdatasync of raftlog runs */
+	bool deferred;	  /* [mu] a nowait caller left its ticket to it */
 	bool truncating;  /* [mu] a truncation is not yet durable */
 	bool failed;	  /* [mu] a write or fsync failed: refuse all */
 
@@ -985,15 +990,22 @@ out:
 	return rv;
 }
 
-int storage_sync(struct storage *st, uint64_t ticket)
+/* The group commit of storage_sync() and storage_sync_nowait(): see the
+ * DESIGN note at the top. */
+static int do_sync(struct storage *st, uint64_t ticket, bool nowait,
+		   struct storage_sync_result *res)
 {
 	int rv;
 
+	if (res) {
+		res->ran = false;
+		res->index = res->term = 0;
+	}
 	pthread_mutex_lock(&st->mu);
 	if (ticket > st->written)
 		ticket = st->written;
 	for (;;) {
-		uint64_t target, t0, dt;
+		uint64_t target, last_index, last_term, t0, dt;
 		int (*hook)(void *arg) = st->sync_hook;
 		void *hook_arg = st->sync_hook_arg;
 		int r = 0, e = 0;
@@ -1007,13 +1019,22 @@ int storage_sync(struct storage *st, uint64_t ticket)
 			break;
 		}
 		if (st->syncing) {
+			if (nowait) {
+				/* The running syncer syncs again for us. */
+				st->deferred = true;
+				rv = STORAGE_OK;
+				break;
+			}
 			pthread_cond_wait(&st->cv, &st->mu);
 			continue;
 		}
 		/* Everything written so far is in the page cache: one
 		 * fdatasync covers it, for this thread and all waiters. */
 		st->syncing = true;
+		st->deferred = false;
 		target = st->written;
+		last_index = do_last_index(st);
+		last_term = do_last_term(st);
 		pthread_mutex_unlock(&st->mu);
 
 		t0 = now_ns();
@@ -1042,13 +1063,40 @@ int storage_sync(struct storage *st, uint64_t ticket)
 				"writes",
 				st->log_path, strerror(e));
 			st->failed = true;
-		} else if (target > st->synced) {
-			st->synced = target;
+		} else {
+			if (target > st->synced)
+				st->synced = target;
+			if (res) {
+				res->ran = true;
+				res->index = last_index;
+				res->term = last_term;
+			}
+			/* A nowait caller counted on this thread for a
+			 * write this fdatasync may not have covered. */
+			if (st->deferred && st->written > st->synced)
+				ticket = st->written;
 		}
 		pthread_cond_broadcast(&st->cv);
 	}
 	pthread_mutex_unlock(&st->mu);
 	return rv;
+}
+
+int storage_sync(struct storage *st, uint64_t ticket)
+{
+	return do_sync(st, ticket, false, NULL);
+}
+
+int storage_sync_report(struct storage *st, uint64_t ticket,
+			struct storage_sync_result *res)
+{
+	return do_sync(st, ticket, false, res);
+}
+
+int storage_sync_nowait(struct storage *st, uint64_t ticket,
+			struct storage_sync_result *res)
+{
+	return do_sync(st, ticket, true, res);
 }
 
 uint64_t storage_synced_ticket(struct storage *st)

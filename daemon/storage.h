@@ -23,6 +23,7 @@
 #ifndef RAFTD_STORAGE_H
 #define RAFTD_STORAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,25 @@ int storage_truncate(struct storage *st, uint64_t from_index);
  * written so far, for all waiting threads.  UINT64_MAX means everything
  * written so far. */
 int storage_sync(struct storage *st, uint64_t ticket);
+
+/* What a sync call did, for the caller to tell the consensus core. */
+struct storage_sync_result {
+	bool ran;	 /* this call ran at least one fdatasync */
+	uint64_t index;	 /* if ran: the last log entry (index, term) its */
+	uint64_t term;	 /* last fdatasync covered, with all before it */
+};
+
+/* storage_sync(), also saying what the caller's own fdatasyncs covered. */
+int storage_sync_report(struct storage *st, uint64_t ticket,
+			struct storage_sync_result *res);
+
+/* For a caller that need not wait for durability itself: if another
+ * thread's fdatasync is running, returns STORAGE_OK at once (res->ran
+ * false) and that thread runs another fdatasync before it returns if its
+ * own did not cover `ticket`.  Otherwise it is storage_sync_report().
+ * Whoever gets res->ran true reports res->index/term as persisted. */
+int storage_sync_nowait(struct storage *st, uint64_t ticket,
+			struct storage_sync_result *res);
 
 /* The highest ticket known to be on disk. */
 uint64_t storage_synced_ticket(struct storage *st);
