@@ -23,7 +23,8 @@ struct loader {
 
 static const char *const root_keys[] = {
     "cluster",	    "data_dir",		  "election_timeout_ms",
-    "heartbeat_ms", "request_timeout_ms", NULL,
+    "heartbeat_ms", "request_timeout_ms", "max_inflight",
+    NULL,
 };
 static const char *const cluster_keys[] = {"nodes", "secret", NULL};
 static const char *const node_keys[] = {"id", "address", NULL};
@@ -814,6 +815,9 @@ static int load_timeouts(const struct loader *ld, const config_setting_t *root,
 		    CONFIG_MAX_REQUEST_TIMEOUT_MS, &cfg->request_timeout_ms,
 		    &found) != 0)
 		return -1;
+	if (get_int(ld, root, NULL, "max_inflight", 1, CONFIG_MAX_INFLIGHT,
+		    &cfg->max_inflight, &found) != 0)
+		return -1;
 	return 0;
 }
 
@@ -867,6 +871,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->election_max_ms = CONFIG_DEFAULT_ELECTION_MAX_MS;
 	cfg->heartbeat_ms = CONFIG_DEFAULT_HEARTBEAT_MS;
 	cfg->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
+	cfg->max_inflight = CONFIG_DEFAULT_MAX_INFLIGHT;
 
 	if (check_readable(&ld) != 0)
 		goto out;

@@ -14,6 +14,8 @@
 #define CONFIG_DEFAULT_ELECTION_MAX_MS 300
 #define CONFIG_DEFAULT_HEARTBEAT_MS 50
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 5000
+#define CONFIG_DEFAULT_MAX_INFLIGHT 2
+#define CONFIG_MAX_INFLIGHT 8 /* AppendEntries in flight per peer */
 
 /* Limits the loader enforces.  Ids stop at INT32_MAX because they travel as
  * XML-RPC <i4> values (status().id, leader). */
@@ -48,6 +50,9 @@ struct config {
 	uint32_t election_max_ms;
 	uint32_t heartbeat_ms;
 	uint32_t request_timeout_ms;
+	/* AppendEntries in flight to one peer at once, each on its own
+	 * connection (pipelining; raftd extension, docs/API.md). */
+	uint32_t max_inflight;
 };
 
 /* Read and validate the config file at `path` into `cfg` (which the caller

@@ -57,23 +57,37 @@
 #define COMMIT_MARKER_MS 100
 #define BATCH_ENTRIES 1000
 #define BATCH_BYTES (1024u * 1024u)
-#define MAX_INFLIGHT 1
+/* How long a follower holds an AppendEntries that arrived before the one
+ * it follows (pipelined requests travel on separate connections, so they
+ * can overtake each other) before answering it with a rejection. */
+#define REORDER_WAIT_MS 20
+
+struct peer;
+
+/* One connection to a peer and the thread that sends on it.  A peer has
+ * cfg->max_inflight of them, so that many AppendEntries can be in flight
+ * at once (pipelining); the core never has more outstanding than that. */
+struct peer_conn {
+	struct peer *peer;
+	pthread_t thread;
+	bool started;
+	xmlrpc_client *client; /* used by this connection's thread only */
+	xmlrpc_server_info *info;
+	int interrupt; /* set to abort an RPC past its deadline */
+};
 
 struct peer {
 	struct node *node;
 	uint32_t id;
 	char url[CONFIG_ADDRESS_MAX + 16];
-	pthread_t thread;
-	bool started;
-	pthread_mutex_t lock; /* guards the queue and stop */
+	pthread_mutex_t lock; /* guards the queue, stop and down */
 	pthread_cond_t cond;
 	struct raft_msg q[PEER_QUEUE_MAX];
 	size_t head, len;
 	bool stop;
-	xmlrpc_client *client; /* used by this peer's thread only */
-	xmlrpc_server_info *info;
-	int interrupt; /* set to abort an RPC past its deadline */
-	bool down;     /* last RPC failed (log once per change) */
+	bool down; /* last RPC failed (log once per change) */
+	struct peer_conn conns[CONFIG_MAX_INFLIGHT];
+	size_t n_conns;
 };
 
 enum waiter_kind { WAIT_WRITE, WAIT_READ };
@@ -100,6 +114,7 @@ struct node {
 	pthread_mutex_t lock;
 	pthread_condattr_t cond_attr; /* CLOCK_MONOTONIC, for waiters */
 	pthread_cond_t timer_cond; /* wake_at moved, stopping */
+	pthread_cond_t log_cond;   /* the log grew or was cut, stopping */
 	struct raft raft;
 	struct sm *sm;
 	struct storage *st;
@@ -347,6 +362,8 @@ static void node_process(struct node *n, struct step *s)
 		s->persist_term = batch[up->n_append - 1].term;
 		free(batch);
 	}
+	if (up->n_append || up->truncate_from)
+		pthread_cond_broadcast(&n->log_cond);
 	s->hs_gen = n->hs_gen;
 	s->ticket = n->last_ticket;
 
@@ -551,10 +568,25 @@ static void rpc_done(const char *url, const char *method, xmlrpc_value *params,
 
 /* One RPC carrying m, with a deadline in ms (xmlrpc-c's own timeouts
  * work in 3-second steps: XMLRPC-C.md §4).  0 and *reply on success. */
-static int peer_call(struct peer *p, const struct raft_msg *m,
+static void peer_set_down(struct peer *p, bool down, const char *why)
+{
+	bool was;
+
+	pthread_mutex_lock(&p->lock);
+	was = p->down;
+	p->down = down;
+	pthread_mutex_unlock(&p->lock);
+	if (down && !was)
+		log_info("peer %u unreachable: %s", p->id, why);
+	else if (!down && was)
+		log_info("peer %u reachable again", p->id);
+}
+
+static int peer_call(struct peer_conn *c, const struct raft_msg *m,
 		     unsigned long deadline_ms, struct raft_msg *reply,
 		     bool *has_reply)
 {
+	struct peer *p = c->peer;
 	const struct config *cfg = p->node->cfg;
 	xmlrpc_env env;
 	xmlrpc_value *v = NULL, *params = NULL;
@@ -577,32 +609,27 @@ static int peer_call(struct peer *p, const struct raft_msg *m,
 	xmlrpc_array_append_item(&env, params, v);
 	if (env.fault_occurred)
 		goto out;
-	xmlrpc_client_start_rpc(&env, p->client, p->info, wire_method(m->type),
+	xmlrpc_client_start_rpc(&env, c->client, c->info, wire_method(m->type),
 				params, rpc_done, &res);
 	if (env.fault_occurred)
 		goto out;
-	xmlrpc_client_event_loop_finish_timeout(p->client, deadline_ms);
+	xmlrpc_client_event_loop_finish_timeout(c->client, deadline_ms);
 	if (!res.done) {
-		p->interrupt = 1;
-		xmlrpc_client_event_loop_finish(p->client);
-		p->interrupt = 0;
+		c->interrupt = 1;
+		xmlrpc_client_event_loop_finish(c->client);
+		c->interrupt = 0;
 	}
 	if (!res.done || res.fault.fault_occurred) {
 		if (res.fault.fault_occurred &&
 		    res.fault.fault_code == RPC_FAULT_NO_REPLY)
 			rv = 0; /* the peer chose not to answer */
-		else if (!p->down) {
-			p->down = true;
-			log_info("peer %u unreachable: %s", p->id,
-				 res.done ? res.fault.fault_string
-					  : "deadline passed");
-		}
+		else
+			peer_set_down(p, true,
+				      res.done ? res.fault.fault_string
+					       : "deadline passed");
 		goto out;
 	}
-	if (p->down) {
-		p->down = false;
-		log_info("peer %u reachable again", p->id);
-	}
+	peer_set_down(p, false, NULL);
 	wire_decode(&env, res.value, rtype, reply);
 	if (env.fault_occurred) {
 		log_warn("peer %u: bad reply: %s", p->id, env.fault_string);
@@ -622,9 +649,13 @@ out:
 	return rv;
 }
 
+/* A connection's thread: takes the peer's messages in queue order, so
+ * with several connections consecutive AppendEntries go out in order but
+ * may arrive out of order (node_peer_message() waits for the gap). */
 static void *peer_main(void *arg)
 {
-	struct peer *p = arg;
+	struct peer_conn *c = arg;
+	struct peer *p = c->peer;
 	struct node *n = p->node;
 	const struct config *cfg = n->cfg;
 
@@ -654,7 +685,7 @@ static void *peer_main(void *arg)
 			atomic_fetch_add(&n->entries_sent,
 					 m.u.append.n_entries);
 		}
-		peer_call(p, &m, deadline, &reply, &has_reply);
+		peer_call(c, &m, deadline, &reply, &has_reply);
 		raft_msg_free(&m);
 		if (has_reply) {
 			struct step s;
@@ -679,6 +710,28 @@ static void *peer_main(void *arg)
 
 /* ---- the API for the RPC server ------------------------------------------ */
 
+/* An AppendEntries from the current leader whose entries start past the
+ * end of this log is most likely a pipelined request that overtook the
+ * one before it on another connection: wait (bounded) for that one to
+ * land, rather than reject it and send the leader back to probing
+ * (§5.3's consistency check would refuse it).  n->lock held. */
+static void wait_for_gap(struct node *n, const struct raft_msg *m)
+{
+	uint64_t deadline = now_ms() + REORDER_WAIT_MS;
+	struct timespec ts;
+
+	abstime_ms(&ts, deadline);
+	while (!n->stopping && raft_role(&n->raft) == RAFT_FOLLOWER &&
+	       m->term == raft_term(&n->raft) &&
+	       raft_leader(&n->raft) == m->from &&
+	       m->u.append.prev_index > raft_last_index(&n->raft) &&
+	       now_ms() < deadline) {
+		if (pthread_cond_timedwait(&n->log_cond, &n->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+}
+
 int node_peer_message(struct node *n, const struct raft_msg *m,
 		      struct raft_msg *reply, bool *has_reply)
 {
@@ -691,6 +744,9 @@ int node_peer_message(struct node *n, const struct raft_msg *m,
 	if (m->type == RAFT_MSG_APPEND)
 		atomic_fetch_add(&n->appends_received, 1);
 	pthread_mutex_lock(&n->lock);
+	if (m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0 &&
+	    n->cfg->max_inflight > 1)
+		wait_for_gap(n, m);
 	if (n->stopping) {
 		pthread_mutex_unlock(&n->lock);
 		return -1;
@@ -948,19 +1004,15 @@ static void storage_log(void *arg, const char *msg)
 	log_warn("%s", msg);
 }
 
-static int peer_setup(struct node *n, struct peer *p,
-		      const struct config_node *cn, char *err, size_t errlen)
+static int peer_conn_setup(struct peer *p, struct peer_conn *c, char *err,
+			   size_t errlen)
 {
 	xmlrpc_env env;
 	struct xmlrpc_curl_xportparms curl;
 	struct xmlrpc_clientparms parms;
 	int rv = -1;
 
-	p->node = n;
-	p->id = cn->id;
-	snprintf(p->url, sizeof(p->url), "http://%s/RPC2", cn->address);
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
+	c->peer = p;
 	xmlrpc_env_init(&env);
 	memset(&curl, 0, sizeof(curl));
 	curl.user_agent = "raftd";
@@ -974,14 +1026,14 @@ static int peer_setup(struct node *n, struct peer *p,
 	 * thread before any peer thread starts. */
 	xmlrpc_client_create(&env, XMLRPC_CLIENT_NO_FLAGS, "raftd", "0",
 			     &parms, XMLRPC_CPSIZE(transportparm_size),
-			     &p->client);
+			     &c->client);
 	if (env.fault_occurred) {
 		snprintf(err, errlen, "xmlrpc client for peer %u: %s", p->id,
 			 env.fault_string);
 		goto out;
 	}
-	xmlrpc_client_set_interrupt(p->client, &p->interrupt);
-	p->info = xmlrpc_server_info_new(&env, p->url);
+	xmlrpc_client_set_interrupt(c->client, &c->interrupt);
+	c->info = xmlrpc_server_info_new(&env, p->url);
 	if (env.fault_occurred) {
 		snprintf(err, errlen, "peer %u url %s: %s", p->id, p->url,
 			 env.fault_string);
@@ -991,6 +1043,24 @@ static int peer_setup(struct node *n, struct peer *p,
 out:
 	xmlrpc_env_clean(&env);
 	return rv;
+}
+
+static int peer_setup(struct node *n, struct peer *p,
+		      const struct config_node *cn, char *err, size_t errlen)
+{
+	p->node = n;
+	p->id = cn->id;
+	snprintf(p->url, sizeof(p->url), "http://%s/RPC2", cn->address);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	while (p->n_conns < n->cfg->max_inflight) {
+		/* Counted before it is set up, so node_stop() frees a
+		 * half-made one. */
+		struct peer_conn *c = &p->conns[p->n_conns++];
+		if (peer_conn_setup(p, c, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
@@ -1019,6 +1089,7 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	pthread_condattr_init(&n->cond_attr);
 	pthread_condattr_setclock(&n->cond_attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&n->timer_cond, &n->cond_attr);
+	pthread_cond_init(&n->log_cond, &n->cond_attr);
 
 	rv = storage_open(data_dir, storage_log, NULL, &n->st, err, errlen);
 	if (rv != STORAGE_OK)
@@ -1034,7 +1105,8 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	rc.heartbeat_ms = cfg->heartbeat_ms;
 	rc.max_batch_entries = BATCH_ENTRIES;
 	rc.max_batch_bytes = BATCH_BYTES;
-	rc.max_inflight = MAX_INFLIGHT;
+	rc.max_inflight = cfg->max_inflight;
+	rc.pipeline_full_only = true;
 	/* The core's PRNG needs a seed; the shell may use the OS's. */
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = now_ms();
@@ -1086,13 +1158,18 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	step_clear(&s);
 
 	for (i = 0; i < n->n_peers; i++) {
-		if (pthread_create(&n->peers[i].thread, NULL, peer_main,
-				   &n->peers[i]) != 0) {
-			snprintf(err, errlen, "pthread_create: %s",
-				 strerror(errno));
-			goto fail;
+		struct peer *p = &n->peers[i];
+		size_t j;
+
+		for (j = 0; j < p->n_conns; j++) {
+			if (pthread_create(&p->conns[j].thread, NULL,
+					   peer_main, &p->conns[j]) != 0) {
+				snprintf(err, errlen, "pthread_create: %s",
+					 strerror(errno));
+				goto fail;
+			}
+			p->conns[j].started = true;
 		}
-		n->peers[i].started = true;
 	}
 	if (pthread_create(&n->timer, NULL, timer_main, n) != 0) {
 		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
@@ -1116,30 +1193,37 @@ void node_stop(struct node *n)
 	n->stopping = true;
 	waiters_wake_all(n);
 	pthread_cond_signal(&n->timer_cond);
+	pthread_cond_broadcast(&n->log_cond);
 	pthread_mutex_unlock(&n->lock);
 	for (i = 0; i < n->n_peers; i++) {
 		struct peer *p = &n->peers[i];
+		size_t j;
 		pthread_mutex_lock(&p->lock);
 		p->stop = true;
-		p->interrupt = 1;
-		pthread_cond_signal(&p->cond);
+		for (j = 0; j < p->n_conns; j++)
+			p->conns[j].interrupt = 1;
+		pthread_cond_broadcast(&p->cond);
 		pthread_mutex_unlock(&p->lock);
 	}
 	if (n->timer_started)
 		pthread_join(n->timer, NULL);
 	for (i = 0; i < n->n_peers; i++) {
 		struct peer *p = &n->peers[i];
-		if (p->started)
-			pthread_join(p->thread, NULL);
+		size_t j;
+		for (j = 0; j < p->n_conns; j++)
+			if (p->conns[j].started)
+				pthread_join(p->conns[j].thread, NULL);
 		while (p->len > 0) {
 			raft_msg_free(&p->q[p->head]);
 			p->head = (p->head + 1) % PEER_QUEUE_MAX;
 			p->len--;
 		}
-		if (p->info)
-			xmlrpc_server_info_free(p->info);
-		if (p->client)
-			xmlrpc_client_destroy(p->client);
+		for (j = 0; j < p->n_conns; j++) {
+			if (p->conns[j].info)
+				xmlrpc_server_info_free(p->conns[j].info);
+			if (p->conns[j].client)
+				xmlrpc_client_destroy(p->conns[j].client);
+		}
 		pthread_mutex_destroy(&p->lock);
 		pthread_cond_destroy(&p->cond);
 	}
@@ -1157,6 +1241,7 @@ void node_stop(struct node *n)
 	pthread_mutex_destroy(&n->hs_lock);
 	pthread_condattr_destroy(&n->cond_attr);
 	pthread_cond_destroy(&n->timer_cond);
+	pthread_cond_destroy(&n->log_cond);
 	free(n);
 }
 
@@ -1168,5 +1253,6 @@ void node_begin_stop(struct node *n)
 	n->stopping = true;
 	waiters_wake_all(n);
 	pthread_cond_signal(&n->timer_cond);
+	pthread_cond_broadcast(&n->log_cond);
 	pthread_mutex_unlock(&n->lock);
 }

@@ -573,8 +573,29 @@ static void send_heartbeat(struct raft *r, struct raft_progress *p)
 		send_append_from(r, p, p->match_index + 1, false);
 }
 
+/* Whether the entries from `next` on fill a whole AppendEntries. */
+static bool batch_full(const struct raft *r, uint64_t next)
+{
+	uint64_t last = log_last_index(&r->log);
+	uint64_t i, bytes = 0;
+
+	if (last + 1 - next >= r->cfg.max_batch_entries)
+		return true;
+	for (i = next; i <= last; i++) {
+		bytes += log_at(&r->log, i)->len;
+		if (bytes > r->cfg.max_batch_bytes)
+			return true;
+	}
+	return false;
+}
+
 /* Sends what the flow control allows: in PROBE one request until answered,
- * in REPLICATE up to max_inflight batches. */
+ * in REPLICATE up to max_inflight batches.  With pipeline_full_only, a
+ * request goes out while others are in flight only if it is a full batch
+ * (a follower catching up): in steady state, where the CPU, not the
+ * network, is the bottleneck, entries that arrive while a request is out
+ * wait for its answer and then go together, one RPC and one follower
+ * fsync for all of them, rather than as many small requests. */
 static void maybe_send(struct raft *r, struct raft_progress *p)
 {
 	uint64_t last = log_last_index(&r->log);
@@ -584,8 +605,12 @@ static void maybe_send(struct raft *r, struct raft_progress *p)
 			send_append(r, p);
 		return;
 	}
-	while (p->next_index <= last && p->n_inflight < r->cfg.max_inflight)
+	while (p->next_index <= last && p->n_inflight < r->cfg.max_inflight) {
+		if (p->n_inflight > 0 && r->cfg.pipeline_full_only &&
+		    !batch_full(r, p->next_index))
+			break;
 		send_append(r, p);
+	}
 }
 
 /* Starts a new heartbeat round (seq) to every follower.  Only the periodic

@@ -149,6 +149,8 @@ struct raft_config {
 	uint32_t max_batch_bytes;      /* payload bytes per AppendEntries */
 	uint32_t max_inflight;         /* pipelined AppendEntries per peer,
 					* 1..RAFT_MAX_INFLIGHT */
+	bool pipeline_full_only;       /* a second request while one is out
+					* only when it fills a whole batch */
 	uint64_t seed;                 /* the PRNG's seed (node-specific) */
 	bool prevote;                  /* thesis §9.6 */
 	bool check_quorum;             /* thesis §6.2 */

@@ -32,6 +32,7 @@ static void choose_opts(struct rng *g, struct world_opts *o, uint64_t seed)
 	o->max_batch_entries = PICK(g, 1, 4, 64, 64);
 	o->max_batch_bytes = PICK(g, 100, 4096, 65536, 65536);
 	o->max_inflight = PICK(g, 1, 2, 4, 4, 16);
+	o->pipeline_full_only = rng_below(g, 2) != 0;
 	/* Mostly the production setting, sometimes without either
 	 * protection: safety must not depend on them. */
 	o->prevote = rng_below(g, 10) != 0;
@@ -171,11 +172,12 @@ int fuzz_run(uint64_t seed, bool verbose, struct world_totals *t)
 	}
 	if (verbose)
 		printf("sim: seed %llu: %u nodes, election %u-%u ms, heartbeat "
-		       "%u ms, batch %u/%u B, inflight %u, prevote %d, "
+		       "%u ms, batch %u/%u B, inflight %u%s, prevote %d, "
 		       "check_quorum %d, delay %u-%u, disk %u-%u\n",
 		       (unsigned long long)seed, o.n_nodes, o.election_min_ms,
 		       o.election_max_ms, o.heartbeat_ms, o.max_batch_entries,
-		       o.max_batch_bytes, o.max_inflight, o.prevote,
+		       o.max_batch_bytes, o.max_inflight,
+		       o.pipeline_full_only ? " (full batches)" : "", o.prevote,
 		       o.check_quorum, o.delay_min, o.delay_max, o.persist_min,
 		       o.persist_max);
 	chaos_end = w->now + rng_range(&g, 4000, 15000);

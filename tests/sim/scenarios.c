@@ -428,28 +428,61 @@ static void count_batches(struct world *w, const struct raft_msg *m, void *arg)
 		b->max_entries = m->u.append.n_entries;
 }
 
+/* Waits for a leader whose term's no-op every node has applied; 0 (and
+ * the world failed) if there is none in time. */
+static uint32_t settled_leader(struct world *w)
+{
+	uint32_t l = world_wait_leader(w, w->all, 3000);
+
+	if (l == 0) {
+		world_fail(w, "no leader");
+		return 0;
+	}
+	if (!world_wait_applied(w, w->all, N(w, l)->n, 1000)) {
+		world_fail(w, "no-op not applied");
+		return 0;
+	}
+	return l;
+}
+
+/* Every link delivers after exactly `ms`: FIFO, as over one TCP
+ * connection. */
+static void fifo_links(struct world *w, uint32_t ms)
+{
+	uint32_t i, k;
+
+	for (i = 1; i <= w->n; i++)
+		for (k = 1; k <= w->n; k++)
+			world_set_delay(w, i, k, ms, ms);
+}
+
+/* Count, from now on, the AppendEntries with entries that `leader`
+ * sends (until w->on_send is reset). */
+static void count_start(struct world *w, struct batch_count *b,
+			uint32_t leader)
+{
+	memset(b, 0, sizeof(*b));
+	b->leader = leader;
+	w->on_send = count_batches;
+	w->on_send_arg = b;
+}
+
 /* 1000 proposals at once travel in batches of at most max_batch_entries,
  * in few messages (thesis §10.2.2). */
 static void sc_batching(struct world *w)
 {
 	struct batch_count b;
 	uint64_t bound, worst = 0;
-	uint32_t l, i, k;
+	uint32_t l, i;
 
-	l = world_wait_leader(w, w->all, 3000);
-	REQUIRE(w, l != 0, "no leader");
-	REQUIRE(w, world_wait_applied(w, w->all, N(w, l)->n, 1000),
-		"no-op not applied");
+	l = settled_leader(w);
+	if (l == 0)
+		return;
 	/* FIFO links (one fixed delay), as over one TCP connection: with
 	 * reordering, pipelined requests that overtake each other are
 	 * rejected and resent, which is another matter (dup-reorder). */
-	for (i = 1; i <= w->n; i++)
-		for (k = 1; k <= w->n; k++)
-			world_set_delay(w, i, k, 5, 5);
-	memset(&b, 0, sizeof(b));
-	b.leader = l;
-	w->on_send = count_batches;
-	w->on_send_arg = &b;
+	fifo_links(w, 5);
+	count_start(w, &b, l);
 	REQUIRE(w, commit_many(w, l, 1000, 3000),
 		"1000 proposals not committed");
 	REQUIRE(w, world_wait_applied(w, w->all, N(w, l)->commit, 1000),
@@ -801,26 +834,21 @@ static void sc_catchup_under_reads(struct world *w)
 {
 	struct batch_count b;
 	uint64_t target, rid, pid, t0, took = 0, bound;
-	uint32_t l, f, i, k, ms, reads = 0;
+	uint32_t l, f, ms, reads = 0;
 
 	l = world_wait_leader(w, w->all, 3000);
 	REQUIRE(w, l != 0, "no leader");
 	f = nth_in(w, w->all, l, 0);
 	/* FIFO links, as in sc_batching, so that the count of batches is
 	 * not blurred by reordered pipelined requests being resent. */
-	for (i = 1; i <= w->n; i++)
-		for (k = 1; k <= w->n; k++)
-			world_set_delay(w, i, k, 2, 2);
+	fifo_links(w, 2);
 	REQUIRE(w, commit_many(w, l, 20, 2000), "cannot commit");
 	world_crash(w, f);
 	REQUIRE(w, commit_many(w, l, 1500, 10000),
 		"1500 proposals not committed without n%u", f);
 	world_restart(w, f);
 	target = N(w, l)->commit;
-	memset(&b, 0, sizeof(b));
-	b.leader = l;
-	w->on_send = count_batches;
-	w->on_send_arg = &b;
+	count_start(w, &b, l);
 	t0 = w->now;
 	for (ms = 0; ms < 3000; ms++) {
 		if (world_leader(w, w->all) != l)
@@ -858,35 +886,121 @@ static void sc_catchup_under_reads(struct world *w)
 		 (unsigned long long)b.msgs[f]);
 }
 
+static const struct raft_progress *progress_to(struct world *w, uint32_t l,
+					       uint32_t f)
+{
+	const struct raft *r = N(w, l)->r;
+	uint32_t i;
+
+	for (i = 0; i < r->cfg.n_nodes; i++)
+		if (r->progress[i].id == f)
+			return &r->progress[i];
+	return NULL;
+}
+
+/* With pipeline_full_only (raftd's setting), a leader sends a second
+ * AppendEntries to a follower while one is out only when it carries a
+ * full batch: under a steady trickle of writes the entries that arrive
+ * during a round trip wait and go in one request (one RPC, one follower
+ * fsync), while a follower far behind still gets several full batches in
+ * flight (thesis §10.2.2). */
+static void sc_pipeline_full_only(struct world *w)
+{
+	struct batch_count b;
+	const struct raft_progress *p;
+	uint64_t pid, target, bound;
+	uint32_t l, f, i, ms, max_out = 0;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	/* FIFO links with a 5 ms delay: a 10 ms round trip at least. */
+	fifo_links(w, 5);
+	/* 1. A write every millisecond for 300 ms: about one request per
+	 * round trip, not one per write (max_inflight alone would allow a
+	 * request per write while fewer than max_inflight are out). */
+	count_start(w, &b, l);
+	for (ms = 0; ms < 300; ms++) {
+		REQUIRE(w, world_propose(w, l, &pid) == 0, "propose refused");
+		world_run_for(w, 1);
+	}
+	REQUIRE(w, world_wait_prop(w, pid, 2000), "writes not committed");
+	w->on_send = NULL;
+	bound = 300 / 10 + 10;
+	for (i = 1; i <= w->n; i++) {
+		if (i == l)
+			continue;
+		REQUIRE(w, b.msgs[i] <= bound,
+			"n%u got %llu AppendEntries for 300 writes in 300 ms "
+			"(bound %llu)",
+			i, (unsigned long long)b.msgs[i],
+			(unsigned long long)bound);
+	}
+	/* 2. A follower 20 batches behind gets full batches pipelined. */
+	f = nth_in(w, w->all, l, 0);
+	world_crash(w, f);
+	REQUIRE(w, commit_many(w, l, 20 * w->cfg.max_batch_entries, 10000),
+		"proposals not committed without n%u", f);
+	world_restart(w, f);
+	target = N(w, l)->commit;
+	for (ms = 0; ms < 5000 && N(w, f)->commit < target; ms++) {
+		world_run_for(w, 1);
+		if (world_leader(w, w->all) != l)
+			break;
+		p = progress_to(w, l, f);
+		if (p != NULL && p->state == RAFT_PROGRESS_REPLICATE &&
+		    p->n_inflight > max_out)
+			max_out = p->n_inflight;
+	}
+	REQUIRE(w, world_leader(w, w->all) == l, "leader changed");
+	REQUIRE(w, N(w, f)->commit >= target, "n%u did not catch up", f);
+	REQUIRE(w, max_out >= 2,
+		"at most %u request(s) in flight to n%u while it caught up",
+		max_out, f);
+	set_note("%llu/%llu requests for 300 writes (bound %llu); %u in "
+		 "flight in catch-up",
+		 (unsigned long long)b.msgs[nth_in(w, w->all, l, 0)],
+		 (unsigned long long)b.msgs[nth_in(w, w->all, l, 1)],
+		 (unsigned long long)bound, max_out);
+}
+
 /* ---- the table ---------------------------------------------------------- */
+
+static void opts_full_only(struct world_opts *o)
+{
+	o->pipeline_full_only = true;
+	o->max_batch_entries = 16;
+}
 
 struct scenario {
 	const char *name;
 	uint32_t n_nodes;
 	void (*run)(struct world *w);
+	void (*tune)(struct world_opts *o); /* NULL: the defaults */
 };
 
 static const struct scenario scenarios[] = {
-    {"first-election-3", 3, sc_first_election},
-    {"first-election-5", 5, sc_first_election},
-    {"reelection", 3, sc_reelection},
-    {"old-leader-rejoins", 3, sc_old_leader_rejoins},
-    {"no-quorum", 3, sc_no_quorum},
-    {"many-elections-7", 7, sc_many_elections},
-    {"disruptive-follower", 5, sc_disruptive_follower},
-    {"leader-stepdown", 5, sc_leader_stepdown},
-    {"figure8", 5, sc_figure8},
-    {"stale-leader-catchup", 5, sc_stale_leader_catchup},
-    {"crash-all", 5, sc_crash_all},
-    {"crash-rolling", 5, sc_crash_rolling},
-    {"lossy-churn", 5, sc_lossy_churn},
-    {"read-after-leader-change", 5, sc_read_after_leader_change},
-    {"bridge", 3, sc_bridge},
-    {"single-node", 1, sc_single_node},
-    {"batching", 3, sc_batching},
-    {"leader-slow-disk", 3, sc_leader_slow_disk},
-    {"dup-reorder", 3, sc_dup_reorder},
-    {"catchup-under-reads", 5, sc_catchup_under_reads},
+    {"first-election-3", 3, sc_first_election, NULL},
+    {"first-election-5", 5, sc_first_election, NULL},
+    {"reelection", 3, sc_reelection, NULL},
+    {"old-leader-rejoins", 3, sc_old_leader_rejoins, NULL},
+    {"no-quorum", 3, sc_no_quorum, NULL},
+    {"many-elections-7", 7, sc_many_elections, NULL},
+    {"disruptive-follower", 5, sc_disruptive_follower, NULL},
+    {"leader-stepdown", 5, sc_leader_stepdown, NULL},
+    {"figure8", 5, sc_figure8, NULL},
+    {"stale-leader-catchup", 5, sc_stale_leader_catchup, NULL},
+    {"crash-all", 5, sc_crash_all, NULL},
+    {"crash-rolling", 5, sc_crash_rolling, NULL},
+    {"lossy-churn", 5, sc_lossy_churn, NULL},
+    {"read-after-leader-change", 5, sc_read_after_leader_change, NULL},
+    {"bridge", 3, sc_bridge, NULL},
+    {"single-node", 1, sc_single_node, NULL},
+    {"batching", 3, sc_batching, NULL},
+    {"leader-slow-disk", 3, sc_leader_slow_disk, NULL},
+    {"dup-reorder", 3, sc_dup_reorder, NULL},
+    {"catchup-under-reads", 5, sc_catchup_under_reads, NULL},
+    {"pipeline-full-only", 3, sc_pipeline_full_only, opts_full_only},
 };
 
 int scenarios_run(const char *only, uint64_t seed, bool verbose,
@@ -905,6 +1019,8 @@ int scenarios_run(const char *only, uint64_t seed, bool verbose,
 			continue;
 		ran++;
 		world_default_opts(&o, s->name, sd, s->n_nodes);
+		if (s->tune != NULL)
+			s->tune(&o);
 		o.verbose = verbose;
 		w = calloc(1, sizeof(*w));
 		if (w == NULL || world_init(w, &o) != 0) {

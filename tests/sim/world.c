@@ -1913,6 +1913,7 @@ int world_init(struct world *w, const struct world_opts *o)
 	w->cfg.max_batch_entries = o->max_batch_entries;
 	w->cfg.max_batch_bytes = o->max_batch_bytes;
 	w->cfg.max_inflight = o->max_inflight;
+	w->cfg.pipeline_full_only = o->pipeline_full_only;
 	w->cfg.prevote = o->prevote;
 	w->cfg.check_quorum = o->check_quorum;
 	w->last_step_at = WORLD_NONE;

@@ -192,6 +192,7 @@ struct world_opts {
 	uint32_t max_batch_entries;
 	uint32_t max_batch_bytes;
 	uint32_t max_inflight;
+	bool pipeline_full_only;
 	bool prevote;
 	bool check_quorum;
 	/* Default link and disk behaviour. */

@@ -168,7 +168,8 @@ static void test_full(void)
 	    "data_dir = \"/var/lib/raftd/%i\";\n"
 	    "election_timeout_ms = { min = 1000; max = 2000; };\n"
 	    "heartbeat_ms = 500;\n"
-	    "request_timeout_ms = 3600000;\n";
+	    "request_timeout_ms = 3600000;\n"
+	    "max_inflight = 8;\n";
 	struct config cfg;
 
 	if (!load_good(text, &cfg, __LINE__))
@@ -194,6 +195,7 @@ static void test_full(void)
 	CHECK(cfg.election_max_ms == 2000);
 	CHECK(cfg.heartbeat_ms == 500);
 	CHECK(cfg.request_timeout_ms == 3600000);
+	CHECK(cfg.max_inflight == 8);
 	CHECK(strstr(cfg.path, "good.conf") != NULL);
 	CHECK(config_node_by_id(&cfg, 3) == &cfg.nodes[1]);
 	CHECK(config_node_by_id(&cfg, 2147483647) == &cfg.nodes[2]);
@@ -216,6 +218,7 @@ static void test_minimal(void)
 	CHECK(cfg.election_max_ms == 300);
 	CHECK(cfg.heartbeat_ms == 50);
 	CHECK(cfg.request_timeout_ms == 5000);
+	CHECK(cfg.max_inflight == 2);
 
 	/* libconfig's other spellings: ':' for '=', ',' for ';', hex, L. */
 	if (!load_good("cluster: { nodes: ( { id: 0x10, address: "
@@ -550,6 +553,12 @@ static void test_ranges(void)
 		   "request_timeout_ms", "0 is out of range (1..3600000)");
 	EXPECT_BAD(ONE_NODE "request_timeout_ms = 3600001;\n", 2,
 		   "request_timeout_ms", "3600001 is out of range");
+	EXPECT_BAD(ONE_NODE "max_inflight = 0;\n", 2, "max_inflight",
+		   "0 is out of range (1..8)");
+	EXPECT_BAD(ONE_NODE "max_inflight = 9;\n", 2, "max_inflight",
+		   "9 is out of range (1..8)");
+	EXPECT_BAD(ONE_NODE "max_inflight = \"2\";\n", 2, "max_inflight",
+		   "must be an integer, not a string");
 	EXPECT_BAD(ONE_NODE "election_timeout_ms = {\n  min = 150;\n  max = "
 			    "60001;\n};\n",
 		   4, "election_timeout_ms.max", "60001 is out of range");
