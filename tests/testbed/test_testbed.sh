@@ -194,6 +194,8 @@ mkdir -p "$tmp/hosts" "$tmp/ws"
 		echo "ssh_option = ControlPersist=60"
 	fi
 	echo "raft_port = 8001"
+	# Pipelining deeper than raftd's default, across real hosts.
+	echo "max_inflight = 3"
 	for ((i = 1; i <= nhosts; i++)); do
 		echo "node h$i $(host_ip "$i") dir=$tmp/hosts/h$i"
 	done
@@ -247,6 +249,7 @@ fi
 tb config
 expect_rc 0
 expect_lines "address = \"$net\.1[1-5]:8001\"" 5
+expect_lines '^max_inflight = 3;$' 1
 
 tb -j 2 uptime
 expect_rc 0
