@@ -6,16 +6,17 @@
  *   - XML-RPC connection threads (server.c) call node_write(),
  *     node_read_begin() and node_peer_message();
  *   - the timer thread calls raft_tick() when the core asked to be woken;
- *   - one peer thread per other node pops the messages the core addressed
- *     to that node from its queue, makes the RPC with a deadline and feeds
- *     the reply back, so a slow or dead peer never delays the others, and
- *     requestVote goes to all peers in parallel.
+ *   - for each other node, cfg->max_inflight sender threads, each with its
+ *     own connection, pop the messages the core addressed to that node
+ *     from its queue, make the RPC with a deadline and feed the reply
+ *     back, so a slow or dead peer never delays the others, requestVote
+ *     goes to all peers in parallel, and AppendEntries can be pipelined.
  *
  * Locks, in the order they may be taken:
  *   n->hs_lock  serialises writes of the term/vote file;
  *   n->lock     the core, the state machine, the waiters, wake_at, the
  *               hard state to write, `stopping`;
- *   p->lock     one peer's queue;
+ *   p->lock     one peer's queue, stop and down;
  *   the storage's own mutex (inside storage.c), innermost.
  *
  * Every core event runs under n->lock and ends in node_process(), which
@@ -572,14 +573,16 @@ static void peer_set_down(struct peer *p, bool down, const char *why)
 {
 	bool was;
 
+	/* Logged under the lock so that the lines of several connections
+	 * come out in the order of the changes. */
 	pthread_mutex_lock(&p->lock);
 	was = p->down;
 	p->down = down;
-	pthread_mutex_unlock(&p->lock);
 	if (down && !was)
 		log_info("peer %u unreachable: %s", p->id, why);
 	else if (!down && was)
 		log_info("peer %u reachable again", p->id);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static int peer_call(struct peer_conn *c, const struct raft_msg *m,
@@ -720,6 +723,14 @@ static void wait_for_gap(struct node *n, const struct raft_msg *m)
 	uint64_t deadline = now_ms() + REORDER_WAIT_MS;
 	struct timespec ts;
 
+	/* Requests overtaken on other connections hold at most
+	 * max_inflight - 1 batches; a wider gap is a follower that is
+	 * really behind, and the leader should hear so at once.  The
+	 * leader's setting may differ from ours: use the largest. */
+	if (m->u.append.prev_index >
+	    raft_last_index(&n->raft) +
+		(uint64_t)(CONFIG_MAX_INFLIGHT - 1) * BATCH_ENTRIES)
+		return;
 	abstime_ms(&ts, deadline);
 	while (!n->stopping && raft_role(&n->raft) == RAFT_FOLLOWER &&
 	       m->term == raft_term(&n->raft) &&
@@ -744,8 +755,7 @@ int node_peer_message(struct node *n, const struct raft_msg *m,
 	if (m->type == RAFT_MSG_APPEND)
 		atomic_fetch_add(&n->appends_received, 1);
 	pthread_mutex_lock(&n->lock);
-	if (m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0 &&
-	    n->cfg->max_inflight > 1)
+	if (m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0)
 		wait_for_gap(n, m);
 	if (n->stopping) {
 		pthread_mutex_unlock(&n->lock);

@@ -1003,11 +1003,16 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 		send_append(r, p);
 		return;
 	}
-	/* Ignore answers to requests we no longer care about. */
+	/* Ignore answers to requests we no longer care about.  In
+	 * REPLICATE a rejection with prev_index == match_index is not one
+	 * of them: a pipelined request that overtook its predecessor was
+	 * refused before the predecessor landed, and its entries (still
+	 * counted in flight) were never appended; the generic path below
+	 * resumes from match_index + 1. */
 	if (p->state == RAFT_PROGRESS_PROBE) {
 		if (a->prev_index + 1 != p->next_index)
 			return;
-	} else if (a->prev_index <= p->match_index) {
+	} else if (a->prev_index < p->match_index) {
 		return;
 	}
 	if (a->conflict_term != 0) {
@@ -1146,6 +1151,7 @@ void raft_tick(struct raft *r, uint64_t now)
 				p->next_index = p->match_index + 1;
 				p->n_inflight = 0;
 				p->last_progress = r->now;
+				r->stall_probes++;
 			}
 		}
 		broadcast_heartbeat(r, true);

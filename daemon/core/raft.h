@@ -252,6 +252,10 @@ struct raft {
 	bool commit_in_term;            /* leader committed an entry of its term */
 
 	struct raft_progress progress[RAFT_MAX_NODES];
+	/* Times a leader found a follower's pipeline stalled (no progress
+	 * for two heartbeats) and went back to probing: a lost request, or
+	 * a flow-control bug.  For tests and diagnostics. */
+	uint64_t stall_probes;
 
 	/* ReadIndex (thesis §6.4).  `seq` numbers the heartbeat rounds;
 	 * `read_round` is the round started for reads and not yet answered

@@ -964,6 +964,46 @@ static void sc_pipeline_full_only(struct world *w)
 		 (unsigned long long)bound, max_out);
 }
 
+/* Pipelined full batches to a follower catching up over a link that
+ * reorders (a delay drawn per message): requests that overtake their
+ * predecessors are refused, and the leader must recover from each refusal
+ * at once (§5.3), never leave a request counted in flight that the
+ * follower refused, which would idle the pipeline until stall detection
+ * (two heartbeats) noticed. */
+static void sc_pipeline_reorder(struct world *w)
+{
+	uint64_t target, stalls0, t0;
+	uint32_t l, f, ms;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	f = nth_in(w, w->all, l, 0);
+	world_crash(w, f);
+	REQUIRE(w, commit_many(w, l, 40 * w->cfg.max_batch_entries, 10000),
+		"proposals not committed without n%u", f);
+	world_set_delay(w, l, f, 1, 15);
+	world_set_delay(w, f, l, 1, 15);
+	world_restart(w, f);
+	target = N(w, l)->commit;
+	stalls0 = N(w, l)->r->stall_probes;
+	t0 = w->now;
+	for (ms = 0; ms < 10000 && N(w, f)->commit < target; ms++) {
+		world_run_for(w, 1);
+		if (world_leader(w, w->all) != l)
+			break;
+	}
+	REQUIRE(w, world_leader(w, w->all) == l, "leader changed");
+	REQUIRE(w, N(w, f)->commit >= target, "n%u did not catch up", f);
+	REQUIRE(w, N(w, l)->r->stall_probes == stalls0,
+		"the leader's pipeline to n%u stalled %llu time(s)", f,
+		(unsigned long long)(N(w, l)->r->stall_probes - stalls0));
+	set_note("n%u caught up %llu entries in %llu ms over a reordering "
+		 "link",
+		 f, (unsigned long long)target,
+		 (unsigned long long)(w->now - t0));
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static void opts_full_only(struct world_opts *o)
@@ -1001,6 +1041,7 @@ static const struct scenario scenarios[] = {
     {"dup-reorder", 3, sc_dup_reorder, NULL},
     {"catchup-under-reads", 5, sc_catchup_under_reads, NULL},
     {"pipeline-full-only", 3, sc_pipeline_full_only, opts_full_only},
+    {"pipeline-reorder", 3, sc_pipeline_reorder, opts_full_only},
 };
 
 int scenarios_run(const char *only, uint64_t seed, bool verbose,
