@@ -22,14 +22,11 @@ import statistics
 import subprocess
 import sys
 import time
+import xmlrpc.client
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from failover import Cluster  # noqa: E402
-
-
-def status(c, i):
-    return c.proxy(i).status()
 
 
 def trial(build, inflight, backlog_s):
@@ -51,16 +48,16 @@ def trial(build, inflight, backlog_s):
                         servers, "-c", "16", "-d", str(backlog_s), "-w",
                         "0"], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=backlog_s + 60)
-        target = status(c, lead)["commitIndex"]
+        target = c.proxy(lead).status()["commitIndex"]
         c.start(victim)
         t0 = time.monotonic()
         deadline = t0 + 120
         got = 0
         while time.monotonic() < deadline:
             try:
-                got = status(c, victim)["commitIndex"]
-            except (OSError, Exception):
-                got = 0
+                got = c.proxy(victim).status()["commitIndex"]
+            except (OSError, xmlrpc.client.Error):
+                got = 0  # not serving yet
             if got >= target:
                 break
             time.sleep(0.002)

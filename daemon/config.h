@@ -51,7 +51,7 @@ struct config {
 	uint32_t heartbeat_ms;
 	uint32_t request_timeout_ms;
 	/* AppendEntries in flight to one peer at once, each on its own
-	 * connection (pipelining; raftd extension, docs/API.md). */
+	 * connection (pipelining; etc/raftd.conf, docs/DESIGN.md). */
 	uint32_t max_inflight;
 };
 

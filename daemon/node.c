@@ -567,8 +567,6 @@ static void rpc_done(const char *url, const char *method, xmlrpc_value *params,
 	}
 }
 
-/* One RPC carrying m, with a deadline in ms (xmlrpc-c's own timeouts
- * work in 3-second steps: XMLRPC-C.md §4).  0 and *reply on success. */
 static void peer_set_down(struct peer *p, bool down, const char *why)
 {
 	bool was;
@@ -585,6 +583,8 @@ static void peer_set_down(struct peer *p, bool down, const char *why)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* One RPC carrying m, with a deadline in ms (xmlrpc-c's own timeouts
+ * work in 3-second steps: XMLRPC-C.md §4).  0 and *reply on success. */
 static int peer_call(struct peer_conn *c, const struct raft_msg *m,
 		     unsigned long deadline_ms, struct raft_msg *reply,
 		     bool *has_reply)
@@ -720,7 +720,6 @@ static void *peer_main(void *arg)
  * (§5.3's consistency check would refuse it).  n->lock held. */
 static void wait_for_gap(struct node *n, const struct raft_msg *m)
 {
-	uint64_t deadline = now_ms() + REORDER_WAIT_MS;
 	struct timespec ts;
 
 	/* Requests overtaken on other connections hold at most
@@ -731,12 +730,11 @@ static void wait_for_gap(struct node *n, const struct raft_msg *m)
 	    raft_last_index(&n->raft) +
 		(uint64_t)(CONFIG_MAX_INFLIGHT - 1) * BATCH_ENTRIES)
 		return;
-	abstime_ms(&ts, deadline);
+	abstime_ms(&ts, now_ms() + REORDER_WAIT_MS);
 	while (!n->stopping && raft_role(&n->raft) == RAFT_FOLLOWER &&
 	       m->term == raft_term(&n->raft) &&
 	       raft_leader(&n->raft) == m->from &&
-	       m->u.append.prev_index > raft_last_index(&n->raft) &&
-	       now_ms() < deadline) {
+	       m->u.append.prev_index > raft_last_index(&n->raft)) {
 		if (pthread_cond_timedwait(&n->log_cond, &n->lock, &ts) ==
 		    ETIMEDOUT)
 			break;
