@@ -76,6 +76,24 @@ static void trace(struct raft *r, const char *fmt, ...)
 	r->trace[r->trace_len] = '\0';
 }
 
+/* A refused message: counted, and traced at most once a second (the
+ * core's clock) with the number refused in between, so that a peer
+ * flooding us with bad messages cannot flood the log. */
+static void drop(struct raft *r, const struct raft_msg *m, const char *why)
+{
+	r->dropped_msgs++;
+	if (r->drop_trace_at != 0 && r->now < r->drop_trace_at + 1000) {
+		r->drops_untraced++;
+		return;
+	}
+	trace(r, "term %llu: dropped a message (type %d) from %u: %s "
+		 "(%llu more dropped since the last such line)",
+	      (unsigned long long)r->term, (int)m->type, m->from, why,
+	      (unsigned long long)r->drops_untraced);
+	r->drops_untraced = 0;
+	r->drop_trace_at = r->now ? r->now : 1;
+}
+
 /* ---- the in-memory log ------------------------------------------------- */
 
 static uint64_t log_last_index(const struct raft_log *l)
@@ -122,6 +140,8 @@ static void log_truncate(struct raft_log *l, uint64_t from)
 {
 	uint64_t i;
 
+	/* Internal: callers truncate only above the commit index, which is
+	 * at or above the offset; no message can choose `from`. */
 	assert(from > l->offset);
 	for (i = from; i <= l->offset + l->n; i++)
 		free(l->entries[i - l->offset - 1].buf);
@@ -227,6 +247,7 @@ static void note_append(struct raft *r, uint64_t index)
 		r->up.append_first = index;
 		r->up.n_append = 1;
 	} else {
+		/* Internal: the core appends at its log's end only. */
 		assert(index == r->up.append_first + r->up.n_append);
 		r->up.n_append++;
 	}
@@ -330,6 +351,8 @@ static void set_role(struct raft *r, enum raft_role to)
 {
 	enum raft_role from = r->role;
 
+	/* Internal: every caller checks the role first (recv_vote_resp
+	 * acts only as (pre)candidate, elections start only off-leader). */
 	switch (to) {
 	case RAFT_FOLLOWER:
 		break; /* any role may fall back to follower */
@@ -356,8 +379,11 @@ static void become_follower(struct raft *r, uint64_t term, uint32_t leader)
 	if (term > r->term) {
 		r->term = term;
 		r->vote = 0;
+		r->term_leader = 0;
 		note_hard_state(r);
 	}
+	if (leader != 0)
+		r->term_leader = leader;
 	set_role(r, RAFT_FOLLOWER);
 	if (leader != r->leader_id && leader != 0)
 		trace(r, "term %llu: following leader %u",
@@ -378,6 +404,7 @@ static void become_leader(struct raft *r)
 
 	set_role(r, RAFT_LEADER);
 	r->leader_id = r->cfg.id;
+	r->term_leader = r->cfg.id;
 	r->commit_in_term = false;
 	r->seq = 0;
 	r->read_round = 0;
@@ -485,6 +512,7 @@ static void become_candidate(struct raft *r)
 
 	r->term++;
 	r->vote = r->cfg.id;
+	r->term_leader = 0;
 	note_hard_state(r);
 	set_role(r, RAFT_CANDIDATE);
 	r->leader_id = 0;
@@ -500,6 +528,14 @@ static void become_candidate(struct raft *r)
 
 static void start_election(struct raft *r)
 {
+	if (r->term >= RAFT_MAX_TERM) {
+		/* Terms are bounded (raft.h); with no term left to campaign
+		 * in, wait for a leader instead of overflowing. */
+		trace(r, "term %llu: at the largest term, not campaigning",
+		      (unsigned long long)r->term);
+		reset_election_timer(r);
+		return;
+	}
 	if (r->cfg.prevote)
 		become_precandidate(r);
 	else
@@ -518,6 +554,8 @@ static void send_append_from(struct raft *r, struct raft_progress *p,
 	uint64_t last = log_last_index(&r->log);
 	uint64_t n = 0, bytes = 0;
 
+	/* Internal: next_index is clamped to [match + 1, last + 1] wherever
+	 * an answer moves it (recv_append_resp checks what peers say). */
 	assert(next >= 1 && next <= last + 1);
 	if (with_entries) {
 		while (next + n <= last && n < r->cfg.max_batch_entries) {
@@ -539,6 +577,7 @@ static void send_append_from(struct raft *r, struct raft_progress *p,
 	if (n > 0 && p->state == RAFT_PROGRESS_REPLICATE) {
 		/* Optimistic pipelining (thesis §10.2.2). */
 		p->next_index = next + n;
+		/* Internal: maybe_send stops at max_inflight <= the array. */
 		assert(p->n_inflight < RAFT_MAX_INFLIGHT);
 		p->inflight[p->n_inflight++] = next + n - 1;
 	}
@@ -862,12 +901,23 @@ static void recv_append(struct raft *r, const struct raft_msg *m)
 		send_append_resp(r, m, false, 0, 0, 0);
 		return;
 	}
-	/* m->term >= r->term: m->from is the leader of m->term (§5.2). */
-	if (m->term > r->term || r->role != RAFT_FOLLOWER ||
-	    r->leader_id != m->from) {
-		assert(!(r->role == RAFT_LEADER && m->term == r->term));
-		become_follower(r, m->term, m->from);
+	/* m->term >= r->term: m->from claims to lead m->term.  §5.2
+	 * (Election Safety): a term has at most one leader, so a claim for
+	 * our own term by anyone but the leader we know of (or by anyone
+	 * while we lead it) is from a broken or forged peer.  Obeying it
+	 * could make us apply entries no leader ever committed: drop it.
+	 * (raft_recv already moved us to m->term if it was newer, with
+	 * m->from as the term's leader.) */
+	if (r->role == RAFT_LEADER) {
+		drop(r, m, "AppendEntries from a second leader of our term");
+		return;
 	}
+	if (r->term_leader != 0 && r->term_leader != m->from) {
+		drop(r, m, "AppendEntries from a second leader of the term");
+		return;
+	}
+	if (r->role != RAFT_FOLLOWER || r->leader_id != m->from)
+		become_follower(r, m->term, m->from);
 	r->last_leader_contact = r->now;
 	reset_election_timer(r);
 
@@ -951,14 +1001,20 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 
 	if (r->role != RAFT_LEADER || m->term != r->term)
 		return; /* stale */
+	/* An answer names a request we sent: its prev_index is within our
+	 * log (a leader's log only grows), its match within our log, its
+	 * round one we started.  Anything else would move next_index past
+	 * our log or confirm reads no majority confirmed. */
+	if (a->prev_index > last || a->match_index > last || a->seq > r->seq) {
+		drop(r, m, "AppendEntries answer to a request never sent");
+		return;
+	}
 	p->recent_active = true;
 	if (a->seq > p->acked_seq) {
 		p->acked_seq = a->seq;
 		check_reads(r);
 	}
 	if (a->success) {
-		if (a->match_index > last)
-			return; /* impossible from a correct follower */
 		if (a->match_index > p->match_index) {
 			p->match_index = a->match_index;
 			p->last_progress = r->now;
@@ -1034,6 +1090,8 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 		next = a->prev_index; /* always move back */
 	if (next < p->match_index + 1)
 		next = p->match_index + 1;
+	if (next > last + 1)
+		next = last + 1;
 	if (next < 1)
 		next = 1;
 	p->state = RAFT_PROGRESS_PROBE;
@@ -1042,38 +1100,109 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 	send_append(r, p);
 }
 
-static bool msg_valid(const struct raft *r, const struct raft_msg *m)
+/* Bounds a message must respect on its own, whatever the receiver's state
+ * (raft.h).  Nothing from the network is trusted: these are the checks that
+ * keep a forged or corrupted message from overflowing the core's
+ * arithmetic or storing a log that breaks Raft's invariants. */
+const char *raft_msg_check(const struct raft_msg *m)
 {
 	uint32_t i;
 
-	if (m->to != r->cfg.id || m->from == r->cfg.id ||
-	    progress_of((struct raft *)r, m->from) == NULL)
-		return false;
+	if (m->term > RAFT_MAX_TERM)
+		return "term out of range";
 	switch (m->type) {
-	case RAFT_MSG_VOTE:
-	case RAFT_MSG_VOTE_RESP:
-	case RAFT_MSG_APPEND_RESP:
-		return true;
-	case RAFT_MSG_APPEND:
-		if (m->u.append.n_entries > 0 && m->u.append.entries == NULL)
-			return false;
-		for (i = 0; i < m->u.append.n_entries; i++) {
-			const struct raft_entry *e = &m->u.append.entries[i];
-			if (e->len > RAFT_MAX_ENTRY_BYTES ||
-			    (e->len > 0 && e->buf == NULL) ||
-			    e->term > m->term)
-				return false;
-		}
-		return true;
+	case RAFT_MSG_VOTE: {
+		const struct raft_msg_vote *v = &m->u.vote;
+		if (m->term == 0)
+			return "vote request for term 0";
+		if (v->last_log_index > RAFT_MAX_INDEX)
+			return "last log index out of range";
+		/* A candidate's log holds no term above the one it asks for;
+		 * an empty log has term 0, every entry a term >= 1. */
+		if (v->last_log_term > m->term)
+			return "last log term above the request's term";
+		if ((v->last_log_index == 0) != (v->last_log_term == 0))
+			return "last log index and term disagree";
+		return NULL;
 	}
-	return false;
+	case RAFT_MSG_VOTE_RESP:
+		return NULL;
+	case RAFT_MSG_APPEND: {
+		const struct raft_msg_append *a = &m->u.append;
+		uint64_t prev = a->prev_term;
+		if (m->term == 0)
+			return "AppendEntries for term 0";
+		if (a->prev_index > RAFT_MAX_INDEX ||
+		    a->leader_commit > RAFT_MAX_INDEX)
+			return "index out of range";
+		if (a->n_entries > RAFT_MAX_MSG_ENTRIES ||
+		    a->prev_index + a->n_entries > RAFT_MAX_INDEX)
+			return "too many entries";
+		if (a->prev_term > m->term)
+			return "prev term above the leader's term";
+		if ((a->prev_index == 0) != (a->prev_term == 0))
+			return "prev index and prev term disagree";
+		if (a->n_entries > 0 && a->entries == NULL)
+			return "entries missing";
+		/* §5.3, Figure 2: a leader's log holds entries whose terms
+		 * never decrease, none above its own term, none of term 0. */
+		for (i = 0; i < a->n_entries; i++) {
+			const struct raft_entry *e = &a->entries[i];
+			if (e->term == 0 || e->term < prev || e->term > m->term)
+				return "entry terms out of order";
+			if (e->type != RAFT_ENTRY_NOOP &&
+			    e->type != RAFT_ENTRY_COMMAND)
+				return "unknown entry type";
+			if (e->len > RAFT_MAX_ENTRY_BYTES ||
+			    (e->len > 0 && e->buf == NULL))
+				return "bad entry length";
+			prev = e->term;
+		}
+		return NULL;
+	}
+	case RAFT_MSG_APPEND_RESP: {
+		const struct raft_msg_append_resp *a = &m->u.append_resp;
+		if (a->prev_index > RAFT_MAX_INDEX ||
+		    a->match_index > RAFT_MAX_INDEX ||
+		    a->conflict_index > RAFT_MAX_INDEX ||
+		    a->last_log_index > RAFT_MAX_INDEX)
+			return "index out of range";
+		if (a->conflict_term > m->term)
+			return "conflict term above the follower's term";
+		return NULL;
+	}
+	}
+	return "unknown message type";
+}
+
+/* raft_msg_check() plus what depends on this node: addressed to us, from
+ * another member, and a term within reach of ours. */
+static const char *msg_refusal(const struct raft *r, const struct raft_msg *m)
+{
+	const char *why = raft_msg_check(m);
+
+	if (why != NULL)
+		return why;
+	if (m->to != r->cfg.id)
+		return "addressed to another node";
+	if (m->from == r->cfg.id ||
+	    progress_of((struct raft *)r, m->from) == NULL)
+		return "not from a member";
+	if (m->term > r->term + RAFT_MAX_TERM_JUMP)
+		return "term jumps too far ahead";
+	return NULL;
 }
 
 int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m)
 {
+	const char *why;
+
 	update_begin(r, now);
-	if (!msg_valid(r, m))
+	why = msg_refusal(r, m);
+	if (why != NULL) {
+		drop(r, m, why);
 		return RAFT_EINVAL;
+	}
 
 	/* §5.1: a higher term makes us a follower, except for what PreVote
 	 * must not disturb: a prevote request, and a granted prevote reply
@@ -1182,6 +1311,8 @@ int raft_propose(struct raft *r, uint64_t now, uint8_t type, const void *buf,
 		return RAFT_ETOOBIG;
 	if (type != RAFT_ENTRY_COMMAND && type != RAFT_ENTRY_NOOP)
 		return RAFT_EINVAL;
+	if (log_last_index(&r->log) >= RAFT_MAX_INDEX)
+		return RAFT_EINVAL;
 	/* §5.3: "the leader appends the command to its log as a new entry,
 	 * then issues AppendEntries RPCs in parallel". */
 	log_append(&r->log, r->term, type, buf, len);
@@ -1268,6 +1399,8 @@ int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote)
 {
 	if (vote != 0 && progress_of(r, vote) == NULL)
 		return RAFT_EINVAL;
+	if (term > RAFT_MAX_TERM)
+		return RAFT_EINVAL;
 	r->term = term;
 	r->vote = vote;
 	return RAFT_OK;
@@ -1278,7 +1411,9 @@ int raft_load_entry(struct raft *r, uint64_t term, uint8_t type,
 {
 	if (len > RAFT_MAX_ENTRY_BYTES)
 		return RAFT_ETOOBIG;
-	if (term < log_term_at(&r->log, log_last_index(&r->log)))
+	if (term == 0 || term > RAFT_MAX_TERM ||
+	    log_last_index(&r->log) >= RAFT_MAX_INDEX ||
+	    term < log_term_at(&r->log, log_last_index(&r->log)))
 		return RAFT_EINVAL; /* terms never decrease along a log */
 	log_append(&r->log, term, type, buf, len);
 	r->persisted_index = log_last_index(&r->log);
@@ -1291,6 +1426,7 @@ void raft_start(struct raft *r, uint64_t now)
 	r->now = now;
 	r->role = RAFT_FOLLOWER;
 	r->leader_id = 0;
+	r->term_leader = 0;
 	/* A log entry of a term we never recorded means the hard state was
 	 * lost; adopt the term and have it written again, with a vote for
 	 * ourselves: we may have voted in that term, so we must not vote for

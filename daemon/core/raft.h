@@ -55,6 +55,20 @@ enum {
 
 #define RAFT_MAX_ENTRY_BYTES (1024u * 1024u)
 
+/* Bounds on what a message may carry.  Terms and indexes stay below 2^62
+ * so that term + 1, index + n and their signed 64-bit wire form never
+ * overflow; a message past them is refused whole (and nothing reaches the
+ * core that could overflow its arithmetic).  A term may jump ahead of
+ * ours by at most RAFT_MAX_TERM_JUMP in one message: elections add 1 at a
+ * time, so no correct peer comes near it, and it keeps one forged message
+ * from pinning every node at the top term (where no election can be
+ * held). */
+#define RAFT_MAX_TERM ((UINT64_C(1) << 62) - 1)
+#define RAFT_MAX_INDEX ((UINT64_C(1) << 62) - 1)
+#define RAFT_MAX_TERM_JUMP (UINT64_C(1) << 32)
+/* Entries one AppendEntries may carry (the shell batches at most 1,000). */
+#define RAFT_MAX_MSG_ENTRIES 100000u
+
 enum raft_role {
 	RAFT_FOLLOWER = 0,
 	RAFT_PRECANDIDATE, /* PreVote phase (thesis §9.6): term not yet bumped */
@@ -241,6 +255,13 @@ struct raft {
 	/* Volatile state. */
 	enum raft_role role;
 	uint32_t leader_id;
+	/* The node known to lead the current term: the sender of the first
+	 * AppendEntries accepted in it, or ourselves.  Unlike leader_id it
+	 * survives a PreVote round, so that an AppendEntries of the same term
+	 * from anyone else (a second leader: impossible from correct peers,
+	 * §5.2 Election Safety) is dropped, never obeyed.  0 when unknown;
+	 * reset whenever the term changes. */
+	uint32_t term_leader;
 	uint64_t commit_index;
 	uint64_t persisted_index; /* durable locally, reported by the caller */
 	uint64_t rng;             /* xorshift64* state */
@@ -256,6 +277,13 @@ struct raft {
 	 * for two heartbeats) and went back to probing: a lost request, or
 	 * a flow-control bug.  For tests and diagnostics. */
 	uint64_t stall_probes;
+	/* Messages refused (out of bounds, malformed, or breaking Raft's own
+	 * rules: a second leader in a term, an answer to nothing we sent).
+	 * Traced at most once per second (`drop_trace_at`), with the count
+	 * of those not traced, so a flood cannot flood the log. */
+	uint64_t dropped_msgs;
+	uint64_t drop_trace_at;
+	uint64_t drops_untraced;
 
 	/* ReadIndex (thesis §6.4).  `seq` numbers the heartbeat rounds;
 	 * `read_round` is the round started for reads and not yet answered
@@ -297,8 +325,17 @@ void raft_start(struct raft *r, uint64_t now);
 
 /* Events.  Each starts a fresh update; take it with raft_update_take(). */
 void raft_tick(struct raft *r, uint64_t now);
-/* `m` and its entries are only read (copied as needed). */
+/* `m` and its entries are only read (copied as needed).  Anything may
+ * arrive here: a message that is out of bounds, malformed or impossible
+ * from a correct peer is refused (RAFT_EINVAL, counted in dropped_msgs,
+ * traced rate-limited) and changes nothing; none can make the core
+ * abort.  raft_msg_check() is the bounds check alone, for decoders. */
 int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m);
+/* NULL when `m` is well-formed on its own (every term and index within
+ * bounds, entries' terms non-decreasing from prev_term up to the message
+ * term, counts consistent); otherwise a static reason.  Membership and
+ * the receiver's state are checked by raft_recv() only. */
+const char *raft_msg_check(const struct raft_msg *m);
 void raft_persisted(struct raft *r, uint64_t now, uint64_t index,
 		    uint64_t term);
 /* Copies `buf`.  On success *index and *term identify the new entry; it is
