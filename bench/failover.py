@@ -15,6 +15,7 @@ Prints one line per trial and then median, p90 and max in ms.  Talks only to
 import argparse
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -48,7 +49,8 @@ class Cluster:
         nodes = ",\n".join('{ id = %d; address = "127.0.0.1:%d"; }' % (i + 1, p)
                            for i, p in enumerate(self.ports))
         with open(conf, "w") as f:
-            f.write("cluster = { nodes = (\n%s\n); };\n" % nodes)
+            f.write('cluster = { nodes = (\n%s\n);\n  secret = "%s"; };\n' %
+                    (nodes, secrets.token_hex(16)))
             f.write('data_dir = "%s/node-%%i";\n' % self.dir)
             f.write("election_timeout_ms = { min = %d; max = %d; };\n" % (emin, emax))
             f.write("heartbeat_ms = %d;\nrequest_timeout_ms = 2000;\n" % hb)

@@ -27,7 +27,8 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))')
 		printf '%s{ id = %d; address = "127.0.0.1:%d"; }\n' "$sep" "$i" "$p"
 		sep=","; i=$((i + 1))
 	done
-	echo "); };"
+	echo ");"
+	echo "  secret = \"$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')\"; };"
 	echo "data_dir = \"$dir/node-%i\";"
 } >"$dir/c.conf"
 servers=""

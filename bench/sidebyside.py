@@ -33,6 +33,7 @@ import platform
 import queue
 import random
 import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -181,7 +182,8 @@ class Raftd(Cluster):
         nodes = ",\n".join('{ id = %d; address = "127.0.0.1:%d"; }' % (i + 1, p)
                            for i, p in enumerate(self.ports))
         with open(self.conf, "w") as f:
-            f.write("cluster = { nodes = (\n%s\n); };\n" % nodes)
+            f.write('cluster = { nodes = (\n%s\n);\n  secret = "%s"; };\n' %
+                    (nodes, secrets.token_hex(16)))
             f.write('data_dir = "%s/node-%%i";\n' % self.dir)
             f.write("election_timeout_ms = { min = %d; max = %d; };\n" % RAFTD_ELECTION)
             f.write("heartbeat_ms = %d;\n" % HEARTBEAT_MS)

@@ -24,7 +24,7 @@ struct loader {
 static const char *const root_keys[] = {
     "cluster",	    "data_dir",		  "election_timeout_ms",
     "heartbeat_ms", "request_timeout_ms", "max_inflight",
-    NULL,
+    "insecure",	    NULL,
 };
 static const char *const cluster_keys[] = {"nodes", "secret", NULL};
 static const char *const node_keys[] = {"id", "address", NULL};
@@ -304,6 +304,25 @@ static int get_int(const struct loader *ld, const config_setting_t *group,
 				 max);
 	*out = (uint32_t)v;
 	*found = true;
+	return 0;
+}
+
+/* Look up the boolean `name` in `group`.  Absent: 0, *out untouched. */
+static int get_bool(const struct loader *ld, const config_setting_t *group,
+		    const char *prefix, const char *name, bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	char key[128];
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		key_join(key, sizeof(key), prefix, name);
+		return load_fail(ld, s, key,
+				 "must be true or false (no quotes), not %s",
+				 type_phrase(s));
+	}
+	*out = config_setting_get_bool(s) != 0;
 	return 0;
 }
 
@@ -720,6 +739,32 @@ static int load_cluster(const struct loader *ld, const config_setting_t *root,
 	return 0;
 }
 
+/* Peers authenticate by default (docs/API.md, "Peer methods"): a cluster
+ * of more than one node without a secret is a cluster anyone who can
+ * reach a port can take over, so it must be asked for by name. */
+static int load_security(const struct loader *ld, const config_setting_t *root,
+			 struct config *cfg)
+{
+	const config_setting_t *s = config_setting_get_member(root, "insecure");
+
+	if (get_bool(ld, root, NULL, "insecure", &cfg->insecure) != 0)
+		return -1;
+	if (cfg->insecure && cfg->has_secret)
+		return load_fail(ld, s, "insecure",
+				 "is true but cluster.secret is set; remove "
+				 "one of them");
+	if (cfg->n_nodes > 1 && !cfg->has_secret && !cfg->insecure)
+		return load_fail(ld, config_setting_get_member(root, "cluster"),
+				 "cluster.secret",
+				 "missing: a cluster of %zu nodes needs a "
+				 "shared secret for its peers (e.g. the output "
+				 "of `head -c 32 /dev/urandom | base64`), or "
+				 "`insecure = true;` to run without one on a "
+				 "trusted network",
+				 cfg->n_nodes);
+	return 0;
+}
+
 static int load_data_dir(const struct loader *ld, const config_setting_t *root,
 			 struct config *cfg)
 {
@@ -899,6 +944,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	if (check_known(&ld, root, NULL, root_keys) != 0)
 		goto out;
 	if (load_cluster(&ld, root, cfg) != 0)
+		goto out;
+	if (load_security(&ld, root, cfg) != 0)
 		goto out;
 	if (load_data_dir(&ld, root, cfg) != 0)
 		goto out;

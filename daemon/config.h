@@ -45,6 +45,9 @@ struct config {
 	size_t n_nodes;
 	bool has_secret;
 	char secret[CONFIG_MAX_SECRET + 1];
+	/* `insecure = true;`: peers run without authentication.  A cluster
+	 * of more than one node needs a secret or this (docs/API.md). */
+	bool insecure;
 	char data_dir[CONFIG_PATH_MAX]; /* template: %i = node id, %% = '%' */
 	uint32_t election_min_ms;
 	uint32_t election_max_ms;

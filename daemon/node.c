@@ -50,6 +50,7 @@
 #include <xmlrpc-c/client.h>
 
 #include "log.h"
+#include "peerauth.h"
 #include "rpcfault.h"
 #include "storage.h"
 #include "wire.h"
@@ -134,6 +135,8 @@ struct node {
 	_Atomic uint64_t hs_done_gen;
 
 	_Atomic uint64_t appends_sent, entries_sent, appends_received;
+
+	struct peerauth *auth; /* signs and checks peer frames (thread-safe) */
 
 	pthread_t timer;
 	bool timer_started;
@@ -583,27 +586,89 @@ static void peer_set_down(struct peer *p, bool down, const char *why)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Checks and decodes the answer frame to the request `m` (tag `tag`) into
+ * *reply (wire_msg_release() it).  0, or -1 after logging why not. */
+static int peer_reply(struct peer *p, const struct raft_msg *m,
+		      const struct peerauth_tag *tag, xmlrpc_value *v,
+		      const unsigned char **frame, struct raft_msg *reply)
+{
+	struct node *n = p->node;
+	xmlrpc_env env;
+	size_t len = 0;
+	bool has_auth = false;
+	const char *why = NULL;
+	int rv = -1, arv;
+
+	xmlrpc_env_init(&env);
+	if (xmlrpc_value_type(v) != XMLRPC_TYPE_BASE64) {
+		why = "not a frame";
+		goto out;
+	}
+	xmlrpc_read_base64(&env, v, &len, frame);
+	if (env.fault_occurred) {
+		why = env.fault_string;
+		goto out;
+	}
+	if (wire_decode(*frame, len, reply, &has_auth, &why) != 0)
+		goto out;
+	arv = peerauth_verify_response(n->auth, tag, *frame, len, has_auth);
+	if (arv != PEERAUTH_OK) {
+		why = peerauth_strerror(arv);
+		wire_msg_release(reply);
+		goto out;
+	}
+	if (reply->type != (m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
+						     : RAFT_MSG_APPEND_RESP) ||
+	    reply->from != p->id || reply->to != n->id) {
+		why = "answer of another type or from another node";
+		wire_msg_release(reply);
+		goto out;
+	}
+	rv = 0;
+out:
+	if (rv != 0)
+		log_warn("peer %u: bad reply: %s", p->id, why);
+	xmlrpc_env_clean(&env);
+	return rv;
+}
+
 /* One RPC carrying m, with a deadline in ms (xmlrpc-c's own timeouts
- * work in 3-second steps: XMLRPC-C.md §4).  0 and *reply on success. */
+ * work in 3-second steps: XMLRPC-C.md §4).  0 and *reply on success;
+ * *frame then holds the answer's bytes, which *reply borrows from (free
+ * it after wire_msg_release(reply)). */
 static int peer_call(struct peer_conn *c, const struct raft_msg *m,
 		     unsigned long deadline_ms, struct raft_msg *reply,
-		     bool *has_reply)
+		     const unsigned char **frame, bool *has_reply)
 {
 	struct peer *p = c->peer;
-	const struct config *cfg = p->node->cfg;
+	struct node *n = p->node;
 	xmlrpc_env env;
 	xmlrpc_value *v = NULL, *params = NULL;
 	struct rpc_result res;
-	enum raft_msg_type rtype = m->type == RAFT_MSG_VOTE
-				       ? RAFT_MSG_VOTE_RESP
-				       : RAFT_MSG_APPEND_RESP;
+	struct peerauth_tag tag;
+	uint8_t *buf = NULL;
+	size_t len = wire_body_size(m);
 	int rv = -1;
 
 	*has_reply = false;
+	*frame = NULL;
 	xmlrpc_env_init(&env);
 	memset(&res, 0, sizeof(res));
 	xmlrpc_env_init(&res.fault);
-	v = wire_encode(&env, m, cfg->has_secret ? cfg->secret : NULL);
+	buf = malloc(len + peerauth_trailer_size(n->auth));
+	if (buf == NULL)
+		goto out;
+	wire_encode(m, peerauth_enabled(n->auth), buf);
+	peerauth_sign_request(n->auth, m->to, wall_ms(), buf, len, &tag);
+	v = xmlrpc_base64_new(&env, len + peerauth_trailer_size(n->auth), buf);
 	if (env.fault_occurred)
 		goto out;
 	params = xmlrpc_array_new(&env);
@@ -633,14 +698,12 @@ static int peer_call(struct peer_conn *c, const struct raft_msg *m,
 		goto out;
 	}
 	peer_set_down(p, false, NULL);
-	wire_decode(&env, res.value, rtype, reply);
-	if (env.fault_occurred) {
-		log_warn("peer %u: bad reply: %s", p->id, env.fault_string);
+	if (peer_reply(p, m, &tag, res.value, frame, reply) != 0)
 		goto out;
-	}
 	*has_reply = true;
 	rv = 0;
 out:
+	free(buf);
 	if (res.value)
 		xmlrpc_DECREF(res.value);
 	if (params)
@@ -664,6 +727,7 @@ static void *peer_main(void *arg)
 
 	for (;;) {
 		struct raft_msg m, reply;
+		const unsigned char *frame = NULL;
 		bool has_reply = false;
 		unsigned long deadline;
 
@@ -688,7 +752,7 @@ static void *peer_main(void *arg)
 			atomic_fetch_add(&n->entries_sent,
 					 m.u.append.n_entries);
 		}
-		peer_call(c, &m, deadline, &reply, &has_reply);
+		peer_call(c, &m, deadline, &reply, &frame, &has_reply);
 		raft_msg_free(&m);
 		if (has_reply) {
 			struct step s;
@@ -705,8 +769,9 @@ static void *peer_main(void *arg)
 			pthread_mutex_unlock(&n->lock);
 			node_flush(n, &s);
 			step_clear(&s);
-			raft_msg_free(&reply);
+			wire_msg_release(&reply);
 		}
+		free((void *)frame);
 	}
 	return NULL;
 }
@@ -899,6 +964,11 @@ not_leader:
 	pthread_mutex_unlock(&n->lock);
 	step_clear(&s);
 	return NODE_NOT_LEADER;
+}
+
+struct peerauth *node_peerauth(struct node *n)
+{
+	return n->auth;
 }
 
 const struct sm *node_sm(struct node *n)
@@ -1099,6 +1169,15 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	pthread_cond_init(&n->timer_cond, &n->cond_attr);
 	pthread_cond_init(&n->log_cond, &n->cond_attr);
 
+	/* Each incarnation signs with its own random epoch (peerauth.h). */
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = wall_ms() ^ ((uint64_t)getpid() << 40);
+	if (peerauth_new(cfg->has_secret ? cfg->secret : NULL,
+			 cfg->has_secret ? strlen(cfg->secret) : 0, seed,
+			 &n->auth) != PEERAUTH_OK) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	rv = storage_open(data_dir, storage_log, NULL, &n->st, err, errlen);
 	if (rv != STORAGE_OK)
 		goto fail;
@@ -1244,6 +1323,7 @@ void node_stop(struct node *n)
 		storage_close(n->st);
 	}
 	sm_free(n->sm);
+	peerauth_free(n->auth);
 	raft_close(&n->raft);
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->hs_lock);

@@ -36,6 +36,11 @@ void node_begin_stop(struct node *n);
  * and closes storage, frees everything. */
 void node_stop(struct node *n);
 
+struct peerauth;
+/* The node's signer/checker of peer frames (peerauth.h); lives as long as
+ * the node. */
+struct peerauth *node_peerauth(struct node *n);
+
 /* Peer messages (requestVote, appendEntries), from the RPC server.  On
  * success *reply holds the answer (release with raft_msg_free()) and
  * *has_reply says whether there is one.  `m` is only read. */

@@ -16,6 +16,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 
 #include "command.h"
 #include "log.h"
+#include "peerauth.h"
 #include "rpcfault.h"
 #include "sm.h"
 #include "wire.h"
@@ -47,6 +50,8 @@ struct server {
 	TChanSwitch *chan;
 	TServer abyss;
 	bool created;
+	_Atomic uint64_t refused;           /* peer calls refused, not logged */
+	_Atomic uint64_t refused_logged_ms; /* last refusal logged (wall ms) */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -852,61 +857,83 @@ static xmlrpc_value *meth_show_log(xmlrpc_env *env, xmlrpc_value *params,
 
 /* ---- peer methods ----------------------------------------------------------- */
 
-/* Constant-time comparison: the time taken does not tell how much of a
- * guessed secret was right. */
-static bool secret_equal(const char *a, size_t alen, const char *b)
+static uint64_t wall_ms(void)
 {
-	size_t blen = strlen(b), i;
-	unsigned char d = (unsigned char)(alen != blen);
+	struct timespec ts;
 
-	for (i = 0; i < alen; i++)
-		d |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
-	return d == 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Refused peer calls are logged at most once a second, with the count of
+ * those not logged, so that a flood of forged calls cannot flood the log. */
+static void log_refused(struct server *s, const char *method, const char *why)
+{
+	uint64_t t = wall_ms(), last = atomic_load(&s->refused_logged_ms);
+	uint64_t n;
+
+	atomic_fetch_add(&s->refused, 1);
+	if (t < last + 1000 ||
+	    !atomic_compare_exchange_strong(&s->refused_logged_ms, &last, t))
+		return;
+	n = atomic_exchange(&s->refused, 0);
+	log_warn("refused %s: %s (%llu refused peer calls in the last "
+		 "second or more)",
+		 method, why, (unsigned long long)n);
+}
+
+/* requestVote(frame) and appendEntries(frame): one <base64> frame in
+ * (wire.h), checked (decode, bounds, peerauth.h) before the node sees it;
+ * the answer's frame out, bound to the request by its MAC. */
 static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 				 struct server *s, enum raft_msg_type type,
 				 const char *method)
 {
-	xmlrpc_value *arg = NULL, *sv = NULL, *out = NULL;
+	xmlrpc_value *arg = NULL, *out = NULL;
+	const unsigned char *frame = NULL;
+	uint8_t *rbuf = NULL;
+	size_t len = 0, rlen;
 	struct raft_msg m, reply;
-	bool has_reply = false, decoded = false;
+	struct peerauth_tag tag;
+	struct peerauth *auth = node_peerauth(s->node);
+	const char *why = NULL;
+	bool has_auth = false, decoded = false, has_reply = false;
+	int rv;
 
+	memset(&m, 0, sizeof(m));
 	if (param_count(env, params, 1, 1, method) < 0)
 		goto out;
 	xmlrpc_array_read_item(env, params, 0, &arg);
 	if (env->fault_occurred)
 		goto out;
-	if (xmlrpc_value_type(arg) != XMLRPC_TYPE_STRUCT) {
-		fault(env, RPC_FAULT_INVALID, "%s takes a struct", method);
+	if (xmlrpc_value_type(arg) != XMLRPC_TYPE_BASE64) {
+		fault(env, RPC_FAULT_INVALID, "%s takes one base64 frame",
+		      method);
 		goto out;
 	}
-	if (s->cfg->has_secret) {
-		const char *given = NULL;
-		size_t glen = 0;
-		bool ok = false;
-
-		xmlrpc_struct_find_value(env, arg, "secret", &sv);
-		if (!env->fault_occurred && sv != NULL &&
-		    xmlrpc_value_type(sv) == XMLRPC_TYPE_STRING) {
-			xmlrpc_read_string_lp(env, sv, &glen, &given);
-			if (!env->fault_occurred)
-				ok = secret_equal(given, glen, s->cfg->secret);
-			free((void *)given);
-		}
-		xmlrpc_env_clean(env);
-		xmlrpc_env_init(env);
-		if (!ok) {
-			fault(env, RPC_FAULT_UNAUTHORIZED,
-			      "unauthorized: %s needs the cluster secret",
-			      method);
-			goto out;
-		}
-	}
-	wire_decode(env, arg, type, &m);
+	xmlrpc_read_base64(env, arg, &len, &frame);
 	if (env->fault_occurred)
 		goto out;
+	if (wire_decode(frame, len, &m, &has_auth, &why) != 0) {
+		log_refused(s, method, why);
+		fault(env, RPC_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		goto out;
+	}
 	decoded = true;
+	if (m.type != type) {
+		log_refused(s, method, "frame of another method");
+		fault(env, RPC_FAULT_INVALID, "%s: frame of another method",
+		      method);
+		goto out;
+	}
+	rv = peerauth_verify_request(auth, m.from, wall_ms(), frame, len,
+				     has_auth, &tag);
+	if (rv != PEERAUTH_OK) {
+		log_refused(s, method, peerauth_strerror(rv));
+		fault(env, RPC_FAULT_UNAUTHORIZED, "unauthorized: %s",
+		      peerauth_strerror(rv));
+		goto out;
+	}
 	if (node_peer_message(s->node, &m, &reply, &has_reply) != 0 &&
 	    !has_reply) {
 		fault(env, RPC_FAULT_INVALID, "%s refused", method);
@@ -916,13 +943,22 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 		fault(env, RPC_FAULT_NO_REPLY, "no reply");
 		goto out;
 	}
-	out = wire_encode(env, &reply, NULL);
+	rlen = wire_body_size(&reply);
+	rbuf = malloc(rlen + peerauth_trailer_size(auth));
+	if (rbuf == NULL) {
+		raft_msg_free(&reply);
+		fault(env, RPC_FAULT_UNAVAILABLE, "out of memory");
+		goto out;
+	}
+	wire_encode(&reply, peerauth_enabled(auth), rbuf);
+	peerauth_sign_response(auth, &tag, wall_ms(), rbuf, rlen);
 	raft_msg_free(&reply);
+	out = xmlrpc_base64_new(env, rlen + peerauth_trailer_size(auth), rbuf);
 out:
+	free(rbuf);
 	if (decoded)
-		raft_msg_free(&m);
-	if (sv)
-		xmlrpc_DECREF(sv);
+		wire_msg_release(&m);
+	free((void *)frame);
 	if (arg)
 		xmlrpc_DECREF(arg);
 	return out;

@@ -1,24 +1,63 @@
-/* wire.h: Raft peer messages as XML-RPC values (requestVote, appendEntries). */
+/* wire.h: Raft peer messages as bytes (the frames requestVote and
+ * appendEntries carry as one XML-RPC <base64> value).
+ *
+ * The codec is pure (no XML-RPC, no clock, no allocation but the entry
+ * array) so that it can be fuzzed alone.  A frame is
+ *
+ *   header   u8 version (WIRE_VERSION), u8 type (enum raft_msg_type),
+ *            u8 flags (WIRE_FLAG_AUTH: an authentication trailer follows
+ *            the body), u8 0, u32 from, u32 to, u64 term
+ *   body     the fields of the type, in raft.h's order (bools as one byte,
+ *            0 or 1); an AppendEntries ends in u32 n_entries and n records
+ *            of u64 term, u8 type, u32 len, len bytes
+ *   trailer  WIRE_AUTH_SIZE bytes when WIRE_FLAG_AUTH is set (peerauth.h)
+ *
+ * all integers little-endian.  The body must end exactly where the trailer
+ * starts (or the frame ends): nothing is skipped or guessed.
+ */
 #ifndef RAFTD_WIRE_H
 #define RAFTD_WIRE_H
 
-#include <xmlrpc-c/base.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/raft.h"
 
-/* The XML-RPC method carrying a request of this type. */
+#define WIRE_VERSION 1
+#define WIRE_HEADER_SIZE 20
+#define WIRE_FLAG_AUTH 0x01
+/* u64 epoch, u64 seq, u64 time, 32-byte HMAC-SHA256 (peerauth.h). */
+#define WIRE_AUTH_SIZE 56
+/* The largest frame a peer may send: a full batch (raft.h's entry limit
+ * times the shell's batch) stays far below; anything bigger is refused
+ * before it is decoded. */
+#define WIRE_MAX_FRAME (3u * 1024u * 1024u)
+
+/* The XML-RPC method carrying a message of this type (requests and their
+ * answers share it). */
 const char *wire_method(enum raft_msg_type type);
 
-/* A struct value for m; `secret` (may be NULL) is added as member
- * "secret".  Returns a new reference, or NULL with env set. */
-xmlrpc_value *wire_encode(xmlrpc_env *env, const struct raft_msg *m,
-			  const char *secret);
+/* Bytes the header and body of m take (no trailer). */
+size_t wire_body_size(const struct raft_msg *m);
 
-/* Decodes a struct value of the given type into *m.  The entries of an
- * append request are heap copies owned by *m: release with
- * raft_msg_free().  On failure env is set (fault -501/-502/3) and *m holds
- * nothing to free. */
-void wire_decode(xmlrpc_env *env, xmlrpc_value *v, enum raft_msg_type type,
-		 struct raft_msg *m);
+/* Writes m's header and body into buf, which has room for
+ * wire_body_size(m) + (auth ? WIRE_AUTH_SIZE : 0) bytes; with `auth` the
+ * header announces a trailer, which the caller then writes at
+ * buf + wire_body_size(m) (peerauth_sign_*). */
+void wire_encode(const struct raft_msg *m, bool auth, uint8_t *buf);
+
+/* Decodes the frame buf[0..len) into *m.  The entries of an AppendEntries
+ * point INTO buf (borrowed: valid while buf is); the entry array is the
+ * heap's, released with wire_msg_release().  On success *auth says whether
+ * a trailer follows the body (at buf + len - WIRE_AUTH_SIZE).  Returns 0,
+ * or -1 with a static reason in *why and nothing to release.  The frame is
+ * untrusted: every length is checked before it is used, and the message is
+ * checked with raft_msg_check() (bounds, entry terms). */
+int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m,
+		bool *auth, const char **why);
+
+/* Frees what wire_decode() allocated (the entry array).  Accepts a
+ * zeroed message. */
+void wire_msg_release(struct raft_msg *m);
 
 #endif /* RAFTD_WIRE_H */

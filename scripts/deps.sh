@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh            (as root, or with sudo available)
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config \
-libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev \
+libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev \
 python3 iproute2 nftables openssh-server openssh-client procps psmisc"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -13,6 +13,7 @@ import http.client
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -374,12 +375,17 @@ class Cluster:
 
     def __init__(self, n, name="cluster", election=(150, 300), heartbeat=50,
                  request_timeout=5000, secret=None, log_level="info",
-                 start=True):
+                 start=True, insecure=False):
         self.name = name
         self.election = election
         self.heartbeat = heartbeat
         self.request_timeout = request_timeout
+        # Peers authenticate by default: a random secret unless the test
+        # asks for one, or for an insecure cluster.
+        if secret is None and not insecure:
+            secret = secrets.token_hex(16)
         self.secret = secret
+        self.insecure = insecure
         self.log_level = log_level
         self.dir = tempfile.mkdtemp(prefix="raftd-%s-" % name)
         self.conf = os.path.join(self.dir, "raftd.conf")
@@ -428,14 +434,16 @@ class Cluster:
         secret = ""
         if self.secret is not None:
             secret = '  secret = "%s";\n' % self.secret
+        insecure = "insecure = true;\n" if self.insecure else ""
         return ("# written by tests/cluster/harness.py\n"
                 "cluster = {\n  nodes = (\n%s\n  );\n%s};\n"
                 'data_dir = "%s/node-%%i";\n'
                 "election_timeout_ms = { min = %d; max = %d; };\n"
                 "heartbeat_ms = %d;\n"
-                "request_timeout_ms = %d;\n" %
+                "request_timeout_ms = %d;\n%s" %
                 (nodes, secret, self.dir, self.election[0],
-                 self.election[1], self.heartbeat, self.request_timeout))
+                 self.election[1], self.heartbeat, self.request_timeout,
+                 insecure))
 
     def write_config(self):
         with open(self.conf, "w") as f:

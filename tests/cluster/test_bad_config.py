@@ -16,7 +16,8 @@ def main(ck):
     data = os.path.join(d, "data")
     nodes = ('cluster = {\n  nodes = (\n'
              '    { id = 1; address = "%s"; },\n'
-             '    { id = 2; address = "%s"; }\n  );\n};\n' %
+             '    { id = 2; address = "%s"; }\n  );\n'
+             '  secret = "0123456789abcdef";\n};\n' %
              (c.address(1), c.address(2)))
     good = nodes + 'data_dir = "%s-%%i";\n' % data
 
@@ -76,7 +77,13 @@ def main(ck):
          good.replace(c.address(2), "127.0.0.1"),
          ["-c", "CONF", "-i", "1"], ["CONF", "address"]),
         ("a syntax error", good + "heartbeat_ms = ;\n",
-         ["-c", "CONF", "-i", "1"], ["CONF:8:"]),
+         ["-c", "CONF", "-i", "1"], ["CONF:9:"]),
+        ("no secret for a cluster of two",
+         good.replace('  secret = "0123456789abcdef";\n', ''),
+         ["-c", "CONF", "-i", "1"], ["CONF", "cluster.secret",
+                                     "insecure = true"]),
+        ("insecure and a secret at once", good + "insecure = true;\n",
+         ["-c", "CONF", "-i", "1"], ["CONF", "insecure"]),
         ("a string where an int belongs", good + 'heartbeat_ms = "50";\n',
          ["-c", "CONF", "-i", "1"], ["CONF", "heartbeat_ms"]),
         ("election min above max",

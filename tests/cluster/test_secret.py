@@ -1,4 +1,4 @@
-# test_secret.py: with cluster.secret set, peer calls without it are fault 5 and change nothing.
+# test_secret.py: peers prove the cluster secret with an HMAC (never the secret itself); calls without a valid proof are fault 5 and change nothing; replays are refused.
 import os
 import sys
 import time
@@ -7,58 +7,20 @@ import xmlrpc.client
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import peerwire  # noqa: E402
 from harness import UNAUTHORIZED, Cluster  # noqa: E402
 
 SECRET = "s3cr3t-for-the-test"
 HUGE_TERM = 1 << 40
 
 
-def member(name, kind, value):
-    if kind == "boolean":
-        value = "1" if value else "0"
-    elif kind == "string":
-        value = xmlrpc.client.escape(value)
-    elif kind == "array":
-        value = "<data></data>"
-    return ("<member><name>%s</name><value><%s>%s</%s></value></member>" %
-            (name, kind, value, kind))
+def append_frame(frm, to, term):
+    return peerwire.pack_append(frm, to, term, 0, 0, 0, 1)
 
 
-def peer_call(method, fields, secret=None, secret_kind="string"):
-    """The XML of a peer call with 64-bit ints as <i8> (which Python's
-    marshaller does not write), like raftd's own peers send."""
-    ms = [member(n, k, v) for n, k, v in fields]
-    if secret is not None:
-        ms.append(member("secret", secret_kind, secret))
-    return ("<?xml version='1.0'?><methodCall><methodName>%s</methodName>"
-            "<params><param><value><struct>%s</struct></value></param>"
-            "</params></methodCall>" % (method, "".join(ms))).encode()
-
-
-def append_fields(frm, to, term):
-    return [("from", "i4", frm), ("to", "i4", to), ("term", "i8", term),
-            ("prevIndex", "i8", 0), ("prevTerm", "i8", 0),
-            ("commit", "i8", 0), ("seq", "i8", 1), ("entries", "base64", "")]
-
-
-def vote_fields(frm, to, term):
-    return [("from", "i4", frm), ("to", "i4", to), ("term", "i8", term),
-            ("prevote", "boolean", False), ("lastLogIndex", "i8", 1 << 30),
-            ("lastLogTerm", "i8", HUGE_TERM)]
-
-
-def post(c, nid, body):
-    import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", c.nodes[nid].port,
-                                      timeout=10)
-    try:
-        conn.request("POST", "/RPC2", body=body,
-                     headers={"Content-Type": "text/xml"})
-        r = conn.getresponse()
-        data = r.read()
-    finally:
-        conn.close()
-    return xmlrpc.client.loads(data)[0][0]
+def vote_frame(frm, to, term):
+    return peerwire.pack_vote(frm, to, term, 1 << 30, HUGE_TERM
+                              if term >= HUGE_TERM else 0)
 
 
 def terms(c):
@@ -74,47 +36,92 @@ def main(ck):
     c.wait_caught_up()
     before = terms(c)
     other = [n for n in c.ids() if n != lead]
+    now = int(time.time() * 1000)
+
+    def signed(frame, secret, seq=1, when=None):
+        return peerwire.sign_request(frame, secret, 77, seq, when or now)
+
+    def tampered(frame):
+        f = bytearray(signed(frame, SECRET))
+        f[12] ^= 1  # the term, after signing
+        return bytes(f)
+
+    def truncated_mac(frame):
+        return signed(frame, SECRET)[:-1]
+
+    def secret_in_clear(frame):
+        return frame + SECRET.encode()
+
     attempts = [
-        ("no secret", None, "string"),
-        ("a wrong secret", "wrong", "string"),
-        ("an empty secret", "", "string"),
-        ("a prefix of the secret", SECRET[:-1], "string"),
-        ("the secret plus a byte", SECRET + "x", "string"),
-        ("the secret as an int", "12345", "i4"),
+        ("no proof", lambda f: f),
+        ("a proof with a wrong secret", lambda f: signed(f, "wrong")),
+        ("a proof with an empty secret", lambda f: signed(f, "")),
+        ("a proof with a prefix of the secret",
+         lambda f: signed(f, SECRET[:-1])),
+        ("a proof with the secret plus a byte",
+         lambda f: signed(f, SECRET + "x")),
+        ("a frame altered after signing", tampered),
+        ("a truncated MAC", truncated_mac),
+        ("the secret sent in clear", secret_in_clear),
+        ("a right proof 10 minutes old",
+         lambda f: signed(f, SECRET, when=now - 600000)),
+        ("a right proof 10 minutes ahead",
+         lambda f: signed(f, SECRET, when=now + 600000)),
     ]
+    refused = 0
     for target in [other[0], lead]:
         frm = [n for n in c.ids() if n != target][0]
-        for what, secret, kind in attempts:
-            for method, fields in (("appendEntries",
-                                    append_fields(frm, target, HUGE_TERM)),
-                                   ("requestVote",
-                                    vote_fields(frm, target, HUGE_TERM))):
-                body = peer_call(method, fields, secret, kind)
-                ck.fault(lambda: post(c, target, body), UNAUTHORIZED,
-                         "%s with %s to node %d (term 2^40)" %
-                         (method, what, target))
+        for what, make in attempts:
+            for method, frame in (("appendEntries",
+                                   append_frame(frm, target, HUGE_TERM)),
+                                  ("requestVote",
+                                   vote_frame(frm, target, HUGE_TERM))):
+                body = make(frame)
+                try:
+                    peerwire.call(c.nodes[target].port, method, body)
+                    ck.check(False, "%s with %s to node %d was accepted" %
+                             (method, what, target))
+                except xmlrpc.client.Fault as e:
+                    # A frame that does not even parse is fault 3; every
+                    # parsable one without a valid proof is fault 5.
+                    ok = e.faultCode == UNAUTHORIZED or (
+                        e.faultCode == 3 and "bad frame" in e.faultString)
+                    ck.check(ok, "%s with %s to node %d: fault %d %r" %
+                             (method, what, target, e.faultCode,
+                              e.faultString))
+                    refused += ok
     after = terms(c)
     ck.eq(after, before, "no node's term or leader changed")
     ck.check(all(t < HUGE_TERM for t, _ in after.values()),
              "no node took the term 2^40")
-    ck.note("appendEntries/requestVote with %d kinds of bad secret to a "
-            "follower and the leader: fault 5, terms unchanged %r" %
-            (len(attempts), after))
+    ck.note("%d forged appendEntries/requestVote calls (%d kinds) to a "
+            "follower and the leader refused; terms unchanged %r" %
+            (refused, len(attempts), after))
 
-    # The same calls with the right secret are well-formed: a stale term
-    # (0) gets an answer and changes nothing either.
-    frm = lead
-    r = post(c, other[0], peer_call("appendEntries",
-                                    append_fields(frm, other[0], 0), SECRET))
-    ck.check(isinstance(r, dict) and r.get("success") is False,
-             "appendEntries with the secret and a stale term: refused by "
-             "Raft, not by the secret check (%r)" % (r,))
-    r = post(c, other[0], peer_call("requestVote",
-                                    vote_fields(other[1], other[0], 0),
-                                    SECRET))
-    ck.check(isinstance(r, dict) and r.get("granted") is False,
-             "requestVote with the secret and a stale term: not granted (%r)"
-             % (r,))
+    # With a valid proof the call reaches Raft (here a heartbeat from the
+    # leader's id at its term), and the answer is MAC'd and bound to the
+    # request.
+    r = peerwire.call(c.nodes[other[0]].port, "appendEntries",
+                      peerwire.sign_request(
+                          peerwire.pack_append(lead, other[0], 1, 0, 0, 0,
+                                               1), SECRET, 77, 2))
+    d = peerwire.unpack(r)
+    ck.check(d["type"] == peerwire.APPEND_RESP and d["from"] == other[0],
+             "appendEntries with a valid proof reaches Raft and is "
+             "answered (%r)" % (d,))
+    ck.check(peerwire.check_response(r, SECRET, 77, 2),
+             "the answer carries a MAC bound to the request")
+    ck.check(not peerwire.check_response(r, SECRET, 77, 3),
+             "... and to no other request")
+    # The very same request again is a replay.
+    req = peerwire.sign_request(peerwire.pack_vote(other[1], other[0], 1, 0,
+                                                   0), SECRET, 78, 5)
+    r = peerwire.call(c.nodes[other[0]].port, "requestVote", req)
+    ck.check(peerwire.unpack(r)["granted"] == 0,
+             "requestVote with a valid proof and a stale term: not granted")
+    ck.fault(lambda: peerwire.call(c.nodes[other[0]].port, "requestVote",
+                                   req), UNAUTHORIZED,
+             "the same signed request sent twice: the replay is refused")
     ck.eq(terms(c), before, "still no change")
 
     # A node configured with another secret cannot join or disturb.

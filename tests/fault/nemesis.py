@@ -27,6 +27,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import re
 import shutil
 import signal
@@ -438,6 +439,7 @@ class Cluster:
         self.election = election
         self.heartbeat = heartbeat
         self.request_timeout = request_timeout
+        self.secret = secrets.token_hex(16)
         self.log_level = log_level
         self.conf = os.path.join(workdir, "raftd.conf")
         self.raftd = build_path("raftd")
@@ -475,11 +477,13 @@ class Cluster:
                            (nid, self.address(nid)) for nid in self.ids)
         with open(self.conf, "w") as f:
             f.write("# written by tests/fault/nemesis.py\n"
-                    "cluster = {\n  nodes = (\n%s\n  );\n};\n"
+                    "cluster = {\n  nodes = (\n%s\n  );\n"
+                    '  secret = "%s";\n};\n'
                     'data_dir = "%s/node-%%i";\n'
                     "election_timeout_ms = { min = %d; max = %d; };\n"
                     "heartbeat_ms = %d;\nrequest_timeout_ms = %d;\n" %
-                    (nodes, self.dir, self.election[0], self.election[1],
+                    (nodes, self.secret, self.dir, self.election[0],
+                     self.election[1],
                      self.heartbeat, self.request_timeout))
 
     # -- processes -----------------------------------------------------------

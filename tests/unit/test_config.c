@@ -255,12 +255,13 @@ static void test_fifteen_nodes(void)
 			 "  { id = %d; address = \"127.0.0.1:%d\"; }%s\n", i,
 			 8000 + i, i < RAFT_MAX_NODES ? "," : "");
 	}
-	strcat(text, "); };\n");
+	strcat(text, "); secret = \"fifteen\"; };\n");
 	if (load_good(text, &cfg, __LINE__))
 		CHECK(cfg.n_nodes == RAFT_MAX_NODES);
 
 	/* One more is too many; the error points at the sixteenth. */
-	text[strlen(text) - strlen("); };\n") - 1] = '\0';
+	text[strlen(text) - strlen("); secret = \"fifteen\"; };\n") - 1] =
+	    '\0';
 	strcat(text,
 	       ",\n  { id = 16; address = \"127.0.0.1:8016\"; }\n); };\n");
 	EXPECT_BAD(text, 17, "cluster.nodes", "16 nodes; at most 15");
@@ -333,7 +334,8 @@ static void test_addresses(void)
 	    "  { id = 4; address = \"10.0.0.5:9000\"; },\n"
 	    "  { id = 5; address = \"[::1]:7000\"; },\n"
 	    "  { id = 6; address = \"host.example:8000\"; }\n"
-	    "); };\n";
+	    "); };\n"
+	    "insecure = true;\n";
 	struct config cfg;
 	const struct config_node *n;
 
@@ -386,6 +388,9 @@ static void test_shipped(void)
 	const char *names[] = {"raftd.conf", "local-3.conf", "local-5.conf"};
 	const char *top = getenv("top_srcdir");
 	size_t want_nodes[] = {3, 3, 5};
+	/* raftd.conf shows the secret every real cluster needs; the loopback
+	 * examples run insecure, so that they work as they are. */
+	bool want_secret[] = {true, false, false};
 
 	if (top == NULL)
 		top = ".";
@@ -402,7 +407,8 @@ static void test_shipped(void)
 			continue;
 		}
 		CHECK(cfg.n_nodes == want_nodes[i]);
-		CHECK(!cfg.has_secret);
+		CHECK(cfg.has_secret == want_secret[i]);
+		CHECK(cfg.insecure == !want_secret[i]);
 		CHECK(cfg.election_min_ms == 150 && cfg.election_max_ms == 300);
 		CHECK(cfg.heartbeat_ms == 50 && cfg.request_timeout_ms == 5000);
 		for (size_t k = 0; k < cfg.n_nodes; k++) {
@@ -777,6 +783,37 @@ static void test_secret_and_data_dir(void)
 	}
 }
 
+/* A cluster of several nodes needs a secret, or insecure = true by name;
+ * one node needs neither; both at once is a contradiction. */
+static void test_security(void)
+{
+	static const char two[] = "cluster = { nodes = (\n"
+				  "  { id = 1; address = \"127.0.0.1:8001\"; },\n"
+				  "  { id = 2; address = \"127.0.0.1:8002\"; }\n"
+				  "); };\n";
+	char text[1024];
+	struct config cfg;
+
+	EXPECT_BAD(two, 1, "cluster.secret", "a cluster of 2 nodes needs");
+	snprintf(text, sizeof(text), "%sinsecure = true;\n", two);
+	if (load_good(text, &cfg, __LINE__))
+		CHECK(cfg.insecure && !cfg.has_secret);
+	snprintf(text, sizeof(text), "%sinsecure = false;\n", two);
+	EXPECT_BAD(text, 1, "cluster.secret", "or `insecure = true;`");
+	snprintf(text, sizeof(text), "%sinsecure = \"yes\";\n", two);
+	EXPECT_BAD(text, 5, "insecure", "must be true or false");
+	snprintf(text, sizeof(text), "%sinsecure = 1;\n", two);
+	EXPECT_BAD(text, 5, "insecure", "must be true or false");
+	snprintf(text, sizeof(text),
+		 "cluster = { nodes = ( { id = 1; address = "
+		 "\"127.0.0.1:8001\"; }, { id = 2; address = "
+		 "\"127.0.0.1:8002\"; } );\n  secret = \"s\"; };\n"
+		 "insecure = true;\n");
+	EXPECT_BAD(text, 3, "insecure", "cluster.secret is set");
+	if (load_good(ONE_NODE, &cfg, __LINE__))
+		CHECK(!cfg.insecure && !cfg.has_secret);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -802,6 +839,7 @@ int main(void)
 	test_bad_addresses();
 	test_timing_rules();
 	test_secret_and_data_dir();
+	test_security();
 
 	if (rmdir(tmpdir) != 0)
 		hard_error("rmdir %s: %s", tmpdir, strerror(errno));

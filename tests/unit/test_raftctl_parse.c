@@ -120,6 +120,7 @@ static void test_config(void)
 	      "  { id = 3; address = \"127.0.0.1:9003\"; },\n"
 	      "  { id = 1; address = \"127.0.0.1:9001\"; }\n"
 	      "); };\n"
+	      "insecure = true;\n"
 	      "request_timeout_ms = 1234;\n",
 	      fp);
 	fclose(fp);
