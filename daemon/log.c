@@ -71,3 +71,20 @@ void log_write(enum log_level level, const char *file, int line,
 			(unsigned long long)atomic_load(&log_term),
 			atomic_load(&log_role), level_names[level], msg);
 }
+
+bool log_limit_pass(struct log_limit *l, uint64_t *held)
+{
+	struct timespec ts;
+	uint64_t now, last;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	last = atomic_load(&l->last_ms);
+	if ((last != 0 && now < last + 1000) ||
+	    !atomic_compare_exchange_strong(&l->last_ms, &last, now)) {
+		atomic_fetch_add(&l->held, 1);
+		return false;
+	}
+	*held = atomic_exchange(&l->held, 0);
+	return true;
+}

@@ -2,6 +2,8 @@
 #ifndef RAFTD_LOG_H
 #define RAFTD_LOG_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum log_level {
@@ -30,5 +32,16 @@ void log_write(enum log_level level, const char *file, int line,
 		if (log_enabled(LOG_DEBUG))                                    \
 			log_write(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
+
+/* A rate limit for lines that input can trigger (refused peer calls, bad
+ * replies): at most one line a second per limiter, so that a flood of bad
+ * input cannot flood the log.  log_limit_pass() says whether this line may
+ * go out and, if so, how many were held back since the last one.  Any
+ * thread; a zeroed struct is ready. */
+struct log_limit {
+	_Atomic uint64_t last_ms;
+	_Atomic uint64_t held;
+};
+bool log_limit_pass(struct log_limit *l, uint64_t *held);
 
 #endif /* RAFTD_LOG_H */

@@ -392,6 +392,15 @@ int main(int argc, char **argv)
 
 	log_info("raftd %s starting: node %u at %s, data dir %s",
 		 PACKAGE_VERSION, self->id, self->address, data_dir);
+	if (cfg.has_secret && strlen(cfg.secret) < 16)
+		log_warn("cluster.secret is %zu characters: use at least 16 "
+			 "random ones (a short secret can be guessed offline "
+			 "from one captured peer message)",
+			 strlen(cfg.secret));
+	else if (cfg.insecure && cfg.n_nodes > 1)
+		log_warn("insecure = true: peer messages are not "
+			 "authenticated; anyone who can reach a node's port "
+			 "can act as a member");
 	if (node_start(&cfg, self->id, data_dir, &node, err, sizeof(err)) !=
 	    0) {
 		log_error("%s", err);

@@ -88,6 +88,7 @@ struct peer {
 	size_t head, len;
 	bool stop;
 	bool down; /* last RPC failed (log once per change) */
+	struct log_limit bad_reply_limit; /* any thread */
 	struct peer_conn conns[CONFIG_MAX_INFLIGHT];
 	size_t n_conns;
 };
@@ -634,8 +635,13 @@ static int peer_reply(struct peer *p, const struct raft_msg *m,
 	}
 	rv = 0;
 out:
-	if (rv != 0)
-		log_warn("peer %u: bad reply: %s", p->id, why);
+	if (rv != 0) {
+		uint64_t held;
+		if (log_limit_pass(&p->bad_reply_limit, &held))
+			log_warn("peer %u: bad reply: %s (and %llu more since "
+				 "the last such line)",
+				 p->id, why, (unsigned long long)held);
+	}
 	xmlrpc_env_clean(&env);
 	return rv;
 }
@@ -759,11 +765,9 @@ static void *peer_main(void *arg)
 			memset(&s, 0, sizeof(s));
 			pthread_mutex_lock(&n->lock);
 			if (!n->stopping) {
-				if (raft_recv(&n->raft, now_ms(), &reply) !=
-				    RAFT_OK)
-					log_warn("peer %u: reply refused by "
-						 "the core",
-						 p->id);
+				/* A refused reply is traced by the core
+				 * (rate-limited). */
+				raft_recv(&n->raft, now_ms(), &reply);
 				node_process(n, &s);
 			}
 			pthread_mutex_unlock(&n->lock);

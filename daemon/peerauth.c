@@ -31,6 +31,11 @@ struct window {
 
 struct sender {
 	uint32_t id;
+	/* The sender time of the first frame accepted from its newest epoch:
+	 * a new epoch is admitted only with a later time, so the frames of
+	 * an older incarnation (sent before the newest one started) cannot
+	 * open a window again, however the windows were evicted. */
+	uint64_t newest_first_ms;
 	struct window w[PEERAUTH_EPOCHS];
 };
 
@@ -213,9 +218,9 @@ static void window_advance(struct window *w, uint64_t seq)
 	w->top = seq;
 }
 
-/* Accepts (epoch, seq) once; a->lock held. */
+/* Accepts (epoch, seq) once; `t` is the frame's own time; a->lock held. */
 static int window_accept(struct peerauth *a, uint32_t from, uint64_t epoch,
-			 uint64_t seq, uint64_t now_ms)
+			 uint64_t seq, uint64_t t, uint64_t now_ms)
 {
 	struct sender *s = NULL;
 	struct window *w = NULL, *oldest;
@@ -243,8 +248,11 @@ static int window_accept(struct peerauth *a, uint32_t from, uint64_t epoch,
 			oldest = &s->w[i];
 	}
 	if (w == NULL) {
-		/* A new incarnation of the sender (or one forgotten): its
-		 * time was checked against ours already. */
+		/* A new incarnation of the sender: its time was checked
+		 * against ours already, and must follow the newest one's. */
+		if (t <= s->newest_first_ms)
+			return PEERAUTH_EREPLAY;
+		s->newest_first_ms = t;
 		w = oldest;
 		memset(w, 0, sizeof(*w));
 		w->used = true;
@@ -289,7 +297,7 @@ int peerauth_verify_request(struct peerauth *a, uint32_t from,
 	/* Only a frame with a valid MAC reaches the windows, so nobody
 	 * without the secret can move them. */
 	pthread_mutex_lock(&a->lock);
-	rv = window_accept(a, from, epoch, seq, now_ms);
+	rv = window_accept(a, from, epoch, seq, t, now_ms);
 	pthread_mutex_unlock(&a->lock);
 	if (rv != PEERAUTH_OK)
 		return rv;

@@ -15,7 +15,14 @@
  * from its own clock, or whose (epoch, seq) it has already accepted or is
  * too old for its window: a sliding window of PEERAUTH_WINDOW sequence
  * numbers per sender and epoch, for the last PEERAUTH_EPOCHS epochs of each
- * sender (a sender restarts with a new epoch).  An answer is accepted only
+ * sender (a sender restarts with a new epoch).  A new epoch is admitted
+ * only if its frame's time is later than the first frame of the newest
+ * epoch seen from that sender, so an older incarnation's frames never get
+ * a window back.  The windows live in memory: after the RECEIVER restarts,
+ * a frame captured within the last PEERAUTH_MAX_SKEW_MS can be delivered
+ * to it once more (Raft tolerates a duplicated message).  Only frames
+ * addressed to the receiver reach its windows (the caller checks the
+ * header first).  An answer is accepted only
  * with a valid MAC over the very (epoch, seq) of the request it answers,
  * so answers cannot be replayed either.  The secret itself never travels.
  *

@@ -46,12 +46,12 @@
 struct server {
 	struct node *node;
 	const struct config *cfg;
+	uint32_t self_id;
 	xmlrpc_registry *registry;
 	TChanSwitch *chan;
 	TServer abyss;
 	bool created;
-	_Atomic uint64_t refused;           /* peer calls refused, not logged */
-	_Atomic uint64_t refused_logged_ms; /* last refusal logged (wall ms) */
+	struct log_limit refused_limit; /* refused peer calls */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -865,21 +865,17 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Refused peer calls are logged at most once a second, with the count of
- * those not logged, so that a flood of forged calls cannot flood the log. */
+/* Refused peer calls are logged at most once a second (log_limit), with
+ * the count of those not logged, so that a flood of forged calls cannot
+ * flood the log. */
 static void log_refused(struct server *s, const char *method, const char *why)
 {
-	uint64_t t = wall_ms(), last = atomic_load(&s->refused_logged_ms);
-	uint64_t n;
+	uint64_t held;
 
-	atomic_fetch_add(&s->refused, 1);
-	if (t < last + 1000 ||
-	    !atomic_compare_exchange_strong(&s->refused_logged_ms, &last, t))
-		return;
-	n = atomic_exchange(&s->refused, 0);
-	log_warn("refused %s: %s (%llu refused peer calls in the last "
-		 "second or more)",
-		 method, why, (unsigned long long)n);
+	if (log_limit_pass(&s->refused_limit, &held))
+		log_warn("refused %s: %s (and %llu more refused peer calls "
+			 "since the last such line)",
+			 method, why, (unsigned long long)held);
 }
 
 /* requestVote(frame) and appendEntries(frame): one <base64> frame in
@@ -894,6 +890,7 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 	uint8_t *rbuf = NULL;
 	size_t len = 0, rlen;
 	struct raft_msg m, reply;
+	struct wire_header h;
 	struct peerauth_tag tag;
 	struct peerauth *auth = node_peerauth(s->node);
 	const char *why = NULL;
@@ -914,26 +911,43 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 	xmlrpc_read_base64(env, arg, &len, &frame);
 	if (env->fault_occurred)
 		goto out;
-	if (wire_decode(frame, len, &m, &has_auth, &why) != 0) {
+	/* Cheapest checks first, and the MAC before anything is allocated
+	 * for the body: the header names the sender and the receiver, and a
+	 * frame for another node must not touch this node's replay windows
+	 * (a captured frame to node C replayed at node B would move B's
+	 * window and lock out the sender's real frames). */
+	if (wire_peek(frame, len, &h, &why) != 0) {
 		log_refused(s, method, why);
 		fault(env, RPC_FAULT_INVALID, "%s: bad frame: %s", method, why);
 		goto out;
 	}
-	decoded = true;
-	if (m.type != type) {
+	if (h.type != type) {
 		log_refused(s, method, "frame of another method");
 		fault(env, RPC_FAULT_INVALID, "%s: frame of another method",
 		      method);
 		goto out;
 	}
-	rv = peerauth_verify_request(auth, m.from, wall_ms(), frame, len,
-				     has_auth, &tag);
+	if (h.to != s->self_id || h.from == s->self_id ||
+	    config_node_by_id(s->cfg, h.from) == NULL) {
+		log_refused(s, method, "not from a member to this node");
+		fault(env, RPC_FAULT_INVALID,
+		      "%s: not from a member to this node", method);
+		goto out;
+	}
+	rv = peerauth_verify_request(auth, h.from, wall_ms(), frame, len,
+				     h.auth, &tag);
 	if (rv != PEERAUTH_OK) {
 		log_refused(s, method, peerauth_strerror(rv));
 		fault(env, RPC_FAULT_UNAUTHORIZED, "unauthorized: %s",
 		      peerauth_strerror(rv));
 		goto out;
 	}
+	if (wire_decode(frame, len, &m, &has_auth, &why) != 0) {
+		log_refused(s, method, why);
+		fault(env, RPC_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		goto out;
+	}
+	decoded = true;
 	if (node_peer_message(s->node, &m, &reply, &has_reply) != 0 &&
 	    !has_reply) {
 		fault(env, RPC_FAULT_INVALID, "%s refused", method);
@@ -1074,6 +1088,7 @@ int server_create(const struct config *cfg, const struct config_node *self,
 		return -1;
 	s->node = node;
 	s->cfg = cfg;
+	s->self_id = self->id;
 	xmlrpc_env_init(&env);
 	s->registry = xmlrpc_registry_new(&env);
 	if (env.fault_occurred)

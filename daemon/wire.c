@@ -234,18 +234,16 @@ static int decode_entries(struct cursor *c, struct raft_msg *m,
 	return 0;
 }
 
-int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m,
-		bool *auth, const char **why)
+int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
+	      const char **why)
 {
 	struct cursor c;
 	uint8_t version, type, flags, reserved;
-	const char *reason = NULL;
 
-	memset(m, 0, sizeof(*m));
-	*auth = false;
+	memset(h, 0, sizeof(*h));
 	if (buf == NULL || len < WIRE_HEADER_SIZE || len > WIRE_MAX_FRAME) {
-		reason = "frame too short or too long";
-		goto fail;
+		*why = "frame too short or too long";
+		return -1;
 	}
 	c.p = buf;
 	c.left = len;
@@ -255,26 +253,51 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m,
 	flags = get_u8(&c);
 	reserved = get_u8(&c);
 	if (version != WIRE_VERSION) {
-		reason = "unknown frame version";
-		goto fail;
+		*why = "unknown frame version";
+		return -1;
 	}
 	if (type < RAFT_MSG_VOTE || type > RAFT_MSG_APPEND_RESP) {
-		reason = "unknown message type";
-		goto fail;
+		*why = "unknown message type";
+		return -1;
 	}
 	if ((flags & ~WIRE_FLAG_AUTH) != 0 || reserved != 0) {
-		reason = "unknown frame flags";
+		*why = "unknown frame flags";
+		return -1;
+	}
+	if ((flags & WIRE_FLAG_AUTH) &&
+	    len < WIRE_HEADER_SIZE + WIRE_AUTH_SIZE) {
+		*why = "frame too short for its trailer";
+		return -1;
+	}
+	h->type = (enum raft_msg_type)type;
+	h->auth = (flags & WIRE_FLAG_AUTH) != 0;
+	h->from = get_u32(&c);
+	h->to = get_u32(&c);
+	if (h->from == 0 || h->to == 0) {
+		*why = "node id 0";
+		return -1;
+	}
+	return 0;
+}
+
+int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m,
+		bool *auth, const char **why)
+{
+	struct wire_header h;
+	struct cursor c;
+	const char *reason = NULL;
+
+	memset(m, 0, sizeof(*m));
+	*auth = false;
+	if (wire_peek(buf, len, &h, &reason) != 0)
 		goto fail;
-	}
-	if (flags & WIRE_FLAG_AUTH) {
-		if (len < WIRE_HEADER_SIZE + WIRE_AUTH_SIZE) {
-			reason = "frame too short for its trailer";
-			goto fail;
-		}
+	c.p = buf + 4;
+	c.left = len - 4;
+	c.bad = false;
+	if (h.auth)
 		c.left -= WIRE_AUTH_SIZE; /* the body ends where it starts */
-		*auth = true;
-	}
-	m->type = (enum raft_msg_type)type;
+	*auth = h.auth;
+	m->type = h.type;
 	m->from = get_u32(&c);
 	m->to = get_u32(&c);
 	m->term = get_u64(&c);
@@ -312,10 +335,6 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m,
 	}
 	if (c.left != 0) {
 		reason = "trailing bytes after the message";
-		goto fail;
-	}
-	if (m->from == 0 || m->to == 0) {
-		reason = "node id 0";
 		goto fail;
 	}
 	reason = raft_msg_check(m);

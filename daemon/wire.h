@@ -28,10 +28,10 @@
 #define WIRE_FLAG_AUTH 0x01
 /* u64 epoch, u64 seq, u64 time, 32-byte HMAC-SHA256 (peerauth.h). */
 #define WIRE_AUTH_SIZE 56
-/* The largest frame a peer may send: a full batch (raft.h's entry limit
- * times the shell's batch) stays far below; anything bigger is refused
- * before it is decoded. */
-#define WIRE_MAX_FRAME (3u * 1024u * 1024u)
+/* The largest frame a peer may send: a batch holds at most 1 MiB of
+ * entry bytes (or one entry of up to RAFT_MAX_ENTRY_BYTES) and 1,000
+ * records of 13 bytes; anything bigger is refused before it is decoded. */
+#define WIRE_MAX_FRAME (RAFT_MAX_ENTRY_BYTES + 64u * 1024u)
 
 /* The XML-RPC method carrying a message of this type (requests and their
  * answers share it). */
@@ -45,6 +45,18 @@ size_t wire_body_size(const struct raft_msg *m);
  * header announces a trailer, which the caller then writes at
  * buf + wire_body_size(m) (peerauth_sign_*). */
 void wire_encode(const struct raft_msg *m, bool auth, uint8_t *buf);
+
+/* The header alone, checked (version, type, flags, length bounds), so that
+ * a receiver can refuse a frame by sender and receiver, and check its MAC,
+ * before decoding (and allocating for) the rest.  0, or -1 with *why. */
+struct wire_header {
+	enum raft_msg_type type;
+	bool auth;
+	uint32_t from;
+	uint32_t to;
+};
+int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
+	      const char **why);
 
 /* Decodes the frame buf[0..len) into *m.  The entries of an AppendEntries
  * point INTO buf (borrowed: valid while buf is); the entry array is the

@@ -874,7 +874,8 @@ static void recv_vote_resp(struct raft *r, const struct raft_msg *m)
 	}
 }
 
-static void send_append_resp(struct raft *r, const struct raft_msg *req,
+static struct raft_msg *send_append_resp(struct raft *r,
+					 const struct raft_msg *req,
 			     bool success, uint64_t match,
 			     uint64_t conflict_term, uint64_t conflict_index)
 {
@@ -887,6 +888,7 @@ static void send_append_resp(struct raft *r, const struct raft_msg *req,
 	resp->u.append_resp.conflict_index = conflict_index;
 	resp->u.append_resp.last_log_index = log_last_index(&r->log);
 	resp->u.append_resp.seq = req->u.append.seq;
+	return resp;
 }
 
 static void recv_append(struct raft *r, const struct raft_msg *m)
@@ -897,8 +899,14 @@ static void recv_append(struct raft *r, const struct raft_msg *m)
 
 	if (m->term < r->term) {
 		/* §5.1: reject a stale leader; our term makes it step down.
-		 * (No conflict hint: conflict_index 0 marks this kind.) */
-		send_append_resp(r, m, false, 0, 0, 0);
+		 * (No conflict hint: conflict_index 0 marks this kind.)  The
+		 * answer carries OUR term, so the heartbeat round it echoes
+		 * must not count: the same node may lead our term by now
+		 * (rounds restart at 0 in each term), and a round number
+		 * from an older term could confirm one of its reads that no
+		 * majority confirmed (thesis §6.4).  Round 0 confirms
+		 * nothing. */
+		send_append_resp(r, m, false, 0, 0, 0)->u.append_resp.seq = 0;
 		return;
 	}
 	/* m->term >= r->term: m->from claims to lead m->term.  §5.2

@@ -124,6 +124,21 @@ def main(ck):
              "the same signed request sent twice: the replay is refused")
     ck.eq(terms(c), before, "still no change")
 
+    # A validly signed frame addressed to ANOTHER node (as a sniffer could
+    # capture and replay) is refused by its header before it reaches the
+    # receiver's replay window: the sender's later frames to this node
+    # still pass (this once locked a follower out of its leader).
+    b, cnode = other[0], other[1]
+    wrong_to = peerwire.sign_request(
+        peerwire.pack_vote(lead, cnode, 1, 0, 0), SECRET, 4242, 5000)
+    ck.fault(lambda: peerwire.call(c.nodes[b].port, "requestVote",
+                                   wrong_to), 3,
+             "a signed frame for node %d replayed at node %d" % (cnode, b))
+    r = peerwire.call(c.nodes[b].port, "requestVote", peerwire.sign_request(
+        peerwire.pack_vote(lead, b, 1, 0, 0), SECRET, 4242, 1))
+    ck.eq(peerwire.unpack(r)["type"], peerwire.VOTE_RESP,
+          "the same epoch's seq 1 to node %d still passes its window" % b)
+
     # A node configured with another secret cannot join or disturb.
     rogue = other[1]
     c.stop(rogue)
