@@ -710,7 +710,7 @@ static int list_all(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
 	if (prefix[0] == '\0') {
 		char *val = NULL;
 
-		params = build("([s])", "");
+		params = build("((s))", "");
 		rv = leader_call(ctx, cmd, NULL, "multiGet", params, &res);
 		xmlrpc_DECREF(params);
 		if (rv != CMD_EXIT_OK)
