@@ -136,7 +136,10 @@ struct node {
 	_Atomic uint64_t hs_done_gen;
 
 	_Atomic uint64_t appends_sent, entries_sent, appends_received;
-	_Atomic uint64_t read_copy_ns_max; /* see note_copy_time() */
+	/* The longest copy-out by a reader under the lock: wall time (what
+	 * the other threads waited) and the thread's CPU time (what the copy
+	 * costs, without the time the scheduler ran others).  note_copy(). */
+	_Atomic uint64_t read_copy_ns_max, read_copy_cpu_ns_max;
 
 	pthread_t timer;
 	bool timer_started;
@@ -847,24 +850,40 @@ out_unlock:
 	return status;
 }
 
-static uint64_t now_ns(void)
+/* A reader's copy-out: when it started, on both clocks. */
+struct copy_clock {
+	uint64_t wall, cpu;
+};
+
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Records how long a reader's copy-out held the lock (status() shows the
- * longest): the figure that says whether reads stall the node. */
-static void note_copy_time(struct node *n, uint64_t t0_ns)
+static void copy_start(struct copy_clock *c)
 {
-	uint64_t took = now_ns() - t0_ns;
-	uint64_t max = atomic_load(&n->read_copy_ns_max);
+	c->wall = clock_ns(CLOCK_MONOTONIC);
+	c->cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
 
-	while (took > max &&
-	       !atomic_compare_exchange_weak(&n->read_copy_ns_max, &max, took))
+static void atomic_max(_Atomic uint64_t *m, uint64_t v)
+{
+	uint64_t cur = atomic_load(m);
+
+	while (v > cur && !atomic_compare_exchange_weak(m, &cur, v))
 		;
+}
+
+/* Records how long a reader's copy-out held the lock (status() shows the
+ * longest): the figures that say whether reads stall the node. */
+static void copy_end(struct node *n, const struct copy_clock *c)
+{
+	atomic_max(&n->read_copy_ns_max, clock_ns(CLOCK_MONOTONIC) - c->wall);
+	atomic_max(&n->read_copy_cpu_ns_max,
+		   clock_ns(CLOCK_THREAD_CPUTIME_ID) - c->cpu);
 }
 
 enum node_status
@@ -874,7 +893,8 @@ node_read(struct node *n, void (*fn)(void *arg, const struct sm *sm), void *arg)
 	struct step s;
 	struct timespec ts;
 	enum node_status status = NODE_NOT_LEADER;
-	uint64_t deadline, term, t0;
+	struct copy_clock cc;
+	uint64_t deadline, term;
 	int rv;
 
 	memset(&w, 0, sizeof(w));
@@ -913,9 +933,9 @@ node_read(struct node *n, void (*fn)(void *arg, const struct sm *sm), void *arg)
 	if (w.read_ok && sm_last_applied(n->sm) >= w.read_index) {
 		/* The only place a reader sees the sm: fn copies a bounded
 		 * page out and returns (node.h). */
-		t0 = now_ns();
+		copy_start(&cc);
 		fn(arg, n->sm);
-		note_copy_time(n, t0);
+		copy_end(n, &cc);
 		status = NODE_OK;
 	} else if (n->stopping) {
 		status = NODE_UNAVAILABLE;
@@ -979,6 +999,7 @@ void node_status(struct node *n, struct node_status_info *out)
 	out->entries_sent = atomic_load(&n->entries_sent);
 	out->appends_received = atomic_load(&n->appends_received);
 	out->read_copy_ns_max = atomic_load(&n->read_copy_ns_max);
+	out->read_copy_cpu_ns_max = atomic_load(&n->read_copy_cpu_ns_max);
 	cn = out->leader ? config_node_by_id(n->cfg, out->leader) : NULL;
 	if (cn != NULL)
 		snprintf(out->leader_address, sizeof(out->leader_address), "%s",
@@ -989,10 +1010,11 @@ void node_log_read(struct node *n, uint64_t from,
 		   int (*fn)(void *arg, const struct node_log_entry *e),
 		   void *arg)
 {
-	uint64_t i, last, commit, t0;
+	struct copy_clock cc;
+	uint64_t i, last, commit;
 
 	pthread_mutex_lock(&n->lock);
-	t0 = now_ns();
+	copy_start(&cc);
 	last = raft_last_index(&n->raft);
 	commit = raft_commit_index(&n->raft);
 	/* fn bounds the run by returning non-zero once its page is full. */
@@ -1010,7 +1032,7 @@ void node_log_read(struct node *n, uint64_t from,
 		if (fn(arg, &le) != 0)
 			break;
 	}
-	note_copy_time(n, t0);
+	copy_end(n, &cc);
 	pthread_mutex_unlock(&n->lock);
 }
 

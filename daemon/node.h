@@ -82,8 +82,10 @@ struct node_status_info {
 	uint64_t appends_sent;     /* AppendEntries RPCs made, all peers */
 	uint64_t entries_sent;     /* entries they carried */
 	uint64_t appends_received; /* AppendEntries requests handled */
-	uint64_t read_copy_ns_max; /* longest copy-out under the lock by a
-				    * node_read()/node_log_read() caller */
+	uint64_t read_copy_ns_max; /* longest copy-out under the lock by
+				    * a node_read()/node_log_read()
+				    * caller, wall time */
+	uint64_t read_copy_cpu_ns_max; /* ... and CPU time */
 };
 void node_status(struct node *n, struct node_status_info *out);
 

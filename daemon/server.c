@@ -807,6 +807,8 @@ static xmlrpc_value *meth_status(xmlrpc_env *env, xmlrpc_value *params,
 		   int_value(env, si.appends_received));
 	struct_set(env, out, "readCopyMaxUs",
 		   int_value(env, si.read_copy_ns_max / 1000));
+	struct_set(env, out, "readCopyCpuMaxUs",
+		   int_value(env, si.read_copy_cpu_ns_max / 1000));
 	if (env->fault_occurred) {
 		xmlrpc_DECREF(out);
 		return NULL;

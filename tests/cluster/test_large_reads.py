@@ -26,6 +26,18 @@ ROUNDS = 2                  # full paged listings per lister
 KIB = 1024
 
 
+def sanitized(pid):
+    """True when raftd runs with ASan or TSan, whose shadow memory and
+    quarantine of freed blocks make RSS figures meaningless, and which
+    slow everything down a few times."""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            maps = f.read()
+    except OSError:
+        return False
+    return "libasan" in maps or "libtsan" in maps
+
+
 def key(i):
     return "key/%06d" % i
 
@@ -187,8 +199,8 @@ def main(ck):
     ck.require(c.stable_leader() == (lid, term),
                "the leader and term are unchanged by the load")
     rss0 = harness.rss_kib(c.nodes[lid].pid)
-    st = c.status(lid)
-    copy0 = st.get("readCopyMaxUs", -1)
+    san = sanitized(c.nodes[lid].pid)
+    copy0 = -1
 
     # ---- the unpaged forms -------------------------------------------------
     for prefix in ((), ("",), ("key/",)):
@@ -201,6 +213,8 @@ def main(ck):
                      "4 MiB" in f.faultString and "10000" in f.faultString,
                      "list%r of %d keys: fault 3 naming the limit and the "
                      "paged form (%r)" % (prefix, N_KEYS, f.faultString))
+        if not prefix:
+            copy0 = c.status(lid).get("readCopyCpuMaxUs", -1)
     page, size = c.call_sized(lid, "list", "key/09")
     ck.eq([e["key"] for e in page], [key(i) for i in range(90000, 100000)],
           "list(\"key/09\"): exactly 10,000 keys still come in one answer")
@@ -264,10 +278,19 @@ def main(ck):
     st = c.status(lid)
     ck.eq(st["term"], term, "the leader's term after the listings")
     copy_us = st.get("readCopyMaxUs", -1)
-    # 10,000 keys copied out of the map: a few ms on a loaded 2-core box;
-    # the lock used to be held ~200 ms while the reply was built.
-    ck.check(0 <= copy_us <= 50000, "the longest copy under the node's "
-             "lock took %d us (<= 50 ms)" % copy_us)
+    cpu_us = st.get("readCopyCpuMaxUs", -1)
+    # Copying 10,000 keys out of the map costs ~3 ms of CPU (a few times
+    # that under a sanitizer); the lock used to be held ~200 ms while the
+    # reply was built.  The wall time adds whatever the scheduler gave
+    # other processes meanwhile (make check runs tests side by side on 2
+    # cores): bounded by the shortest election timeout, past which the
+    # followers would have started an election.
+    cpu_bound = 100000 if san else 20000
+    ck.check(0 <= cpu_us <= cpu_bound, "the longest copy under the node's "
+             "lock took %d us of CPU (<= %d ms)" % (cpu_us,
+                                                    cpu_bound // 1000))
+    ck.check(0 <= copy_us <= 150000, "and %d us of wall time (< 150 ms, "
+             "the shortest election timeout)" % copy_us)
     # The bound: the leader's RSS after loading, plus for each of the 4
     # concurrent readers one response in the making: its page copy (<= 4
     # MiB and 10,000 items), the xmlrpc-c values built from it (~1 KiB an
@@ -276,9 +299,13 @@ def main(ck):
     # and 64 MiB for the allocator's per-thread arenas keeping freed
     # memory.  The unpaged list() that was refused copies one page too.
     bound = rss0 + LISTERS * 32 * KIB + 64 * KIB
-    ck.check(mon.rss_max <= bound,
-             "the leader's RSS stayed <= %d KiB (highest %d KiB)" %
-             (bound, mon.rss_max))
+    if san:
+        ck.note("a sanitizer build: RSS not checked (highest %d KiB)" %
+                mon.rss_max)
+    else:
+        ck.check(mon.rss_max <= bound,
+                 "the leader's RSS stayed <= %d KiB (highest %d KiB)" %
+                 (bound, mon.rss_max))
     pages = [r[1] for r in results]
     times = [r[3] for r in results]
     ck.note("leader %d, term %d before and %d after; %d status polls saw "
@@ -292,8 +319,10 @@ def main(ck):
             (len(results), N_KEYS, sorted(set(pages)), min(times),
              max(times), wall, min(all_sizes), max(all_sizes)))
     ck.note("unpaged list(): fault 3 in a %d-byte response; longest copy "
-            "under the lock %d us (%d us before the listings)" %
-            (faults[0][1] if faults and faults[0] else -1, copy_us, copy0))
+            "under the lock: %d us of CPU, %d us of wall time (%d us of CPU "
+            "for one unpaged list() alone)" %
+            (faults[0][1] if faults and faults[0] else -1, cpu_us, copy_us,
+             copy0))
 
     # ---- raftctl follows the pages ----------------------------------------------
     t0 = time.monotonic()
