@@ -11,7 +11,10 @@
  * the serialized response stays under KV_RESPONSE_MAX.
  *
  * Thread safety: any number of callers at once; a page belongs to its
- * caller. */
+ * caller.  A page's memory is allocated and touched before the node's
+ * lock is taken (a few arenas are pooled for that, under kv's own mutex,
+ * never held with the node's lock), so the copy under the lock only
+ * copies. */
 #ifndef RAFTD_KV_H
 #define RAFTD_KV_H
 
@@ -57,6 +60,7 @@ struct kv_item {
  * exist (the page was cut by a limit); xml_bytes is an upper bound of the
  * serialized response, always <= KV_RESPONSE_MAX. */
 struct kv_chunk;
+struct kv_arena;
 struct kv_page {
 	struct kv_item *items;
 	size_t n;
@@ -65,6 +69,7 @@ struct kv_page {
 	/* private */
 	size_t items_cap;
 	struct kv_chunk *chunks; /* the strings' memory, newest first */
+	struct kv_arena *arena;	 /* the memory it started with */
 };
 
 /* Frees what a page holds (not the struct) and empties it; a zeroed or
