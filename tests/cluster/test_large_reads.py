@@ -215,6 +215,37 @@ def big_keys_list(ck, c, lid):
                 "largest response %d bytes" % (method, pages, max(sizes)))
 
 
+def calendar(ck, c, lid):
+    """raftctl's calendar stores events as keys: a month of 12,000 events
+    is past one response, and cal list / cal del page through it."""
+    n_ev = 12000
+
+    def ev_key(i):
+        return "cal/2031-03-%02d/%02d:%02d/e%05d" % (
+            1 + i % 31, i % 24, i % 60, i)
+    for b in range(n_ev // BATCH):
+        c.call_with_retry("multiPut", {ev_key(i): "event %d" % i for i in
+                                       range(b * BATCH, (b + 1) * BATCH)},
+                          "cal-%d" % b, start=lid, timeout=60)
+    ctl = [raftctl_path(), "-c", c.conf]
+    p = subprocess.run(ctl + ["cal", "list", "2031-03"], capture_output=True,
+                       text=True, timeout=120)
+    events = [ln for ln in p.stdout.splitlines()
+              if ln.startswith("2031-03-")]
+    ck.eq((p.returncode, len(events)), (0, n_ev),
+          "raftctl cal list of a month of %d events prints them all (%s)" %
+          (n_ev, p.stderr.strip()))
+    ck.check(events == sorted(events), "... in date and time order")
+    p = subprocess.run(ctl + ["cal", "del", "e00042"], capture_output=True,
+                       text=True, timeout=120)
+    ck.eq(p.returncode, 0, "raftctl cal del finds an event among %d (%s)" %
+          (n_ev, p.stderr.strip()))
+    ck.fault(lambda: c.client(c.leader()).get(ev_key(42)), harness.NOT_FOUND,
+             "the deleted event's key is gone")
+    ck.note("calendar: %d events in one month listed and one deleted "
+            "through pages" % n_ev)
+
+
 def main(ck):
     c = Cluster(3, name="large-reads")
     lid, term = c.stable_leader()
@@ -251,7 +282,7 @@ def main(ck):
     ck.eq([e["key"] for e in small], [key(10), key(11), key(12)],
           "list(\"\", after, 3): the next 3 keys after `after`")
 
-    # ---- 4 clients list everything at once, twice ----------------------------
+    # ---- 4 clients list everything at once, twice ---------------------------
     mon = Monitor(c, lid)
     mon.start()
     results, faults, errors = [], [], []
@@ -350,7 +381,11 @@ def main(ck):
             (faults[0][1] if faults and faults[0] else -1, cpu_us, copy_us,
              copy0))
 
-    # ---- raftctl follows the pages ----------------------------------------------
+    # ---- raftctl follows the pages ------------------------------------------
+    # The empty key is greater than no `after`: raftctl must fetch it on
+    # its own when it pages.
+    c.call_with_retry("put", "", "the empty key", start=lid)
+    want = [("", "the empty key")] + want
     t0 = time.monotonic()
     p = subprocess.run([raftctl_path(), "-c", c.conf, "list"],
                        capture_output=True, text=True, timeout=120)
@@ -358,9 +393,9 @@ def main(ck):
     lines = p.stdout.splitlines()
     ck.eq(p.returncode, 0, "raftctl list exits 0 (%s)" % p.stderr.strip())
     ck.check(lines == ["%s\t%s" % kv for kv in want],
-             "raftctl list prints all %d keys in order (%d lines)" %
-             (N_KEYS, len(lines)))
-    ck.note("raftctl list of %d keys: %d lines in %.1f s" %
+             "raftctl list prints all %d keys and the empty one in order "
+             "(%d lines)" % (N_KEYS, len(lines)))
+    ck.note("raftctl list of %d keys and the empty one: %d lines in %.1f s" %
             (N_KEYS, len(lines), t))
     p = subprocess.run([raftctl_path(), "-c", c.conf, "list", "key/00001"],
                        capture_output=True, text=True, timeout=60)
@@ -369,6 +404,7 @@ def main(ck):
                       for i in range(10, 20))),
           "raftctl list PREFIX of 10 keys: output as before")
 
+    calendar(ck, c, lid)
     big_keys_list(ck, c, lid)
     end = c.stable_leader()
     st = c.status(end[0])

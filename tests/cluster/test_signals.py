@@ -32,7 +32,7 @@ def torn_lines(text):
 
 
 def serves(c, what, key):
-    lead, _ = c.stable_leader(timeout=15)
+    c.stable_leader(timeout=15)
     return c.call_with_retry("put", key, what) is True and \
         c.call_with_retry("get", key) == what
 
@@ -42,7 +42,7 @@ def main(ck):
     lead, term = c.stable_leader()
     f = [n for n in c.ids() if n != lead][0]
 
-    # ---- SIGHUP after logrotate renamed the file -----------------------------
+    # ---- SIGHUP after logrotate renamed the file ----------------------------
     logf = os.path.join(c.dir, "node-%d-file.log" % f)
     c.extra_logs += [logf, logf + ".1", logf + ".2"]
     rc, _ = c.stop(f)
@@ -73,7 +73,7 @@ def main(ck):
              "node %d to log the SIGHUP" % lead)
     ck.check(c.is_running(lead), "a node logging to stderr survives SIGHUP")
 
-    # ---- SIGUSR1, SIGUSR2 and the rest: logged, ignored --------------------------
+    # ---- SIGUSR1, SIGUSR2 and the rest: logged, ignored ---------------------
     for sig in IGNORED:
         for nid in c.ids():
             os.kill(c.nodes[nid].pid, sig)
@@ -91,7 +91,7 @@ def main(ck):
     ck.note("survived SIGHUP (x2 with a rename, and on stderr) and %d other "
             "signals on every node" % len(IGNORED))
 
-    # ---- a burst of SIGHUPs: the node stays up, every line whole ------------------
+    # ---- a burst of SIGHUPs: the node stays up, every line whole ------------
     # (Pending signals of one kind merge, so fewer reopens than signals
     # may be logged; tests/unit/test_log checks reopens against many
     # concurrent writers line by line.)
@@ -107,7 +107,7 @@ def main(ck):
         torn_lines(read(logf + ".2"))
     ck.eq(torn, [], "no torn or partial line in the log files")
 
-    # ---- SIGTERM still stops cleanly ----------------------------------------------
+    # ---- SIGTERM still stops cleanly ----------------------------------------
     rc, took = c.stop(f, timeout=10)
     ck.eq(rc, 0, "SIGTERM after all that: exit status 0")
     lines = read(logf).strip().splitlines()
@@ -116,7 +116,7 @@ def main(ck):
     ck.note("SIGTERM stopped node %d in %.2f s, exit 0" % (f, took))
     c.finish(ck)
 
-    # ---- a --daemon keeps running and keeps its pidfile ----------------------------
+    # ---- a --daemon keeps running and keeps its pidfile ---------------------
     c = Cluster(1, name="signals-daemon", start=False)
     pidfile = os.path.join(c.dir, "raftd.pid")
     log = os.path.join(c.data_dir(1), "raftd.log")
