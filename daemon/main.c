@@ -72,7 +72,9 @@ static void usage(FILE *f)
 		"reopen the log\nfile (for logrotate; logged).  SIGUSR1, "
 		"SIGUSR2 and the other signals whose\ndefault is to terminate "
 		"(ALRM, VTALRM, PROF, IO, PWR, XCPU, real-time) are\nlogged "
-		"and ignored; only TERM, INT, QUIT and KILL stop raftd.\n"
+		"and ignored; only TERM, INT, QUIT and KILL stop raftd\n"
+		"(besides the signals of a crash: SEGV, BUS, FPE, ILL, "
+		"ABRT).\n"
 		"\n"
 		"Exit 2: bad arguments or config; exit 1: could not start "
 		"(data dir, port in\nuse, ...).\n");

@@ -193,6 +193,23 @@ def big_keys_list(ck, c, lid):
              size <= RESPONSE_MAX,
              "a 256 KiB value of '&' (%d bytes of XML) fits one page" % size)
 
+    # The largest addEntry data, 256 KiB of '&' (1.25 MiB escaped): a
+    # page of one still holds it.
+    cr("addEntry", "huge-entry", huge, start=lid)
+    idx, frm = [], 1
+    for _ in range(1000):
+        page = on_leader(c, "getEntries", frm, 10000)[0]
+        if not page:
+            break
+        idx += [e["index"] for e in page if e["tid"] == "huge-entry"]
+        frm = page[-1]["index"] + 1
+    ck.require(len(idx) == 1, "the huge entry is in the log once")
+    for method in ("getEntries", "showLog"):
+        page, size = on_leader(c, method, idx[0], 1)
+        ck.check(len(page) == 1 and page[0]["data"] == huge and
+                 size <= RESPONSE_MAX, "%s(index, 1) returns the 256 KiB "
+                 "entry alone (%d bytes of XML)" % (method, size))
+
     data = "<" * (200 * KIB)
     for i in range(12):
         cr("addEntry", "big-entry-%d" % i, data, start=lid)
@@ -206,6 +223,7 @@ def big_keys_list(ck, c, lid):
                 break
             got.extend(e["tid"] for e in page if e["data"] == data)
             frm = page[-1]["index"] + 1
+        got = [t for t in got if t != "huge-entry"]
         ck.eq(got, ["big-entry-%d" % i for i in range(12)],
               "%s pages through 12 records of 200 KiB '<'" % method)
         ck.check(max(sizes) <= RESPONSE_MAX,
