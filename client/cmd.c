@@ -25,6 +25,9 @@
 /* showLog / getEntries page size: well under the XML size limit even for
  * large entries (main raises the limit; the pages stay modest anyway). */
 #define CMD_PAGE 500
+/* list's page size when a listing does not fit one answer: the server's
+ * own cap (docs/API.md), which also cuts a page to fit 4 MiB. */
+#define CMD_LIST_PAGE 10000
 /* New ids to try when a random calendar id is already taken. */
 #define CMD_CAL_TRIES 5
 
@@ -611,23 +614,6 @@ out:
 	return rv;
 }
 
-/* list(prefix) on the leader; *res is the array (DECREF it). */
-static int list_prefix(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
-		       xmlrpc_value **res)
-{
-	xmlrpc_value *params = build("(s)", prefix);
-	int rv;
-
-	rv = leader_call(ctx, cmd, NULL, "list", params, res);
-	xmlrpc_DECREF(params);
-	if (rv == CMD_EXIT_OK && xmlrpc_value_type(*res) != XMLRPC_TYPE_ARRAY) {
-		xmlrpc_DECREF(*res);
-		*res = NULL;
-		rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
-	}
-	return rv;
-}
-
 /* Item i of array `arr` (a new reference), or NULL. */
 static xmlrpc_value *item(xmlrpc_value *arr, int i)
 {
@@ -655,11 +641,148 @@ static int array_size(xmlrpc_value *arr)
 	return n;
 }
 
+/* Called by list_all() for each pair, in key order; returns 0 to go on.
+ * k and v are the caller's to keep. */
+typedef int (*list_fn)(void *arg, char *k, char *v);
+
+/* Hands each {key, value} of the array `res` to fn.  *last (freed and
+ * replaced) gets the last key.  Returns the exit status. */
+static int list_page(struct cmd_ctx *ctx, const char *cmd, xmlrpc_value *res,
+		     list_fn fn, void *arg, char **last, int *n_out)
+{
+	int n;
+
+	*n_out = 0;
+	if (xmlrpc_value_type(res) != XMLRPC_TYPE_ARRAY)
+		return report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+	n = array_size(res);
+	for (int i = 0; i < n; i++) {
+		xmlrpc_value *kv = item(res, i);
+		char *k = NULL, *v = NULL;
+
+		if (kv == NULL || rpc_struct_strdup(kv, "key", &k) < 0 ||
+		    rpc_struct_strdup(kv, "value", &v) < 0) {
+			free(k);
+			if (kv)
+				xmlrpc_DECREF(kv);
+			return report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+		}
+		xmlrpc_DECREF(kv);
+		if (i == n - 1) {
+			free(*last);
+			*last = util_xstrdup(k);
+		}
+		if (fn(arg, k, v) != 0)
+			return CMD_EXIT_FAIL;
+	}
+	*n_out = n;
+	return CMD_EXIT_OK;
+}
+
+/* Every key with the prefix, in order, to fn.  First one list(prefix),
+ * which answers the whole listing when it fits one response (so a small
+ * listing makes the same single call, and is one linearizable read, as
+ * before).  A larger one is fault 3 from the server, and the keys then
+ * come page by page through list(prefix, after, limit) until an empty
+ * page (docs/API.md); each page is a linearizable read of its own, and
+ * the -t deadline bounds each page, not the whole listing. */
+static int list_all(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
+		    list_fn fn, void *arg)
+{
+	xmlrpc_value *params, *res = NULL;
+	struct rpc_error err = {0};
+	char *last = NULL;
+	int rv, n = 0;
+
+	params = build("(s)", prefix);
+	rv = rpc_call_leader(ctx->rpc, "list", params, &res, &err);
+	xmlrpc_DECREF(params);
+	if (rv == RPC_OK) {
+		rv = list_page(ctx, cmd, res, fn, arg, &last, &n);
+		goto out;
+	}
+	if (rv != RPC_EFAULT || err.fault != RPC_FAULT_INVALID) {
+		rv = report(ctx, cmd, NULL, rv, &err);
+		goto out;
+	}
+	/* Paged.  `after` leaves out keys equal to it, so the empty key
+	 * (the smallest of all) is asked for on its own. */
+	if (prefix[0] == '\0') {
+		char *val = NULL;
+
+		params = build("((s))", "");
+		rv = leader_call(ctx, cmd, NULL, "multiGet", params, &res);
+		xmlrpc_DECREF(params);
+		if (rv != CMD_EXIT_OK)
+			goto out;
+		if (xmlrpc_value_type(res) != XMLRPC_TYPE_STRUCT) {
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			goto out;
+		}
+		if (rpc_struct_strdup(res, "", &val) == 0 &&
+		    fn(arg, util_xstrdup(""), val) != 0) {
+			rv = CMD_EXIT_FAIL;
+			goto out;
+		}
+		xmlrpc_DECREF(res);
+		res = NULL;
+	}
+	last = util_xstrdup("");
+	for (;;) {
+		rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
+		params = build("(ssi)", prefix, last, (int)CMD_LIST_PAGE);
+		rv = leader_call(ctx, cmd, NULL, "list", params, &res);
+		xmlrpc_DECREF(params);
+		if (rv != CMD_EXIT_OK)
+			goto out;
+		rv = list_page(ctx, cmd, res, fn, arg, &last, &n);
+		xmlrpc_DECREF(res);
+		res = NULL;
+		if (rv != CMD_EXIT_OK || n == 0)
+			goto out;
+	}
+out:
+	if (res)
+		xmlrpc_DECREF(res);
+	free(last);
+	return rv;
+}
+
+/* cmd_list's printer: text lines, or a JSON array. */
+struct list_print {
+	struct cmd_ctx *ctx;
+	size_t n;
+};
+
+static int list_print_fn(void *arg, char *k, char *v)
+{
+	struct list_print *lp = arg;
+
+	if (lp->ctx->json) {
+		/* The "[" waits for the first pair, so that a listing that
+		 * fails at once prints nothing on stdout. */
+		fputs(lp->n ? ",\n {\"key\": " : "[\n {\"key\": ", stdout);
+		util_json_string(stdout, k);
+		fputs(", \"value\": ", stdout);
+		util_json_string(stdout, v);
+		fputs("}", stdout);
+	} else {
+		util_print_oneline(stdout, k);
+		fputc('\t', stdout);
+		util_print_oneline(stdout, v);
+		fputc('\n', stdout);
+	}
+	lp->n++;
+	free(k);
+	free(v);
+	return 0;
+}
+
 static int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	xmlrpc_value *res = NULL;
+	struct list_print lp = {.ctx = ctx};
 	struct cmd_args a;
-	int rv, n;
+	int rv;
 
 	if (parse_args(ctx, "list", argc, argv, 0, &a) < 0)
 		return CMD_EXIT_USAGE;
@@ -670,48 +793,12 @@ static int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 	rv = connect(ctx, "list");
 	if (rv != CMD_EXIT_OK)
 		goto out;
-	rv = list_prefix(ctx, "list", a.n ? a.pos[0] : "", &res);
-	if (rv != CMD_EXIT_OK)
-		goto out;
-	n = array_size(res);
-	if (ctx->json)
-		fputs("[", stdout);
-	for (int i = 0; i < n; i++) {
-		xmlrpc_value *kv = item(res, i);
-		char *k = NULL, *v = NULL;
-
-		if (kv == NULL || rpc_struct_strdup(kv, "key", &k) < 0 ||
-		    rpc_struct_strdup(kv, "value", &v) < 0) {
-			free(k);
-			if (kv)
-				xmlrpc_DECREF(kv);
-			if (ctx->json)
-				fputs("]\n", stdout);
-			rv = report(ctx, "list", NULL, RPC_EPROTO, NULL);
-			goto out;
-		}
-		if (ctx->json) {
-			fputs(i ? ",\n {\"key\": " : "\n {\"key\": ", stdout);
-			util_json_string(stdout, k);
-			fputs(", \"value\": ", stdout);
-			util_json_string(stdout, v);
-			fputs("}", stdout);
-		} else {
-			util_print_oneline(stdout, k);
-			fputc('\t', stdout);
-			util_print_oneline(stdout, v);
-			fputc('\n', stdout);
-		}
-		free(k);
-		free(v);
-		xmlrpc_DECREF(kv);
-	}
-	if (ctx->json)
-		fputs(n ? "\n]\n" : "]\n", stdout);
-	rv = CMD_EXIT_OK;
+	rv = list_all(ctx, "list", a.n ? a.pos[0] : "", list_print_fn, &lp);
+	if (ctx->json && lp.n > 0)
+		fputs("\n]\n", stdout);
+	else if (ctx->json && rv == CMD_EXIT_OK)
+		fputs("[]\n", stdout);
 out:
-	if (res)
-		xmlrpc_DECREF(res);
 	args_free(&a);
 	return rv;
 }
@@ -1021,45 +1108,57 @@ out:
 	return rv;
 }
 
+/* cal_fetch's collector. */
+struct cal_collect {
+	const char *cmd;
+	struct cal_event *events;
+	char **titles;
+	size_t n, cap;
+};
+
+static int cal_collect_fn(void *arg, char *k, char *v)
+{
+	struct cal_collect *cc = arg;
+
+	if (cc->n == cc->cap) {
+		cc->cap = cc->cap ? 2 * cc->cap : 16;
+		cc->events = util_xreallocarray(cc->events, cc->cap + 1,
+						sizeof(*cc->events));
+		cc->titles = util_xreallocarray(cc->titles, cc->cap + 1,
+						sizeof(*cc->titles));
+	}
+	memset(&cc->events[cc->n], 0, sizeof(cc->events[cc->n]));
+	if (cal_parse_key(k, &cc->events[cc->n]) == 0) {
+		cc->titles[cc->n++] = v;
+		v = NULL;
+	} else {
+		/* Someone wrote under cal/ by hand. */
+		fprintf(stderr, "raftctl: %s: ignoring key '", cc->cmd);
+		util_print_oneline(stderr, k);
+		fputs("': not a calendar event\n", stderr);
+	}
+	free(k);
+	free(v);
+	return 0;
+}
+
 /* Lists the events under `prefix` into *events (malloc'd) with their
- * titles (malloc'd each); *n gets the count. */
+ * titles (malloc'd each); *n gets the count.  Paged like list. */
 static int cal_fetch(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
 		     struct cal_event **events, char ***titles, size_t *n)
 {
-	xmlrpc_value *res = NULL;
-	int rv, count;
+	struct cal_collect cc = {.cmd = cmd};
+	int rv;
 
-	*events = NULL;
-	*titles = NULL;
-	*n = 0;
-	rv = list_prefix(ctx, cmd, prefix, &res);
-	if (rv != CMD_EXIT_OK)
-		return rv;
-	count = array_size(res);
-	*events = util_xcalloc((size_t)count + 1, sizeof(**events));
-	*titles = util_xcalloc((size_t)count + 1, sizeof(**titles));
-	for (int i = 0; i < count; i++) {
-		xmlrpc_value *kv = item(res, i);
-		char *k = NULL, *v = NULL;
-
-		if (kv && rpc_struct_strdup(kv, "key", &k) == 0 &&
-		    rpc_struct_strdup(kv, "value", &v) == 0 &&
-		    cal_parse_key(k, &(*events)[*n]) == 0) {
-			(*titles)[(*n)++] = v;
-			v = NULL;
-		} else if (k) {
-			/* Someone wrote under cal/ by hand. */
-			fprintf(stderr, "raftctl: %s: ignoring key '", cmd);
-			util_print_oneline(stderr, k);
-			fputs("': not a calendar event\n", stderr);
-		}
-		free(k);
-		free(v);
-		if (kv)
-			xmlrpc_DECREF(kv);
+	rv = list_all(ctx, cmd, prefix, cal_collect_fn, &cc);
+	if (cc.events == NULL) {
+		cc.events = util_xcalloc(1, sizeof(*cc.events));
+		cc.titles = util_xcalloc(1, sizeof(*cc.titles));
 	}
-	xmlrpc_DECREF(res);
-	return CMD_EXIT_OK;
+	*events = cc.events;
+	*titles = cc.titles;
+	*n = cc.n;
+	return rv;
 }
 
 static void cal_free(struct cal_event *events, char **titles, size_t n)

@@ -1,4 +1,5 @@
-/* log.h: raftd's log lines on stderr: time, node id, term, role, message. */
+/* log.h: raftd's log lines on stderr: time, node id, term, role, message;
+ * stderr may be a file (--log-file, --daemon) that SIGHUP reopens. */
 #ifndef RAFTD_LOG_H
 #define RAFTD_LOG_H
 
@@ -21,6 +22,20 @@ int log_level_parse(const char *s);
  * lock, read by any thread (atomics). */
 void log_set_state(uint64_t term, const char *role);
 int log_enabled(enum log_level level);
+/* Sends stderr (and stdout too when also_stdout) to the file at `path`,
+ * opened for appending (created 0644), and remembers the path for
+ * log_reopen().  Called once at start-up, before any thread.  Returns 0,
+ * or -1 with errno set (stderr unchanged). */
+int log_open_file(const char *path, int also_stdout);
+/* For logrotate (SIGHUP): opens the remembered path again, so that lines
+ * go to a new file once the old one was renamed, and switches stderr (and
+ * stdout) over without a torn or lost line: a concurrent log_write() goes
+ * wholly to the old file or wholly to the new one.  Returns 0; 1 when
+ * raftd does not log to a file; -1 with errno set when the file cannot be
+ * opened (logging goes on to the old one).  Any thread. */
+int log_reopen(void);
+/* The file log_open_file() was given, or NULL. */
+const char *log_file_path(void);
 void log_write(enum log_level level, const char *file, int line,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

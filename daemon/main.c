@@ -68,9 +68,16 @@ static void usage(FILE *f)
 		"  -h, --help           this text\n"
 		"  -V, --version        the version\n"
 		"\n"
-		"SIGTERM or SIGINT: clean shutdown, exit 0.  Exit 2: bad "
-		"arguments or config;\nexit 1: could not start (data dir, "
-		"port in use, ...).\n");
+		"Signals: SIGTERM or SIGINT: clean shutdown, exit 0.  SIGHUP: "
+		"reopen the log\nfile (for logrotate; logged).  SIGUSR1, "
+		"SIGUSR2 and the other signals whose\ndefault is to terminate "
+		"(ALRM, VTALRM, PROF, IO, PWR, XCPU, real-time) are\nlogged "
+		"and ignored; only TERM, INT, QUIT and KILL stop raftd\n"
+		"(besides the signals of a crash: SEGV, BUS, FPE, ILL, "
+		"ABRT).\n"
+		"\n"
+		"Exit 2: bad arguments or config; exit 1: could not start "
+		"(data dir, port in\nuse, ...).\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -233,7 +240,8 @@ static int ready_fd = -1;
  * log file.  The first parent exits 0 only once the daemon reports, with
  * daemon_ready(), that it is serving (its port is bound), and 1 if the
  * daemon dies first, so a start failure is never silent. */
-static int daemonize(const char *pidfile, const char *log_file)
+static int daemonize(const char *pidfile, const char *log_file,
+		     const sigset_t *parent_mask)
 {
 	int pipefd[2], fd;
 	pid_t pid;
@@ -245,6 +253,8 @@ static int daemonize(const char *pidfile, const char *log_file)
 	if (pid < 0)
 		return -1;
 	if (pid > 0) {
+		/* The waiting parent takes Ctrl-C as before. */
+		pthread_sigmask(SIG_SETMASK, parent_mask, NULL);
 		close(pipefd[1]);
 		if (read(pipefd[0], &ok, 1) != 1)
 			ok = 0;
@@ -267,14 +277,10 @@ static int daemonize(const char *pidfile, const char *log_file)
 		dup2(fd, 0);
 		close(fd);
 	}
-	fd = open(log_file, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd < 0) {
+	if (log_open_file(log_file, 1) != 0) {
 		fprintf(stderr, "raftd: %s: %s\n", log_file, strerror(errno));
 		_exit(1);
 	}
-	dup2(fd, 1);
-	dup2(fd, 2);
-	close(fd);
 	ready_fd = pipefd[1];
 	return 0;
 }
@@ -297,13 +303,71 @@ struct sigctx {
 	struct server *server;
 };
 
+/* The signals the signal thread takes: every one whose default action
+ * would end raftd without a word, except QUIT (a deliberate core dump) and
+ * the ones a fault raises (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS).  A
+ * stray `kill -USR1` or logrotate's `kill -HUP` must not take a node
+ * down with a stale pidfile.  Blocked in every thread (set before any
+ * exists; threads inherit the mask) and taken by sigwait() alone. */
+static void signals_init(sigset_t *set)
+{
+	static const int sigs[] = {
+	    SIGTERM,   SIGINT,	  SIGHUP,  SIGUSR1, SIGUSR2,
+	    SIGALRM,   SIGVTALRM, SIGPROF, SIGPOLL, SIGXCPU,
+#ifdef SIGPWR
+	    SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+	    SIGSTKFLT,
+#endif
+	};
+	size_t i;
+	int sig;
+
+	sigemptyset(set);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(set, sigs[i]);
+	/* SIGRTMIN is past the real-time signals the C library keeps for
+	 * itself. */
+	for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaddset(set, sig);
+}
+
+/* The signal thread: TERM and INT stop the node; HUP reopens the log
+ * file; the rest are logged and ignored. */
 static void *signal_main(void *arg)
 {
 	struct sigctx *sc = arg;
+	const char *path;
 	int sig = 0;
 
-	if (sigwait(&sc->set, &sig) == 0)
-		log_info("received %s, shutting down", strsignal(sig));
+	for (;;) {
+		if (sigwait(&sc->set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig != SIGHUP) {
+			log_info("received %s (signal %d): ignored",
+				 strsignal(sig), sig);
+			continue;
+		}
+		path = log_file_path();
+		if (path == NULL) {
+			log_info("received SIGHUP: logging to stderr, no log "
+				 "file to reopen");
+			continue;
+		}
+		/* This line ends the old file (renamed by logrotate); the
+		 * next one starts the new file. */
+		log_info("received SIGHUP: reopening the log file %s", path);
+		if (log_reopen() == 0)
+			log_info("reopened the log file %s on SIGHUP", path);
+		else
+			log_warn("cannot reopen the log file %s: %s; still "
+				 "logging to the old one",
+				 path, strerror(errno));
+	}
+	log_info("received %s, shutting down", strsignal(sig));
 	node_begin_stop(sc->node);
 	server_terminate(sc->server);
 	return NULL;
@@ -318,6 +382,7 @@ int main(int argc, char **argv)
 	struct node *node = NULL;
 	struct server *server = NULL;
 	struct sigctx sc;
+	sigset_t oldmask;
 	pthread_t sigthread;
 	xmlrpc_env env;
 	int rv;
@@ -325,6 +390,11 @@ int main(int argc, char **argv)
 	rv = parse_options(argc, argv, &o);
 	if (rv != 0)
 		return rv;
+	/* The signals are blocked from the start, so that no HUP or USR1
+	 * can kill raftd before the signal thread runs: one that comes
+	 * early waits for it. */
+	signals_init(&sc.set);
+	pthread_sigmask(SIG_BLOCK, &sc.set, &oldmask);
 	if (config_load(o.config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "raftd: %s\n", err);
 		return 2;
@@ -353,31 +423,33 @@ int main(int argc, char **argv)
 		} else {
 			snprintf(log_file, sizeof(log_file), "%s", o.log_file);
 		}
-		if (daemonize(o.pidfile, log_file) != 0) {
+		if (daemonize(o.pidfile, log_file, &oldmask) != 0) {
 			fprintf(stderr, "raftd: cannot daemonize: %s\n",
 				strerror(errno));
 			return 1;
 		}
 	} else if (o.log_file != NULL) {
-		if (freopen(o.log_file, "a", stderr) == NULL)
+		if (log_open_file(o.log_file, 0) != 0) {
+			fprintf(stderr, "raftd: %s: %s\n", o.log_file,
+				strerror(errno));
 			return 1;
+		}
 	} else if (o.pidfile != NULL && write_pidfile(o.pidfile) != 0) {
 		return 1;
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
 	/* XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
-	 * mid-response; SIGTERM/SIGINT are taken by one sigwait thread, so
-	 * block them before any thread exists (threads inherit the mask). */
+	 * mid-response (the other signals were blocked above, for the
+	 * signal thread).  SIGXFSZ is raised in the thread that wrote past
+	 * the file size limit: ignored, the write fails with EFBIG and the
+	 * storage reports it. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	/* Abyss formats HTTP dates with the C library's time zone code;
 	 * initialise it here so its first use is not a race between
 	 * connection threads (seen by ThreadSanitizer). */
 	tzset();
-	sigemptyset(&sc.set);
-	sigaddset(&sc.set, SIGTERM);
-	sigaddset(&sc.set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
 
 	/* Process-wide, not thread-safe: once, before any thread. */
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, RAFTD_XML_LIMIT);

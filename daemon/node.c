@@ -3,8 +3,10 @@
  * DESIGN
  *
  * Threads
- *   - XML-RPC connection threads (server.c) call node_write(),
- *     node_read_begin() and node_peer_message();
+ *   - XML-RPC connection threads (server.c, kv.c) call node_write(),
+ *     node_read(), node_log_read() and node_peer_message(); the two
+ *     readers run a caller's copy-out callback under n->lock, which only
+ *     copies a bounded page (node.h), so no reply is built under it;
  *   - the timer thread calls raft_tick() when the core asked to be woken;
  *   - for each other node, cfg->max_inflight sender threads, each with its
  *     own connection, pop the messages the core addressed to that node
@@ -136,6 +138,10 @@ struct node {
 	_Atomic uint64_t hs_done_gen;
 
 	_Atomic uint64_t appends_sent, entries_sent, appends_received;
+	/* The longest copy-out by a reader under the lock: wall time (what
+	 * the other threads waited) and the thread's CPU time (what the copy
+	 * costs, without the time the scheduler ran others).  note_copy(). */
+	_Atomic uint64_t read_copy_ns_max, read_copy_cpu_ns_max;
 
 	struct peerauth *auth; /* signs and checks peer frames (thread-safe) */
 
@@ -913,21 +919,62 @@ out_unlock:
 	return status;
 }
 
-enum node_status node_read_begin(struct node *n)
+/* A reader's copy-out: when it started, on both clocks. */
+struct copy_clock {
+	uint64_t wall, cpu;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void copy_start(struct copy_clock *c)
+{
+	c->wall = clock_ns(CLOCK_MONOTONIC);
+	c->cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static void atomic_max(_Atomic uint64_t *m, uint64_t v)
+{
+	uint64_t cur = atomic_load(m);
+
+	while (v > cur && !atomic_compare_exchange_weak(m, &cur, v))
+		;
+}
+
+/* Records how long a reader's copy-out held the lock (status() shows the
+ * longest): the figures that say whether reads stall the node. */
+static void copy_end(struct node *n, const struct copy_clock *c)
+{
+	atomic_max(&n->read_copy_ns_max, clock_ns(CLOCK_MONOTONIC) - c->wall);
+	atomic_max(&n->read_copy_cpu_ns_max,
+		   clock_ns(CLOCK_THREAD_CPUTIME_ID) - c->cpu);
+}
+
+enum node_status
+node_read(struct node *n, void (*fn)(void *arg, const struct sm *sm), void *arg)
 {
 	struct waiter w;
 	struct step s;
 	struct timespec ts;
+	enum node_status status = NODE_NOT_LEADER;
+	struct copy_clock cc;
 	uint64_t deadline, term;
 	int rv;
 
 	memset(&w, 0, sizeof(w));
 	memset(&s, 0, sizeof(s));
 	pthread_mutex_lock(&n->lock);
-	if (n->stopping)
-		goto unavailable;
+	if (n->stopping) {
+		status = NODE_UNAVAILABLE;
+		goto out;
+	}
 	if (raft_role(&n->raft) != RAFT_LEADER)
-		goto not_leader;
+		goto out;
 	term = raft_term(&n->raft);
 	w.kind = WAIT_READ;
 	w.read_id = ++n->next_read_id;
@@ -936,7 +983,7 @@ enum node_status node_read_begin(struct node *n)
 	node_process(n, &s);
 	if (rv != RAFT_OK) {
 		waiter_del(&w);
-		goto not_leader;
+		goto out;
 	}
 	pthread_mutex_unlock(&n->lock);
 	node_flush(n, &s);
@@ -952,37 +999,29 @@ enum node_status node_read_begin(struct node *n)
 	       now_ms() < deadline)
 		pthread_cond_timedwait(&w.cond, &n->lock, &ts);
 	waiter_del(&w);
-	if (w.read_ok && sm_last_applied(n->sm) >= w.read_index)
-		return NODE_OK; /* lock held: node_read_end() */
-	if (n->stopping)
-		goto unavailable;
-	if (w.read_failed || !still_leader(n, term))
-		goto not_leader;
-	pthread_mutex_unlock(&n->lock);
-	return NODE_TIMEOUT;
-unavailable:
+	if (w.read_ok && sm_last_applied(n->sm) >= w.read_index) {
+		/* The only place a reader sees the sm: fn copies a bounded
+		 * page out and returns (node.h). */
+		copy_start(&cc);
+		fn(arg, n->sm);
+		copy_end(n, &cc);
+		status = NODE_OK;
+	} else if (n->stopping) {
+		status = NODE_UNAVAILABLE;
+	} else if (w.read_failed || !still_leader(n, term)) {
+		status = NODE_NOT_LEADER;
+	} else {
+		status = NODE_TIMEOUT;
+	}
+out:
 	pthread_mutex_unlock(&n->lock);
 	step_clear(&s);
-	return NODE_UNAVAILABLE;
-not_leader:
-	pthread_mutex_unlock(&n->lock);
-	step_clear(&s);
-	return NODE_NOT_LEADER;
+	return status;
 }
 
 struct peerauth *node_peerauth(struct node *n)
 {
 	return n->auth;
-}
-
-const struct sm *node_sm(struct node *n)
-{
-	return n->sm;
-}
-
-void node_read_end(struct node *n)
-{
-	pthread_mutex_unlock(&n->lock);
 }
 
 void node_leader_hint(struct node *n, char *out, size_t size)
@@ -1033,24 +1072,27 @@ void node_status(struct node *n, struct node_status_info *out)
 	out->appends_sent = atomic_load(&n->appends_sent);
 	out->entries_sent = atomic_load(&n->entries_sent);
 	out->appends_received = atomic_load(&n->appends_received);
+	out->read_copy_ns_max = atomic_load(&n->read_copy_ns_max);
+	out->read_copy_cpu_ns_max = atomic_load(&n->read_copy_cpu_ns_max);
 	cn = out->leader ? config_node_by_id(n->cfg, out->leader) : NULL;
 	if (cn != NULL)
 		snprintf(out->leader_address, sizeof(out->leader_address), "%s",
 			 cn->address);
 }
 
-int node_show_log(struct node *n, uint64_t from, size_t max,
-		  int (*fn)(void *arg, const struct node_log_entry *e),
-		  void *arg)
+void node_log_read(struct node *n, uint64_t from,
+		   int (*fn)(void *arg, const struct node_log_entry *e),
+		   void *arg)
 {
+	struct copy_clock cc;
 	uint64_t i, last, commit;
-	size_t count = 0;
-	int rv = 0;
 
 	pthread_mutex_lock(&n->lock);
+	copy_start(&cc);
 	last = raft_last_index(&n->raft);
 	commit = raft_commit_index(&n->raft);
-	for (i = from < 1 ? 1 : from; i <= last && count < max; i++, count++) {
+	/* fn bounds the run by returning non-zero once its page is full. */
+	for (i = from < 1 ? 1 : from; i <= last; i++) {
 		const struct raft_entry *e = raft_entry_at(&n->raft, i);
 		struct node_log_entry le;
 		if (e == NULL)
@@ -1061,12 +1103,11 @@ int node_show_log(struct node *n, uint64_t from, size_t max,
 		le.data = e->buf;
 		le.len = e->len;
 		le.committed = i <= commit;
-		rv = fn(arg, &le);
-		if (rv != 0)
+		if (fn(arg, &le) != 0)
 			break;
 	}
+	copy_end(n, &cc);
 	pthread_mutex_unlock(&n->lock);
-	return rv;
 }
 
 /* ---- start and stop ------------------------------------------------------------ */

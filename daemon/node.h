@@ -52,13 +52,20 @@ int node_peer_message(struct node *n, const struct raft_msg *m,
 enum node_status node_write(struct node *n, const uint8_t *payload, size_t len,
 			    enum sm_result *result);
 
-/* Client reads.  node_read_begin() confirms leadership (ReadIndex) and
- * waits until the state machine has caught up; on NODE_OK the node's lock
- * is HELD and the caller reads the sm through node_sm(), then calls
- * node_read_end(). */
-enum node_status node_read_begin(struct node *n);
-const struct sm *node_sm(struct node *n);
-void node_read_end(struct node *n);
+/* Client reads, linearizable (Raft thesis §6.4, ReadIndex): confirms
+ * leadership for a read index, waits until the state machine has applied
+ * up to it, then calls fn(arg, sm) under the node's lock, releases the
+ * lock and returns NODE_OK.  fn is not called on any other status.
+ *
+ * The rule for fn: while it runs, every client, the timer and the peers'
+ * replies wait for the lock, so fn ONLY COPIES what the answer needs out
+ * of the sm into memory of its own, a bounded amount (kv.c copies one
+ * response's page at most), and returns.  It does not build a reply, log,
+ * block, or call into the node; what the sm returns is borrowed for fn's
+ * run only.  Nothing outside node.c holds the lock across a return. */
+enum node_status node_read(struct node *n,
+			   void (*fn)(void *arg, const struct sm *sm),
+			   void *arg);
 
 /* "not leader; leader=ID@HOST:PORT" or "not leader; leader=unknown". */
 void node_leader_hint(struct node *n, char *out, size_t size);
@@ -80,12 +87,18 @@ struct node_status_info {
 	uint64_t appends_sent;     /* AppendEntries RPCs made, all peers */
 	uint64_t entries_sent;     /* entries they carried */
 	uint64_t appends_received; /* AppendEntries requests handled */
+	uint64_t read_copy_ns_max; /* longest copy-out under the lock by
+				    * a node_read()/node_log_read()
+				    * caller, wall time */
+	uint64_t read_copy_cpu_ns_max; /* ... and CPU time */
 };
 void node_status(struct node *n, struct node_status_info *out);
 
-/* This node's log as it is now, for showLog: calls fn for entries from
- * `from` on, at most `max`, under the node's lock (fn must not call into
- * the node). */
+/* This node's log as it is now, for showLog (any role; not
+ * linearizable): calls fn(arg, e) under the node's lock for the entries
+ * from `from` on, in index order, until fn returns non-zero or the log
+ * ends.  The rule of node_read()'s fn holds: e->data is borrowed, and fn
+ * only copies (and bounds what it copies, by stopping). */
 struct node_log_entry {
 	uint64_t index;
 	uint64_t term;
@@ -94,8 +107,8 @@ struct node_log_entry {
 	uint32_t len;
 	bool committed;
 };
-int node_show_log(struct node *n, uint64_t from, size_t max,
-		  int (*fn)(void *arg, const struct node_log_entry *e),
-		  void *arg);
+void node_log_read(struct node *n, uint64_t from,
+		   int (*fn)(void *arg, const struct node_log_entry *e),
+		   void *arg);
 
 #endif /* RAFTD_NODE_H */

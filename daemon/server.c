@@ -31,6 +31,7 @@
 #include <xmlrpc-c/server_abyss.h>
 
 #include "command.h"
+#include "kv.h"
 #include "log.h"
 #include "peerauth.h"
 #include "rpcfault.h"
@@ -41,7 +42,6 @@
 #define SERVER_KEEPALIVE_S 3
 #define SERVER_TIMEOUT_S 10
 #define SERVER_STACK (1024u * 1024u)
-#define MAX_LIST 100000 /* entries returned by one list/getEntries/showLog */
 
 struct server {
 	struct node *node;
@@ -524,95 +524,102 @@ static xmlrpc_value *meth_get(xmlrpc_env *env, xmlrpc_value *params, void *info,
 			   void *call)
 {
 	struct server *s = info;
+	struct kv_page pg;
 	char *key = NULL;
-	size_t klen, vlen;
-	const char *val;
+	size_t klen;
 	enum node_status st;
 	xmlrpc_value *out = NULL;
+	int rv;
 
+	memset(&pg, 0, sizeof(pg));
 	if (param_count(env, params, 1, 1, "get") < 0 ||
 	    param_string(env, params, 0, "key", COMMAND_MAX_KEY, &key, &klen) <
 		0)
 		goto out;
-	st = node_read_begin(s->node);
-	if (st != NODE_OK) {
+	rv = kv_get(s->node, key, klen, &pg, &st);
+	if (rv == KV_EREAD)
 		status_fault(env, s, st);
-		goto out;
-	}
-	if (sm_get(node_sm(s->node), key, klen, &val, &vlen) == SM_OK)
-		out = xmlrpc_string_new_lp(env, vlen, val);
-	else
+	else if (rv == KV_ENOTFOUND)
 		fault(env, RPC_FAULT_NOT_FOUND, "not found: %.200s", key);
-	node_read_end(s->node);
+	else
+		out = xmlrpc_string_new_lp(env, pg.items[0].vlen,
+					   pg.items[0].val);
 out:
+	kv_page_free(&pg);
 	free(key);
 	return out;
 }
 
-struct kv_collect {
-	xmlrpc_env *env;
-	xmlrpc_value *out; /* array of {key, value} or a struct */
-	bool as_struct;
-};
-
-static int kv_collect_fn(void *arg, const char *key, size_t klen,
-			 const char *val, size_t vlen)
+/* The replies below are built from a kv page, after the node's lock was
+ * released (kv.h): array of {key, value}. */
+static xmlrpc_value *page_pairs(xmlrpc_env *env, const struct kv_page *pg)
 {
-	struct kv_collect *kc = arg;
-	xmlrpc_value *v;
+	xmlrpc_value *out = xmlrpc_array_new(env);
+	size_t i;
 
-	if (kc->as_struct) {
-		v = xmlrpc_string_new_lp(kc->env, vlen, val);
-		if (!kc->env->fault_occurred) {
-			xmlrpc_struct_set_value_n(kc->env, kc->out, key, klen,
-						  v);
-			xmlrpc_DECREF(v);
-		}
-	} else {
-		v = xmlrpc_build_value(kc->env, "{s:s#,s:s#}", "key", key, klen,
-				       "value", val, vlen);
-		if (!kc->env->fault_occurred) {
-			xmlrpc_array_append_item(kc->env, kc->out, v);
+	for (i = 0; i < pg->n && !env->fault_occurred; i++) {
+		const struct kv_item *it = &pg->items[i];
+		xmlrpc_value *v =
+		    xmlrpc_build_value(env, "{s:s#,s:s#}", "key", it->key,
+				       it->klen, "value", it->val, it->vlen);
+		if (!env->fault_occurred) {
+			xmlrpc_array_append_item(env, out, v);
 			xmlrpc_DECREF(v);
 		}
 	}
-	return kc->env->fault_occurred ? -1 : 0;
+	if (env->fault_occurred && out != NULL) {
+		xmlrpc_DECREF(out);
+		out = NULL;
+	}
+	return out;
 }
 
+/* list(), list(prefix): every key with the prefix, or fault 3 when that
+ * passes one response; list(prefix, after[, limit]): one page of the keys
+ * greater than after (docs/API.md, "Large answers"). */
 static xmlrpc_value *meth_list(xmlrpc_env *env, xmlrpc_value *params, void *info,
 			    void *call)
 {
 	struct server *s = info;
-	char *prefix = NULL;
-	size_t plen = 0;
-	struct kv_collect kc;
+	struct kv_page pg;
+	char *prefix = NULL, *after = NULL;
+	size_t plen = 0, alen = 0;
+	int64_t limit = 0;
 	enum node_status st;
-	int n;
+	xmlrpc_value *out = NULL;
+	int n, rv;
 
-	memset(&kc, 0, sizeof(kc));
-	n = param_count(env, params, 0, 1, "list");
-	if (n < 0 || (n == 1 && param_string(env, params, 0, "prefix",
-					     COMMAND_MAX_KEY, &prefix,
-					     &plen) < 0))
+	memset(&pg, 0, sizeof(pg));
+	n = param_count(env, params, 0, 3, "list");
+	if (n < 0 ||
+	    (n >= 1 && param_string(env, params, 0, "prefix", COMMAND_MAX_KEY,
+				    &prefix, &plen) < 0) ||
+	    (n >= 2 && param_string(env, params, 1, "after", COMMAND_MAX_KEY,
+				    &after, &alen) < 0) ||
+	    (n == 3 && param_int(env, params, 2, "limit", &limit) < 0))
 		goto out;
-	st = node_read_begin(s->node);
-	if (st != NODE_OK) {
+	if (n == 3 && limit < 1) {
+		fault(env, RPC_FAULT_INVALID, "limit must be >= 1");
+		goto out;
+	}
+	rv = kv_list(s->node, prefix, plen, after, alen,
+		     limit > KV_PAGE_MAX ? KV_PAGE_MAX : (size_t)limit,
+		     after == NULL, &pg, &st);
+	if (rv == KV_EREAD) {
 		status_fault(env, s, st);
-		goto out;
+	} else if (rv == KV_ETOOBIG) {
+		fault(env, RPC_FAULT_INVALID,
+		      "list: the answer passes the response limit (%u keys, "
+		      "%u MiB of XML); page with list(prefix, after, limit)",
+		      KV_PAGE_MAX, KV_RESPONSE_MAX >> 20);
+	} else {
+		out = page_pairs(env, &pg);
 	}
-	kc.env = env;
-	kc.out = xmlrpc_array_new(env);
-	if (!env->fault_occurred)
-		sm_list(node_sm(s->node), prefix ? prefix : "", plen, MAX_LIST,
-			kv_collect_fn, &kc, NULL);
-	node_read_end(s->node);
 out:
+	kv_page_free(&pg);
 	free(prefix);
-	if (env->fault_occurred && kc.out) {
-		xmlrpc_DECREF(kc.out);
-		kc.out = NULL;
-	}
-	return kc.out;
+	free(after);
+	return out;
 }
 
 static xmlrpc_value *meth_multi_get(xmlrpc_env *env, xmlrpc_value *params,
@@ -621,11 +628,13 @@ static xmlrpc_value *meth_multi_get(xmlrpc_env *env, xmlrpc_value *params,
 	struct server *s = info;
 	xmlrpc_value *keys = NULL;
 	struct command_str *ks = NULL;
-	struct kv_collect kc;
+	struct kv_page pg;
+	xmlrpc_value *out = NULL;
 	enum node_status st;
-	int n = 0, i;
+	size_t j;
+	int n = 0, i, rv;
 
-	memset(&kc, 0, sizeof(kc));
+	memset(&pg, 0, sizeof(pg));
 	if (param_count(env, params, 1, 1, "multiGet") < 0)
 		goto out;
 	xmlrpc_array_read_item(env, params, 0, &keys);
@@ -661,78 +670,112 @@ static xmlrpc_value *meth_multi_get(xmlrpc_env *env, xmlrpc_value *params,
 		if (env->fault_occurred)
 			goto out;
 	}
-	st = node_read_begin(s->node);
-	if (st != NODE_OK) {
+	rv = kv_multi_get(s->node, ks, (size_t)n, &pg, &st);
+	if (rv == KV_EREAD) {
 		status_fault(env, s, st);
 		goto out;
 	}
-	kc.env = env;
-	kc.as_struct = true;
-	kc.out = xmlrpc_struct_new(env);
-	if (!env->fault_occurred)
-		sm_multi_get(node_sm(s->node), ks, (size_t)n, kv_collect_fn,
-			     &kc, NULL);
-	node_read_end(s->node);
+	if (rv == KV_ETOOBIG) {
+		fault(env, RPC_FAULT_INVALID,
+		      "multiGet: the answer passes the response limit (%u MiB "
+		      "of XML); ask for fewer keys at a time",
+		      KV_RESPONSE_MAX >> 20);
+		goto out;
+	}
+	out = xmlrpc_struct_new(env);
+	for (j = 0; j < pg.n && !env->fault_occurred; j++) {
+		const struct kv_item *it = &pg.items[j];
+		xmlrpc_value *v = xmlrpc_string_new_lp(env, it->vlen, it->val);
+
+		if (env->fault_occurred)
+			break;
+		xmlrpc_struct_set_value_n(env, out, it->key, it->klen, v);
+		xmlrpc_DECREF(v);
+	}
 out:
+	kv_page_free(&pg);
 	if (ks)
 		for (i = 0; i < n; i++)
 			free((void *)ks[i].p);
 	free(ks);
 	if (keys)
 		xmlrpc_DECREF(keys);
-	if (env->fault_occurred && kc.out) {
-		xmlrpc_DECREF(kc.out);
-		kc.out = NULL;
+	if (env->fault_occurred && out) {
+		xmlrpc_DECREF(out);
+		out = NULL;
 	}
-	return kc.out;
+	return out;
 }
 
-static xmlrpc_value *meth_get_entries(xmlrpc_env *env, xmlrpc_value *params,
-				   void *info, void *call)
+/* getEntries and showLog records: {index, term, tid, data[, committed]}. */
+static xmlrpc_value *page_records(xmlrpc_env *env, const struct kv_page *pg,
+				  bool with_committed)
 {
-	struct server *s = info;
-	int64_t from, max;
-	const struct sm_entry *first;
-	size_t n = 0, i;
-	enum node_status st;
-	xmlrpc_value *out = NULL;
+	xmlrpc_value *out = xmlrpc_array_new(env);
+	size_t i;
 
-	if (param_count(env, params, 2, 2, "getEntries") < 0 ||
-	    param_int(env, params, 0, "from", &from) < 0 ||
-	    param_int(env, params, 1, "max", &max) < 0)
-		return NULL;
-	if (from < 0 || max < 0) {
-		fault(env, RPC_FAULT_INVALID, "from and max must be >= 0");
-		return NULL;
-	}
-	if (max > MAX_LIST)
-		max = MAX_LIST;
-	st = node_read_begin(s->node);
-	if (st != NODE_OK)
-		return status_fault(env, s, st);
-	out = xmlrpc_array_new(env);
-	if (max > 0 && sm_entries(node_sm(s->node), (uint64_t)from,
-				  (size_t)max, &first, &n) != SM_OK)
-		n = 0;
-	for (i = 0; i < n && !env->fault_occurred; i++) {
+	for (i = 0; i < pg->n && !env->fault_occurred; i++) {
+		const struct kv_item *it = &pg->items[i];
 		xmlrpc_value *e = xmlrpc_struct_new(env);
-		struct_set(env, e, "index", int_value(env, first[i].index));
-		struct_set(env, e, "term", int_value(env, first[i].term));
+
+		if (env->fault_occurred)
+			break;
+		struct_set(env, e, "index", int_value(env, it->index));
+		struct_set(env, e, "term", int_value(env, it->term));
 		struct_set(env, e, "tid",
-			   xmlrpc_string_new_lp(env, first[i].tid_len,
-						first[i].tid));
+			   xmlrpc_string_new_lp(env, it->klen, it->key));
 		struct_set(env, e, "data",
-			   xmlrpc_string_new_lp(env, first[i].data_len,
-						first[i].data));
+			   xmlrpc_string_new_lp(env, it->vlen, it->val));
+		if (with_committed)
+			struct_set(env, e, "committed",
+				   xmlrpc_bool_new(env, it->committed));
 		if (!env->fault_occurred)
 			xmlrpc_array_append_item(env, out, e);
 		xmlrpc_DECREF(e);
 	}
-	node_read_end(s->node);
-	if (env->fault_occurred) {
+	if (env->fault_occurred && out != NULL) {
 		xmlrpc_DECREF(out);
 		out = NULL;
 	}
+	return out;
+}
+
+/* The (from, max) of getEntries and showLog; max is capped by kv. */
+static int param_range(xmlrpc_env *env, xmlrpc_value *params,
+		       const char *method, int64_t *from, int64_t *max)
+{
+	if (param_count(env, params, 2, 2, method) < 0 ||
+	    param_int(env, params, 0, "from", from) < 0 ||
+	    param_int(env, params, 1, "max", max) < 0)
+		return -1;
+	if (*from < 0 || *max < 0) {
+		fault(env, RPC_FAULT_INVALID, "from and max must be >= 0");
+		return -1;
+	}
+	return 0;
+}
+
+static xmlrpc_value *meth_get_entries(xmlrpc_env *env, xmlrpc_value *params,
+				      void *info, void *call)
+{
+	struct server *s = info;
+	struct kv_page pg;
+	int64_t from, max;
+	enum node_status st;
+	xmlrpc_value *out = NULL;
+
+	memset(&pg, 0, sizeof(pg));
+	if (param_range(env, params, "getEntries", &from, &max) < 0)
+		goto out;
+	if (kv_entries(s->node, (uint64_t)from,
+		       max > KV_PAGE_MAX ? KV_PAGE_MAX : (size_t)max, &pg,
+		       &st) != KV_OK) {
+		status_fault(env, s, st);
+		goto out;
+	}
+	out = page_records(env, &pg, false);
+out:
+	kv_page_free(&pg);
 	return out;
 }
 
@@ -767,6 +810,10 @@ static xmlrpc_value *meth_status(xmlrpc_env *env, xmlrpc_value *params,
 	struct_set(env, out, "entriesSent", int_value(env, si.entries_sent));
 	struct_set(env, out, "appendsReceived",
 		   int_value(env, si.appends_received));
+	struct_set(env, out, "readCopyMaxUs",
+		   int_value(env, si.read_copy_ns_max / 1000));
+	struct_set(env, out, "readCopyCpuMaxUs",
+		   int_value(env, si.read_copy_cpu_ns_max / 1000));
 	if (env->fault_occurred) {
 		xmlrpc_DECREF(out);
 		return NULL;
@@ -774,85 +821,23 @@ static xmlrpc_value *meth_status(xmlrpc_env *env, xmlrpc_value *params,
 	return out;
 }
 
-struct show_collect {
-	xmlrpc_env *env;
-	xmlrpc_value *out;
-};
-
-static int show_fn(void *arg, const struct node_log_entry *le)
-{
-	struct show_collect *sc = arg;
-	xmlrpc_env *env = sc->env;
-	xmlrpc_value *e = xmlrpc_struct_new(env);
-	char line[COMMAND_FORMAT_SIZE];
-	struct command c;
-	const char *tid = "", *data = "";
-	size_t tlen = 0, dlen = 0;
-	bool decoded = false;
-
-	if (le->type == RAFT_ENTRY_NOOP) {
-		data = "(no-op)";
-		dlen = strlen(data);
-	} else if (command_decode(le->data, le->len, &c) == 0) {
-		decoded = true;
-		if (c.has_tid) {
-			tid = c.tid.p;
-			tlen = c.tid.len;
-		}
-		if (c.op == COMMAND_ADD) {
-			data = c.data.p;
-			dlen = c.data.len;
-		} else {
-			command_format(&c, COMMAND_FORMAT_NO_TID, line,
-				       sizeof(line));
-			data = line;
-			dlen = strlen(line);
-		}
-	} else {
-		command_describe(le->data, le->len, 0, line, sizeof(line));
-		data = line;
-		dlen = strlen(line);
-	}
-	struct_set(env, e, "index", int_value(env, le->index));
-	struct_set(env, e, "term", int_value(env, le->term));
-	struct_set(env, e, "tid", xmlrpc_string_new_lp(env, tlen, tid));
-	struct_set(env, e, "data", xmlrpc_string_new_lp(env, dlen, data));
-	struct_set(env, e, "committed", xmlrpc_bool_new(env, le->committed));
-	if (!env->fault_occurred)
-		xmlrpc_array_append_item(env, sc->out, e);
-	xmlrpc_DECREF(e);
-	if (decoded)
-		command_release(&c);
-	return env->fault_occurred ? -1 : 0;
-}
-
 static xmlrpc_value *meth_show_log(xmlrpc_env *env, xmlrpc_value *params,
 				void *info, void *call)
 {
 	struct server *s = info;
-	struct show_collect sc;
+	struct kv_page pg;
 	int64_t from, max;
+	xmlrpc_value *out = NULL;
 
-	if (param_count(env, params, 2, 2, "showLog") < 0 ||
-	    param_int(env, params, 0, "from", &from) < 0 ||
-	    param_int(env, params, 1, "max", &max) < 0)
-		return NULL;
-	if (from < 0 || max < 0) {
-		fault(env, RPC_FAULT_INVALID, "from and max must be >= 0");
-		return NULL;
-	}
-	if (max > MAX_LIST)
-		max = MAX_LIST;
-	sc.env = env;
-	sc.out = xmlrpc_array_new(env);
-	if (env->fault_occurred)
-		return NULL;
-	node_show_log(s->node, (uint64_t)from, (size_t)max, show_fn, &sc);
-	if (env->fault_occurred) {
-		xmlrpc_DECREF(sc.out);
-		return NULL;
-	}
-	return sc.out;
+	memset(&pg, 0, sizeof(pg));
+	if (param_range(env, params, "showLog", &from, &max) < 0)
+		goto out;
+	kv_show_log(s->node, (uint64_t)from,
+		    max > KV_PAGE_MAX ? KV_PAGE_MAX : (size_t)max, &pg);
+	out = page_records(env, &pg, true);
+out:
+	kv_page_free(&pg);
+	return out;
 }
 
 /* ---- peer methods ----------------------------------------------------------- */
@@ -1030,12 +1015,13 @@ static const struct {
     {"isLeader", meth_is_leader, "isLeader() -> true on the leader"},
     {"addEntry", meth_add_entry, "addEntry(tid, data) -> true once applied"},
     {"getEntries", meth_get_entries,
-     "getEntries(from, max) -> [{index, term, tid, data}]"},
+     "getEntries(from, max) -> [{index, term, tid, data}], a page"},
     {"put", meth_put, "put(key, value[, tid]) -> true"},
     {"get", meth_get, "get(key) -> value; fault 4 if absent"},
     {"delete", meth_delete, "delete(key[, tid]) -> true if it existed"},
     {"cas", meth_cas, "cas(key, expected, value[, tid]) -> true if swapped"},
-    {"list", meth_list, "list(prefix) -> [{key, value}] sorted by key"},
+    {"list", meth_list,
+     "list([prefix[, after[, limit]]]) -> [{key, value}] sorted by key"},
     {"multiPut", meth_multi_put, "multiPut({key: value}[, tid]) -> true"},
     {"multiGet", meth_multi_get, "multiGet([key]) -> {key: value}"},
     {"status", meth_status, "status() -> {id, state, term, leader, ...}"},

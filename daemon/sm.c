@@ -595,15 +595,33 @@ int sm_list(const struct sm *sm, const char *prefix, size_t plen, size_t max,
 		      size_t vlen),
 	    void *arg, size_t *count)
 {
+	return sm_list_after(sm, prefix, plen, NULL, 0, max, fn, arg, count);
+}
+
+int sm_list_after(const struct sm *sm, const char *prefix, size_t plen,
+		  const char *after, size_t alen, size_t max,
+		  int (*fn)(void *arg, const char *key, size_t klen,
+			    const char *val, size_t vlen),
+		  void *arg, size_t *count)
+{
 	const struct sm_node *stack[SM_MAX_HEIGHT];
 	const struct sm_node *n = sm->root;
 	size_t depth = 0, calls = 0;
-
 	/* Keys with a given prefix are one contiguous run in byte order,
-	 * starting at the first key >= prefix.  The stack holds the nodes
-	 * still to visit on the way down to it (its in-order successors). */
+	 * starting at the first key >= prefix.  An `after` at or past the
+	 * prefix moves the start to the first key > after; one below it
+	 * changes nothing (every key with the prefix is greater). */
+	bool exclusive =
+	    after != NULL && key_cmp(after, alen, prefix, plen) >= 0;
+	const char *from = exclusive ? after : prefix;
+	size_t flen = exclusive ? alen : plen;
+
+	/* The stack holds the nodes still to visit on the way down to the
+	 * start (its in-order successors): O(log n) to get there. */
 	while (n != NULL) {
-		if (key_cmp(n->key, n->klen, prefix, plen) >= 0) {
+		int c = key_cmp(n->key, n->klen, from, flen);
+
+		if (c > 0 || (c == 0 && !exclusive)) {
 			stack[depth++] = n;
 			n = n->left;
 		} else {

@@ -142,6 +142,16 @@ int sm_list(const struct sm *sm, const char *prefix, size_t plen, size_t max,
 		      size_t vlen),
 	    void *arg, size_t *count);
 
+/* As sm_list(), but only the keys strictly greater than `after` (alen
+ * bytes, byte order; NULL: no such bound): the page after the one that
+ * ended with key `after`.  Still O(log n + count), so that paging through
+ * a large map costs each page only its own size. */
+int sm_list_after(const struct sm *sm, const char *prefix, size_t plen,
+		  const char *after, size_t alen, size_t max,
+		  int (*fn)(void *arg, const char *key, size_t klen,
+			    const char *val, size_t vlen),
+		  void *arg, size_t *count);
+
 /* Calls fn for each of the n keys that exists, in the order given (a key
  * given twice is reported twice); absent keys are skipped.  *count (may be
  * NULL) is the number of calls.  One consistent view when the caller holds

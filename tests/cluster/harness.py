@@ -533,16 +533,16 @@ class Cluster:
         raise TestFailure("could not bind the cluster's ports after %d "
                           "attempts" % attempts)
 
-    def start(self, nid, timeout=START_TIMEOUT):
+    def start(self, nid, timeout=START_TIMEOUT, extra_args=()):
         """Starts (or restarts) node nid, which must not be running, on its
-        port; retries while the port is still taken.  Returns once the node
-        answers."""
+        port, with extra_args added to its command line; retries while the
+        port is still taken.  Returns once the node answers."""
         if self.is_running(nid):
             raise TestFailure("node %d is already running" % nid)
         self._reap(self.nodes[nid])
         deadline = time.monotonic() + timeout
         for _ in range(50):
-            self._spawn(nid)
+            self._spawn(nid, extra_args)
             if self._wait_ready(nid, timeout=max(1.0, deadline -
                                                  time.monotonic())):
                 return
@@ -849,6 +849,31 @@ class Cluster:
             return c if c == a == last and c > 0 else None
         return wait_for(same, timeout, "nodes %s to catch up" %
                         (nids or self.running()))
+
+    def call_sized(self, nid, method, *args, timeout=RPC_TIMEOUT):
+        """Calls method(*args) on node nid over a raw HTTP POST: returns
+        (result, number of bytes in the response body), so that a test can
+        check response sizes.  A fault is raised as xmlrpc.client.Fault
+        (with .body_bytes set), an HTTP error as ProtocolError."""
+        body = xmlrpc.client.dumps(tuple(args), method).encode("utf-8")
+        conn = http.client.HTTPConnection("127.0.0.1", self.nodes[nid].port,
+                                          timeout=timeout)
+        try:
+            conn.request("POST", "/RPC2", body,
+                         {"Content-Type": "text/xml"})
+            resp = conn.getresponse()
+            data = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise xmlrpc.client.ProtocolError(self.address(nid), resp.status,
+                                              resp.reason, {})
+        try:
+            (result,), _ = xmlrpc.client.loads(data)
+        except xmlrpc.client.Fault as f:
+            f.body_bytes = len(data)
+            raise
+        return result, len(data)
 
     def call_with_retry(self, method, *args, timeout=20.0, start=None,
                         retry_codes=(TIMEOUT, UNAVAILABLE)):

@@ -151,7 +151,9 @@ def main(ck):
     # ---- wrong argument types and counts -------------------------------------
     bad_types = [("put", (1, "v")), ("put", ("k", 2)), ("put", ("k", "v", 1.5)),
                  ("get", (5,)), ("delete", (True,)), ("cas", ("k", 1, "v")),
-                 ("list", (7,)), ("multiPut", ("notastruct",)),
+                 ("list", (7,)), ("list", ("a", 5)),
+                 ("list", ("a", "b", "c")), ("list", ("a", "b", 0)),
+                 ("list", ("a", "k" * 1025)), ("multiPut", ("notastruct",)),
                  ("multiPut", ({"k": 5},)), ("multiGet", ("notarray",)),
                  ("multiGet", ([1, 2],)), ("addEntry", (1.5, "x")),
                  ("addEntry", ("t", 5)), ("addEntry", ("", "x")),
@@ -166,7 +168,7 @@ def main(ck):
     nd.normal(ck, "wrong argument types")
     bad_counts = [("put", ()), ("put", ("k",)), ("put", ("k", "v", "t", "x")),
                   ("get", ()), ("get", ("a", "b")), ("delete", ()),
-                  ("cas", ("k", "e")), ("list", ("a", "b")),
+                  ("cas", ("k", "e")), ("list", ("a", "b", 1, 2)),
                   ("multiPut", ()), ("multiGet", ()), ("addEntry", ("t",)),
                   ("getEntries", (1,)), ("showLog", ()), ("isLeader", (1,)),
                   ("status", ("x",))]

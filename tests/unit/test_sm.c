@@ -952,6 +952,244 @@ static int count_fn(void *arg, const char *key, size_t klen, const char *val,
 	return 0;
 }
 
+/* sm_list_after() output as "k=v;" text; after NULL is no bound. */
+static const char *list_after(const struct sm *sm, const char *prefix,
+			      const char *after, size_t alen, size_t max)
+{
+	static struct collect c;
+	size_t count = 0;
+
+	memset(&c, 0, sizeof(c));
+	CHECK(sm_list_after(sm, prefix, strlen(prefix), after, alen, max,
+			    collect_fn, &c, &count) == SM_OK);
+	CHECK(count == c.calls);
+	return c.buf;
+}
+
+#define AFTER(s) (s), (sizeof(s) - 1)
+
+static void test_list_after(void)
+{
+	static const char *const keys[] = {
+	    "b",
+	    "a",
+	    "ab",
+	    "abc",
+	    "abd",
+	    "ac",
+	    "\xff",
+	    "\xff\xff",
+	    "\xff"
+	    "a",
+	    "",
+	    "b\xff",
+	};
+	const size_t n = sizeof(keys) / sizeof(keys[0]);
+	struct sm *sm = sm_new();
+	size_t len;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (i * 7) % n;
+
+		CHECK(apply(sm, mk_put(NULL, keys[k], keys[k], &len), &len) ==
+		      SM_RESULT_TRUE);
+	}
+	/* No bound: the same as sm_list(). */
+	CHECK(strcmp(list_after(sm, "a", NULL, 0, 0),
+		     "a=a;ab=ab;abc=abc;abd=abd;ac=ac;") == 0);
+	/* A bound below the prefix changes nothing. */
+	CHECK(strcmp(list_after(sm, "a", AFTER(""), 0),
+		     "a=a;ab=ab;abc=abc;abd=abd;ac=ac;") == 0);
+	CHECK(strcmp(list_after(sm, "b", AFTER("ac"), 0), "b=b;b\xff=b\xff;") ==
+	      0);
+	/* Strictly greater: a key equal to the bound is left out. */
+	CHECK(strcmp(list_after(sm, "a", AFTER("a"), 0),
+		     "ab=ab;abc=abc;abd=abd;ac=ac;") == 0);
+	CHECK(strcmp(list_after(sm, "a", AFTER("ab"), 0),
+		     "abc=abc;abd=abd;ac=ac;") == 0);
+	/* A bound that is no key: the next key after it. */
+	CHECK(strcmp(list_after(sm, "a", AFTER("abcz"), 0), "abd=abd;ac=ac;") ==
+	      0);
+	CHECK(strcmp(list_after(sm, "a", AFTER("ab\0"), 0),
+		     "abc=abc;abd=abd;ac=ac;") == 0);
+	CHECK(strcmp(list_after(sm, "ab", AFTER("aa\xff"), 0),
+		     "ab=ab;abc=abc;abd=abd;") == 0);
+	CHECK(strcmp(list_after(sm, "ab", AFTER("a\xff"), 0), "") == 0);
+	/* The last key of the run, and bounds past the run. */
+	CHECK(strcmp(list_after(sm, "a", AFTER("ac"), 0), "") == 0);
+	CHECK(strcmp(list_after(sm, "a", AFTER("b"), 0), "") == 0);
+	CHECK(strcmp(list_after(sm, "a", AFTER("\xff\xff\xff"), 0), "") == 0);
+	/* The empty key is greater than no bound. */
+	CHECK(strcmp(list_after(sm, "", AFTER(""), 2), "a=a;ab=ab;") == 0);
+	CHECK(strcmp(list_after(sm, "", NULL, 0, 2), "=;a=a;") == 0);
+	/* The largest byte, where no "next prefix" exists. */
+	CHECK(strcmp(list_after(sm, "\xff", AFTER("\xff"), 0),
+		     "\xff"
+		     "a=\xff"
+		     "a;\xff\xff=\xff\xff;") == 0);
+	CHECK(strcmp(list_after(sm, "\xff",
+				AFTER("\xff"
+				      "a"),
+				0),
+		     "\xff\xff=\xff\xff;") == 0);
+	CHECK(strcmp(list_after(sm, "\xff", AFTER("\xff\xff"), 0), "") == 0);
+	CHECK(strcmp(list_after(sm, "", AFTER("b"), 0),
+		     "b\xff=b\xff;\xff=\xff;\xff"
+		     "a=\xff"
+		     "a;\xff\xff=\xff\xff;") == 0);
+	/* max counts from the bound. */
+	CHECK(strcmp(list_after(sm, "a", AFTER("ab"), 2), "abc=abc;abd=abd;") ==
+	      0);
+	sm_free(sm);
+
+	/* An empty map. */
+	sm = sm_new();
+	CHECK(strcmp(list_after(sm, "", AFTER("x"), 0), "") == 0);
+	sm_free(sm);
+}
+
+/* Pages with sm_list_after(): remembers the last key and checks order. */
+struct pager {
+	char last[32];
+	size_t last_len;
+	size_t seen;
+	bool ordered;
+};
+
+static int pager_fn(void *arg, const char *key, size_t klen, const char *val,
+		    size_t vlen)
+{
+	struct pager *p = arg;
+	size_t m = klen < p->last_len ? klen : p->last_len;
+	int c = memcmp(key, p->last, m);
+
+	if (p->seen > 0 && !(c > 0 || (c == 0 && klen > p->last_len)))
+		p->ordered = false;
+	REQUIRE(klen < sizeof(p->last));
+	memcpy(p->last, key, klen);
+	p->last_len = klen;
+	p->seen++;
+	return 0;
+}
+
+static void test_list_paging(void)
+{
+	struct sm *sm = sm_new();
+	struct pager p;
+	char k[16];
+	size_t len, count, pages = 0;
+
+	for (int i = 0; i < 10000; i++) {
+		snprintf(k, sizeof(k), "%c%05d", i % 2 ? 'o' : 'e', i);
+		CHECK(apply(sm, mk_put(NULL, k, "v", &len), &len) ==
+		      SM_RESULT_TRUE);
+	}
+	/* Pages of 7 through the 5000 keys under "o": every key exactly
+	 * once, in order, then an empty page. */
+	memset(&p, 0, sizeof(p));
+	p.ordered = true;
+	do {
+		REQUIRE(pages < 2000);
+		CHECK(sm_list_after(sm, "o", 1, pages ? p.last : NULL,
+				    p.last_len, 7, pager_fn, &p,
+				    &count) == SM_OK);
+		pages++;
+	} while (count > 0);
+	CHECK(p.seen == 5000 && p.ordered);
+	CHECK(pages == 5000 / 7 + 2);
+	CHECK(p.last_len == 6 && memcmp(p.last, "o09999", 6) == 0);
+	sm_free(sm);
+}
+
+/* Random maps over a 3-letter alphabet against a brute-force model: every
+ * (prefix, after, max) gives the sorted keys with the prefix that are
+ * greater than after, the first max of them. */
+static int str_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t m = alen < blen ? alen : blen;
+	int c = m ? memcmp(a, b, m) : 0;
+
+	return c ? c : (alen > blen) - (alen < blen);
+}
+
+static void rnd_key(char *out, size_t *len)
+{
+	static const char alpha[] = {'a', 'b', '\xff'};
+
+	*len = rnd_below(4);
+	for (size_t i = 0; i < *len; i++)
+		out[i] = alpha[rnd_below(3)];
+	out[*len] = '\0';
+}
+
+static void test_list_after_model(void)
+{
+	for (int round = 0; round < 200; round++) {
+		struct sm *sm = sm_new();
+		char keys[64][8], want[4096], prefix[8], after[8];
+		size_t klens[64], n_keys = 0, len, plen, alen, max;
+
+		for (int i = 0; i < 30; i++) {
+			char k[8];
+			size_t kl, j;
+
+			rnd_key(k, &kl);
+			CHECK(apply(sm, mk_put(NULL, k, "v", &len), &len) ==
+			      SM_RESULT_TRUE);
+			for (j = 0; j < n_keys; j++)
+				if (str_cmp(keys[j], klens[j], k, kl) == 0)
+					break;
+			if (j == n_keys) {
+				memcpy(keys[n_keys], k, kl + 1);
+				klens[n_keys++] = kl;
+			}
+		}
+		for (int q = 0; q < 20; q++) {
+			bool used[64] = {false};
+			size_t wlen = 0, taken = 0;
+
+			want[0] = '\0';
+			rnd_key(prefix, &plen);
+			plen = plen > 2 ? 2 : plen;
+			prefix[plen] = '\0';
+			rnd_key(after, &alen);
+			max = rnd_below(4);
+			/* The model: pick the smallest qualifying key each
+			 * time. */
+			for (;;) {
+				size_t best = n_keys;
+
+				if (max != 0 && taken == max)
+					break;
+				for (size_t j = 0; j < n_keys; j++) {
+					if (used[j] || klens[j] < plen ||
+					    memcmp(keys[j], prefix, plen) !=
+						0 ||
+					    str_cmp(keys[j], klens[j], after,
+						    alen) <= 0)
+						continue;
+					if (best == n_keys ||
+					    str_cmp(keys[j], klens[j],
+						    keys[best],
+						    klens[best]) < 0)
+						best = j;
+				}
+				if (best == n_keys)
+					break;
+				used[best] = true;
+				taken++;
+				wlen += (size_t)snprintf(want + wlen,
+							 sizeof(want) - wlen,
+							 "%s=v;", keys[best]);
+			}
+			CHECK(strcmp(list_after(sm, prefix, after, alen, max),
+				     want) == 0);
+		}
+		CHECK(sm_verify(sm) == SM_OK);
+		sm_free(sm);
+	}
+}
+
 static void test_tree_balance(void)
 {
 	struct sm *sm = sm_new();
@@ -1607,6 +1845,9 @@ int main(void)
 	test_kv_semantics();
 	test_apply_order_and_invalid();
 	test_list();
+	test_list_after();
+	test_list_paging();
+	test_list_after_model();
 	test_tree_balance();
 	test_multi();
 	test_tid_dedup();

@@ -1,0 +1,164 @@
+/* test_log.c: unit test of daemon/log.c's log file: log_reopen() (SIGHUP,
+ * logrotate) while several threads log, with the file renamed before each
+ * reopen: every line lands whole in exactly one of the files, none lost. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define WRITERS 4
+#define LINES 5000
+#define ROTATIONS 500
+
+static char dir[] = "/tmp/raftd-test-log-XXXXXX";
+static char path[sizeof(dir) + 16];
+static unsigned long n_checks, n_failed;
+static atomic_int writers_left = WRITERS;
+static int rotations;
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		n_checks++;                                                    \
+		if (!(cond)) {                                                 \
+			n_failed++;                                            \
+			printf("%s:%d: check failed: %s\n", __FILE__,          \
+			       __LINE__, #cond);                               \
+		}                                                              \
+	} while (0)
+
+static void *writer(void *arg)
+{
+	int w = (int)(long)arg;
+
+	for (int i = 0; i < LINES; i++)
+		log_info("writer %d line %d %s", w, i,
+			 "padding so that lines are long enough to be written "
+			 "in more than one piece if the lock did not hold");
+	atomic_fetch_sub(&writers_left, 1);
+	return NULL;
+}
+
+/* Renames the log away and reopens while the writers run (from their
+ * first line to their last, at most ROTATIONS times); the files are
+ * path.0, path.1, ... and path itself last. */
+static void *rotator(void *arg)
+{
+	char old[sizeof(path) + 16];
+	struct stat st;
+
+	/* Bounded: the writers write within seconds. */
+	for (long spin = 0; spin < 100000000L; spin++)
+		if (stat(path, &st) == 0 && st.st_size > 0)
+			break;
+	while (rotations < ROTATIONS && atomic_load(&writers_left) > 0) {
+		snprintf(old, sizeof(old), "%s.%d", path, rotations);
+		if (rename(path, old) != 0 || log_reopen() != 0) {
+			printf("rotation %d: %s\n", rotations, strerror(errno));
+			exit(1);
+		}
+		rotations++;
+	}
+	return NULL;
+}
+
+/* Reads one file's lines, marking each writer's line numbers seen. */
+static void scan(const char *file, unsigned char seen[WRITERS][LINES],
+		 unsigned long *lines, unsigned long *bad, int *used)
+{
+	char buf[1024];
+	FILE *f = fopen(file, "r");
+	unsigned long before = *lines;
+
+	if (f == NULL) {
+		(*bad)++;
+		return;
+	}
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		const char *p = strstr(buf, " info: writer ");
+		int w, i, n = 0;
+
+		(*lines)++;
+		if (strncmp(buf, "20", 2) != 0 ||
+		    strstr(buf, "node=7 ") == NULL || p == NULL ||
+		    sscanf(p, " info: writer %d line %d padding%n", &w, &i,
+			   &n) != 2 ||
+		    n == 0 || w < 0 || w >= WRITERS || i < 0 || i >= LINES ||
+		    buf[strlen(buf) - 1] != '\n') {
+			(*bad)++;
+			continue;
+		}
+		seen[w][i]++;
+	}
+	fclose(f);
+	*used += *lines > before;
+}
+
+int main(void)
+{
+	static unsigned char seen[WRITERS][LINES];
+	pthread_t th[WRITERS], rot;
+	char file[sizeof(path) + 16];
+	unsigned long lines = 0, bad = 0, missing = 0, twice = 0;
+	int used = 0;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 99;
+	}
+	snprintf(path, sizeof(path), "%s/raftd.log", dir);
+	log_init(7, LOG_INFO);
+	CHECK(log_file_path() == NULL);
+	CHECK(log_reopen() == 1); /* no file yet: nothing to reopen */
+	CHECK(log_open_file(path, 0) == 0);
+	CHECK(log_file_path() != NULL && strcmp(log_file_path(), path) == 0);
+
+	for (long w = 0; w < WRITERS; w++)
+		pthread_create(&th[w], NULL, writer, (void *)w);
+	pthread_create(&rot, NULL, rotator, NULL);
+	for (int w = 0; w < WRITERS; w++)
+		pthread_join(th[w], NULL);
+	pthread_join(rot, NULL);
+	fflush(stderr);
+
+	for (int r = 0; r <= rotations; r++) {
+		if (r < rotations)
+			snprintf(file, sizeof(file), "%s.%d", path, r);
+		else
+			snprintf(file, sizeof(file), "%s", path);
+		scan(file, seen, &lines, &bad, &used);
+		unlink(file);
+	}
+	rmdir(dir);
+	for (int w = 0; w < WRITERS; w++)
+		for (int i = 0; i < LINES; i++) {
+			missing += seen[w][i] == 0;
+			twice += seen[w][i] > 1;
+		}
+	CHECK(bad == 0);
+	CHECK(missing == 0);
+	CHECK(twice == 0);
+	CHECK(lines == (unsigned long)WRITERS * LINES);
+	/* The rotations happened while the writers wrote. */
+	CHECK(rotations > 0 && used >= 2);
+
+	/* A path that cannot be opened leaves logging where it was. */
+	CHECK(log_open_file("/nonexistent-dir/raftd.log", 0) == -1);
+	CHECK(strcmp(log_file_path(), path) == 0);
+
+	printf("test_log: %lu lines from %d threads across %d reopens (%d "
+	       "files got lines): %lu torn, %lu lost, %lu twice\n",
+	       lines, WRITERS, rotations, used, bad, missing, twice);
+	if (n_failed > 0) {
+		printf("test_log: %lu of %lu checks FAILED\n", n_failed,
+		       n_checks);
+		return 1;
+	}
+	printf("test_log: %lu checks passed\n", n_checks);
+	return 0;
+}
