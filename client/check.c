@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "command.h"
-#include "core/raft.h"
 #include "raftlog.h"
 #include "util.h"
 
@@ -66,7 +65,7 @@ static void vlist_add(struct vlist *vl, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0)
-		s = util_xstrdup("violation: (out of memory formatting it)");
+		s = xstrdup("violation: (out of memory formatting it)");
 	va_end(ap);
 	if (vl->n == vl->cap) {
 		vl->cap = vl->cap ? 2 * vl->cap : 16;
@@ -115,11 +114,11 @@ static void centry_describe(const struct centry *e, char *out, size_t size)
 {
 	char line[COMMAND_FORMAT_SIZE];
 
-	if (e->type == RAFT_ENTRY_NOOP && e->len == 0) {
+	if (e->type == RAFTLOG_ENTRY_NOOP && e->len == 0) {
 		snprintf(out, size, "no-op");
 		return;
 	}
-	if (e->type == RAFT_ENTRY_COMMAND) {
+	if (e->type == RAFTLOG_ENTRY_COMMAND) {
 		command_describe(e->data, e->len, 0, line, sizeof(line));
 		snprintf(out, size, "%s", line);
 		return;
@@ -375,9 +374,9 @@ static void check_committed(const struct clog *lg, size_t n, struct vlist *vl,
 {
 	uint64_t max_commit = 0, lo = UINT64_MAX;
 	char dr[COMMAND_FORMAT_SIZE], dx[COMMAND_FORMAT_SIZE];
-	size_t *shown = util_xcalloc(n, sizeof(*shown));
-	size_t *more = util_xcalloc(n, sizeof(*more));
-	bool *noted = util_xcalloc(n, sizeof(*noted));
+	size_t *shown = xcalloc(n, sizeof(*shown));
+	size_t *more = xcalloc(n, sizeof(*more));
+	bool *noted = xcalloc(n, sizeof(*noted));
 
 	for (size_t k = 0; k < n; k++) {
 		if (clog_commit(&lg[k]) > max_commit)
@@ -488,7 +487,7 @@ static void print_summary(const struct clog *lg, size_t n, FILE *out)
 int check_run(const struct check_input *in, size_t n, FILE *out, FILE *errf,
 	      size_t *violations)
 {
-	struct clog *lg = util_xcalloc(n, sizeof(*lg));
+	struct clog *lg = xcalloc(n, sizeof(*lg));
 	struct vlist vl = {0}, notes = {0};
 	int rv = CHECK_OK;
 
@@ -533,8 +532,8 @@ static void inputs_push(struct check_input **v, size_t *n, size_t *cap,
 		*cap = *cap ? 2 * *cap : 8;
 		*v = util_xreallocarray(*v, *cap, sizeof(**v));
 	}
-	(*v)[*n].name = util_xstrdup(name);
-	(*v)[*n].path = util_xstrdup(path);
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].path = xstrdup(path);
 	(*n)++;
 }
 

@@ -122,7 +122,7 @@ static int parse_args(struct cmd_ctx *ctx, const char *cmd, int argc,
 	bool opts = true;
 
 	memset(a, 0, sizeof(*a));
-	a->pos = util_xcalloc((size_t)argc + 1, sizeof(*a->pos));
+	a->pos = xcalloc((size_t)argc + 1, sizeof(*a->pos));
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		const char **slot = NULL;
@@ -190,7 +190,7 @@ static int connect(struct cmd_ctx *ctx, const char *cmd)
 	int rv = CMD_EXIT_USAGE;
 
 	if (ctx->rpc == NULL) {
-		nl = util_xcalloc(1, sizeof(*nl));
+		nl = xcalloc(1, sizeof(*nl));
 		if (ctx->servers) {
 			if (nodelist_parse_servers(ctx->servers, nl, err,
 						   sizeof(err)) < 0) {
@@ -260,13 +260,13 @@ static int report(struct cmd_ctx *ctx, const char *cmd, const char *subject,
 		return CMD_EXIT_FAIL;
 	}
 	switch (err->fault) {
-	case RPC_FAULT_NOT_FOUND:
+	case API_FAULT_NOT_FOUND:
 		errorf(cmd, "%s%snot found", subject, sep);
 		break;
-	case RPC_FAULT_INVALID:
+	case API_FAULT_INVALID:
 		errorf(cmd, "%s%sinvalid request: %s", subject, sep, err->msg);
 		break;
-	case RPC_FAULT_UNAUTHORIZED:
+	case API_FAULT_UNAUTHORIZED:
 		errorf(cmd, "%s%sunauthorized: %s", subject, sep, err->msg);
 		break;
 	default:
@@ -452,7 +452,7 @@ static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	rv = connect(ctx, "status");
 	if (rv != CMD_EXIT_OK)
 		goto out;
-	st = util_xcalloc(NODELIST_MAX, sizeof(*st));
+	st = xcalloc(NODELIST_MAX, sizeof(*st));
 	rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
 	nl = rpc_nodes(ctx->rpc);
 	for (size_t i = 0; i < nl->n; i++)
@@ -670,7 +670,7 @@ static int list_page(struct cmd_ctx *ctx, const char *cmd, xmlrpc_value *res,
 		xmlrpc_DECREF(kv);
 		if (i == n - 1) {
 			free(*last);
-			*last = util_xstrdup(k);
+			*last = xstrdup(k);
 		}
 		if (fn(arg, k, v) != 0)
 			return CMD_EXIT_FAIL;
@@ -701,7 +701,7 @@ static int list_all(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
 		rv = list_page(ctx, cmd, res, fn, arg, &last, &n);
 		goto out;
 	}
-	if (rv != RPC_EFAULT || err.fault != RPC_FAULT_INVALID) {
+	if (rv != RPC_EFAULT || err.fault != API_FAULT_INVALID) {
 		rv = report(ctx, cmd, NULL, rv, &err);
 		goto out;
 	}
@@ -720,14 +720,14 @@ static int list_all(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
 			goto out;
 		}
 		if (rpc_struct_strdup(res, "", &val) == 0 &&
-		    fn(arg, util_xstrdup(""), val) != 0) {
+		    fn(arg, xstrdup(""), val) != 0) {
 			rv = CMD_EXIT_FAIL;
 			goto out;
 		}
 		xmlrpc_DECREF(res);
 		res = NULL;
 	}
-	last = util_xstrdup("");
+	last = xstrdup("");
 	for (;;) {
 		rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
 		params = build("(ssi)", prefix, last, (int)CMD_LIST_PAGE);
@@ -867,7 +867,7 @@ static int logrec_decode(xmlrpc_value *v, bool with_committed, struct logrec *r)
 		goto bad;
 	/* A record without a tid (a no-op, an older entry) shows "-". */
 	if (rpc_struct_strdup(v, "tid", &r->tid) < 0)
-		r->tid = util_xstrdup("");
+		r->tid = xstrdup("");
 	if (with_committed &&
 	    rpc_struct_bool(v, "committed", &r->committed) < 0)
 		goto bad;
@@ -1070,7 +1070,7 @@ static int cal_add(struct cmd_ctx *ctx, struct cmd_args *a)
 	}
 	for (int i = 3; i < a->n; i++)
 		len += strlen(a->pos[i]) + 1;
-	title = util_xcalloc(1, len + 1);
+	title = xcalloc(1, len + 1);
 	for (int i = 3; i < a->n; i++) {
 		if (i > 3)
 			strcat(title, " ");
@@ -1152,8 +1152,8 @@ static int cal_fetch(struct cmd_ctx *ctx, const char *cmd, const char *prefix,
 
 	rv = list_all(ctx, cmd, prefix, cal_collect_fn, &cc);
 	if (cc.events == NULL) {
-		cc.events = util_xcalloc(1, sizeof(*cc.events));
-		cc.titles = util_xcalloc(1, sizeof(*cc.titles));
+		cc.events = xcalloc(1, sizeof(*cc.events));
+		cc.titles = xcalloc(1, sizeof(*cc.titles));
 	}
 	*events = cc.events;
 	*titles = cc.titles;

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/config.h"
+#include "addr.h"
+#include "api.h"
+#include "config.h"
 #include "util.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -26,45 +28,16 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 int nodelist_check_address(const char *addr, char *err, size_t errlen)
 {
-	const char *colon, *host_end;
-	uint64_t port;
+	char host[ADDR_HOST_MAX], why[160];
+	uint16_t port;
 
 	if (strlen(addr) >= NODELIST_ADDR_MAX) {
 		set_err(err, errlen, "address too long: %.40s...", addr);
 		return NODELIST_EINVAL;
 	}
-	for (const unsigned char *p = (const unsigned char *)addr; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == ',' ||
-		    *p == '@') {
-			set_err(err, errlen, "bad address '%s': want HOST:PORT",
-				addr);
-			return NODELIST_EINVAL;
-		}
-	}
-	if (addr[0] == '[') {
-		/* An IPv6 literal: "[v6]:port". */
-		host_end = strchr(addr, ']');
-		if (host_end == NULL || host_end == addr + 1 ||
-		    host_end[1] != ':') {
-			set_err(err, errlen,
-				"bad address '%s': want [IPV6]:PORT", addr);
-			return NODELIST_EINVAL;
-		}
-		colon = host_end + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (colon == NULL || colon == addr ||
-		    memchr(addr, ':', (size_t)(colon - addr)) != NULL) {
-			set_err(err, errlen,
-				"bad address '%s': want HOST:PORT "
-				"(IPv6 as [ADDR]:PORT)",
-				addr);
-			return NODELIST_EINVAL;
-		}
-	}
-	if (util_parse_u64(colon + 1, 65535, &port) < 0 || port == 0) {
-		set_err(err, errlen,
-			"bad address '%s': the port must be 1..65535", addr);
+	if (addr_parse(addr, host, sizeof(host), &port, why, sizeof(why)) !=
+	    0) {
+		set_err(err, errlen, "bad address '%s': %s", addr, why);
 		return NODELIST_EINVAL;
 	}
 	return NODELIST_OK;
@@ -109,7 +82,7 @@ int nodelist_add(struct nodelist *nl, uint32_t id, const char *addr,
 int nodelist_parse_servers(const char *spec, struct nodelist *out, char *err,
 			   size_t errlen)
 {
-	char *copy = util_xstrdup(spec);
+	char *copy = xstrdup(spec);
 	char *item, *cursor = copy;
 	int rv = NODELIST_EINVAL;
 
@@ -156,7 +129,7 @@ out:
 int nodelist_from_config(const char *path, struct nodelist *out, char *err,
 			 size_t errlen)
 {
-	struct config *cfg = util_xcalloc(1, sizeof(*cfg));
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	int rv = NODELIST_ECONFIG;
 
 	memset(out, 0, sizeof(*out));
@@ -183,34 +156,7 @@ out:
 int nodelist_parse_hint(const char *fault, uint32_t *id, char *addr,
 			size_t addrlen)
 {
-	const char *p = strstr(fault, "leader=");
-	const char *at, *end;
-	char idbuf[16];
-	uint64_t v;
-	size_t n;
+	int rv = api_parse_hint(fault, id, addr, addrlen);
 
-	if (p == NULL)
-		return NODELIST_EINVAL;
-	p += strlen("leader=");
-	if (strncmp(p, "unknown", 7) == 0)
-		return 1;
-	at = strchr(p, '@');
-	if (at == NULL || at == p || (size_t)(at - p) >= sizeof(idbuf))
-		return NODELIST_EINVAL;
-	memcpy(idbuf, p, (size_t)(at - p));
-	idbuf[at - p] = '\0';
-	if (util_parse_u64(idbuf, UINT32_MAX, &v) < 0 || v == 0)
-		return NODELIST_EINVAL;
-	/* The address runs to the end or to whitespace / ';' (room for
-	 * servers that append more text). */
-	end = at + 1 + strcspn(at + 1, " \t\r\n;");
-	n = (size_t)(end - (at + 1));
-	if (n == 0 || n >= addrlen || n >= NODELIST_ADDR_MAX)
-		return NODELIST_EINVAL;
-	memcpy(addr, at + 1, n);
-	addr[n] = '\0';
-	if (nodelist_check_address(addr, NULL, 0) < 0)
-		return NODELIST_EINVAL;
-	*id = (uint32_t)v;
-	return NODELIST_OK;
+	return rv < 0 ? NODELIST_EINVAL : rv;
 }

@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define NODELIST_MAX 64	      /* more than any sane cluster */
-#define NODELIST_ADDR_MAX 272 /* "[" host "]:" port, as config.h */
+#define NODELIST_ADDR_MAX ADDR_MAX
 
 enum {
 	NODELIST_OK = 0,
@@ -32,9 +34,8 @@ struct nodelist {
 	uint32_t request_timeout_ms;
 };
 
-/* Checks that `addr` is "HOST:PORT" or "[V6]:PORT" with a port in 1..65535
- * and a host without spaces, slashes or control characters.  Returns 0 or
- * NODELIST_EINVAL with a message in `err`. */
+/* Checks that `addr` follows the one address grammar (addr.h).  Returns 0
+ * or NODELIST_EINVAL with a message in `err`. */
 int nodelist_check_address(const char *addr, char *err, size_t errlen);
 
 /* Fills `out` from a comma-separated "HOST:PORT[,HOST:PORT...]" list; ids
@@ -62,9 +63,7 @@ int nodelist_find_id(const struct nodelist *nl, uint32_t id);
 int nodelist_add(struct nodelist *nl, uint32_t id, const char *addr,
 		 size_t *pos);
 
-/* Parses a NOT_LEADER fault string, "not leader; leader=ID@HOST:PORT" or
- * "not leader; leader=unknown" (any prefix before "leader=" is ignored,
- * e.g. xmlrpc-c's "RPC failed at server."):
+/* Parses a NOT_LEADER fault string with api_parse_hint() (api.h):
  *   NODELIST_OK      a leader is named: *id and `addr` are set
  *   1                the leader is unknown
  *   NODELIST_EINVAL  no hint, or a malformed one */

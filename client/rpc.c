@@ -113,7 +113,7 @@ int rpc_new(const struct nodelist *nodes, bool verbose, struct rpc **out,
 {
 	struct xmlrpc_curl_xportparms curl;
 	struct xmlrpc_clientparms parms;
-	struct rpc *r = util_xcalloc(1, sizeof(*r));
+	struct rpc *r = xcalloc(1, sizeof(*r));
 	xmlrpc_env env;
 	int rv = RPC_ESETUP;
 
@@ -478,7 +478,7 @@ void rpc_status_all(struct rpc *r, uint64_t timeout_ms, struct rpc_status *st)
 {
 	struct scan s = {0};
 	size_t n = r->nodes.n;
-	struct call *c = util_xcalloc(n, sizeof(*c));
+	struct call *c = xcalloc(n, sizeof(*c));
 	xmlrpc_value *params = NULL;
 	xmlrpc_env env;
 
@@ -617,7 +617,7 @@ int rpc_find_leader(struct rpc *r, size_t *pos, struct rpc_status *out,
 /* Faults worth retrying with the same arguments. */
 static bool retryable(int fault)
 {
-	return fault == RPC_FAULT_TIMEOUT || fault == RPC_FAULT_UNAVAILABLE ||
+	return fault == API_FAULT_TIMEOUT || fault == API_FAULT_UNAVAILABLE ||
 	       fault == XMLRPC_NETWORK_ERROR;
 }
 
@@ -653,7 +653,7 @@ int rpc_call_leader(struct rpc *r, const char *method, xmlrpc_value *params,
 			return RPC_OK;
 		if (rv == RPC_EUNAVAIL)
 			break;
-		if (last.fault == RPC_FAULT_NOT_LEADER) {
+		if (last.fault == API_FAULT_NOT_LEADER) {
 			uint32_t id;
 			char addr[NODELIST_ADDR_MAX];
 			size_t p;

@@ -16,17 +16,8 @@
 
 #include <xmlrpc-c/base.h>
 
+#include "api.h" /* the fault codes, API_FAULT_* */
 #include "nodelist.h"
-
-/* Fault codes of contract §3. */
-enum {
-	RPC_FAULT_NOT_LEADER = 1,
-	RPC_FAULT_TIMEOUT = 2,
-	RPC_FAULT_INVALID = 3,
-	RPC_FAULT_NOT_FOUND = 4,
-	RPC_FAULT_UNAUTHORIZED = 5,
-	RPC_FAULT_UNAVAILABLE = 6,
-};
 
 enum {
 	RPC_OK = 0,

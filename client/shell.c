@@ -24,7 +24,7 @@ int shell_split(const char *line, char ***argv, int *argc)
 {
 	size_t len = strlen(line), cap = 0, wl = 0;
 	char **v = NULL;
-	char *word = util_xmalloc(len + 1);
+	char *word = xmalloc(len + 1);
 	const char *p = line;
 	bool in_word = false;
 	int n = 0, rv = SHELL_EQUOTE;
@@ -36,7 +36,7 @@ int shell_split(const char *line, char ***argv, int *argc)
 		    c == '\r') {
 			if (in_word) {
 				word[wl] = '\0';
-				push_word(&v, &n, &cap, util_xstrdup(word));
+				push_word(&v, &n, &cap, xstrdup(word));
 				wl = 0;
 				in_word = false;
 			}
@@ -76,7 +76,7 @@ int shell_split(const char *line, char ***argv, int *argc)
 		}
 	}
 	if (v == NULL)
-		v = util_xcalloc(1, sizeof(*v));
+		v = xcalloc(1, sizeof(*v));
 	*argv = v;
 	*argc = n;
 	v = NULL;

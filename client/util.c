@@ -14,49 +14,11 @@ static void util_oom(void)
 	exit(1);
 }
 
-void *util_xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (p == NULL)
-		util_oom();
-	return p;
-}
-
-void *util_xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		util_oom();
-	return p;
-}
-
-void *util_xrealloc(void *p, size_t size)
-{
-	void *np = realloc(p, size ? size : 1);
-
-	if (np == NULL)
-		util_oom();
-	return np;
-}
-
 void *util_xreallocarray(void *p, size_t n, size_t size)
 {
-	void *np = reallocarray(p, n ? n : 1, size ? size : 1);
-
-	if (np == NULL)
+	if (size != 0 && n > SIZE_MAX / size)
 		util_oom();
-	return np;
-}
-
-char *util_xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		util_oom();
-	return p;
+	return xrealloc(p, n * size);
 }
 
 char *util_xasprintf(const char *fmt, ...)

@@ -6,13 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Allocation that cannot fail: out of memory prints one line and exits
- * with status 1 (a command-line tool has nothing better to do). */
-void *util_xmalloc(size_t size);
-void *util_xcalloc(size_t n, size_t size);
-void *util_xrealloc(void *p, size_t size);
+#include "xalloc.h" /* xmalloc() and friends: out of memory is fatal */
+
 void *util_xreallocarray(void *p, size_t n, size_t size);
-char *util_xstrdup(const char *s);
 /* asprintf() that cannot fail; the result is the caller's to free(). */
 char *util_xasprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -1,5 +1,6 @@
 /* raftlog.c: the raftlog file format (encode, decode, read-only scan). */
 #include "raftlog.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,29 +24,6 @@
 /* How much the scan reads at a time. */
 #define READ_CHUNK (256u * 1024u)
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 size_t raftlog_entry_size(uint32_t len)
@@ -57,11 +35,11 @@ size_t raftlog_entry_size(uint32_t len)
 void raftlog_encode_header(uint8_t *buf, uint64_t first_index)
 {
 	memcpy(buf, RAFTLOG_MAGIC, 8);
-	put_le32(buf + 8, RAFTLOG_VERSION);
-	put_le32(buf + 12, RAFTLOG_HEADER_SIZE);
-	put_le64(buf + 16, first_index);
-	put_le32(buf + 24, 0);
-	put_le32(buf + 28, crc32c(0, buf, 28));
+	bytes_put_u32(buf + 8, RAFTLOG_VERSION);
+	bytes_put_u32(buf + 12, RAFTLOG_HEADER_SIZE);
+	bytes_put_u64(buf + 16, first_index);
+	bytes_put_u32(buf + 24, 0);
+	bytes_put_u32(buf + 28, crc32c(0, buf, 28));
 }
 
 /* Fills in the record header around a body already at buf + 16, pads it
@@ -70,12 +48,12 @@ static size_t seal_record(uint8_t *buf, uint8_t rtype, uint32_t body_len)
 {
 	size_t size = align8((size_t)RAFTLOG_REC_HEADER_SIZE + body_len);
 
-	put_le32(buf + 4, body_len);
+	bytes_put_u32(buf + 4, body_len);
 	buf[8] = rtype;
 	memset(buf + 9, 0, 7);
 	memset(buf + RAFTLOG_REC_HEADER_SIZE + body_len, 0,
 	       size - RAFTLOG_REC_HEADER_SIZE - body_len);
-	put_le32(buf, crc32c(0, buf + 4, size - 4));
+	bytes_put_u32(buf, crc32c(0, buf + 4, size - 4));
 	return size;
 }
 
@@ -87,8 +65,8 @@ int raftlog_encode_entry(uint8_t *buf, size_t cap,
 	if (e->index == 0 || e->len > RAFTLOG_MAX_PAYLOAD ||
 	    (e->len > 0 && e->data == NULL) || cap < raftlog_entry_size(e->len))
 		return RAFTLOG_EINVAL;
-	put_le64(body, e->index);
-	put_le64(body + 8, e->term);
+	bytes_put_u64(body, e->index);
+	bytes_put_u64(body + 8, e->term);
 	body[16] = e->type;
 	if (e->len > 0)
 		memcpy(body + RAFTLOG_ENTRY_FIXED, e->data, e->len);
@@ -102,7 +80,7 @@ int raftlog_encode_commit(uint8_t *buf, size_t cap, uint64_t commit_index,
 {
 	if (cap < RAFTLOG_COMMIT_SIZE)
 		return RAFTLOG_EINVAL;
-	put_le64(buf + RAFTLOG_REC_HEADER_SIZE, commit_index);
+	bytes_put_u64(buf + RAFTLOG_REC_HEADER_SIZE, commit_index);
 	*used = seal_record(buf, RAFTLOG_REC_COMMIT, 8);
 	return RAFTLOG_OK;
 }
@@ -121,11 +99,11 @@ int raftlog_decode_header(const uint8_t *buf, size_t len, uint64_t *first_index,
 		snprintf(why, whylen, "bad magic: not a raftd log file");
 		return RAFTLOG_ECORRUPT;
 	}
-	if (get_le32(buf + 28) != crc32c(0, buf, 28)) {
+	if (bytes_get_u32(buf + 28) != crc32c(0, buf, 28)) {
 		snprintf(why, whylen, "file header checksum mismatch");
 		return RAFTLOG_ECORRUPT;
 	}
-	v = get_le32(buf + 8);
+	v = bytes_get_u32(buf + 8);
 	if (v != RAFTLOG_VERSION) {
 		snprintf(why, whylen,
 			 "unsupported format version %" PRIu32
@@ -133,13 +111,13 @@ int raftlog_decode_header(const uint8_t *buf, size_t len, uint64_t *first_index,
 			 v, RAFTLOG_VERSION);
 		return RAFTLOG_ECORRUPT;
 	}
-	v = get_le32(buf + 12);
-	if (v != RAFTLOG_HEADER_SIZE || get_le64(buf + 16) == 0) {
+	v = bytes_get_u32(buf + 12);
+	if (v != RAFTLOG_HEADER_SIZE || bytes_get_u64(buf + 16) == 0) {
 		snprintf(why, whylen,
 			 "bad header size %" PRIu32 " or first index 0", v);
 		return RAFTLOG_ECORRUPT;
 	}
-	*first_index = get_le64(buf + 16);
+	*first_index = bytes_get_u64(buf + 16);
 	return RAFTLOG_OK;
 }
 
@@ -161,7 +139,7 @@ int raftlog_decode_record(const uint8_t *buf, size_t len,
 	}
 	/* Check everything the header alone can tell before trusting its
 	 * length: garbage rarely passes these. */
-	body_len = get_le32(buf + 4);
+	body_len = bytes_get_u32(buf + 4);
 	if (buf[8] != RAFTLOG_REC_ENTRY && buf[8] != RAFTLOG_REC_COMMIT) {
 		snprintf(why, whylen, "unknown record type %u", buf[8]);
 		return RAFTLOG_ECORRUPT;
@@ -192,7 +170,7 @@ int raftlog_decode_record(const uint8_t *buf, size_t len,
 			*need = size;
 		return RAFTLOG_ESHORT;
 	}
-	if (get_le32(buf) != crc32c(0, buf + 4, size - 4)) {
+	if (bytes_get_u32(buf) != crc32c(0, buf + 4, size - 4)) {
 		snprintf(why, whylen, "record checksum mismatch");
 		return RAFTLOG_ECORRUPT;
 	}
@@ -200,10 +178,10 @@ int raftlog_decode_record(const uint8_t *buf, size_t len,
 	rec->rtype = buf[8];
 	rec->size = (uint32_t)size;
 	if (rec->rtype == RAFTLOG_REC_COMMIT) {
-		rec->commit_index = get_le64(body);
+		rec->commit_index = bytes_get_u64(body);
 	} else {
-		rec->entry.index = get_le64(body);
-		rec->entry.term = get_le64(body + 8);
+		rec->entry.index = bytes_get_u64(body);
+		rec->entry.term = bytes_get_u64(body + 8);
 		rec->entry.type = body[16];
 		rec->entry.len = body_len - RAFTLOG_ENTRY_FIXED;
 		rec->entry.data = body + RAFTLOG_ENTRY_FIXED;

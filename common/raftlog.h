@@ -28,6 +28,13 @@
 #define RAFTLOG_HEADER_SIZE 32u
 #define RAFTLOG_REC_HEADER_SIZE 16u
 #define RAFTLOG_ENTRY_FIXED 17u /* index, term, entry type */
+
+/* Entry types: the values of the consensus core's enum raft_entry_type
+ * (raftd checks that they agree at compile time). */
+enum raftlog_entry_type {
+	RAFTLOG_ENTRY_NOOP = 0,
+	RAFTLOG_ENTRY_COMMAND = 1,
+};
 #define RAFTLOG_MAX_PAYLOAD (1024u * 1024u)
 #define RAFTLOG_MAX_BODY (RAFTLOG_ENTRY_FIXED + RAFTLOG_MAX_PAYLOAD)
 #define RAFTLOG_COMMIT_SIZE 24u /* a whole COMMIT record */

@@ -53,9 +53,16 @@
 
 #include "log.h"
 #include "peerauth.h"
-#include "rpcfault.h"
+#include "api.h"
 #include "storage.h"
 #include "wire.h"
+
+/* The config and the raftlog speak the core's language. */
+_Static_assert(CONFIG_MAX_NODES <= RAFT_MAX_NODES, "config allows more nodes "
+						    "than the core");
+_Static_assert((int)RAFTLOG_ENTRY_NOOP == (int)RAFT_ENTRY_NOOP &&
+		   (int)RAFTLOG_ENTRY_COMMAND == (int)RAFT_ENTRY_COMMAND,
+	       "raftlog and core entry types differ");
 
 #define PEER_QUEUE_MAX 64
 #define COMMIT_MARKER_MS 100
@@ -701,7 +708,7 @@ static int peer_call(struct peer_conn *c, const struct raft_msg *m,
 	}
 	if (!res.done || res.fault.fault_occurred) {
 		if (res.fault.fault_occurred &&
-		    res.fault.fault_code == RPC_FAULT_NO_REPLY)
+		    res.fault.fault_code == API_FAULT_NO_REPLY)
 			rv = 0; /* the peer chose not to answer */
 		else
 			peer_set_down(p, true,
@@ -1033,11 +1040,7 @@ void node_leader_hint(struct node *n, char *out, size_t size)
 	leader = raft_leader(&n->raft);
 	pthread_mutex_unlock(&n->lock);
 	cn = leader ? config_node_by_id(n->cfg, leader) : NULL;
-	if (cn != NULL)
-		snprintf(out, size, "not leader; leader=%u@%s", cn->id,
-			 cn->address);
-	else
-		snprintf(out, size, "not leader; leader=unknown");
+	api_format_hint(cn ? cn->id : 0, cn ? cn->address : NULL, out, size);
 }
 
 bool node_is_leader(struct node *n)

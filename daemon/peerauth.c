@@ -6,6 +6,8 @@
  * a context being updated. */
 #include "peerauth.h"
 
+#include "bytes.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,24 +57,6 @@ struct peerauth {
 	struct counter counters[PEERAUTH_MAX_PEERS];
 	size_t n_counters;
 };
-
-static void put_u64(uint8_t *p, uint64_t x)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		x = (x << 8) | p[i];
-	return x;
-}
 
 int peerauth_new(const char *secret, size_t secret_len, uint64_t epoch,
 		 struct peerauth **out)
@@ -132,9 +116,9 @@ static void sign(const struct peerauth *a, const char *label, uint64_t epoch,
 {
 	uint8_t *t = frame + body_len;
 
-	put_u64(t, epoch);
-	put_u64(t + 8, seq);
-	put_u64(t + 16, now_ms);
+	bytes_put_u64(t, epoch);
+	bytes_put_u64(t + 8, seq);
+	bytes_put_u64(t + 16, now_ms);
 	mac_of(a, label, frame, body_len + 24, t + 24);
 }
 
@@ -155,9 +139,9 @@ static int check_mac(const struct peerauth *a, const char *label,
 			PEERAUTH_MAC_SIZE))
 		return PEERAUTH_EMAC;
 	t = frame + len - PEERAUTH_TRAILER_SIZE;
-	*epoch = get_u64(t);
-	*seq = get_u64(t + 8);
-	*time_ms = get_u64(t + 16);
+	*epoch = bytes_get_u64(t);
+	*seq = bytes_get_u64(t + 8);
+	*time_ms = bytes_get_u64(t + 16);
 	return PEERAUTH_OK;
 }
 

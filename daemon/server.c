@@ -34,7 +34,7 @@
 #include "kv.h"
 #include "log.h"
 #include "peerauth.h"
-#include "rpcfault.h"
+#include "api.h"
 #include "sm.h"
 #include "wire.h"
 
@@ -78,21 +78,21 @@ static xmlrpc_value *status_fault(xmlrpc_env *env, struct server *s,
 	switch (st) {
 	case NODE_NOT_LEADER:
 		node_leader_hint(s->node, hint, sizeof(hint));
-		fault(env, RPC_FAULT_NOT_LEADER, "%s", hint);
+		fault(env, API_FAULT_NOT_LEADER, "%s", hint);
 		break;
 	case NODE_TIMEOUT:
-		fault(env, RPC_FAULT_TIMEOUT,
+		fault(env, API_FAULT_TIMEOUT,
 		      "timeout: not known to be committed; retry with the "
 		      "same tid");
 		break;
 	case NODE_INVALID:
-		fault(env, RPC_FAULT_INVALID, "invalid request");
+		fault(env, API_FAULT_INVALID, "invalid request");
 		break;
 	case NODE_NOT_FOUND:
-		fault(env, RPC_FAULT_NOT_FOUND, "not found");
+		fault(env, API_FAULT_NOT_FOUND, "not found");
 		break;
 	case NODE_UNAVAILABLE:
-		fault(env, RPC_FAULT_UNAVAILABLE, "unavailable: shutting down");
+		fault(env, API_FAULT_UNAVAILABLE, "unavailable: shutting down");
 		break;
 	case NODE_OK:
 		break;
@@ -128,11 +128,11 @@ static int param_count(xmlrpc_env *env, xmlrpc_value *params, int min,
 		return -1;
 	if (n < min || n > max) {
 		if (min == max)
-			fault(env, RPC_FAULT_INVALID,
+			fault(env, API_FAULT_INVALID,
 			      "%s takes %d argument%s, got %d", method, min,
 			      min == 1 ? "" : "s", n);
 		else
-			fault(env, RPC_FAULT_INVALID,
+			fault(env, API_FAULT_INVALID,
 			      "%s takes %d to %d arguments, got %d", method,
 			      min, max, n);
 		return -1;
@@ -154,14 +154,14 @@ static int param_string(xmlrpc_env *env, xmlrpc_value *params, int i,
 	if (env->fault_occurred)
 		goto out;
 	if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRING) {
-		fault(env, RPC_FAULT_INVALID, "%s must be a string", name);
+		fault(env, API_FAULT_INVALID, "%s must be a string", name);
 		goto out;
 	}
 	xmlrpc_read_string_lp(env, v, len, &s);
 	if (env->fault_occurred)
 		goto out;
 	if (*len > maxlen) {
-		fault(env, RPC_FAULT_INVALID, "%s too long (%zu bytes, limit %zu)",
+		fault(env, API_FAULT_INVALID, "%s too long (%zu bytes, limit %zu)",
 		      name, *len, maxlen);
 		free((void *)s);
 		goto out;
@@ -193,7 +193,7 @@ static int param_tid(xmlrpc_env *env, xmlrpc_value *params, int i, char **out,
 		rv = param_string(env, params, i, "tid", COMMAND_MAX_TID, out,
 				  len);
 		if (rv == 0 && *len == 0) {
-			fault(env, RPC_FAULT_INVALID, "tid must not be empty");
+			fault(env, API_FAULT_INVALID, "tid must not be empty");
 			free(*out);
 			*out = NULL;
 			rv = -1;
@@ -212,7 +212,7 @@ static int param_tid(xmlrpc_env *env, xmlrpc_value *params, int i, char **out,
 		break;
 	}
 	default:
-		fault(env, RPC_FAULT_INVALID, "tid must be a string or an int");
+		fault(env, API_FAULT_INVALID, "tid must be a string or an int");
 		goto out;
 	}
 	if (env->fault_occurred)
@@ -244,7 +244,7 @@ static int param_int(xmlrpc_env *env, xmlrpc_value *params, int i,
 		xmlrpc_read_i8(env, v, &x);
 		*out = x;
 	} else {
-		fault(env, RPC_FAULT_INVALID, "%s must be an int", name);
+		fault(env, API_FAULT_INVALID, "%s must be an int", name);
 		goto out;
 	}
 	rv = env->fault_occurred ? -1 : 0;
@@ -265,7 +265,7 @@ static xmlrpc_value *do_write(xmlrpc_env *env, struct server *s,
 	xmlrpc_value *out = NULL;
 
 	if (command_encode(c, &buf, &len) != 0) {
-		fault(env, RPC_FAULT_INVALID, "request too large or invalid");
+		fault(env, API_FAULT_INVALID, "request too large or invalid");
 		return NULL;
 	}
 	st = node_write(s->node, buf, len, &res);
@@ -274,11 +274,11 @@ static xmlrpc_value *do_write(xmlrpc_env *env, struct server *s,
 		return status_fault(env, s, st);
 	switch (res) {
 	case SM_RESULT_TID_CONFLICT:
-		fault(env, RPC_FAULT_INVALID,
+		fault(env, API_FAULT_INVALID,
 		      "tid already used with other arguments");
 		break;
 	case SM_RESULT_INVALID:
-		fault(env, RPC_FAULT_INVALID, "invalid command");
+		fault(env, API_FAULT_INVALID, "invalid command");
 		break;
 	case SM_RESULT_TRUE:
 	case SM_RESULT_FALSE:
@@ -452,7 +452,7 @@ static xmlrpc_value *meth_multi_put(xmlrpc_env *env, xmlrpc_value *params,
 	if (env->fault_occurred)
 		goto out;
 	if (xmlrpc_value_type(pairs) != XMLRPC_TYPE_STRUCT) {
-		fault(env, RPC_FAULT_INVALID, "pairs must be a struct");
+		fault(env, API_FAULT_INVALID, "pairs must be a struct");
 		goto out;
 	}
 	if (n == 2 && param_tid(env, params, 1, &tid, &tlen) < 0)
@@ -461,7 +461,7 @@ static xmlrpc_value *meth_multi_put(xmlrpc_env *env, xmlrpc_value *params,
 	if (env->fault_occurred)
 		goto out;
 	if (size < 1 || (unsigned)size > COMMAND_MAX_PAIRS) {
-		fault(env, RPC_FAULT_INVALID, "multiPut takes 1 to %u pairs",
+		fault(env, API_FAULT_INVALID, "multiPut takes 1 to %u pairs",
 		      COMMAND_MAX_PAIRS);
 		goto out;
 	}
@@ -479,7 +479,7 @@ static xmlrpc_value *meth_multi_put(xmlrpc_env *env, xmlrpc_value *params,
 		if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRING) {
 			xmlrpc_DECREF(k);
 			xmlrpc_DECREF(v);
-			fault(env, RPC_FAULT_INVALID,
+			fault(env, API_FAULT_INVALID,
 			      "multiPut values must be strings");
 			goto out;
 		}
@@ -498,7 +498,7 @@ static xmlrpc_value *meth_multi_put(xmlrpc_env *env, xmlrpc_value *params,
 		total += kl + vl;
 		if (kl > COMMAND_MAX_KEY || vl > COMMAND_MAX_VALUE ||
 		    total > COMMAND_MAX_MPUT_BYTES) {
-			fault(env, RPC_FAULT_INVALID,
+			fault(env, API_FAULT_INVALID,
 			      "multiPut over the size limits");
 			goto out;
 		}
@@ -540,7 +540,7 @@ static xmlrpc_value *meth_get(xmlrpc_env *env, xmlrpc_value *params, void *info,
 	if (rv == KV_EREAD)
 		status_fault(env, s, st);
 	else if (rv == KV_ENOTFOUND)
-		fault(env, RPC_FAULT_NOT_FOUND, "not found: %.200s", key);
+		fault(env, API_FAULT_NOT_FOUND, "not found: %.200s", key);
 	else
 		out = xmlrpc_string_new_lp(env, pg.items[0].vlen,
 					   pg.items[0].val);
@@ -599,7 +599,7 @@ static xmlrpc_value *meth_list(xmlrpc_env *env, xmlrpc_value *params, void *info
 	    (n == 3 && param_int(env, params, 2, "limit", &limit) < 0))
 		goto out;
 	if (n == 3 && limit < 1) {
-		fault(env, RPC_FAULT_INVALID, "limit must be >= 1");
+		fault(env, API_FAULT_INVALID, "limit must be >= 1");
 		goto out;
 	}
 	rv = kv_list(s->node, prefix, plen, after, alen,
@@ -608,7 +608,7 @@ static xmlrpc_value *meth_list(xmlrpc_env *env, xmlrpc_value *params, void *info
 	if (rv == KV_EREAD) {
 		status_fault(env, s, st);
 	} else if (rv == KV_ETOOBIG) {
-		fault(env, RPC_FAULT_INVALID,
+		fault(env, API_FAULT_INVALID,
 		      "list: the answer passes the response limit (%u keys, "
 		      "%u MiB of XML); page with list(prefix, after, limit)",
 		      KV_PAGE_MAX, KV_RESPONSE_MAX >> 20);
@@ -641,14 +641,14 @@ static xmlrpc_value *meth_multi_get(xmlrpc_env *env, xmlrpc_value *params,
 	if (env->fault_occurred)
 		goto out;
 	if (xmlrpc_value_type(keys) != XMLRPC_TYPE_ARRAY) {
-		fault(env, RPC_FAULT_INVALID, "keys must be an array");
+		fault(env, API_FAULT_INVALID, "keys must be an array");
 		goto out;
 	}
 	n = xmlrpc_array_size(env, keys);
 	if (env->fault_occurred)
 		goto out;
 	if (n > (int)COMMAND_MAX_PAIRS) {
-		fault(env, RPC_FAULT_INVALID, "multiGet takes at most %u keys",
+		fault(env, API_FAULT_INVALID, "multiGet takes at most %u keys",
 		      COMMAND_MAX_PAIRS);
 		goto out;
 	}
@@ -662,7 +662,7 @@ static xmlrpc_value *meth_multi_get(xmlrpc_env *env, xmlrpc_value *params,
 			goto out;
 		if (xmlrpc_value_type(k) != XMLRPC_TYPE_STRING) {
 			xmlrpc_DECREF(k);
-			fault(env, RPC_FAULT_INVALID, "keys must be strings");
+			fault(env, API_FAULT_INVALID, "keys must be strings");
 			goto out;
 		}
 		xmlrpc_read_string_lp(env, k, &ks[i].len, &ks[i].p);
@@ -676,7 +676,7 @@ static xmlrpc_value *meth_multi_get(xmlrpc_env *env, xmlrpc_value *params,
 		goto out;
 	}
 	if (rv == KV_ETOOBIG) {
-		fault(env, RPC_FAULT_INVALID,
+		fault(env, API_FAULT_INVALID,
 		      "multiGet: the answer passes the response limit (%u MiB "
 		      "of XML); ask for fewer keys at a time",
 		      KV_RESPONSE_MAX >> 20);
@@ -749,7 +749,7 @@ static int param_range(xmlrpc_env *env, xmlrpc_value *params,
 	    param_int(env, params, 1, "max", max) < 0)
 		return -1;
 	if (*from < 0 || *max < 0) {
-		fault(env, RPC_FAULT_INVALID, "from and max must be >= 0");
+		fault(env, API_FAULT_INVALID, "from and max must be >= 0");
 		return -1;
 	}
 	return 0;
@@ -889,7 +889,7 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 	if (env->fault_occurred)
 		goto out;
 	if (xmlrpc_value_type(arg) != XMLRPC_TYPE_BASE64) {
-		fault(env, RPC_FAULT_INVALID, "%s takes one base64 frame",
+		fault(env, API_FAULT_INVALID, "%s takes one base64 frame",
 		      method);
 		goto out;
 	}
@@ -903,19 +903,19 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 	 * window and lock out the sender's real frames). */
 	if (wire_peek(frame, len, &h, &why) != 0) {
 		log_refused(s, method, why);
-		fault(env, RPC_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method, why);
 		goto out;
 	}
 	if (h.type != type) {
 		log_refused(s, method, "frame of another method");
-		fault(env, RPC_FAULT_INVALID, "%s: frame of another method",
+		fault(env, API_FAULT_INVALID, "%s: frame of another method",
 		      method);
 		goto out;
 	}
 	if (h.to != s->self_id || h.from == s->self_id ||
 	    config_node_by_id(s->cfg, h.from) == NULL) {
 		log_refused(s, method, "not from a member to this node");
-		fault(env, RPC_FAULT_INVALID,
+		fault(env, API_FAULT_INVALID,
 		      "%s: not from a member to this node", method);
 		goto out;
 	}
@@ -923,30 +923,30 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 				     h.auth, &tag);
 	if (rv != PEERAUTH_OK) {
 		log_refused(s, method, peerauth_strerror(rv));
-		fault(env, RPC_FAULT_UNAUTHORIZED, "unauthorized: %s",
+		fault(env, API_FAULT_UNAUTHORIZED, "unauthorized: %s",
 		      peerauth_strerror(rv));
 		goto out;
 	}
 	if (wire_decode(frame, len, &m, &has_auth, &why) != 0) {
 		log_refused(s, method, why);
-		fault(env, RPC_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method, why);
 		goto out;
 	}
 	decoded = true;
 	if (node_peer_message(s->node, &m, &reply, &has_reply) != 0 &&
 	    !has_reply) {
-		fault(env, RPC_FAULT_INVALID, "%s refused", method);
+		fault(env, API_FAULT_INVALID, "%s refused", method);
 		goto out;
 	}
 	if (!has_reply) {
-		fault(env, RPC_FAULT_NO_REPLY, "no reply");
+		fault(env, API_FAULT_NO_REPLY, "no reply");
 		goto out;
 	}
 	rlen = wire_body_size(&reply);
 	rbuf = malloc(rlen + peerauth_trailer_size(auth));
 	if (rbuf == NULL) {
 		raft_msg_free(&reply);
-		fault(env, RPC_FAULT_UNAVAILABLE, "out of memory");
+		fault(env, API_FAULT_UNAVAILABLE, "out of memory");
 		goto out;
 	}
 	wire_encode(&reply, peerauth_enabled(auth), rbuf);

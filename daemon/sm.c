@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/raft.h"
+#include "xalloc.h"
 
 /* Every valid command must fit in one log entry, or a client could make a
  * write that the leader accepts but the core refuses. */
@@ -93,41 +94,8 @@ const char *sm_result_name(enum sm_result r)
 	return "?";
 }
 
-/* Out of memory is fatal (the project's rule): a node that cannot apply an
- * entry must not go on with a state that differs from its peers'. */
-static void *sm_xmalloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (p == NULL) {
-		fputs("raftd: state machine: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-static void *sm_xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL) {
-		fputs("raftd: state machine: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-/* A NUL-terminated heap copy of n bytes. */
-static char *sm_xmemdup(const char *s, size_t n)
-{
-	char *p = sm_xmalloc(n + 1);
-
-	if (n > 0)
-		memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
+/* Out of memory is fatal (xalloc.h): a node that cannot apply an entry
+ * must not go on with a state that differs from its peers'. */
 static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	size_t n = alen < blen ? alen : blen;
@@ -221,7 +189,7 @@ static struct sm_node *tree_set(struct sm *sm, struct sm_node *n,
 	int c;
 
 	if (n == NULL) {
-		n = sm_xmalloc(sizeof(*n) + klen + 1);
+		n = xmalloc(sizeof(*n) + klen + 1);
 		n->left = n->right = NULL;
 		n->height = 1;
 		n->klen = klen;
@@ -229,14 +197,14 @@ static struct sm_node *tree_set(struct sm *sm, struct sm_node *n,
 			memcpy(n->key, key, klen);
 		n->key[klen] = '\0';
 		n->vlen = vlen;
-		n->val = sm_xmemdup(val, vlen);
+		n->val = xmemdup(val, vlen);
 		sm->n_keys++;
 		sm->kv_bytes += klen + vlen;
 		return n;
 	}
 	c = key_cmp(key, klen, n->key, n->klen);
 	if (c == 0) {
-		char *v = sm_xmemdup(val, vlen);
+		char *v = xmemdup(val, vlen);
 
 		sm->kv_bytes = sm->kv_bytes - n->vlen + vlen;
 		free(n->val);
@@ -336,7 +304,7 @@ static void tid_grow(struct sm *sm)
 	size_t n_old = sm->n_buckets;
 
 	sm->n_buckets *= 2;
-	sm->buckets = sm_xcalloc(sm->n_buckets, sizeof(*sm->buckets));
+	sm->buckets = xcalloc(sm->n_buckets, sizeof(*sm->buckets));
 	for (size_t i = 0; i < n_old; i++) {
 		struct sm_tid *t = old[i];
 
@@ -371,7 +339,7 @@ static void tid_evict_oldest(struct sm *sm)
 static void tid_remember(struct sm *sm, const struct command_str *tid,
 			 uint64_t hash, uint64_t index, enum sm_result result)
 {
-	struct sm_tid *t = sm_xmalloc(sizeof(*t) + tid->len + 1);
+	struct sm_tid *t = xmalloc(sizeof(*t) + tid->len + 1);
 	size_t b;
 
 	t->newer = NULL;
@@ -401,10 +369,10 @@ static void tid_remember(struct sm *sm, const struct command_str *tid,
 
 struct sm *sm_new(void)
 {
-	struct sm *sm = sm_xcalloc(1, sizeof(*sm));
+	struct sm *sm = xcalloc(1, sizeof(*sm));
 
 	sm->n_buckets = SM_MIN_BUCKETS;
-	sm->buckets = sm_xcalloc(sm->n_buckets, sizeof(*sm->buckets));
+	sm->buckets = xcalloc(sm->n_buckets, sizeof(*sm->buckets));
 	return sm;
 }
 
@@ -449,9 +417,9 @@ static void entry_append(struct sm *sm, uint64_t index, uint64_t term,
 	e = &sm->entries[sm->n_entries++];
 	e->index = index;
 	e->term = term;
-	e->tid = sm_xmemdup(c->tid.p, c->tid.len);
+	e->tid = xmemdup(c->tid.p, c->tid.len);
 	e->tid_len = c->tid.len;
-	e->data = sm_xmemdup(c->data.p, c->data.len);
+	e->data = xmemdup(c->data.p, c->data.len);
 	e->data_len = c->data.len;
 }
 

@@ -19,6 +19,7 @@
  * (so a deferred write is never left unsynced).
  */
 #include "storage.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,29 +95,6 @@ struct storage {
 	void *sync_hook_arg;	     /* [mu] */
 	struct storage_stats stats;  /* [mu] */
 };
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 static uint64_t now_ns(void)
 {
@@ -315,14 +293,14 @@ static void do_note_entry(struct storage *st, uint64_t index, uint64_t term,
 static void meta_encode(uint8_t *b, uint64_t seq, uint64_t term, uint32_t vote)
 {
 	memcpy(b, META_MAGIC, 8);
-	put_le32(b + 8, META_VERSION);
-	put_le32(b + 12, META_SIZE);
-	put_le64(b + 16, seq);
-	put_le64(b + 24, term);
-	put_le32(b + 32, vote);
-	put_le32(b + 36, 0);
-	put_le32(b + 40, 0);
-	put_le32(b + 44, crc32c(0, b, 44));
+	bytes_put_u32(b + 8, META_VERSION);
+	bytes_put_u32(b + 12, META_SIZE);
+	bytes_put_u64(b + 16, seq);
+	bytes_put_u64(b + 24, term);
+	bytes_put_u32(b + 32, vote);
+	bytes_put_u32(b + 36, 0);
+	bytes_put_u32(b + 40, 0);
+	bytes_put_u32(b + 44, crc32c(0, b, 44));
 }
 
 enum meta_state { META_EMPTY, META_VALID, META_BAD };
@@ -358,17 +336,17 @@ static int meta_read(int fd, struct meta_slot *m)
 			 META_SIZE);
 	else if (memcmp(b, META_MAGIC, 8) != 0)
 		snprintf(m->why, sizeof(m->why), "bad magic");
-	else if (get_le32(b + 44) != crc32c(0, b, 44))
+	else if (bytes_get_u32(b + 44) != crc32c(0, b, 44))
 		snprintf(m->why, sizeof(m->why), "checksum mismatch");
-	else if (get_le32(b + 8) != META_VERSION ||
-		 get_le32(b + 12) != META_SIZE)
+	else if (bytes_get_u32(b + 8) != META_VERSION ||
+		 bytes_get_u32(b + 12) != META_SIZE)
 		snprintf(m->why, sizeof(m->why), "unsupported version %" PRIu32,
-			 get_le32(b + 8));
+			 bytes_get_u32(b + 8));
 	else {
 		m->state = META_VALID;
-		m->seq = get_le64(b + 16);
-		m->term = get_le64(b + 24);
-		m->vote = get_le32(b + 32);
+		m->seq = bytes_get_u64(b + 16);
+		m->term = bytes_get_u64(b + 24);
+		m->vote = bytes_get_u32(b + 32);
 	}
 	return 0;
 }

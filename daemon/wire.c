@@ -8,6 +8,8 @@
  * own bounds check (raft_msg_check) before anyone acts on it. */
 #include "wire.h"
 
+#include "bytes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,19 +38,13 @@ static uint8_t *put_u8(uint8_t *p, uint8_t x)
 
 static uint8_t *put_u32(uint8_t *p, uint32_t x)
 {
-	int i;
-
-	for (i = 0; i < 4; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
+	bytes_put_u32(p, x);
 	return p + 4;
 }
 
 static uint8_t *put_u64(uint8_t *p, uint64_t x)
 {
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
+	bytes_put_u64(p, x);
 	return p + 8;
 }
 
@@ -158,27 +154,15 @@ static uint8_t get_u8(struct cursor *c)
 static uint32_t get_u32(struct cursor *c)
 {
 	const uint8_t *p = take(c, 4);
-	uint32_t x = 0;
-	int i;
 
-	if (p == NULL)
-		return 0;
-	for (i = 3; i >= 0; i--)
-		x = (x << 8) | p[i];
-	return x;
+	return p ? bytes_get_u32(p) : 0;
 }
 
 static uint64_t get_u64(struct cursor *c)
 {
 	const uint8_t *p = take(c, 8);
-	uint64_t x = 0;
-	int i;
 
-	if (p == NULL)
-		return 0;
-	for (i = 7; i >= 0; i--)
-		x = (x << 8) | p[i];
-	return x;
+	return p ? bytes_get_u64(p) : 0;
 }
 
 /* A bool is one byte, 0 or 1: anything else marks the frame bad. */

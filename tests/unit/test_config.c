@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "common/config.h"
 
 static int checks;
 static int failures;
@@ -248,16 +248,16 @@ static void test_fifteen_nodes(void)
 	char text[4096] = "cluster = { nodes = (\n";
 	struct config cfg;
 
-	for (int i = 1; i <= RAFT_MAX_NODES; i++) {
+	for (int i = 1; i <= CONFIG_MAX_NODES; i++) {
 		size_t used = strlen(text);
 
 		snprintf(text + used, sizeof(text) - used,
 			 "  { id = %d; address = \"127.0.0.1:%d\"; }%s\n", i,
-			 8000 + i, i < RAFT_MAX_NODES ? "," : "");
+			 8000 + i, i < CONFIG_MAX_NODES ? "," : "");
 	}
 	strcat(text, "); secret = \"fifteen\"; };\n");
 	if (load_good(text, &cfg, __LINE__))
-		CHECK(cfg.n_nodes == RAFT_MAX_NODES);
+		CHECK(cfg.n_nodes == CONFIG_MAX_NODES);
 
 	/* One more is too many; the error points at the sixteenth. */
 	text[strlen(text) - strlen("); secret = \"fifteen\"; };\n") - 1] =

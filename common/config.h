@@ -1,4 +1,5 @@
-/* config.h: load and validate raftd's libconfig cluster file (contract §2). */
+/* config.h: load and validate a raftd cluster file (libconfig syntax; the
+ * file every node and raftctl -c read; docs: etc/raftd.conf). */
 #ifndef RAFTD_CONFIG_H
 #define RAFTD_CONFIG_H
 
@@ -6,7 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/raft.h" /* RAFT_MAX_NODES */
+#include "addr.h"
+
+/* The most nodes a cluster may have (the consensus core's CONFIG_MAX_NODES
+ * must be at least this; the daemon checks it at compile time). */
+#define CONFIG_MAX_NODES 15
 
 /* Defaults for every optional key (contract §2). */
 #define CONFIG_DEFAULT_DATA_DIR "data/node-%i"
@@ -25,8 +30,8 @@
 #define CONFIG_MIN_ELECTION_MS 10
 #define CONFIG_MAX_SECRET 256
 #define CONFIG_PATH_MAX 4096
-#define CONFIG_HOST_MAX 256    /* a DNS name is at most 253 bytes */
-#define CONFIG_ADDRESS_MAX 272 /* "[" host "]:" port */
+#define CONFIG_HOST_MAX ADDR_HOST_MAX
+#define CONFIG_ADDRESS_MAX ADDR_MAX
 
 struct config_node {
 	uint32_t id;
@@ -41,7 +46,7 @@ struct config_node {
 
 struct config {
 	char path[CONFIG_PATH_MAX]; /* the file as given to config_load() */
-	struct config_node nodes[RAFT_MAX_NODES]; /* in file order */
+	struct config_node nodes[CONFIG_MAX_NODES]; /* in file order */
 	size_t n_nodes;
 	bool has_secret;
 	char secret[CONFIG_MAX_SECRET + 1];

@@ -14,6 +14,8 @@
 
 #include "config.h"
 
+#include "addr.h"
+
 /* Where errors are reported while one file is loaded. */
 struct loader {
 	const char *path;
@@ -346,203 +348,6 @@ static int get_string(const struct loader *ld, const config_setting_t *group,
 	return 0;
 }
 
-/* Check a DNS host name: [A-Za-z0-9-] labels of 1..63 bytes separated by
- * dots, none starting or ending with '-' (RFC 1123 §2.1). */
-static int check_hostname(const char *host, char *why, size_t whylen)
-{
-	size_t label = 0;
-
-	if (strlen(host) > 253) {
-		snprintf(why, whylen, "host name longer than 253 bytes");
-		return -1;
-	}
-	for (const char *p = host;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (label == 0) {
-				snprintf(why, whylen,
-					 "empty label in host name '%s'", host);
-				return -1;
-			}
-			if (p[-1] == '-') {
-				snprintf(why, whylen,
-					 "host name label ends with '-'");
-				return -1;
-			}
-			if (*p == '\0')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-')) {
-			if ((unsigned char)*p >= 0x20 &&
-			    (unsigned char)*p < 0x7f)
-				snprintf(why, whylen,
-					 "bad character '%c' in host name", *p);
-			else
-				snprintf(why, whylen,
-					 "bad character (code %d) in host name",
-					 (unsigned char)*p);
-			return -1;
-		}
-		if (label == 0 && *p == '-') {
-			snprintf(why, whylen,
-				 "host name label starts with '-'");
-			return -1;
-		}
-		if (++label > 63) {
-			snprintf(why, whylen,
-				 "host name label longer than 63 bytes");
-			return -1;
-		}
-	}
-}
-
-/* Check a host (IPv4 dotted quad, IPv6 literal without brackets, or DNS
- * name) and write its canonical spelling to `canon` (IPv6 as inet_ntop
- * prints it, so "0:0::1" and "::1" compare equal). */
-static int check_host(const char *host, char *canon, size_t canonlen, char *why,
-		      size_t whylen)
-{
-	unsigned char bin[sizeof(struct in6_addr)];
-	char v6[INET6_ADDRSTRLEN];
-
-	if (host[0] == '\0') {
-		snprintf(why, whylen, "empty host");
-		return -1;
-	}
-	if (strchr(host, ':') != NULL) {
-		if (inet_pton(AF_INET6, host, bin) != 1 ||
-		    inet_ntop(AF_INET6, bin, v6, sizeof(v6)) == NULL) {
-			snprintf(why, whylen, "bad IPv6 address '%s'", host);
-			return -1;
-		}
-		host = v6;
-	} else if (strspn(host, "0123456789.") == strlen(host)) {
-		/* All digits and dots can only mean an IPv4 address: no
-		 * top-level domain is numeric. */
-		if (inet_pton(AF_INET, host, bin) != 1) {
-			snprintf(why, whylen,
-				 "bad IPv4 address '%s' (expected four numbers "
-				 "0-255 without leading zeros)",
-				 host);
-			return -1;
-		}
-	} else if (check_hostname(host, why, whylen) != 0) {
-		return -1;
-	}
-	if (strlen(host) >= canonlen) {
-		snprintf(why, whylen, "host too long");
-		return -1;
-	}
-	strcpy(canon, host);
-	return 0;
-}
-
-static int check_port(const char *s, uint16_t *port, char *why, size_t whylen)
-{
-	size_t len = strlen(s);
-	unsigned long v = 0;
-
-	if (len == 0) {
-		snprintf(why, whylen, "missing port (expected HOST:PORT)");
-		return -1;
-	}
-	if (len > 5 || strspn(s, "0123456789") != len ||
-	    (v = strtoul(s, NULL, 10)) < 1 || v > 65535) {
-		snprintf(why, whylen, "bad port '%.16s' (expected 1..65535)",
-			 s);
-		return -1;
-	}
-	*port = (uint16_t)v;
-	return 0;
-}
-
-/* Split "HOST:PORT" / "[V6]:PORT" and check both halves.  The host is
- * written without brackets, canonical (see check_host). */
-static int parse_address(const char *text, char *host, size_t hostlen,
-			 uint16_t *port, char *why, size_t whylen)
-{
-	char raw[CONFIG_HOST_MAX];
-	const char *host_start = text;
-	const char *host_end;
-	const char *port_text;
-
-	if (text[0] == '\0') {
-		snprintf(why, whylen, "empty address (expected HOST:PORT)");
-		return -1;
-	}
-	if (text[0] == '[') {
-		host_start = text + 1;
-		host_end = strchr(text, ']');
-		if (host_end == NULL) {
-			snprintf(why, whylen,
-				 "missing ']' (expected [IPv6]:PORT)");
-			return -1;
-		}
-		if (host_end[1] != ':') {
-			snprintf(why, whylen, "%s (expected [IPv6]:PORT)",
-				 host_end[1] == '\0' ? "missing port"
-						     : "junk after ']'");
-			return -1;
-		}
-		port_text = host_end + 2;
-		if (memchr(host_start, ':', (size_t)(host_end - host_start)) ==
-		    NULL) {
-			snprintf(why, whylen,
-				 "brackets are only for IPv6 addresses");
-			return -1;
-		}
-	} else {
-		host_end = strrchr(text, ':');
-		if (host_end == NULL) {
-			snprintf(why, whylen,
-				 "missing port (expected HOST:PORT)");
-			return -1;
-		}
-		if (strchr(text, ':') != host_end) {
-			unsigned char bin[sizeof(struct in6_addr)];
-			char v6[INET6_ADDRSTRLEN];
-			size_t len = (size_t)(host_end - text);
-
-			if (len < sizeof(v6)) {
-				memcpy(v6, text, len);
-				v6[len] = '\0';
-			}
-			if (len < sizeof(v6) &&
-			    inet_pton(AF_INET6, v6, bin) == 1)
-				snprintf(why, whylen,
-					 "an IPv6 address needs brackets, as "
-					 "in [::1]:8001");
-			else
-				snprintf(why, whylen,
-					 "too many ':' (expected HOST:PORT or "
-					 "[IPv6]:PORT)");
-			return -1;
-		}
-		port_text = host_end + 1;
-	}
-	if ((size_t)(host_end - host_start) >= sizeof(raw)) {
-		snprintf(why, whylen, "host longer than %zu bytes",
-			 sizeof(raw) - 1);
-		return -1;
-	}
-	memcpy(raw, host_start, (size_t)(host_end - host_start));
-	raw[host_end - host_start] = '\0';
-	if (check_host(raw, host, hostlen, why, whylen) != 0)
-		return -1;
-	return check_port(port_text, port, why, whylen);
-}
-
-static void format_address(const char *host, uint16_t port, char *out,
-			   size_t outlen)
-{
-	if (strchr(host, ':') != NULL)
-		snprintf(out, outlen, "[%s]:%u", host, (unsigned)port);
-	else
-		snprintf(out, outlen, "%s:%u", host, (unsigned)port);
-}
-
 /* Expand a data_dir template for `id`.  Returns 0, or -1 with a reason. */
 static int expand_data_dir(const char *tmpl, uint32_t id, char *out,
 			   size_t outlen, char *why, size_t whylen)
@@ -596,8 +401,8 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 {
 	const config_setting_t *list =
 	    config_setting_get_member(cluster, "nodes");
-	int id_line[RAFT_MAX_NODES];
-	int addr_line[RAFT_MAX_NODES];
+	int id_line[CONFIG_MAX_NODES];
+	int addr_line[CONFIG_MAX_NODES];
 	char key[64];
 	char why[320];
 	int n;
@@ -615,11 +420,11 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 	if (n == 0)
 		return load_fail(ld, list, "cluster.nodes",
 				 "empty; at least one node is required");
-	if (n > RAFT_MAX_NODES)
+	if (n > CONFIG_MAX_NODES)
 		return load_fail(
-		    ld, config_setting_get_elem(list, RAFT_MAX_NODES),
+		    ld, config_setting_get_elem(list, CONFIG_MAX_NODES),
 		    "cluster.nodes", "%d nodes; at most %d are supported", n,
-		    RAFT_MAX_NODES);
+		    CONFIG_MAX_NODES);
 
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g = config_setting_get_elem(list, i);
@@ -658,12 +463,12 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 					 "\"HOST:PORT\")");
 		addr_line[i] = (int)config_setting_source_line(
 		    config_setting_get_member(g, "address"));
-		if (parse_address(address, node->host, sizeof(node->host),
+		if (addr_parse(address, node->host, sizeof(node->host),
 				  &node->port, why, sizeof(why)) != 0)
 			return load_fail(
 			    ld, config_setting_get_member(g, "address"), key,
 			    "bad address \"%.300s\": %s", address, why);
-		format_address(node->host, node->port, node->address,
+		addr_format(node->host, node->port, node->address,
 			       sizeof(node->address));
 
 		for (int j = 0; j < i; j++) {
@@ -978,7 +783,7 @@ const struct config_node *config_node_by_address(const struct config *cfg,
 	char buf[CONFIG_ADDRESS_MAX];
 	char host[CONFIG_HOST_MAX];
 	char why[320];
-	char ids[RAFT_MAX_NODES * 12] = "";
+	char ids[CONFIG_MAX_NODES * 12] = "";
 	size_t start = 0;
 	size_t end = strlen(text);
 	size_t colons = 0;
@@ -1008,7 +813,7 @@ const struct config_node *config_node_by_address(const struct config *cfg,
 		with_port = colons == 1;
 
 	if (with_port) {
-		if (parse_address(buf, host, sizeof(host), &port, why,
+		if (addr_parse(buf, host, sizeof(host), &port, why,
 				  sizeof(why)) != 0) {
 			set_err(err, errlen, "bad address \"%s\": %s", buf,
 				why);
@@ -1022,7 +827,8 @@ const struct config_node *config_node_by_address(const struct config *cfg,
 			buf[len - 1] = '\0';
 			h = buf + 1;
 		}
-		if (check_host(h, host, sizeof(host), why, sizeof(why)) != 0) {
+		if (addr_check_host(h, host, sizeof(host), why, sizeof(why)) !=
+		    0) {
 			set_err(err, errlen, "bad address \"%s\": %s", buf,
 				why);
 			return NULL;
