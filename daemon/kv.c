@@ -1,5 +1,6 @@
-/* kv.c: the read service: copies a bounded page out under the node's lock,
- * then sizes it as XML and renders it with no lock held (see kv.h). */
+/* kv.c: the service between the RPC methods and the node (kv.h): encodes
+ * writes and maps their results; copies reads out under the node's lock in
+ * bounded pages, then sizes them as XML with no lock held. */
 #include "kv.h"
 
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "xalloc.h"
 
 /* Bytes of XML that xmlrpc-c 1.33 writes around the strings of one item,
  * measured on its output and rounded up (the ints counted at their widest,
@@ -72,17 +74,6 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kv_arena *pool; /* free pooled arenas */
 static size_t pool_made;      /* pooled arenas in existence */
 
-/* Out of memory is fatal (the project's rule). */
-static void *kv_xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (p == NULL) {
-		fputs("raftd: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
 /* Writes a byte in each page of p, so that the kernel maps them now.  A
  * volatile store: the compiler turns malloc() then memset(0) into
  * calloc(), which maps nothing. */
@@ -96,14 +87,14 @@ static void touch(void *p, size_t n)
 
 static struct kv_arena *arena_new(size_t items, size_t bytes, bool pooled)
 {
-	struct kv_arena *a = kv_xrealloc(NULL, sizeof(*a));
+	struct kv_arena *a = xrealloc(NULL, sizeof(*a));
 
 	a->next = NULL;
 	a->pooled = pooled;
-	a->items = kv_xrealloc(NULL, items * sizeof(*a->items));
+	a->items = xrealloc(NULL, items * sizeof(*a->items));
 	touch(a->items, items * sizeof(*a->items));
 	a->items_cap = items;
-	a->chunk = kv_xrealloc(NULL, sizeof(*a->chunk) + bytes);
+	a->chunk = xrealloc(NULL, sizeof(*a->chunk) + bytes);
 	touch(a->chunk, sizeof(*a->chunk) + bytes);
 	a->chunk->cap = bytes;
 	return a;
@@ -174,7 +165,7 @@ static const char *page_str(struct kv_page *p, const void *s, size_t len)
 	if (c == NULL || c->cap - c->used < len + 1) {
 		size_t cap = len + 1 > KV_CHUNK_SIZE ? len + 1 : KV_CHUNK_SIZE;
 
-		c = kv_xrealloc(NULL, sizeof(*c) + cap);
+		c = xrealloc(NULL, sizeof(*c) + cap);
 		c->used = 0;
 		c->cap = cap;
 		c->next = p->chunks;
@@ -199,7 +190,7 @@ static struct kv_item *page_add(struct kv_page *p, const void *key, size_t klen,
 		/* The arena's array stays the arena's: grow into a copy. */
 		size_t cap = p->items_cap ? 2 * p->items_cap : 64;
 		bool borrowed = p->arena != NULL && p->items == p->arena->items;
-		struct kv_item *items = kv_xrealloc(borrowed ? NULL : p->items,
+		struct kv_item *items = xrealloc(borrowed ? NULL : p->items,
 						    cap * sizeof(*items));
 
 		if (borrowed && p->n > 0)
@@ -263,224 +254,301 @@ static void page_fit(struct kv_page *p, size_t item_overhead)
 	p->xml_bytes = total;
 }
 
-static int read_status(enum node_status got, enum node_status *st)
-{
-	*st = got;
-	return got == NODE_OK ? KV_OK : KV_EREAD;
-}
+/* ---- reads ------------------------------------------------------------ */
 
-/* ---- get -------------------------------------------------------------- */
+/* One read in progress: its arguments (owned copies: the caller's may be
+ * gone by the time the node runs the copy), the page it fills under the
+ * node's lock, and where its answer goes. */
+enum read_kind { READ_GET, READ_LIST, READ_MGET, READ_ENTRIES };
 
-struct get_copy {
-	const char *key;
+struct kv_read {
+	enum read_kind kind;
+	kv_read_fn done;
+	void *arg;
+	struct kv_page page;
+	char *key;    /* get: the key; list: the prefix */
 	size_t klen;
-	struct kv_page *out;
-	bool found;
+	char *after;  /* list: NULL or the bound */
+	size_t alen;
+	struct command_str *keys; /* multiGet: owned copies */
+	size_t nkeys;
+	uint64_t from; /* getEntries */
+	size_t limit;  /* list and getEntries: items at most */
+	size_t budget; /* raw cost still allowed in the page */
+	bool whole;    /* list without `after`: all or nothing */
+	bool found;    /* get */
+	bool too_big;  /* multiGet */
+	enum node_status st; /* how the node answered */
 };
 
-static void get_copy_fn(void *arg, const struct sm *sm)
+static struct kv_read *read_new(enum read_kind kind, kv_read_fn done,
+				void *arg)
 {
-	struct get_copy *gc = arg;
-	const char *val;
-	size_t vlen;
+	struct kv_read *r = xrealloc(NULL, sizeof(*r));
 
-	if (sm_get(sm, gc->key, gc->klen, &val, &vlen) != SM_OK)
-		return;
-	page_add(gc->out, NULL, 0, val, vlen);
-	gc->found = true;
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->done = done;
+	r->arg = arg;
+	r->budget = KV_COPY_BUDGET;
+	return r;
 }
 
-int kv_get(struct node *n, const char *key, size_t klen, struct kv_page *out,
-	   enum node_status *st)
-{
-	struct get_copy gc = {.key = key, .klen = klen, .out = out};
-	int rv;
-
-	memset(out, 0, sizeof(*out));
-	rv = read_status(node_read(n, get_copy_fn, &gc), st);
-	if (rv != KV_OK)
-		goto out;
-	if (!gc.found) {
-		rv = KV_ENOTFOUND;
-		goto out;
-	}
-	/* A value is at most 256 KiB: always one response. */
-	page_fit(out, KV_XML_LIST_ITEM);
-out:
-	if (rv != KV_OK)
-		kv_page_free(out);
-	return rv;
-}
-
-/* ---- list ------------------------------------------------------------- */
-
-struct list_copy {
-	const char *prefix, *after;
-	size_t plen, alen;
-	size_t limit;
-	size_t budget; /* raw cost still allowed */
-	struct kv_page *out;
-};
-
-/* Under the lock: stops at the first item that does not fit the count or
- * the raw budget (which tells that more exist). */
+/* Under the lock: one list item; stops at the first item that does not
+ * fit the count or the raw budget (which tells that more exist). */
 static int list_item_fn(void *arg, const char *key, size_t klen,
 			const char *val, size_t vlen)
 {
-	struct list_copy *lc = arg;
+	struct kv_read *r = arg;
 	size_t cost = KV_XML_LIST_ITEM + klen + vlen;
 
-	if (lc->out->n == lc->limit || (lc->out->n > 0 && cost > lc->budget)) {
-		lc->out->more = true;
+	if (r->page.n == r->limit || (r->page.n > 0 && cost > r->budget)) {
+		r->page.more = true;
 		return 1;
 	}
-	lc->budget -= cost < lc->budget ? cost : lc->budget;
-	page_add(lc->out, key, klen, val, vlen);
+	r->budget -= cost < r->budget ? cost : r->budget;
+	page_add(&r->page, key, klen, val, vlen);
 	return 0;
 }
-
-static void list_copy_fn(void *arg, const struct sm *sm)
-{
-	struct list_copy *lc = arg;
-
-	sm_list_after(sm, lc->prefix, lc->plen, lc->after, lc->alen, 0,
-		      list_item_fn, lc, NULL);
-}
-
-int kv_list(struct node *n, const char *prefix, size_t plen, const char *after,
-	    size_t alen, size_t limit, bool whole, struct kv_page *out,
-	    enum node_status *st)
-{
-	struct list_copy lc;
-	int rv;
-
-	memset(out, 0, sizeof(*out));
-	memset(&lc, 0, sizeof(lc));
-	lc.prefix = prefix ? prefix : "";
-	lc.plen = prefix ? plen : 0;
-	lc.after = after;
-	lc.alen = alen;
-	lc.limit = limit == 0 || limit > KV_PAGE_MAX ? KV_PAGE_MAX : limit;
-	lc.budget = KV_COPY_BUDGET;
-	lc.out = out;
-	page_reserve(out, lc.limit + 1);
-	rv = read_status(node_read(n, list_copy_fn, &lc), st);
-	if (rv != KV_OK)
-		goto out;
-	page_fit(out, KV_XML_LIST_ITEM);
-	/* list() and list(prefix) answer all or nothing: a cut answer
-	 * would look complete. */
-	if (whole && out->more)
-		rv = KV_ETOOBIG;
-out:
-	if (rv != KV_OK)
-		kv_page_free(out);
-	return rv;
-}
-
-/* ---- multiGet --------------------------------------------------------- */
-
-struct mget_copy {
-	const struct command_str *keys;
-	size_t nkeys;
-	size_t budget;
-	bool too_big;
-	struct kv_page *out;
-};
 
 static int mget_item_fn(void *arg, const char *key, size_t klen,
 			const char *val, size_t vlen)
 {
-	struct mget_copy *mc = arg;
+	struct kv_read *r = arg;
 	size_t cost = KV_XML_MGET_ITEM + klen + vlen;
 
-	if (cost > mc->budget) {
-		mc->too_big = true;
+	if (cost > r->budget) {
+		r->too_big = true;
 		return 1;
 	}
-	mc->budget -= cost;
-	page_add(mc->out, key, klen, val, vlen);
+	r->budget -= cost;
+	page_add(&r->page, key, klen, val, vlen);
 	return 0;
 }
 
-static void mget_copy_fn(void *arg, const struct sm *sm)
+static void entries_copy(struct kv_read *r, const struct sm *sm)
 {
-	struct mget_copy *mc = arg;
-
-	sm_multi_get(sm, mc->keys, mc->nkeys, mget_item_fn, mc, NULL);
-}
-
-int kv_multi_get(struct node *n, const struct command_str *keys, size_t nkeys,
-		 struct kv_page *out, enum node_status *st)
-{
-	struct mget_copy mc = {
-	    .keys = keys, .nkeys = nkeys, .budget = KV_COPY_BUDGET, .out = out};
-	int rv;
-
-	memset(out, 0, sizeof(*out));
-	page_reserve(out, nkeys + 1);
-	rv = read_status(node_read(n, mget_copy_fn, &mc), st);
-	if (rv != KV_OK)
-		goto out;
-	page_fit(out, KV_XML_MGET_ITEM);
-	if (mc.too_big || out->more)
-		rv = KV_ETOOBIG;
-out:
-	if (rv != KV_OK)
-		kv_page_free(out);
-	return rv;
-}
-
-/* ---- getEntries ------------------------------------------------------- */
-
-struct entries_copy {
-	uint64_t from;
-	size_t max;
-	struct kv_page *out;
-};
-
-static void entries_copy_fn(void *arg, const struct sm *sm)
-{
-	struct entries_copy *ec = arg;
 	const struct sm_entry *first;
-	size_t n = 0, budget = KV_COPY_BUDGET;
+	size_t n = 0;
 
-	if (sm_entries(sm, ec->from, ec->max + 1, &first, &n) != SM_OK)
+	if (sm_entries(sm, r->from, r->limit + 1, &first, &n) != SM_OK)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		size_t cost =
 		    KV_XML_ENTRY_ITEM + first[i].tid_len + first[i].data_len;
 		struct kv_item *it;
 
-		if (i == ec->max || (i > 0 && cost > budget)) {
-			ec->out->more = true;
+		if (i == r->limit || (i > 0 && cost > r->budget)) {
+			r->page.more = true;
 			break;
 		}
-		budget -= cost < budget ? cost : budget;
-		it = page_add(ec->out, first[i].tid, first[i].tid_len,
+		r->budget -= cost < r->budget ? cost : r->budget;
+		it = page_add(&r->page, first[i].tid, first[i].tid_len,
 			      first[i].data, first[i].data_len);
 		it->index = first[i].index;
 		it->term = first[i].term;
 	}
 }
 
-int kv_entries(struct node *n, uint64_t from, size_t max, struct kv_page *out,
-	       enum node_status *st)
+/* node_copy_fn: under the node's lock, only copies (node.h). */
+static void read_copy(void *arg, const struct sm *sm)
 {
-	struct entries_copy ec = {.from = from, .out = out};
-	int rv;
+	struct kv_read *r = arg;
+	const char *val;
+	size_t vlen;
 
-	memset(out, 0, sizeof(*out));
-	ec.max = max > KV_PAGE_MAX ? KV_PAGE_MAX : max;
-	page_reserve(out, ec.max + 1);
-	rv = read_status(node_read(n, entries_copy_fn, &ec), st);
+	switch (r->kind) {
+	case READ_GET:
+		if (sm_get(sm, r->key, r->klen, &val, &vlen) == SM_OK) {
+			page_add(&r->page, NULL, 0, val, vlen);
+			r->found = true;
+		}
+		break;
+	case READ_LIST:
+		sm_list_after(sm, r->key ? r->key : "", r->klen, r->after,
+			      r->alen, 0, list_item_fn, r, NULL);
+		break;
+	case READ_MGET:
+		sm_multi_get(sm, r->keys, r->nkeys, mget_item_fn, r, NULL);
+		break;
+	case READ_ENTRIES:
+		entries_copy(r, sm);
+		break;
+	}
+}
+
+/* node_read_fn: on a node thread, no lock held: hands the read over. */
+static void read_done(void *arg, enum node_status st)
+{
+	struct kv_read *r = arg;
+
+	r->st = st;
+	r->done(r->arg, r);
+}
+
+int kv_read_finish(struct kv_read *r, enum node_status *st,
+		   const struct kv_page **page)
+{
+	int rv = r->st == NODE_OK ? KV_OK : KV_ENODE;
+
+	*st = r->st;
+	*page = &r->page;
 	if (rv != KV_OK)
-		goto out;
-	page_fit(out, KV_XML_ENTRY_ITEM);
-out:
-	if (rv != KV_OK)
-		kv_page_free(out);
+		return rv;
+	switch (r->kind) {
+	case READ_GET:
+		/* A value is at most 256 KiB: always one response. */
+		page_fit(&r->page, KV_XML_LIST_ITEM);
+		if (!r->found)
+			rv = KV_ENOTFOUND;
+		break;
+	case READ_LIST:
+		page_fit(&r->page, KV_XML_LIST_ITEM);
+		/* list() and list(prefix) answer all or nothing: a cut
+		 * answer would look complete. */
+		if (r->whole && r->page.more)
+			rv = KV_ETOOBIG;
+		break;
+	case READ_MGET:
+		page_fit(&r->page, KV_XML_MGET_ITEM);
+		if (r->too_big || r->page.more)
+			rv = KV_ETOOBIG;
+		break;
+	case READ_ENTRIES:
+		page_fit(&r->page, KV_XML_ENTRY_ITEM);
+		break;
+	}
 	return rv;
+}
+
+void kv_read_free(struct kv_read *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	kv_page_free(&r->page);
+	free(r->key);
+	free(r->after);
+	for (i = 0; i < r->nkeys; i++)
+		free((void *)r->keys[i].p);
+	free(r->keys);
+	free(r);
+}
+
+void kv_get(struct node *n, const char *key, size_t klen, kv_read_fn done,
+	    void *arg)
+{
+	struct kv_read *r = read_new(READ_GET, done, arg);
+
+	r->key = xmemdup(key, klen);
+	r->klen = klen;
+	page_reserve(&r->page, 1);
+	node_read(n, read_copy, read_done, r);
+}
+
+void kv_list(struct node *n, const char *prefix, size_t plen,
+	     const char *after, size_t alen, size_t limit, bool whole,
+	     kv_read_fn done, void *arg)
+{
+	struct kv_read *r = read_new(READ_LIST, done, arg);
+
+	if (prefix != NULL) {
+		r->key = xmemdup(prefix, plen);
+		r->klen = plen;
+	}
+	if (after != NULL) {
+		r->after = xmemdup(after, alen);
+		r->alen = alen;
+	}
+	r->limit = limit == 0 || limit > KV_PAGE_MAX ? KV_PAGE_MAX : limit;
+	r->whole = whole;
+	page_reserve(&r->page, r->limit + 1);
+	node_read(n, read_copy, read_done, r);
+}
+
+void kv_multi_get(struct node *n, const struct command_str *keys,
+		  size_t nkeys, kv_read_fn done, void *arg)
+{
+	struct kv_read *r = read_new(READ_MGET, done, arg);
+	size_t i;
+
+	r->keys = xrealloc(NULL, (nkeys + 1) * sizeof(*r->keys));
+	for (i = 0; i < nkeys; i++) {
+		r->keys[i].p = xmemdup(keys[i].p, keys[i].len);
+		r->keys[i].len = keys[i].len;
+		r->nkeys = i + 1;
+	}
+	page_reserve(&r->page, nkeys + 1);
+	node_read(n, read_copy, read_done, r);
+}
+
+void kv_entries(struct node *n, uint64_t from, size_t max, kv_read_fn done,
+		void *arg)
+{
+	struct kv_read *r = read_new(READ_ENTRIES, done, arg);
+
+	r->from = from;
+	r->limit = max > KV_PAGE_MAX ? KV_PAGE_MAX : max;
+	page_reserve(&r->page, r->limit + 1);
+	node_read(n, read_copy, read_done, r);
+}
+
+/* ---- writes ----------------------------------------------------------- */
+
+/* One write in progress: where its answer goes.  The encoded command is
+ * handed to the node (which copies it) before node_write() returns. */
+struct kv_write {
+	kv_write_fn done;
+	void *arg;
+};
+
+/* node_write_fn: the state machine's result, as the client sees it. */
+static void write_done(void *arg, enum node_status st, enum sm_result res)
+{
+	struct kv_write *w = arg;
+	int rv = KV_ENODE;
+	bool result = false;
+
+	if (st == NODE_OK) {
+		switch (res) {
+		case SM_RESULT_TRUE:
+		case SM_RESULT_FALSE:
+			rv = KV_OK;
+			result = res == SM_RESULT_TRUE;
+			break;
+		case SM_RESULT_TID_CONFLICT:
+			rv = KV_ETIDCONFLICT;
+			break;
+		case SM_RESULT_INVALID:
+			rv = KV_EINVALID;
+			break;
+		}
+	}
+	w->done(w->arg, rv, st, result);
+	free(w);
+}
+
+void kv_write(struct node *n, const struct command *c, kv_write_fn done,
+	      void *arg)
+{
+	struct kv_write *w;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	if (command_encode(c, &buf, &len) != COMMAND_OK) {
+		done(arg, KV_EINVALID, NODE_INVALID, false);
+		return;
+	}
+	w = xrealloc(NULL, sizeof(*w));
+	w->done = done;
+	w->arg = arg;
+	/* The tid and the command's hash travel beside the payload, so the
+	 * node's duplicate check under its lock decodes nothing. */
+	node_write(n, buf, len, c->has_tid ? c->tid.p : NULL,
+		   c->has_tid ? c->tid.len : 0, command_hash(buf, len),
+		   write_done, w);
+	free(buf);
 }
 
 /* ---- showLog ---------------------------------------------------------- */
@@ -576,7 +644,7 @@ int kv_show_log(struct node *n, uint64_t from, size_t max, struct kv_page *out)
 	lc.budget = KV_COPY_BUDGET;
 	lc.bytes = &bytes;
 	/* Made ready before the lock is taken, so the copy only copies. */
-	lc.raw = kv_xrealloc(NULL, (lc.max + 1) * sizeof(*lc.raw));
+	lc.raw = xrealloc(NULL, (lc.max + 1) * sizeof(*lc.raw));
 	touch(lc.raw, (lc.max + 1) * sizeof(*lc.raw));
 	page_reserve(&bytes, 1);
 	if (lc.max > 0)

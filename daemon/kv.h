@@ -1,7 +1,10 @@
-/* kv.h: the read service between the XML-RPC methods and the node: what
- * get, list, multiGet, getEntries and showLog answer, copied out under the
- * node's lock into pages sized to fit one response, so that server.c
- * builds every reply with no lock held.
+/* kv.h: the service between the XML-RPC methods and the node.
+ *
+ * Writes: the one place a command is encoded; its tid and hash go to the
+ * node beside it, and the state machine's result comes back mapped for
+ * the client.  Reads: what get, list, multiGet, getEntries and showLog
+ * answer, copied out under the node's lock into pages sized to fit one
+ * response, so that every reply is built with no lock held.
  *
  * Each read takes the node's lock once, through node_read() (linearizable:
  * ReadIndex) or node_log_read() (showLog), and only copies there: at most
@@ -36,10 +39,14 @@
 /* Error codes (0 on success). */
 enum {
 	KV_OK = 0,
-	KV_EREAD = -1,	   /* the read could not be served: *st says why */
+	KV_ENODE = -1,	   /* the node could not serve it: the node_status
+			    * given with it says why */
 	KV_ENOTFOUND = -2, /* kv_get: no such key */
 	KV_ETOOBIG = -3,   /* the whole answer cannot be one response (list
 			    * without `after`, multiGet): nothing returned */
+	KV_EINVALID = -4,  /* a write that cannot be encoded (over a limit),
+			    * or that the state machine found malformed */
+	KV_ETIDCONFLICT = -5, /* a write's tid was used with other arguments */
 };
 
 /* One item of an answer.  list, multiGet and get: key and value.
@@ -76,34 +83,62 @@ struct kv_page {
  * already freed page is fine. */
 void kv_page_free(struct kv_page *p);
 
-/* get(key): on KV_OK *out holds one item, the key's value. */
-int kv_get(struct node *n, const char *key, size_t klen, struct kv_page *out,
-	   enum node_status *st);
+/* Reads complete in two halves.  done(arg, r) is called exactly once,
+ * maybe before the starting call returns, on one of the node's threads
+ * (the timer, a peer's sender) with no lock held: it must only hand `r`
+ * over to the thread that answers the client (call_continue()), never
+ * build the answer there.  That thread then calls kv_read_finish(), which
+ * sizes the page (XML escaping counted) and gives the outcome: KV_OK with
+ * the answer in *page, or an error (KV_ENODE: *st says why), and frees r
+ * with kv_read_free() when done with the page.  The arguments are copied:
+ * the caller's may go as soon as the starting call returns. */
+struct kv_read;
+typedef void (*kv_read_fn)(void *arg, struct kv_read *r);
+int kv_read_finish(struct kv_read *r, enum node_status *st,
+		   const struct kv_page **page);
+void kv_read_free(struct kv_read *r);
 
-/* list: the keys starting with prefix (plen 0: every key), in byte order,
- * those strictly greater than `after` only when after != NULL, at most
- * min(limit, KV_PAGE_MAX) (limit 0: KV_PAGE_MAX) and no more than fit one
- * response.  With whole set (list() and list(prefix)), an answer that does
- * not fit one response is KV_ETOOBIG instead of a page. */
-int kv_list(struct node *n, const char *prefix, size_t plen, const char *after,
-	    size_t alen, size_t limit, bool whole, struct kv_page *out,
-	    enum node_status *st);
+/* get(key): one item, the key's value; KV_ENOTFOUND when absent. */
+void kv_get(struct node *n, const char *key, size_t klen, kv_read_fn done,
+	    void *arg);
+
+/* list: the keys starting with prefix (NULL or plen 0: every key), in byte
+ * order, those strictly greater than `after` only when after != NULL, at
+ * most min(limit, KV_PAGE_MAX) (limit 0: KV_PAGE_MAX) and no more than fit
+ * one response.  With `whole` (list() and list(prefix)), an answer that
+ * does not fit one response is KV_ETOOBIG instead of a page. */
+void kv_list(struct node *n, const char *prefix, size_t plen,
+	     const char *after, size_t alen, size_t limit, bool whole,
+	     kv_read_fn done, void *arg);
 
 /* multiGet: the keys that exist, in the order asked; KV_ETOOBIG when the
  * answer would pass the response limit. */
-int kv_multi_get(struct node *n, const struct command_str *keys, size_t nkeys,
-		 struct kv_page *out, enum node_status *st);
+void kv_multi_get(struct node *n, const struct command_str *keys,
+		  size_t nkeys, kv_read_fn done, void *arg);
 
 /* getEntries: the addEntry records with index >= from, at most
  * min(max, KV_PAGE_MAX), cut to fit one response; never empty while
  * records remain (a single record always fits). */
-int kv_entries(struct node *n, uint64_t from, size_t max, struct kv_page *out,
-	       enum node_status *st);
+void kv_entries(struct node *n, uint64_t from, size_t max, kv_read_fn done,
+		void *arg);
 
 /* showLog: this node's log entries from `from` on, rendered (a key-value
  * write as a readable line, the leader's no-op as "(no-op)"), at most
  * min(max, KV_PAGE_MAX), cut to fit one response; never empty while
- * entries remain. */
+ * entries remain.  Not linearizable, so it waits for nothing: answered
+ * before it returns, into *out (free with kv_page_free()). */
 int kv_show_log(struct node *n, uint64_t from, size_t max, struct kv_page *out);
+
+/* Writes: encodes the command (the one place it is encoded), proposes it
+ * with its tid and command hash beside it (the node's duplicate check
+ * needs no decoding), and completes through done(arg, rv, st, result):
+ * KV_OK with the write's boolean result (put, addEntry, multiPut: true;
+ * delete: whether the key existed; cas: whether it swapped),
+ * KV_ETIDCONFLICT, KV_EINVALID, or KV_ENODE (`st` says why).  Called
+ * exactly once, maybe before kv_write() returns, never under a lock. */
+typedef void (*kv_write_fn)(void *arg, int rv, enum node_status st,
+			    bool result);
+void kv_write(struct node *n, const struct command *c, kv_write_fn done,
+	      void *arg);
 
 #endif /* RAFTD_KV_H */

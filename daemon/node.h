@@ -1,4 +1,14 @@
-/* node.h: one raftd node: the core, its storage, state machine and threads. */
+/* node.h: one raftd node: the consensus core, its storage, state machine
+ * and threads, behind an API of operations that complete by callback.
+ *
+ * Nothing here blocks a caller on the network or the disk: a write or a
+ * linearizable read is started, and its completion function is called
+ * once it is done (committed and applied; or confirmed by a heartbeat
+ * round and applied), or failed.  Whoever serves clients can therefore
+ * park a request without parking a thread.  A completion is called
+ * exactly once, with no lock of the node held, either before the starting
+ * call returns (the operation failed at once: not leader, stopping) or
+ * later from one of the node's threads. */
 #ifndef RAFTD_NODE_H
 #define RAFTD_NODE_H
 
@@ -6,15 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "command.h"
 #include "config.h"
 #include "core/raft.h"
 #include "sm.h"
 
 struct node;
+struct peerauth;
 
-/* Outcome of a client call, mapped onto the contract's faults by the RPC
- * layer. */
+/* Outcome of a client operation, mapped onto the API's faults (api.h) by
+ * the RPC layer. */
 enum node_status {
 	NODE_OK = 0,
 	NODE_NOT_LEADER,  /* fault 1, with the hint from node_leader_hint() */
@@ -29,43 +39,52 @@ enum node_status {
  * -1 with a message in err (the caller exits 1). */
 int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	       struct node **out, char *err, size_t errlen);
-/* Marks the node as stopping and wakes every waiting client (they fail
- * with NODE_UNAVAILABLE), so that the RPC server can drain quickly. */
+/* Marks the node as stopping and fails every pending operation with
+ * NODE_UNAVAILABLE (and every later one), so the RPC server can drain. */
 void node_begin_stop(struct node *n);
-/* Stops the threads, fails waiting clients with NODE_UNAVAILABLE, syncs
- * and closes storage, frees everything. */
+/* Stops the threads, syncs and closes storage, frees everything.  The RPC
+ * server must have stopped calling in. */
 void node_stop(struct node *n);
 
-struct peerauth;
 /* The node's signer/checker of peer frames (peerauth.h); lives as long as
  * the node. */
 struct peerauth *node_peerauth(struct node *n);
 
-/* Peer messages (requestVote, appendEntries), from the RPC server.  On
- * success *reply holds the answer (release with raft_msg_free()) and
- * *has_reply says whether there is one.  `m` is only read. */
+/* A peer message (requestVote, appendEntries), from the RPC server.  On
+ * success *reply holds the answer, after every write it depends on is
+ * durable (release with raft_msg_free()), and *has_reply says whether there
+ * is one.  `m` is only read.  The one call here that may wait: an
+ * AppendEntries that overtook its predecessor waits for it (20 ms at
+ * most), and the answer waits for this node's fsync. */
 int node_peer_message(struct node *n, const struct raft_msg *m,
 		      struct raft_msg *reply, bool *has_reply);
 
-/* Client writes: `payload` is an encoded command (command_encode()).  On
- * NODE_OK *result is the state machine's result for it (enum sm_result). */
-enum node_status node_write(struct node *n, const uint8_t *payload, size_t len,
-			    enum sm_result *result);
+/* Writes.  `payload` is an encoded command (command_encode(); copied);
+ * tid/tid_len/hash name its tid and command_hash(payload) (tid_len 0: no
+ * tid), so that a tid applied before is answered at once with its first
+ * result, without a new entry and without decoding the payload again.
+ * done(arg, status, result): on NODE_OK, result is the state machine's. */
+typedef void (*node_write_fn)(void *arg, enum node_status st,
+			      enum sm_result res);
+void node_write(struct node *n, const uint8_t *payload, size_t len,
+		const char *tid, size_t tid_len, uint64_t hash,
+		node_write_fn done, void *arg);
 
-/* Client reads, linearizable (Raft thesis §6.4, ReadIndex): confirms
- * leadership for a read index, waits until the state machine has applied
- * up to it, then calls fn(arg, sm) under the node's lock, releases the
- * lock and returns NODE_OK.  fn is not called on any other status.
+/* Linearizable reads (Raft thesis §6.4, ReadIndex): once leadership is
+ * confirmed for a read index and the state machine has applied up to it,
+ * copy(arg, sm) runs under the node's lock, then done(arg, NODE_OK) with no
+ * lock held; on any other status copy is not called.
  *
- * The rule for fn: while it runs, every client, the timer and the peers'
- * replies wait for the lock, so fn ONLY COPIES what the answer needs out
- * of the sm into memory of its own, a bounded amount (kv.c copies one
- * response's page at most), and returns.  It does not build a reply, log,
- * block, or call into the node; what the sm returns is borrowed for fn's
- * run only.  Nothing outside node.c holds the lock across a return. */
-enum node_status node_read(struct node *n,
-			   void (*fn)(void *arg, const struct sm *sm),
-			   void *arg);
+ * The rule for copy: while it runs, every client, the timer and the peers'
+ * replies wait for the lock, so it ONLY COPIES what the answer needs out
+ * of the sm into memory made ready beforehand, a bounded amount (kv.c
+ * copies one response's page at most), and returns.  It does not build a
+ * reply, log, block, or call into the node; what the sm returns is
+ * borrowed for its run only. */
+typedef void (*node_copy_fn)(void *arg, const struct sm *sm);
+typedef void (*node_read_fn)(void *arg, enum node_status st);
+void node_read(struct node *n, node_copy_fn copy, node_read_fn done,
+	       void *arg);
 
 /* "not leader; leader=ID@HOST:PORT" or "not leader; leader=unknown". */
 void node_leader_hint(struct node *n, char *out, size_t size);
@@ -84,21 +103,22 @@ struct node_status_info {
 	uint64_t last_log_term;
 	uint64_t log_syncs;
 	uint64_t sync_ns_max;
-	uint64_t appends_sent;     /* AppendEntries RPCs made, all peers */
-	uint64_t entries_sent;     /* entries they carried */
+	uint64_t appends_sent;	   /* AppendEntries RPCs made, all peers */
+	uint64_t entries_sent;	   /* entries they carried */
 	uint64_t appends_received; /* AppendEntries requests handled */
 	uint64_t read_copy_ns_max; /* longest copy-out under the lock by
 				    * a node_read()/node_log_read()
 				    * caller, wall time */
 	uint64_t read_copy_cpu_ns_max; /* ... and CPU time */
+	uint64_t dropped_msgs;	       /* peer messages the core refused */
 };
 void node_status(struct node *n, struct node_status_info *out);
 
 /* This node's log as it is now, for showLog (any role; not
  * linearizable): calls fn(arg, e) under the node's lock for the entries
  * from `from` on, in index order, until fn returns non-zero or the log
- * ends.  The rule of node_read()'s fn holds: e->data is borrowed, and fn
- * only copies (and bounds what it copies, by stopping). */
+ * ends.  The rule of node_read()'s copy holds: e->data is borrowed, and
+ * fn only copies (and bounds what it copies, by stopping). */
 struct node_log_entry {
 	uint64_t index;
 	uint64_t term;

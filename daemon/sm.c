@@ -516,26 +516,40 @@ int sm_skip(struct sm *sm, uint64_t index)
 
 uint64_t sm_last_applied(const struct sm *sm) { return sm->last_applied; }
 
-int sm_tid_lookup(const struct sm *sm, const void *payload, size_t len,
-		  enum sm_tid_state *state, enum sm_result *result)
+int sm_tid_check(const struct sm *sm, const char *tid, size_t tid_len,
+		 uint64_t hash, enum sm_tid_state *state,
+		 enum sm_result *result)
 {
-	struct command c;
-	const struct sm_tid *t;
+	const struct sm_tid *t = tid_len > 0 ? tid_find(sm, tid, tid_len)
+					     : NULL;
 
 	*state = SM_TID_UNKNOWN;
 	*result = SM_RESULT_INVALID;
-	if (command_decode(payload, len, &c) != COMMAND_OK)
-		return SM_EINVAL;
-	t = c.has_tid ? tid_find(sm, c.tid.p, c.tid.len) : NULL;
-	if (t != NULL && t->hash == command_hash(payload, len)) {
+	if (t != NULL && t->hash == hash) {
 		*state = SM_TID_SAME;
 		*result = t->result;
 	} else if (t != NULL) {
 		*state = SM_TID_DIFFERENT;
 		*result = SM_RESULT_TID_CONFLICT;
 	}
-	command_release(&c);
 	return SM_OK;
+}
+
+int sm_tid_lookup(const struct sm *sm, const void *payload, size_t len,
+		  enum sm_tid_state *state, enum sm_result *result)
+{
+	struct command c;
+	int rv;
+
+	*state = SM_TID_UNKNOWN;
+	*result = SM_RESULT_INVALID;
+	if (command_decode(payload, len, &c) != COMMAND_OK)
+		return SM_EINVAL;
+	rv = sm_tid_check(sm, c.has_tid ? c.tid.p : NULL,
+			  c.has_tid ? c.tid.len : 0, command_hash(payload, len),
+			  state, result);
+	command_release(&c);
+	return rv;
 }
 
 /* ---- reading ----------------------------------------------------------- */

@@ -123,6 +123,13 @@ uint64_t sm_last_applied(const struct sm *sm);
 int sm_tid_lookup(const struct sm *sm, const void *payload, size_t len,
 		  enum sm_tid_state *state, enum sm_result *result);
 
+/* The same check when the caller already knows the tid (tid_len bytes; 0:
+ * none) and command_hash() of the payload, as the service layer does when
+ * it encodes the command: no decoding under the node's lock. */
+int sm_tid_check(const struct sm *sm, const char *tid, size_t tid_len,
+		 uint64_t hash, enum sm_tid_state *state,
+		 enum sm_result *result);
+
 /* Looks up a key (any bytes, `klen` long).  On success *val points to the
  * sm's NUL-terminated copy of the value (borrowed, see the top) and *vlen
  * is its length.  SM_ENOTFOUND when absent. */

@@ -1,0 +1,215 @@
+/* peer_rpc.c: the peer methods, requestVote(frame) and
+ * appendEntries(frame) (peer_rpc.h).  A frame is refused by its header
+ * (receiver, member sender, method), then its MAC, before its body is
+ * decoded; only then does the node see the message. */
+#include "peer_rpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "log.h"
+#include "peerauth.h"
+#include "wire.h"
+#include "xalloc.h"
+
+struct peer_rpc {
+	struct node *node;
+	const struct config *cfg;
+	uint32_t self_id;
+	struct log_limit refused_limit; /* refused peer calls, any thread */
+};
+
+struct peer_rpc *peer_rpc_new(struct node *node, const struct config *cfg,
+			      uint32_t self_id)
+{
+	struct peer_rpc *s = xcalloc(1, sizeof(*s));
+
+	s->node = node;
+	s->cfg = cfg;
+	s->self_id = self_id;
+	return s;
+}
+
+void peer_rpc_free(struct peer_rpc *s)
+{
+	free(s);
+}
+
+static void peer_fault(xmlrpc_env *env, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void peer_fault(xmlrpc_env *env, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	xmlrpc_env_set_fault(env, code, msg);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Refused peer calls are logged at most once a second (log_limit), with
+ * the count of those not logged, so that a flood of forged calls cannot
+ * flood the log. */
+static void log_refused(struct peer_rpc *s, const char *method,
+			const char *why)
+{
+	uint64_t held;
+
+	if (log_limit_pass(&s->refused_limit, &held))
+		log_warn("refused %s: %s (and %llu more refused peer calls "
+			 "since the last such line)",
+			 method, why, (unsigned long long)held);
+}
+
+/* requestVote(frame) and appendEntries(frame): one <base64> frame in
+ * (wire.h), checked (decode, bounds, peerauth.h) before the node sees it;
+ * the answer's frame out, bound to the request by its MAC. */
+static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
+				 struct peer_rpc *s, enum raft_msg_type type,
+				 const char *method)
+{
+	xmlrpc_value *arg = NULL, *out = NULL;
+	const unsigned char *frame = NULL;
+	uint8_t *rbuf = NULL;
+	size_t len = 0, rlen;
+	struct raft_msg m, reply;
+	struct wire_header h;
+	struct peerauth_tag tag;
+	struct peerauth *auth = node_peerauth(s->node);
+	const char *why = NULL;
+	bool has_auth = false, decoded = false, has_reply = false;
+	int rv;
+
+	memset(&m, 0, sizeof(m));
+	if (xmlrpc_array_size(env, params) != 1 && !env->fault_occurred)
+		peer_fault(env, API_FAULT_INVALID, "%s takes one argument",
+			   method);
+	if (env->fault_occurred)
+		goto out;
+	xmlrpc_array_read_item(env, params, 0, &arg);
+	if (env->fault_occurred)
+		goto out;
+	if (xmlrpc_value_type(arg) != XMLRPC_TYPE_BASE64) {
+		peer_fault(env, API_FAULT_INVALID, "%s takes one base64 frame",
+		      method);
+		goto out;
+	}
+	xmlrpc_read_base64(env, arg, &len, &frame);
+	if (env->fault_occurred)
+		goto out;
+	/* Cheapest checks first, and the MAC before anything is allocated
+	 * for the body: the header names the sender and the receiver, and a
+	 * frame for another node must not touch this node's replay windows
+	 * (a captured frame to node C replayed at node B would move B's
+	 * window and lock out the sender's real frames). */
+	if (wire_peek(frame, len, &h, &why) != 0) {
+		log_refused(s, method, why);
+		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		goto out;
+	}
+	if (h.type != type) {
+		log_refused(s, method, "frame of another method");
+		peer_fault(env, API_FAULT_INVALID, "%s: frame of another method",
+		      method);
+		goto out;
+	}
+	if (h.to != s->self_id || h.from == s->self_id ||
+	    config_node_by_id(s->cfg, h.from) == NULL) {
+		log_refused(s, method, "not from a member to this node");
+		peer_fault(env, API_FAULT_INVALID,
+		      "%s: not from a member to this node", method);
+		goto out;
+	}
+	rv = peerauth_verify_request(auth, h.from, wall_ms(), frame, len,
+				     h.auth, &tag);
+	if (rv != PEERAUTH_OK) {
+		log_refused(s, method, peerauth_strerror(rv));
+		peer_fault(env, API_FAULT_UNAUTHORIZED, "unauthorized: %s",
+		      peerauth_strerror(rv));
+		goto out;
+	}
+	if (wire_decode(frame, len, &m, &has_auth, &why) != 0) {
+		log_refused(s, method, why);
+		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		goto out;
+	}
+	decoded = true;
+	if (node_peer_message(s->node, &m, &reply, &has_reply) != 0 &&
+	    !has_reply) {
+		peer_fault(env, API_FAULT_INVALID, "%s refused", method);
+		goto out;
+	}
+	if (!has_reply) {
+		peer_fault(env, API_FAULT_NO_REPLY, "no reply");
+		goto out;
+	}
+	rlen = wire_body_size(&reply);
+	rbuf = malloc(rlen + peerauth_trailer_size(auth));
+	if (rbuf == NULL) {
+		raft_msg_free(&reply);
+		peer_fault(env, API_FAULT_UNAVAILABLE, "out of memory");
+		goto out;
+	}
+	wire_encode(&reply, peerauth_enabled(auth), rbuf);
+	peerauth_sign_response(auth, &tag, wall_ms(), rbuf, rlen);
+	raft_msg_free(&reply);
+	out = xmlrpc_base64_new(env, rlen + peerauth_trailer_size(auth), rbuf);
+out:
+	free(rbuf);
+	if (decoded)
+		wire_msg_release(&m);
+	free((void *)frame);
+	if (arg)
+		xmlrpc_DECREF(arg);
+	return out;
+}
+
+/* The peer methods answer in the calling thread (node_peer_message()
+ * waits for this node's own fsync, as Raft requires of an answer). */
+static void peer_call(struct call *c, xmlrpc_value *params, void *arg,
+		      enum raft_msg_type type, const char *method)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v;
+
+	xmlrpc_env_init(&env);
+	v = peer_method(&env, params, arg, type, method);
+	if (env.fault_occurred)
+		call_fault_env(c, &env);
+	else
+		call_return(c, v);
+	xmlrpc_env_clean(&env);
+}
+
+static void meth_request_vote(struct call *c, xmlrpc_value *params, void *arg)
+{
+	peer_call(c, params, arg, RAFT_MSG_VOTE, "requestVote");
+}
+
+static void meth_append_entries(struct call *c, xmlrpc_value *params,
+				void *arg)
+{
+	peer_call(c, params, arg, RAFT_MSG_APPEND, "appendEntries");
+}
+
+const struct method_def peer_rpc_methods[] = {
+    {"requestVote", meth_request_vote, NULL, "peer RPC"},
+    {"appendEntries", meth_append_entries, NULL, "peer RPC"},
+};
+
+const size_t peer_rpc_methods_count =
+    sizeof(peer_rpc_methods) / sizeof(peer_rpc_methods[0]);
