@@ -76,10 +76,7 @@ static uint64_t rnd(void)
 	return z ^ (z >> 31);
 }
 
-static uint64_t below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
+static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
 
 static void *xmalloc(size_t n)
 {
@@ -243,14 +240,43 @@ out:
 
 /* ---- the mutator -------------------------------------------------------- */
 
-static const uint64_t interesting[] = {
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 0x7f, 0x80, 0xff, 0x100,
-    0xffff, 0x10000, 100000, 100001, 1u << 20, (1u << 20) + 1,
-    0x7fffffff, 0x80000000, 0xffffffff, UINT64_C(0x100000000),
-    UINT64_C(0x100000005), UINT64_C(0x100000006), UINT64_C(0x100000007),
-    UINT64_C(0x100000008), RAFT_MAX_TERM - 1, RAFT_MAX_TERM,
-    RAFT_MAX_TERM + 1, UINT64_C(0x7fffffffffffffff),
-    UINT64_C(0x8000000000000000), UINT64_MAX - 1, UINT64_MAX};
+static const uint64_t interesting[] = {0,
+				       1,
+				       2,
+				       3,
+				       4,
+				       5,
+				       6,
+				       7,
+				       8,
+				       9,
+				       11,
+				       12,
+				       0x7f,
+				       0x80,
+				       0xff,
+				       0x100,
+				       0xffff,
+				       0x10000,
+				       100000,
+				       100001,
+				       1u << 20,
+				       (1u << 20) + 1,
+				       0x7fffffff,
+				       0x80000000,
+				       0xffffffff,
+				       UINT64_C(0x100000000),
+				       UINT64_C(0x100000005),
+				       UINT64_C(0x100000006),
+				       UINT64_C(0x100000007),
+				       UINT64_C(0x100000008),
+				       RAFT_MAX_TERM - 1,
+				       RAFT_MAX_TERM,
+				       RAFT_MAX_TERM + 1,
+				       UINT64_C(0x7fffffffffffffff),
+				       UINT64_C(0x8000000000000000),
+				       UINT64_MAX - 1,
+				       UINT64_MAX};
 #define N_INTERESTING (sizeof(interesting) / sizeof(interesting[0]))
 
 struct field {
@@ -281,8 +307,8 @@ static void put_le(uint8_t *p, unsigned w, uint64_t x)
 static size_t frame_fields(const uint8_t *b, size_t len, struct field *f,
 			   size_t max, size_t *n_count_at)
 {
-	static const struct field hdr[] = {
-	    {0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 4}, {8, 4}, {12, 8}};
+	static const struct field hdr[] = {{0, 1}, {1, 1}, {2, 1}, {3, 1},
+					   {4, 4}, {8, 4}, {12, 8}};
 	size_t n = 0, i, off;
 
 #define ADD(o, w)                                                              \
@@ -365,9 +391,9 @@ static void mutate_once(uint8_t *b, size_t *len)
 		break;
 	case 1: /* byte set */
 		if (n > 0)
-			b[below(n)] = (uint8_t)(below(2)
-						    ? interesting[below(15)]
-						    : rnd());
+			b[below(n)] =
+			    (uint8_t)(below(2) ? interesting[below(15)]
+					       : rnd());
 		break;
 	case 2: /* truncate */
 		if (n > 0)
@@ -407,9 +433,9 @@ static void mutate_once(uint8_t *b, size_t *len)
 		nf = frame_fields(b, n, f, 64, &count_at);
 		if (nf > 0) {
 			i = below(nf);
-			put_le(b + f[i].off, f[i].width,
-			       pick_interesting(get_le(b + f[i].off,
-						       f[i].width)));
+			put_le(
+			    b + f[i].off, f[i].width,
+			    pick_interesting(get_le(b + f[i].off, f[i].width)));
 		}
 		break;
 	case 8: /* a small delta to a field */
@@ -426,8 +452,8 @@ static void mutate_once(uint8_t *b, size_t *len)
 		nf = frame_fields(b, n, f, 64, &count_at);
 		if (count_at != 0 && below(2)) {
 			uint64_t c = get_le(b + count_at, 4);
-			static const uint64_t lies[] = {0, 1, 2, 99999, 100000,
-							100001, 0xffffffff};
+			static const uint64_t lies[] = {
+			    0, 1, 2, 99999, 100000, 100001, 0xffffffff};
 			c = below(2) ? c + 1 - 2 * below(2)
 				     : lies[below(sizeof(lies) / 8)];
 			put_le(b + count_at, 4, c);
@@ -445,10 +471,10 @@ static void mutate_once(uint8_t *b, size_t *len)
 						break;
 				}
 				put_le(b + f[i].off, 4,
-				       below(2) ? get_le(b + f[i].off, 4) +
-						      1 - 2 * below(2)
-						: interesting[below(
-						      N_INTERESTING)]);
+				       below(2)
+					   ? get_le(b + f[i].off, 4) + 1 -
+						 2 * below(2)
+					   : interesting[below(N_INTERESTING)]);
 			}
 		}
 		break;

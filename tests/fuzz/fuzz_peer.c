@@ -17,14 +17,15 @@
  *     divergent tail, a precandidate, a candidate, a leader whose
  *     followers are in REPLICATE, PROBE and unanswered states with a read
  *     pending, a fresh leader of a 3-node cluster) as it is, then
- *     re-addressed from a member to the core, at the core's term and at
- *     the next; then time passes and the leader gets work.  After every
- *     event the checks of check_step() hold, among them: a refused
- *     message changes nothing; the term never goes back, never jumps by
- *     more than RAFT_MAX_TERM_JUMP and stays <= RAFT_MAX_TERM; one vote
- *     per term; one leader per term (a node never follows another once
- *     it knows its term's leader, a leader is never deposed by a
- *     message of its own term); the commit index never decreases and never passes the
+ *     re-addressed from a member to the core, then at the core's term;
+ *     time passes (a heartbeat) and the core gets work; then the message
+ *     at the next term, and an election timeout.  After every event the
+ *     checks of check_step() hold, among them: a refused message changes
+ *     nothing; the term never goes back, never jumps by more than
+ *     RAFT_MAX_TERM_JUMP and stays <= RAFT_MAX_TERM; one vote per term;
+ *     one leader per term (a node never follows another once it knows
+ *     its term's leader, a leader is never deposed by a message of its
+ *     own term); the commit index never decreases and never passes the
  *     log; committed entries never change; log terms never decrease; a
  *     leader never truncates; the update reports every change of hard
  *     state and log; every message a core sends is in bounds, matches
@@ -62,8 +63,9 @@ static void fail_at(int line, const char *cond, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "fuzz_peer.c:%d: invariant broken: %s\n  core %s, "
-			"event %s: ",
+	fprintf(stderr,
+		"fuzz_peer.c:%d: invariant broken: %s\n  core %s, "
+		"event %s: ",
 		line, cond, cur_core, cur_event);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -294,8 +296,9 @@ static void check_sent(const struct core *c, const struct snap *a,
 		break;
 	case RAFT_MSG_VOTE_RESP:
 		if (m->u.vote_resp.prevote && m->u.vote_resp.granted) {
-			ENSURE(m->term > a->term, "prevote granted for %llu "
-						  "in term %llu",
+			ENSURE(m->term > a->term,
+			       "prevote granted for %llu "
+			       "in term %llu",
 			       (unsigned long long)m->term,
 			       (unsigned long long)a->term);
 			break;
@@ -392,8 +395,7 @@ static void check_step(struct core *c, const struct snap *b,
 	       (unsigned long long)a.term);
 	ENSURE(a.vote == 0 || is_member(r, a.vote), "votes for %u", a.vote);
 	ENSURE(a.role <= RAFT_LEADER, "role %d", (int)a.role);
-	ENSURE(a.leader == 0 || is_member(r, a.leader), "follows %u",
-	       a.leader);
+	ENSURE(a.leader == 0 || is_member(r, a.leader), "follows %u", a.leader);
 	ENSURE(a.role != RAFT_LEADER || a.leader == r->cfg.id,
 	       "leader naming %u", a.leader);
 	/* §5.2 Election Safety, as one node sees it: once it knows the
@@ -402,12 +404,12 @@ static void check_step(struct core *c, const struct snap *b,
 	 * own CheckQuorum, on a tick, steps it down). */
 	ENSURE(a.term != b->term || b->term_leader == 0 ||
 		   a.term_leader == b->term_leader,
-	       "leader of term %llu was %u, now %u",
-	       (unsigned long long)a.term, b->term_leader, a.term_leader);
+	       "leader of term %llu was %u, now %u", (unsigned long long)a.term,
+	       b->term_leader, a.term_leader);
 	ENSURE(a.leader == 0 || a.leader == a.term_leader,
 	       "follows %u, term's leader %u", a.leader, a.term_leader);
-	ENSURE(kind != EV_RECV || b->role != RAFT_LEADER ||
-		   a.term != b->term || a.role == RAFT_LEADER,
+	ENSURE(kind != EV_RECV || b->role != RAFT_LEADER || a.term != b->term ||
+		   a.role == RAFT_LEADER,
 	       "a message of its own term deposed the leader");
 	ENSURE(a.role != RAFT_LEADER || b->role == RAFT_LEADER ||
 		   b->role == RAFT_CANDIDATE || b->role == RAFT_PRECANDIDATE,
@@ -431,8 +433,7 @@ static void check_step(struct core *c, const struct snap *b,
 			   (i == 0 || a.terms[i] >= a.terms[i - 1]),
 		       "log term %llu at %llu (term %llu)",
 		       (unsigned long long)a.terms[i],
-		       (unsigned long long)(i + 1),
-		       (unsigned long long)a.term);
+		       (unsigned long long)(i + 1), (unsigned long long)a.term);
 	}
 
 	/* Leader Append-Only (§5.3): while it leads a term, a node only
@@ -442,8 +443,7 @@ static void check_step(struct core *c, const struct snap *b,
 		ENSURE(up->truncate_from == 0 && a.last >= b->last,
 		       "leader truncated (from %llu, %llu -> %llu)",
 		       (unsigned long long)up->truncate_from,
-		       (unsigned long long)b->last,
-		       (unsigned long long)a.last);
+		       (unsigned long long)b->last, (unsigned long long)a.last);
 		for (i = 0; i < b->last; i++)
 			ENSURE(a.hashes[i] == b->hashes[i],
 			       "leader changed entry %llu",
@@ -466,8 +466,8 @@ static void check_step(struct core *c, const struct snap *b,
 	       "commit_changed/role_changed wrong");
 	ENSURE(up->hs_changed || (a.term == b->term && a.vote == b->vote),
 	       "term/vote changed (%llu/%u -> %llu/%u) without hs_changed",
-	       (unsigned long long)b->term, b->vote,
-	       (unsigned long long)a.term, a.vote);
+	       (unsigned long long)b->term, b->vote, (unsigned long long)a.term,
+	       a.vote);
 	lo = a.last < b->last ? a.last : b->last;
 	for (d = 0; d < lo && a.hashes[d] == b->hashes[d]; d++)
 		;
@@ -499,8 +499,7 @@ static void check_step(struct core *c, const struct snap *b,
 	for (k = 0; k < up->n_msgs; k++)
 		check_sent(c, &a, &up->msgs[k]);
 	for (k = 0; k < up->n_reads; k++)
-		ENSURE(a.role == RAFT_LEADER &&
-			   up->reads[k].index <= a.commit,
+		ENSURE(a.role == RAFT_LEADER && up->reads[k].index <= a.commit,
 		       "read served at %llu (commit %llu) as %s",
 		       (unsigned long long)up->reads[k].index,
 		       (unsigned long long)a.commit, raft_role_name(a.role));
@@ -514,8 +513,7 @@ static void check_step(struct core *c, const struct snap *b,
 	/* A refused or dropped message (raft.h) changes nothing at all. */
 	if (a.dropped != b->dropped) {
 		ENSURE(kind == EV_RECV && a.dropped == b->dropped + 1,
-		       "dropped %llu -> %llu",
-		       (unsigned long long)b->dropped,
+		       "dropped %llu -> %llu", (unsigned long long)b->dropped,
 		       (unsigned long long)a.dropped);
 		ENSURE(a.term == b->term && a.vote == b->vote &&
 			   a.role == b->role && a.leader == b->leader &&
@@ -646,14 +644,14 @@ static void core_start(struct core *c, const char *name, uint32_t id,
 	ENSURE(raft_load_hard_state(&c->r, term, vote) == 0, "hard state");
 	for (k = 0; k < n_terms; k++) {
 		bool noop = k == 0 || terms[k] != terms[k - 1];
-		int len = snprintf((char *)buf, sizeof(buf),
-				   "entry %zu of term %llu", k + 1,
-				   (unsigned long long)terms[k]);
-		ENSURE(raft_load_entry(&c->r, terms[k],
-				       noop ? RAFT_ENTRY_NOOP
-					    : RAFT_ENTRY_COMMAND,
-				       buf, noop ? 0 : (uint32_t)len) == 0,
-		       "load entry %zu", k + 1);
+		int len =
+		    snprintf((char *)buf, sizeof(buf), "entry %zu of term %llu",
+			     k + 1, (unsigned long long)terms[k]);
+		ENSURE(
+		    raft_load_entry(&c->r, terms[k],
+				    noop ? RAFT_ENTRY_NOOP : RAFT_ENTRY_COMMAND,
+				    buf, noop ? 0 : (uint32_t)len) == 0,
+		    "load entry %zu", k + 1);
 	}
 	snap_take(&b, c);
 	raft_start(&c->r, c->now);
@@ -682,10 +680,10 @@ static struct raft_msg mk_append(uint32_t from, uint32_t to, uint64_t term,
 	return m;
 }
 
-static struct raft_msg mk_append_resp(uint32_t from, uint32_t to,
-				      uint64_t term, bool ok, uint64_t prev,
-				      uint64_t match, uint64_t ct, uint64_t ci,
-				      uint64_t last, uint64_t seq)
+static struct raft_msg mk_append_resp(uint32_t from, uint32_t to, uint64_t term,
+				      bool ok, uint64_t prev, uint64_t match,
+				      uint64_t ct, uint64_t ci, uint64_t last,
+				      uint64_t seq)
 {
 	struct raft_msg m;
 
@@ -949,8 +947,8 @@ static bool oracle_ok(const char *label, const uint8_t *data, size_t len)
 	if (len < PEERAUTH_TRAILER_SIZE)
 		return false;
 	oracle_mac(label, data, len - PEERAUTH_MAC_SIZE, mac);
-	return memcmp(mac, data + len - PEERAUTH_MAC_SIZE,
-		      PEERAUTH_MAC_SIZE) == 0;
+	return memcmp(mac, data + len - PEERAUTH_MAC_SIZE, PEERAUTH_MAC_SIZE) ==
+	       0;
 }
 
 /* Writes a request trailer for (epoch, seq, time) at frame + body. */
@@ -1030,7 +1028,8 @@ static void auth_raw(struct peerauth *good, struct peerauth *bad,
 static void auth_roundtrip(struct peerauth *good, const uint8_t *data,
 			   size_t size, uint64_t h, uint32_t from)
 {
-	size_t body = size < 512 ? size : 512, len = body + PEERAUTH_TRAILER_SIZE;
+	size_t body = size < 512 ? size : 512,
+	       len = body + PEERAUTH_TRAILER_SIZE;
 	uint8_t *f = xmalloc(len);
 	struct peerauth_tag tag, got, other;
 	size_t bit = (size_t)(h % (len * 8));
@@ -1051,8 +1050,7 @@ static void auth_roundtrip(struct peerauth *good, const uint8_t *data,
 	f[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	rv = peerauth_verify_request(good, from + 1, FUZZ_PEER_TIME_MS, f, len,
 				     true, &got);
-	ENSURE(rv != PEERAUTH_OK, "request verified with bit %zu flipped",
-	       bit);
+	ENSURE(rv != PEERAUTH_OK, "request verified with bit %zu flipped", bit);
 	f[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 
 	peerauth_sign_response(good, &tag, FUZZ_PEER_TIME_MS, f, body);
@@ -1092,7 +1090,7 @@ static uint64_t mix(uint64_t *s)
 static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 {
 	static const uint64_t epochs[PEERAUTH_EPOCHS] = {1, 2, 0x5EED,
-							UINT64_MAX};
+							 UINT64_MAX};
 	struct wmodel mdl[PEERAUTH_EPOCHS];
 	uint8_t f[WIRE_HEADER_SIZE + PEERAUTH_TRAILER_SIZE];
 	struct peerauth_tag tag;
@@ -1112,21 +1110,48 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 		size_t i;
 
 		switch ((r >> 8) % 14) {
-		case 0: seq = base + 1 + (r >> 32) % 3; break;
-		case 1: seq = base - (r >> 32) % 3; break;
-		case 2: seq = base - (PEERAUTH_WINDOW - 1); break;
-		case 3: seq = base - PEERAUTH_WINDOW; break;
-		case 4: seq = base + PEERAUTH_WINDOW - 1; break;
-		case 5: seq = base + PEERAUTH_WINDOW; break;
-		case 6: seq = base + 100000; break;
-		case 7: seq = 0; break;
-		case 8: seq = UINT64_MAX; break;
-		case 9: seq = base - 63 - (r >> 32) % 3; break;
-		case 10: seq = base - 127 - (r >> 32) % 3; break;
-		case 11: seq = w->n_seen ? w->seen[(r >> 32) % w->n_seen]
-					 : base; break;
-		case 12: seq = mix(&s); break;
-		default: seq = base + 64 + (r >> 32) % 3; break;
+		case 0:
+			seq = base + 1 + (r >> 32) % 3;
+			break;
+		case 1:
+			seq = base - (r >> 32) % 3;
+			break;
+		case 2:
+			seq = base - (PEERAUTH_WINDOW - 1);
+			break;
+		case 3:
+			seq = base - PEERAUTH_WINDOW;
+			break;
+		case 4:
+			seq = base + PEERAUTH_WINDOW - 1;
+			break;
+		case 5:
+			seq = base + PEERAUTH_WINDOW;
+			break;
+		case 6:
+			seq = base + 100000;
+			break;
+		case 7:
+			seq = 0;
+			break;
+		case 8:
+			seq = UINT64_MAX;
+			break;
+		case 9:
+			seq = base - 63 - (r >> 32) % 3;
+			break;
+		case 10:
+			seq = base - 127 - (r >> 32) % 3;
+			break;
+		case 11:
+			seq = w->n_seen ? w->seen[(r >> 32) % w->n_seen] : base;
+			break;
+		case 12:
+			seq = mix(&s);
+			break;
+		default:
+			seq = base + 64 + (r >> 32) % 3;
+			break;
 		}
 		if ((r >> 16) % 8 == 0)
 			t = now + PEERAUTH_MAX_SKEW_MS + 1;

@@ -49,9 +49,9 @@ static const char *kind_of(const struct raft_msg *m, char *buf, size_t len)
 		break;
 	case RAFT_MSG_APPEND:
 		snprintf(buf, len, "append-%s",
-			 m->u.append.n_entries == 0
-			     ? "0"
-			     : m->u.append.n_entries == 1 ? "1" : "many");
+			 m->u.append.n_entries == 0   ? "0"
+			 : m->u.append.n_entries == 1 ? "1"
+						      : "many");
 		break;
 	case RAFT_MSG_APPEND_RESP:
 		snprintf(buf, len, "append-resp-%s",
