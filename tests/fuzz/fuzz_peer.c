@@ -6,17 +6,19 @@
  *  1. peerauth_verify_request/_response on the raw bytes, with the
  *     cluster's key and with another: the other key never verifies; the
  *     right one verifies exactly the frames whose MAC an independent
- *     HMAC (nettle, computed here) confirms; the replay window behaves
- *     as a small model of it says, for (epoch, seq) sequences drawn from
- *     the input; signing and verifying round-trip, and one flipped bit
- *     breaks them.
+ *     HMAC (nettle, computed here) confirms; the replay windows behave
+ *     as a small model of them says, for (epoch, seq) sequences drawn
+ *     from the input (epochs evicted included); signing and verifying
+ *     round-trip, and one flipped bit breaks them; without a secret
+ *     nothing is signed or refused.
  *  2. wire_decode: a frame that decodes is in bounds (raft_msg_check)
  *     and encodes back to the very same bytes (one encoding per message).
- *  3. The decoded message goes to six cores built by driving them with
+ *  3. The decoded message goes to seven cores built by driving them with
  *     valid events (a follower with a log, a restarted follower with a
  *     divergent tail, a precandidate, a candidate, a leader whose
  *     followers are in REPLICATE, PROBE and unanswered states with a read
- *     pending, a fresh leader of a 3-node cluster) as it is, then
+ *     pending, a fresh leader of a 3-node cluster, a leader of the last
+ *     term there is, RAFT_MAX_TERM) as it is, then
  *     re-addressed from a member to the core, then at the core's term;
  *     time passes (a heartbeat) and the core gets work; then the message
  *     at the next term, and an election timeout.  After every event the
@@ -185,12 +187,6 @@ static void codec_roundtrip(const struct raft_msg *m)
 
 #define T0 UINT64_C(100000)
 
-struct core {
-	const char *name;
-	struct raft r;
-	uint64_t now;
-};
-
 /* What the checks compare across one event. */
 struct snap {
 	uint64_t term;
@@ -206,6 +202,16 @@ struct snap {
 	/* Where they live for short logs (most): no malloc per event. */
 	uint64_t terms_in[32];
 	uint64_t hashes_in[32];
+};
+
+struct core {
+	const char *name;
+	struct raft r;
+	uint64_t now;
+	/* The state after the last event, which is the state before the
+	 * next: taken once, not twice (see snap_before). */
+	struct snap prev;
+	bool have_prev;
 };
 
 static void snap_take(struct snap *s, const struct core *c)
@@ -243,6 +249,29 @@ static void snap_free(struct snap *s)
 		free(s->terms);
 		free(s->hashes);
 	}
+}
+
+/* Moves *from into *to (the inline arrays move with it). */
+static void snap_move(struct snap *to, struct snap *from)
+{
+	bool inline_arrays = from->terms == from->terms_in;
+
+	*to = *from;
+	if (inline_arrays) {
+		to->terms = to->terms_in;
+		to->hashes = to->hashes_in;
+	}
+}
+
+/* The state before an event: the one after the last event, if any. */
+static void snap_before(struct core *c, struct snap *b)
+{
+	if (c->have_prev) {
+		snap_move(b, &c->prev);
+		c->have_prev = false;
+		return;
+	}
+	snap_take(b, c);
 }
 
 static bool is_member(const struct raft *r, uint32_t id)
@@ -527,7 +556,10 @@ static void check_step(struct core *c, const struct snap *b,
 	} else {
 		ENSURE(rv != RAFT_EINVAL, "refused without counting it");
 	}
-	snap_free(&a);
+	if (c->have_prev)
+		snap_free(&c->prev);
+	snap_move(&c->prev, &a);
+	c->have_prev = true;
 }
 
 static int ev_recv(struct core *c, const struct raft_msg *m)
@@ -536,7 +568,7 @@ static int ev_recv(struct core *c, const struct raft_msg *m)
 	int rv;
 
 	cur_event = "recv";
-	snap_take(&b, c);
+	snap_before(c, &b);
 	rv = raft_recv(&c->r, c->now, m);
 	check_step(c, &b, raft_update_take(&c->r), EV_RECV, rv, m);
 	snap_free(&b);
@@ -549,7 +581,7 @@ static void ev_tick(struct core *c, uint64_t dt)
 
 	cur_event = "tick";
 	c->now += dt;
-	snap_take(&b, c);
+	snap_before(c, &b);
 	raft_tick(&c->r, c->now);
 	check_step(c, &b, raft_update_take(&c->r), EV_OTHER, 0, NULL);
 	snap_free(&b);
@@ -562,7 +594,7 @@ static void ev_persisted(struct core *c)
 	uint64_t last = raft_last_index(&c->r);
 
 	cur_event = "persisted";
-	snap_take(&b, c);
+	snap_before(c, &b);
 	raft_persisted(&c->r, c->now, last, raft_term_at(&c->r, last));
 	check_step(c, &b, raft_update_take(&c->r), EV_OTHER, 0, NULL);
 	snap_free(&b);
@@ -580,7 +612,7 @@ static void ev_propose(struct core *c, uint32_t n)
 	for (i = 0; i < n; i++) {
 		snprintf((char *)buf, sizeof(buf), "cmd %u at %llu", i,
 			 (unsigned long long)c->now);
-		snap_take(&b, c);
+		snap_before(c, &b);
 		rv = raft_propose(&c->r, c->now, RAFT_ENTRY_COMMAND, buf,
 				  (uint32_t)strlen((char *)buf), &index, &term);
 		check_step(c, &b, raft_update_take(&c->r), EV_OTHER, 0, NULL);
@@ -601,7 +633,7 @@ static void ev_read(struct core *c, uint64_t id)
 	int rv;
 
 	cur_event = "read";
-	snap_take(&b, c);
+	snap_before(c, &b);
 	rv = raft_read(&c->r, c->now, id);
 	check_step(c, &b, raft_update_take(&c->r), EV_OTHER, 0, NULL);
 	ENSURE((rv == 0) == (b.role == RAFT_LEADER), "read: %d as %s", rv,
@@ -612,8 +644,15 @@ static void ev_read(struct core *c, uint64_t id)
 /* Sets up core `id` of an n-node cluster (ids 1..n) with a hard state and
  * a log of the given terms, and starts it.  Each run of a term begins
  * with a no-op, as a leader's term does (§8). */
+/* core_start's options (the rest is the same for every core). */
+enum {
+	C_PREVOTE = 1,	 /* thesis §9.6 */
+	C_NO_QUORUM = 2, /* without CheckQuorum (thesis §6.2) */
+	C_FULL_ONLY = 4, /* pipeline_full_only */
+};
+
 static void core_start(struct core *c, const char *name, uint32_t id,
-		       uint32_t n, bool prevote, uint64_t term, uint32_t vote,
+		       uint32_t n, unsigned opts, uint64_t term, uint32_t vote,
 		       const uint64_t *terms, size_t n_terms)
 {
 	struct raft_config cfg;
@@ -636,10 +675,12 @@ static void core_start(struct core *c, const char *name, uint32_t id,
 	cfg.max_batch_bytes = 256;
 	cfg.max_inflight = 4;
 	cfg.seed = 0xF00D + id;
-	cfg.prevote = prevote;
-	cfg.check_quorum = true;
+	cfg.prevote = (opts & C_PREVOTE) != 0;
+	cfg.check_quorum = (opts & C_NO_QUORUM) == 0;
+	cfg.pipeline_full_only = (opts & C_FULL_ONLY) != 0;
 	c->name = name;
 	c->now = T0;
+	c->have_prev = false;
 	ENSURE(raft_init(&c->r, &cfg) == 0, "raft_init");
 	ENSURE(raft_load_hard_state(&c->r, term, vote) == 0, "hard state");
 	for (k = 0; k < n_terms; k++) {
@@ -653,7 +694,7 @@ static void core_start(struct core *c, const char *name, uint32_t id,
 				    buf, noop ? 0 : (uint32_t)len) == 0,
 		    "load entry %zu", k + 1);
 	}
-	snap_take(&b, c);
+	snap_before(c, &b);
 	raft_start(&c->r, c->now);
 	check_step(c, &b, raft_update_take(&c->r), EV_OTHER, 0, NULL);
 	snap_free(&b);
@@ -757,7 +798,7 @@ static void build_follower(struct core *c)
 	struct raft_entry e = {5, RAFT_ENTRY_COMMAND, 3, (uint8_t *)"set"};
 	struct raft_msg m;
 
-	core_start(c, "follower", 1, 5, true, 5, 2, log5, N_LOG5);
+	core_start(c, "follower", 1, 5, C_PREVOTE, 5, 2, log5, N_LOG5);
 	m = mk_append(2, 1, 5, 7, 5, 5, 3, NULL, 0);
 	ev_recv(c, &m);
 	m = mk_append(2, 1, 5, 7, 5, 7, 4, &e, 1);
@@ -773,7 +814,7 @@ static void build_restarted(struct core *c)
 {
 	static const uint64_t t[] = {1, 1, 2, 3, 4, 4, 4, 4};
 
-	core_start(c, "restarted", 3, 5, true, 6, 3, t, 8);
+	core_start(c, "restarted", 3, 5, C_PREVOTE, 6, 3, t, 8);
 	expect(c, RAFT_FOLLOWER, 6, 0, 8);
 }
 
@@ -782,20 +823,20 @@ static void build_precandidate(struct core *c)
 {
 	struct raft_msg m;
 
-	core_start(c, "precandidate", 4, 5, true, 5, 0, log5, N_LOG5 - 1);
+	core_start(c, "precandidate", 4, 5, C_PREVOTE, 5, 0, log5, N_LOG5 - 1);
 	ev_tick(c, 301);
 	m = mk_vote_resp(1, 4, 6, true, true);
 	ev_recv(c, &m);
 	expect(c, RAFT_PRECANDIDATE, 5, 0, 6);
 }
 
-/* n5 of 5 campaigns in term 6 (no PreVote): one vote granted, one
- * refused, two to come. */
+/* n5 of 5 campaigns in term 6 (no PreVote, no CheckQuorum): one vote
+ * granted, one refused, two to come. */
 static void build_candidate(struct core *c)
 {
 	struct raft_msg m;
 
-	core_start(c, "candidate", 5, 5, false, 5, 0, log5, N_LOG5);
+	core_start(c, "candidate", 5, 5, C_NO_QUORUM, 5, 0, log5, N_LOG5);
 	ev_tick(c, 301);
 	m = mk_vote_resp(1, 5, 6, false, true);
 	ev_recv(c, &m);
@@ -812,7 +853,7 @@ static void build_leader(struct core *c)
 {
 	struct raft_msg m;
 
-	core_start(c, "leader", 2, 5, false, 5, 0, log5, N_LOG5);
+	core_start(c, "leader", 2, 5, 0, 5, 0, log5, N_LOG5);
 	ev_tick(c, 301);
 	m = mk_vote_resp(1, 2, 6, false, true);
 	ev_recv(c, &m);
@@ -833,13 +874,14 @@ static void build_leader(struct core *c)
 }
 
 /* n1 of 3 has just won term 4 (after a PreVote round): its no-op is not
- * committed yet, so a read waits for the leader's first commit. */
+ * committed yet, so a read waits for the leader's first commit.  It
+ * pipelines only full batches (raftd's setting). */
 static void build_leader3(struct core *c)
 {
 	static const uint64_t t[] = {1, 2, 3};
 	struct raft_msg m;
 
-	core_start(c, "leader-of-3", 1, 3, true, 3, 0, t, 3);
+	core_start(c, "leader-of-3", 1, 3, C_PREVOTE | C_FULL_ONLY, 3, 0, t, 3);
 	ev_tick(c, 301);
 	m = mk_vote_resp(2, 1, 4, true, true);
 	ev_recv(c, &m);
@@ -850,14 +892,35 @@ static void build_leader3(struct core *c)
 	expect(c, RAFT_LEADER, 4, 0, 4);
 }
 
+/* n3 of 3 at the top of the term space: its log ends in term
+ * RAFT_MAX_TERM - 1 above its hard state's (lost, so raft_start adopts
+ * it), and it wins RAFT_MAX_TERM, the last term there is. */
+static void build_top(struct core *c)
+{
+	static const uint64_t t[] = {1, 2, RAFT_MAX_TERM - 1};
+	struct raft_msg m;
+
+	core_start(c, "top-term", 3, 3, C_PREVOTE, RAFT_MAX_TERM - 2, 0, t, 3);
+	ev_tick(c, 301);
+	m = mk_vote_resp(1, 3, RAFT_MAX_TERM, true, true);
+	ev_recv(c, &m);
+	m = mk_vote_resp(2, 3, RAFT_MAX_TERM, false, true);
+	ev_recv(c, &m);
+	ev_persisted(c);
+	expect(c, RAFT_LEADER, RAFT_MAX_TERM, 0, 4);
+}
+
 static void (*const builders[])(struct core *c) = {
-    build_follower,  build_restarted, build_precandidate,
-    build_candidate, build_leader,    build_leader3,
+    build_follower, build_restarted, build_precandidate, build_candidate,
+    build_leader,   build_leader3,   build_top,
 };
 #define N_BUILDERS (sizeof(builders) / sizeof(builders[0]))
 
 static void core_close(struct core *c)
 {
+	if (c->have_prev)
+		snap_free(&c->prev);
+	c->have_prev = false;
 	raft_close(&c->r);
 	cur_core = "-";
 }
@@ -873,7 +936,8 @@ static uint32_t member_for(const struct core *c, uint32_t from)
 /* m as it came, then from a member to c, then that at c's own term;
  * time passes (a heartbeat is due) and c gets work, so that what the
  * message left behind is acted on; then m at the next term, which
- * deposes a leader, and time again (an election is due). */
+ * deposes a leader, and time again (an election timeout, CheckQuorum,
+ * and the deposed leader's election timeout). */
 static void feed(struct core *c, const struct raft_msg *m)
 {
 	struct raft_msg v = *m; /* entries borrowed: raft_recv only reads */
@@ -894,6 +958,8 @@ static void feed(struct core *c, const struct raft_msg *m)
 	ev_tick(c, 50);
 	ev_tick(c, 400);
 	ev_persisted(c);
+	ev_tick(c, 400); /* a leader unheard of since: CheckQuorum */
+	ev_tick(c, 400); /* and, deposed, its election timeout */
 }
 
 /* ---- peerauth ----------------------------------------------------------- */
@@ -1067,13 +1133,17 @@ static void auth_roundtrip(struct peerauth *good, const uint8_t *data,
 	free(f);
 }
 
-/* The replay window (peerauth.h) as a model: per epoch, the highest seq
- * accepted and every seq accepted; a seq is accepted once, if it is not
- * 0 and not PEERAUTH_WINDOW or more below the highest. */
+/* The replay windows (peerauth.h) as a model: a window per epoch of the
+ * sender, at most PEERAUTH_EPOCHS of them, a new epoch taking the place
+ * of the one that accepted least recently; per window, the highest seq
+ * accepted and every seq accepted.  A seq is accepted once, if it is not
+ * 0 and not PEERAUTH_WINDOW or more below the highest; the first seq of
+ * an epoch opens its window. */
 struct wmodel {
 	bool used;
 	uint64_t epoch;
 	uint64_t top;
+	uint64_t last_ms;
 	uint64_t seen[32];
 	size_t n_seen;
 };
@@ -1087,11 +1157,47 @@ static uint64_t mix(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* A seq near the window's top (or anything), as the input decides. */
+static uint64_t pick_seq(uint64_t *s, uint64_t r, const struct wmodel *w)
+{
+	uint64_t base = w ? w->top : 1000, k = (r >> 32) % 3;
+
+	switch ((r >> 8) % 14) {
+	case 0:
+		return base + 1 + k;
+	case 1:
+		return base - k;
+	case 2:
+		return base - (PEERAUTH_WINDOW - 1);
+	case 3:
+		return base - PEERAUTH_WINDOW;
+	case 4:
+		return base + PEERAUTH_WINDOW - 1;
+	case 5:
+		return base + PEERAUTH_WINDOW;
+	case 6:
+		return base + 100000;
+	case 7:
+		return 0;
+	case 8:
+		return UINT64_MAX;
+	case 9:
+		return base - 63 - k;
+	case 10:
+		return base - 127 - k;
+	case 11:
+		return w && w->n_seen ? w->seen[(r >> 32) % w->n_seen] : base;
+	case 12:
+		return mix(s);
+	default:
+		return base + 64 + k;
+	}
+}
+
 static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 {
-	static const uint64_t epochs[PEERAUTH_EPOCHS] = {1, 2, 0x5EED,
-							 UINT64_MAX};
-	struct wmodel mdl[PEERAUTH_EPOCHS];
+	static const uint64_t epochs[] = {1, 2, 0x5EED, UINT64_MAX, 7, 0};
+	struct wmodel mdl[PEERAUTH_EPOCHS], *w;
 	uint8_t f[WIRE_HEADER_SIZE + PEERAUTH_TRAILER_SIZE];
 	struct peerauth_tag tag;
 	uint64_t s = h, now = FUZZ_PEER_TIME_MS;
@@ -1102,63 +1208,25 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 	f[0] = WIRE_VERSION;
 	f[1] = RAFT_MSG_VOTE_RESP;
 	f[2] = WIRE_FLAG_AUTH;
-	for (op = 0; op < 12; op++) {
-		uint64_t r = mix(&s);
-		struct wmodel *w = &mdl[r % PEERAUTH_EPOCHS];
-		uint64_t base = w->used ? w->top : 1000, seq, t = now;
+	for (op = 0; op < 10; op++) {
+		uint64_t r = mix(&s), epoch, seq, t;
 		bool ok;
 		size_t i;
 
-		switch ((r >> 8) % 14) {
-		case 0:
-			seq = base + 1 + (r >> 32) % 3;
-			break;
-		case 1:
-			seq = base - (r >> 32) % 3;
-			break;
-		case 2:
-			seq = base - (PEERAUTH_WINDOW - 1);
-			break;
-		case 3:
-			seq = base - PEERAUTH_WINDOW;
-			break;
-		case 4:
-			seq = base + PEERAUTH_WINDOW - 1;
-			break;
-		case 5:
-			seq = base + PEERAUTH_WINDOW;
-			break;
-		case 6:
-			seq = base + 100000;
-			break;
-		case 7:
-			seq = 0;
-			break;
-		case 8:
-			seq = UINT64_MAX;
-			break;
-		case 9:
-			seq = base - 63 - (r >> 32) % 3;
-			break;
-		case 10:
-			seq = base - 127 - (r >> 32) % 3;
-			break;
-		case 11:
-			seq = w->n_seen ? w->seen[(r >> 32) % w->n_seen] : base;
-			break;
-		case 12:
-			seq = mix(&s);
-			break;
-		default:
-			seq = base + 64 + (r >> 32) % 3;
-			break;
-		}
+		/* Mostly the first four epochs; now and then a fifth or
+		 * sixth, which evicts one. */
+		epoch = epochs[(r & 0xff) < 224 ? r % 4 : 4 + r % 2];
+		for (w = NULL, i = 0; i < PEERAUTH_EPOCHS; i++)
+			if (mdl[i].used && mdl[i].epoch == epoch)
+				w = &mdl[i];
+		seq = pick_seq(&s, r, w);
+		now++; /* so that "least recently" is never a tie */
+		t = now;
 		if ((r >> 16) % 8 == 0)
 			t = now + PEERAUTH_MAX_SKEW_MS + 1;
 		else if ((r >> 16) % 8 == 1)
 			t = now - PEERAUTH_MAX_SKEW_MS - 1;
-		w->epoch = epochs[r % PEERAUTH_EPOCHS];
-		oracle_sign(f, WIRE_HEADER_SIZE, w->epoch, seq, t);
+		oracle_sign(f, WIRE_HEADER_SIZE, epoch, seq, t);
 		rv = peerauth_verify_request(good, from, now, f, sizeof(f),
 					     true, &tag);
 		if (skewed(t, now)) {
@@ -1167,7 +1235,7 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 		}
 		if (seq == 0)
 			ok = false;
-		else if (!w->used || seq > w->top)
+		else if (w == NULL || seq > w->top)
 			ok = true;
 		else if (w->top - seq >= PEERAUTH_WINDOW)
 			ok = false;
@@ -1178,13 +1246,24 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 		ENSURE((rv == PEERAUTH_OK) == ok &&
 			   (ok || rv == PEERAUTH_EREPLAY),
 		       "window: epoch %llu seq %llu top %llu: %d, model %d",
-		       (unsigned long long)w->epoch, (unsigned long long)seq,
-		       (unsigned long long)w->top, rv, ok);
+		       (unsigned long long)epoch, (unsigned long long)seq,
+		       (unsigned long long)(w ? w->top : 0), rv, ok);
 		if (!ok)
 			continue;
-		if (!w->used || seq > w->top)
+		if (w == NULL) {
+			/* An unused window, else the least recently used. */
+			for (w = &mdl[0], i = 0; i < PEERAUTH_EPOCHS; i++)
+				if (!mdl[i].used ||
+				    (w->used && mdl[i].last_ms < w->last_ms))
+					w = &mdl[i];
+			memset(w, 0, sizeof(*w));
+			w->used = true;
+			w->epoch = epoch;
 			w->top = seq;
-		w->used = true;
+		}
+		if (seq > w->top)
+			w->top = seq;
+		w->last_ms = now;
 		if (w->n_seen < sizeof(w->seen) / sizeof(w->seen[0]))
 			w->seen[w->n_seen++] = seq;
 	}
@@ -1195,8 +1274,34 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
  * gets senders `good` has never seen, so that it meets fresh replay
  * windows, as with a new context; a new context (40 KiB to clear, slow
  * under ASan) is made only when the senders would run out. */
-static struct peerauth *good, *bad;
+static struct peerauth *good, *bad, *insecure;
 static uint32_t next_sender = PEERAUTH_MAX_PEERS;
+
+/* Without a secret (insecure = true) nothing is signed or checked. */
+static void auth_insecure(const uint8_t *data, size_t size)
+{
+	struct peerauth_tag tag = {1, 1};
+	uint8_t f[WIRE_HEADER_SIZE + PEERAUTH_TRAILER_SIZE];
+	size_t n = size < WIRE_HEADER_SIZE ? size : WIRE_HEADER_SIZE;
+	bool flag = size > 2 && (data[2] & WIRE_FLAG_AUTH);
+
+	ENSURE(!peerauth_enabled(insecure) &&
+		   peerauth_trailer_size(insecure) == 0,
+	       "an insecure context signs");
+	ENSURE(peerauth_verify_request(insecure, 1, 0, data, size, flag,
+				       &tag) == PEERAUTH_OK &&
+		   tag.epoch == 0 && tag.seq == 0 &&
+		   peerauth_verify_response(insecure, &tag, data, size, flag) ==
+		       PEERAUTH_OK,
+	       "an insecure context refused a frame");
+	memset(f, 0x5A, sizeof(f));
+	if (n > 0)
+		memcpy(f, data, n);
+	peerauth_sign_request(insecure, 2, FUZZ_PEER_TIME_MS, f, n, &tag);
+	peerauth_sign_response(insecure, &tag, FUZZ_PEER_TIME_MS, f, n);
+	ENSURE(f[n] == 0x5A && f[sizeof(f) - 1] == 0x5A,
+	       "an insecure context wrote a trailer");
+}
 
 static void fuzz_auth(const uint8_t *data, size_t size, uint64_t h)
 {
@@ -1206,7 +1311,8 @@ static void fuzz_auth(const uint8_t *data, size_t size, uint64_t h)
 	cur_core = "peerauth";
 	cur_event = "verify";
 	if (bad == NULL)
-		ENSURE(peerauth_new(wrong, strlen(wrong), 7, &bad) == 0,
+		ENSURE(peerauth_new(wrong, strlen(wrong), 7, &bad) == 0 &&
+			   peerauth_new(NULL, 0, 9, &insecure) == 0,
 		       "peerauth_new");
 	if (next_sender + 4 > PEERAUTH_MAX_PEERS) {
 		peerauth_free(good);
@@ -1222,6 +1328,8 @@ static void fuzz_auth(const uint8_t *data, size_t size, uint64_t h)
 	auth_roundtrip(good, data, size, h, from + 1);
 	cur_event = "window";
 	auth_window(good, h, from + 3);
+	cur_event = "insecure";
+	auth_insecure(data, size);
 	cur_core = "-";
 }
 

@@ -48,11 +48,26 @@ echo "make fuzz: building $bin with $CC (libFuzzer, ASan, UBSan)"
 
 echo "make fuzz: running for $FUZZ_SECONDS s ($FUZZ_JOBS job(s)) over" \
 	"$src/tests/fuzz/corpus"
+# Absolute paths: the jobs run in $out, where libFuzzer writes their logs
+# (fuzz-N.log).
+src=$(cd "$src" && pwd)
+out=$(cd "$out" && pwd)
+bin=$out/fuzz_peer_libfuzzer
+rm -f "$out"/fuzz-[0-9]*.log
 jobs=
 if [ "$FUZZ_JOBS" -gt 1 ]; then
 	jobs="-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS"
 fi
+rv=0
 # shellcheck disable=SC2086
-"$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+(cd "$out" && "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
 	-artifact_prefix="$out/crash-" -max_len=4096 $jobs $FUZZ_ARGS \
-	"$out/corpus-work" "$src/tests/fuzz/corpus"
+	"$out/corpus-work" "$src/tests/fuzz/corpus") || rv=$?
+for log in "$out"/fuzz-[0-9]*.log; do
+	[ -f "$log" ] || continue
+	echo "--- $log"
+	grep -E '^(Done|stat::|==[0-9]+==ERROR|SUMMARY)' "$log" || tail -n 20 "$log"
+done
+echo "make fuzz: corpus-work holds $(ls "$out/corpus-work" | wc -l) inputs;" \
+	"crash files: $(ls "$out" | grep -c '^crash-')"
+exit $rv
