@@ -6,8 +6,8 @@
  *                                        crash file, or libFuzzer's)
  *
  * Environment:
- *   FUZZ_EXECS=n        executions, corpus files first (default 200000,
- *                       50000 in an AddressSanitizer build: about 4x slower)
+ *   FUZZ_EXECS=n        executions, corpus files first (default 100000,
+ *                       25000 in an AddressSanitizer build: about 4x slower)
  *   FUZZ_SEED=n         the mutator's seed (default 1)
  *   FUZZ_CORPUS=dir     seed corpus (default $top_srcdir/tests/fuzz/corpus)
  *   FUZZ_MAX_SECONDS=n  stop early after n seconds (default 0: never);
@@ -45,9 +45,9 @@
 #define FUZZ_MAX_INPUT 4096u
 
 #if defined(__SANITIZE_ADDRESS__)
-#define DEFAULT_EXECS 50000
+#define DEFAULT_EXECS 25000
 #else
-#define DEFAULT_EXECS 200000
+#define DEFAULT_EXECS 100000
 #endif
 #define POOL_MAX 4096u
 
