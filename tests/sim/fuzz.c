@@ -4,11 +4,15 @@
  * duplication, delays, crashes, restarts, slow disks, spurious ticks,
  * proposals and reads.  Then everything is healed and the cluster must
  * elect a leader, commit, and converge (world_settle).  Everything is
- * drawn from the seed, so SEED=n replays a run exactly. */
+ * drawn from the seed, so SEED=n replays a run exactly.  With a rogue
+ * (`sim --rogue`), a member also forges a message after every step
+ * (rogue.h). */
 #include "fuzz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "rogue.h"
 
 #define BIT(id) (1u << (id))
 
@@ -150,10 +154,11 @@ static void act(struct world *w, struct rng *g)
 	/* else: just let time pass */
 }
 
-int fuzz_run(uint64_t seed, bool verbose, struct world_totals *t)
+int fuzz_run(uint64_t seed, bool rogue, bool verbose, struct world_totals *t)
 {
 	struct world_opts o;
 	struct world *w = NULL;
+	struct rogue rg;
 	struct rng g;
 	uint64_t chaos_end;
 	int rv = -1;
@@ -180,6 +185,11 @@ int fuzz_run(uint64_t seed, bool verbose, struct world_totals *t)
 		       o.pipeline_full_only ? " (full batches)" : "", o.prevote,
 		       o.check_quorum, o.delay_min, o.delay_max, o.persist_min,
 		       o.persist_max);
+	/* The rogue draws from its own stream: the schedule above stays
+	 * what the seed says (the world's own stream does not: forged
+	 * messages make cores redraw their timer jitter). */
+	if (rogue)
+		rogue_attach(w, &rg, seed, 1000000);
 	chaos_end = w->now + rng_range(&g, 4000, 15000);
 	while (!w->failed && w->now < chaos_end) {
 		world_run_for(w, rng_range(&g, 1, 30));
@@ -187,14 +197,26 @@ int fuzz_run(uint64_t seed, bool verbose, struct world_totals *t)
 	}
 	if (!w->failed)
 		world_settle(w, 30000);
+	if (rogue) {
+		rogue_detach(w);
+		if (verbose)
+			printf("sim: seed %llu: rogue sent %llu (%llu refused, "
+			       "%llu dropped, %llu ignored)\n",
+			       (unsigned long long)seed,
+			       (unsigned long long)rogue_total(&rg),
+			       (unsigned long long)rg.refused,
+			       (unsigned long long)rg.dropped,
+			       (unsigned long long)rg.ignored);
+	}
 	t->seeds++;
 	world_add_totals(t, w);
 	if (!w->failed)
 		rv = 0;
 	else
-		printf("sim: FAIL seed %llu; replay: SEED=%llu SIM_VERBOSE=1 "
-		       "tests/sim/sim\n",
-		       (unsigned long long)seed, (unsigned long long)seed);
+		printf("sim: FAIL seed %llu%s; replay: SEED=%llu SIM_VERBOSE=1 "
+		       "tests/sim/sim%s\n",
+		       (unsigned long long)seed, rogue ? " (rogue)" : "",
+		       (unsigned long long)seed, rogue ? " --rogue" : "");
 out:
 	if (w) {
 		world_free(w);

@@ -8,8 +8,10 @@
 
 #include "world.h"
 
-/* Runs the random scenario of `seed`.  Adds to *t; returns 0 when every
- * check passed, -1 otherwise (the failure was printed with SEED=seed). */
-int fuzz_run(uint64_t seed, bool verbose, struct world_totals *t);
+/* Runs the random scenario of `seed`, with a rogue member forging a
+ * message after every step if `rogue` (rogue.h).  Adds to *t; returns 0
+ * when every check passed, -1 otherwise (the failure was printed with
+ * SEED=seed). */
+int fuzz_run(uint64_t seed, bool rogue, bool verbose, struct world_totals *t);
 
 #endif /* SIM_FUZZ_H */

@@ -1,13 +1,18 @@
 /* main.c: the simulation test driver: scripted scenarios, then seeded
- * random runs, then one summary line.
+ * random runs, then random runs with a rogue member, then one summary
+ * line.
  *
- *   tests/sim/sim [--scenarios] [--seeds]   (both by default)
+ *   tests/sim/sim [--scenarios] [--seeds] [--rogue]   (all by default)
  *
  * Environment:
  *   SIM_SEEDS=n       random runs (default 500), seeds SIM_SEED_BASE.. (1)
- *   SEED=n            replay random run n only (with SIM_SCENARIO: run that
- *                     scenario with seed n)
- *   SIM_SCENARIO=name run only that scenario
+ *   SIM_ROGUE_SEEDS=n random runs with a rogue (default 500), same seeds
+ *   SEED=n            replay random run n only (--rogue: with the rogue;
+ *                     with SIM_SCENARIO: run the scenarios with seed n)
+ *   SIM_SCENARIO=pat  run only the scenarios matching the shell pattern
+ *                     (e.g. 'forged-*')
+ *   SIM_SCENARIO_SEEDS=n  run each scenario n times, with seeds SEED..
+ *                     (or from its fixed seed on)
  *   SIM_VERBOSE=1     print every event and the cores' trace text
  *
  * Exit status follows automake's test protocol: 0 pass, 1 fail, 99 usage. */
@@ -37,11 +42,13 @@ static int env_u64(const char *name, uint64_t *out)
 int main(int argc, char **argv)
 {
 	struct world_totals t;
-	bool do_scenarios = false, do_seeds = false, verbose = false;
+	bool do_scenarios = false, do_seeds = false, do_rogue = false;
+	bool verbose = false;
 	const char *only = getenv("SIM_SCENARIO");
-	uint64_t seed = 0, n_seeds = 500, base = 1, i;
+	uint64_t seed = 0, n_seeds = 500, n_rogue = 500, base = 1, i;
+	uint64_t scen_seeds = 1;
 	int have_seed, rv = 99, k;
-	unsigned long long failed_scen = 0, failed_seeds = 0;
+	unsigned long long failed_scen = 0, failed_seeds = 0, failed_rogue = 0;
 
 	memset(&t, 0, sizeof(t));
 	for (k = 1; k < argc; k++) {
@@ -49,50 +56,68 @@ int main(int argc, char **argv)
 			do_scenarios = true;
 		} else if (strcmp(argv[k], "--seeds") == 0) {
 			do_seeds = true;
+		} else if (strcmp(argv[k], "--rogue") == 0) {
+			do_rogue = true;
 		} else {
-			fprintf(stderr, "usage: %s [--scenarios] [--seeds]\n",
+			fprintf(stderr,
+				"usage: %s [--scenarios] [--seeds] [--rogue]\n",
 				argv[0]);
 			goto out;
 		}
 	}
-	if (!do_scenarios && !do_seeds)
-		do_scenarios = do_seeds = true;
+	if (!do_scenarios && !do_seeds && !do_rogue)
+		do_scenarios = do_seeds = do_rogue = true;
 	verbose = getenv("SIM_VERBOSE") && strcmp(getenv("SIM_VERBOSE"), "0");
 	have_seed = env_u64("SEED", &seed);
 	if (have_seed < 0 || env_u64("SIM_SEEDS", &n_seeds) < 0 ||
-	    env_u64("SIM_SEED_BASE", &base) < 0)
+	    env_u64("SIM_ROGUE_SEEDS", &n_rogue) < 0 ||
+	    env_u64("SIM_SEED_BASE", &base) < 0 ||
+	    env_u64("SIM_SCENARIO_SEEDS", &scen_seeds) < 0)
 		goto out;
+	if (scen_seeds < 1)
+		scen_seeds = 1;
 	if (only && *only == '\0')
 		only = NULL;
 	/* A replay runs exactly what was asked for. */
 	if (only) {
 		do_scenarios = true;
-		do_seeds = false;
+		do_seeds = do_rogue = false;
 	} else if (have_seed) {
 		do_scenarios = false;
-		do_seeds = true;
+		if (!do_rogue)
+			do_seeds = true;
 		base = seed;
-		n_seeds = 1;
+		n_seeds = n_rogue = 1;
 	}
 
 	if (do_scenarios) {
-		int f = scenarios_run(only, have_seed ? seed : 0, verbose, &t);
+		int f = scenarios_run(only, have_seed ? seed : 0, scen_seeds,
+				      verbose, &t);
 		if (f < 0) {
-			fprintf(stderr, "sim: no scenario named %s\n", only);
+			fprintf(stderr, "sim: no scenario matches %s\n", only);
 			goto out;
 		}
 		failed_scen = (unsigned long long)f;
 	}
 	if (do_seeds) {
 		for (i = 0; i < n_seeds; i++)
-			if (fuzz_run(base + i, verbose, &t) != 0)
+			if (fuzz_run(base + i, false, verbose, &t) != 0)
 				failed_seeds++;
 		printf("sim: seeds %llu..%llu: %llu failed\n",
 		       (unsigned long long)base,
 		       (unsigned long long)(base + n_seeds - 1), failed_seeds);
 	}
-	printf("sim: %llu messages sent by the cores\n",
-	       (unsigned long long)t.msgs);
+	if (do_rogue) {
+		for (i = 0; i < n_rogue; i++)
+			if (fuzz_run(base + i, true, verbose, &t) != 0)
+				failed_rogue++;
+		printf("sim: seeds %llu..%llu with a rogue: %llu failed\n",
+		       (unsigned long long)base,
+		       (unsigned long long)(base + n_rogue - 1), failed_rogue);
+		failed_seeds += failed_rogue;
+	}
+	printf("sim: %llu messages sent by the cores, %llu forged\n",
+	       (unsigned long long)t.msgs, (unsigned long long)t.injected);
 	printf("sim: %llu scenarios, %llu seeds, %llu steps, %llu invariant "
 	       "checks, %llu failures\n",
 	       (unsigned long long)t.scenarios, (unsigned long long)t.seeds,

@@ -5,10 +5,13 @@
  * asserts what the situation it builds must lead to. */
 #include "scenarios.h"
 
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rogue.h"
 
 /* A scenario's own assertion: counted, and on failure it records the
  * reason with the seed and leaves the scenario (no resources to free:
@@ -1004,6 +1007,780 @@ static void sc_pipeline_reorder(struct world *w)
 		 (unsigned long long)(w->now - t0));
 }
 
+/* ---- forged messages: a Byzantine-looking peer -----------------------------
+ * A member (or anyone with the cluster secret) sends what no correct peer
+ * would.  world_inject hands such a message to a node past the network;
+ * after each one the node must be exactly as before, save its count of
+ * dropped messages, and must send nothing; the world's invariants hold
+ * after every step as always.  Raft is not Byzantine fault tolerant: these
+ * are the forgeries the core can and must refuse (raft_recv, raft.h), not
+ * every lie a member could tell. */
+
+/* The proposal id forged entries carry in their first 8 bytes (world.c
+ * reads it as one): never a client's, so such an entry stands out. */
+#define FORGED_PID UINT64_C(0xF0F0F0F0F0F0F0F0)
+
+static uint8_t forged_payload[16];
+static uint8_t forged_too_big[RAFT_MAX_ENTRY_BYTES + 1];
+static struct raft_entry forged_ents[4];
+
+/* Sets forged entry i to (term, type) with the forged payload. */
+static void forged_entry(uint32_t i, uint64_t term, uint8_t type)
+{
+	uint64_t pid = FORGED_PID;
+	size_t k;
+
+	for (k = 0; k < sizeof(forged_payload); k++)
+		forged_payload[k] =
+		    k < 8 ? (uint8_t)(pid >> (8 * k)) : (uint8_t)(0xA0 + k);
+	forged_ents[i].term = term;
+	forged_ents[i].type = type;
+	forged_ents[i].len =
+	    type == RAFT_ENTRY_NOOP ? 0 : sizeof(forged_payload);
+	forged_ents[i].buf = forged_payload;
+}
+
+static struct raft_msg mk_msg(enum raft_msg_type type, uint32_t from,
+			      uint32_t to, uint64_t term)
+{
+	struct raft_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.from = from;
+	m.to = to;
+	m.term = term;
+	return m;
+}
+
+static struct raft_msg mk_append(uint32_t from, uint32_t to, uint64_t term,
+				 uint64_t prev, uint64_t prev_term,
+				 uint64_t commit, uint32_t n_entries)
+{
+	struct raft_msg m = mk_msg(RAFT_MSG_APPEND, from, to, term);
+
+	m.u.append.prev_index = prev;
+	m.u.append.prev_term = prev_term;
+	m.u.append.leader_commit = commit;
+	m.u.append.seq = 1;
+	m.u.append.n_entries = n_entries;
+	m.u.append.entries = n_entries ? forged_ents : NULL;
+	return m;
+}
+
+static struct raft_msg mk_append_resp(uint32_t from, uint32_t to, uint64_t term,
+				      bool ok, uint64_t prev, uint64_t match,
+				      uint64_t seq)
+{
+	struct raft_msg m = mk_msg(RAFT_MSG_APPEND_RESP, from, to, term);
+
+	m.u.append_resp.success = ok;
+	m.u.append_resp.prev_index = prev;
+	m.u.append_resp.match_index = match;
+	m.u.append_resp.conflict_index = ok ? 0 : prev + 1;
+	m.u.append_resp.last_log_index = match;
+	m.u.append_resp.seq = seq;
+	return m;
+}
+
+/* The term of entry `index` in node id's log (0 for index 0). */
+static uint64_t term_at(struct world *w, uint32_t id, uint64_t index)
+{
+	return index ? N(w, id)->log[index - 1].term : 0;
+}
+
+/* What a forged message must leave alone on the node it reaches. */
+struct seen {
+	uint64_t term;
+	uint32_t vote;
+	enum raft_role role;
+	uint32_t leader;
+	uint32_t term_leader;
+	uint64_t commit;
+	uint64_t n;
+	uint64_t last_chain;
+	uint64_t dropped;
+	uint64_t sent;
+};
+
+static void see(struct world *w, uint32_t id, struct seen *s)
+{
+	const struct node *nd = N(w, id);
+
+	s->term = nd->term;
+	s->vote = nd->r->vote;
+	s->role = nd->role;
+	s->leader = nd->leader;
+	s->term_leader = nd->r->term_leader;
+	s->commit = nd->commit;
+	s->n = nd->n;
+	s->last_chain = nd->n ? nd->log[nd->n - 1].chain : 0;
+	s->dropped = nd->r->dropped_msgs;
+	s->sent = w->msgs_sent;
+}
+
+/* Forged messages handed over, for the scenarios' notes. */
+static uint64_t forged_count;
+
+/* Injects m into node `to`: raft_recv must say `want` (RAFT_EINVAL:
+ * refused on its face; 0: taken, then dropped by Raft's own rules), and
+ * the node must be as it was, save one more dropped message, having sent
+ * nothing.  False (and the world failed) otherwise. */
+static bool forged(struct world *w, uint32_t to, const struct raft_msg *m,
+		   int want, const char *what)
+{
+	struct seen b, a;
+	int rv;
+
+	see(w, to, &b);
+	rv = world_inject(w, to, m);
+	forged_count++;
+	if (w->failed)
+		return false;
+	see(w, to, &a);
+	w->checks += 2;
+	if (rv != want) {
+		world_fail(w, "forged %s to n%u: raft_recv says %s, not %s",
+			   what, to, raft_strerror(rv), raft_strerror(want));
+		return false;
+	}
+	if (a.term != b.term || a.vote != b.vote || a.role != b.role ||
+	    a.leader != b.leader || a.term_leader != b.term_leader ||
+	    a.commit != b.commit || a.n != b.n ||
+	    a.last_chain != b.last_chain || a.sent != b.sent ||
+	    a.dropped != b.dropped + 1) {
+		world_fail(w,
+			   "forged %s to n%u changed it: term %llu -> %llu, "
+			   "%s -> %s, leader %u -> %u, commit %llu -> %llu, "
+			   "log %llu -> %llu, %llu sent, dropped %llu -> %llu",
+			   what, to, (unsigned long long)b.term,
+			   (unsigned long long)a.term, raft_role_name(b.role),
+			   raft_role_name(a.role), b.leader, a.leader,
+			   (unsigned long long)b.commit,
+			   (unsigned long long)a.commit,
+			   (unsigned long long)b.n, (unsigned long long)a.n,
+			   (unsigned long long)(a.sent - b.sent),
+			   (unsigned long long)b.dropped,
+			   (unsigned long long)a.dropped);
+		return false;
+	}
+	return true;
+}
+
+/* No forged entry in any log, in memory or on disk, nor ever committed. */
+static bool no_forged_entry(struct world *w)
+{
+	uint64_t i;
+	uint32_t k;
+
+	for (i = 0; i < w->n_committed; i++)
+		if (w->committed[i].pid == FORGED_PID) {
+			world_fail(w, "forged entry committed at %llu",
+				   (unsigned long long)(i + 1));
+			return false;
+		}
+	for (k = 1; k <= w->n; k++)
+		for (i = 0; i < N(w, k)->n; i++)
+			if (N(w, k)->log[i].pid == FORGED_PID) {
+				world_fail(w,
+					   "n%u holds a forged entry at %llu",
+					   k, (unsigned long long)(i + 1));
+				return false;
+			}
+	w->checks++;
+	return true;
+}
+
+/* Every node up stays in term `term` and `l` leads it. */
+static bool same_leader(struct world *w, uint32_t l, uint64_t term)
+{
+	uint32_t k;
+
+	w->checks++;
+	if (world_settled_leader(w, w->all) != l || N(w, l)->term != term) {
+		world_fail(
+		    w,
+		    "leader n%u of term %llu lost its place: leader "
+		    "n%u, term %llu",
+		    l, (unsigned long long)term, world_leader(w, w->all),
+		    (unsigned long long)N(w, world_leader(w, w->all))->term);
+		return false;
+	}
+	for (k = 1; k <= w->n; k++)
+		if (N(w, k)->up && N(w, k)->term != term) {
+			world_fail(w, "n%u in term %llu, not %llu", k,
+				   (unsigned long long)N(w, k)->term,
+				   (unsigned long long)term);
+			return false;
+		}
+	return true;
+}
+
+static bool pred_campaigning(struct world *w, void *arg)
+{
+	uint32_t mask = *(uint32_t *)arg, k;
+
+	for (k = 1; k <= w->n; k++)
+		if ((mask & BIT(k)) && N(w, k)->up &&
+		    (N(w, k)->role == RAFT_PRECANDIDATE ||
+		     N(w, k)->role == RAFT_CANDIDATE))
+			return true;
+	return false;
+}
+
+/* (a) Terms no peer can reach: 2^63 - 1, 2^64 - 1, RAFT_MAX_TERM (2^62 -
+ * 1: in bounds, but a jump of far more than 2^32), RAFT_MAX_TERM + 1,
+ * and the receiver's term + 2^32 + 1, in every message type, from every
+ * member to every node: refused, no term moves, the leader stays.
+ * Injected in a steady cluster, with proposals in flight, and in the
+ * middle of an election. */
+static bool forge_terms_to(struct world *w, uint32_t to, uint32_t from)
+{
+	const struct node *nd = N(w, to);
+	uint64_t terms[5], last = nd->n, lt = term_at(w, to, nd->n);
+	struct raft_msg m;
+	size_t i;
+	int type;
+
+	terms[0] = UINT64_C(0x7fffffffffffffff);
+	terms[1] = UINT64_MAX;
+	terms[2] = RAFT_MAX_TERM;
+	terms[3] = RAFT_MAX_TERM + 1;
+	terms[4] = nd->term + RAFT_MAX_TERM_JUMP + 1;
+	for (i = 0; i < 5; i++) {
+		for (type = 0; type < 6; type++) {
+			switch (type) {
+			case 0:
+			case 1:
+				m = mk_msg(RAFT_MSG_VOTE, from, to, terms[i]);
+				m.u.vote.prevote = type == 1;
+				m.u.vote.last_log_index = last + 5;
+				m.u.vote.last_log_term = lt + 1;
+				break;
+			case 2:
+				m = mk_msg(RAFT_MSG_VOTE_RESP, from, to,
+					   terms[i]);
+				m.u.vote_resp.granted = true;
+				m.u.vote_resp.prevote = i % 2;
+				break;
+			case 3:
+				forged_entry(0, terms[i], RAFT_ENTRY_COMMAND);
+				m = mk_append(from, to, terms[i], last, lt,
+					      last + 1, 1);
+				break;
+			case 4:
+				m = mk_append(from, to, terms[i], last, lt,
+					      nd->commit, 0);
+				break;
+			default:
+				m = mk_append_resp(from, to, terms[i], true,
+						   last, last, 1);
+				break;
+			}
+			if (!forged(w, to, &m, RAFT_EINVAL, "term"))
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool forge_terms_all(struct world *w, uint32_t mask)
+{
+	uint32_t to, from;
+
+	for (to = 1; to <= w->n; to++) {
+		if (!(mask & BIT(to)) || !N(w, to)->up)
+			continue;
+		for (from = 1; from <= w->n; from++)
+			if (from != to && !forge_terms_to(w, to, from))
+				return false;
+	}
+	return true;
+}
+
+static void sc_forged_terms(struct world *w)
+{
+	uint32_t l, l2, mask, k;
+	uint64_t t, e0, n0;
+
+	l = world_wait_leader(w, w->all, 3000);
+	REQUIRE(w, l != 0, "no leader");
+	REQUIRE(w, commit_many(w, l, 5, 1000), "cannot commit");
+	t = N(w, l)->term;
+	e0 = w->elections;
+	n0 = forged_count;
+	/* Steady. */
+	if (!forge_terms_all(w, w->all))
+		return;
+	world_run_for(w, 100);
+	if (!same_leader(w, l, t))
+		return;
+	/* Proposals in flight. */
+	for (k = 0; k < 5; k++)
+		world_propose(w, l, NULL);
+	world_run_for(w, rng_below(&w->rng, 3));
+	if (!forge_terms_all(w, w->all))
+		return;
+	world_run_for(w, 2 * w->cfg.election_max_ms);
+	if (!same_leader(w, l, t))
+		return;
+	REQUIRE(w, w->elections == e0, "%llu elections after forged terms",
+		(unsigned long long)(w->elections - e0));
+	REQUIRE(w, commit_one(w, l, 1000, NULL), "n%u cannot commit", l);
+	/* In the middle of an election: the leader is cut off and the
+	 * others campaign; forged terms reach candidates too. */
+	world_isolate(w, l, true);
+	mask = w->all & ~BIT(l);
+	REQUIRE(w, world_run_until(w, 3000, pred_campaigning, &mask),
+		"nobody campaigned without n%u", l);
+	if (!forge_terms_all(w, w->all))
+		return;
+	l2 = world_wait_leader(w, mask, 3000);
+	REQUIRE(w, l2 != 0, "no leader after cutting off n%u", l);
+	REQUIRE(w, N(w, l2)->term <= t + 3,
+		"new leader n%u in term %llu (was %llu)", l2,
+		(unsigned long long)N(w, l2)->term, (unsigned long long)t);
+	if (!forge_terms_all(w, w->all))
+		return;
+	world_isolate(w, l, false);
+	REQUIRE(w, commit_one(w, l2, 1000, NULL), "n%u cannot commit", l2);
+	set_note("%llu forged messages, leader n%u kept term %llu",
+		 (unsigned long long)(forged_count - n0), l,
+		 (unsigned long long)t);
+}
+
+/* (b) AppendEntries to the leader, of its own term, from another member
+ * (§5.2: a second leader of the term cannot exist): heartbeats, entries
+ * at its log's end, a whole log from index 1, prev beyond its log, with
+ * commit indexes to match.  Dropped: the leader stays leader in the same
+ * term and no election follows.  As soon as it leads (before its no-op
+ * commits), in steady state, and with proposals in flight. */
+static bool forge_to_leader(struct world *w, uint32_t l)
+{
+	const struct node *nd = N(w, l);
+	uint64_t t = nd->term, last = nd->n, lt = term_at(w, l, nd->n);
+	struct raft_msg m;
+	uint32_t f;
+
+	for (f = 1; f <= w->n; f++) {
+		if (f == l)
+			continue;
+		m = mk_append(f, l, t, last, lt, nd->commit, 0);
+		if (!forged(w, l, &m, 0, "heartbeat to the leader"))
+			return false;
+		forged_entry(0, t, RAFT_ENTRY_COMMAND);
+		forged_entry(1, t, RAFT_ENTRY_COMMAND);
+		m = mk_append(f, l, t, last, lt, last + 2, 2);
+		if (!forged(w, l, &m, 0, "entries to the leader"))
+			return false;
+		forged_entry(2, t, RAFT_ENTRY_NOOP);
+		m = mk_append(f, l, t, 0, 0, 3, 3);
+		if (!forged(w, l, &m, 0, "a whole log to the leader"))
+			return false;
+		m = mk_append(f, l, t, last + 10, t, last + 10, 0);
+		if (!forged(w, l, &m, 0, "prev beyond the leader's log"))
+			return false;
+	}
+	return true;
+}
+
+static void sc_forged_append_to_leader(struct world *w)
+{
+	uint32_t l, mask = w->all, k;
+	uint64_t t, e0, n0 = forged_count;
+
+	REQUIRE(w, world_run_until(w, 3000, pred_any_leader, &mask),
+		"no leader");
+	l = world_leader(w, w->all);
+	REQUIRE(w, N(w, l)->commit < N(w, l)->n,
+		"n%u's no-op committed already", l);
+	if (!forge_to_leader(w, l))
+		return;
+	REQUIRE(w, world_wait_leader(w, w->all, 3000) == l,
+		"n%u did not stay leader", l);
+	t = N(w, l)->term;
+	e0 = w->elections;
+	REQUIRE(w, commit_many(w, l, 5, 1000), "n%u cannot commit", l);
+	if (!forge_to_leader(w, l))
+		return;
+	for (k = 0; k < 10; k++)
+		world_propose(w, l, NULL);
+	world_run_for(w, rng_below(&w->rng, 3));
+	if (!forge_to_leader(w, l))
+		return;
+	world_run_for(w, 2 * w->cfg.election_max_ms);
+	if (!same_leader(w, l, t))
+		return;
+	REQUIRE(w, w->elections == e0, "%llu elections",
+		(unsigned long long)(w->elections - e0));
+	REQUIRE(w, commit_one(w, l, 1000, NULL), "n%u cannot commit", l);
+	if (!no_forged_entry(w))
+		return;
+	set_note("%llu forged AppendEntries, n%u still leads term %llu",
+		 (unsigned long long)(forged_count - n0), l,
+		 (unsigned long long)t);
+}
+
+/* (c) Entries no leader's log can hold (§5.3, Figure 2), from the real
+ * leader in its term to a follower, right after the follower's log:
+ * terms decreasing, below prev_term, 0, above the message's term; an
+ * unknown entry type; an entry over RAFT_MAX_ENTRY_BYTES; a valid entry
+ * followed by a bad one.  Refused whole: the follower's log, commit and
+ * term are unchanged.  Needs a leader term >= 3 with entries of two
+ * terms, so it first changes leader twice. */
+static bool forge_bad_entries(struct world *w, uint32_t l, uint32_t f)
+{
+	const struct node *nd = N(w, f);
+	uint64_t t = N(w, l)->term, last = nd->n, p = term_at(w, f, nd->n);
+	uint64_t c = nd->commit;
+	struct raft_msg m;
+	int v;
+
+	for (v = 0; v < 9; v++) {
+		uint32_t n = 1;
+		forged_entry(0, t, RAFT_ENTRY_COMMAND);
+		forged_entry(1, t, RAFT_ENTRY_COMMAND);
+		switch (v) {
+		case 0: /* decreasing */
+			forged_ents[1].term = t - 1;
+			n = 2;
+			break;
+		case 1: /* below prev_term */
+			forged_ents[0].term = p - 1;
+			break;
+		case 2:
+			forged_ents[0].term = 0;
+			break;
+		case 3: /* above the message's term */
+			forged_ents[0].term = t + 1;
+			break;
+		case 4:
+			forged_ents[0].type = 2;
+			break;
+		case 5:
+			forged_ents[0].type = 255;
+			break;
+		case 6:
+			forged_ents[0].len = RAFT_MAX_ENTRY_BYTES + 1;
+			forged_ents[0].buf = forged_too_big;
+			break;
+		case 7: /* a good entry, then an unknown type */
+			forged_ents[1].type = 9;
+			n = 2;
+			break;
+		default: /* a good entry, then term 0 */
+			forged_ents[1].term = 0;
+			n = 2;
+			break;
+		}
+		m = mk_append(l, f, t, last, p, c + n, n);
+		if (!forged(w, f, &m, RAFT_EINVAL, "bad entries"))
+			return false;
+	}
+	return true;
+}
+
+static bool pred_follows(struct world *w, void *arg)
+{
+	const uint32_t *lf = arg;
+
+	return N(w, lf[1])->leader == lf[0] &&
+	       N(w, lf[1])->term == N(w, lf[0])->term &&
+	       N(w, lf[1])->n >= N(w, lf[0])->commit;
+}
+
+static void sc_forged_bad_entries(struct world *w)
+{
+	uint32_t l = 0, round, f, lf[2];
+	uint64_t n0 = forged_count;
+
+	for (round = 0; round < 3; round++) {
+		if (l != 0)
+			world_isolate(w, l, true);
+		l = world_wait_leader(w, w->all & ~BIT(l), 3000);
+		REQUIRE(w, l != 0, "round %u: no leader", round);
+		REQUIRE(w, commit_many(w, l, 3, 1000), "n%u cannot commit", l);
+		for (f = 1; f <= w->n; f++)
+			world_isolate(w, f, false);
+	}
+	REQUIRE(w, N(w, l)->term >= 3, "leader's term %llu < 3",
+		(unsigned long long)N(w, l)->term);
+	for (f = 1; f <= w->n; f++) {
+		if (f == l)
+			continue;
+		lf[0] = l;
+		lf[1] = f;
+		REQUIRE(w, world_run_until(w, 3000, pred_follows, lf),
+			"n%u does not follow n%u", f, l);
+		if (!forge_bad_entries(w, l, f))
+			return;
+		/* With entries on their way to it. */
+		world_propose(w, l, NULL);
+		world_propose(w, l, NULL);
+		world_run_for(w, rng_below(&w->rng, 4));
+		if (!forge_bad_entries(w, l, f))
+			return;
+	}
+	REQUIRE(w, commit_one(w, l, 1000, NULL), "n%u cannot commit", l);
+	REQUIRE(w, world_settle(w, 5000), "did not settle");
+	if (!no_forged_entry(w))
+		return;
+	set_note("%llu forged AppendEntries refused",
+		 (unsigned long long)(forged_count - n0));
+}
+
+/* (d) A member that is not the leader forges entries and a commit index
+ * for a follower, at the current term: one entry after the follower's
+ * log, a whole log from index 1, a commit of what it holds, and entries
+ * replacing its uncommitted tail.  Dropped (§5.2: the term's leader is
+ * known); nothing forged is ever stored or applied anywhere, and the
+ * follower keeps following the real leader.  Also from the deposed
+ * leader, at the term that deposed it. */
+static bool pred_tail(struct world *w, void *arg)
+{
+	const struct node *nd = N(w, *(uint32_t *)arg);
+
+	return nd->n > nd->commit;
+}
+
+static bool forge_commit(struct world *w, uint32_t x, uint32_t f)
+{
+	const struct node *nd = N(w, f);
+	uint64_t t = nd->term, last = nd->n, c = nd->commit;
+	struct raft_msg m;
+
+	forged_entry(0, t, RAFT_ENTRY_COMMAND);
+	forged_entry(1, t, RAFT_ENTRY_COMMAND);
+	forged_entry(2, t, RAFT_ENTRY_COMMAND);
+	m = mk_append(x, f, t, last, term_at(w, f, last), last + 1, 1);
+	if (!forged(w, f, &m, 0, "entry and commit from a non-leader"))
+		return false;
+	m = mk_append(x, f, t, 0, 0, 3, 3);
+	if (!forged(w, f, &m, 0, "a whole log from a non-leader"))
+		return false;
+	m = mk_append(x, f, t, last, term_at(w, f, last), last, 0);
+	if (!forged(w, f, &m, 0, "commit from a non-leader"))
+		return false;
+	m = mk_append(x, f, t, c, term_at(w, f, c), c + 2, 2);
+	if (!forged(w, f, &m, 0, "a new tail from a non-leader"))
+		return false;
+	return true;
+}
+
+static void sc_forged_commit(struct world *w)
+{
+	uint32_t l, l2, f, x, k, lf[2];
+	uint64_t n0 = forged_count;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	REQUIRE(w, commit_many(w, l, 5, 1000), "n%u cannot commit", l);
+	f = nth_in(w, w->all, l, 0);
+	x = nth_in(w, w->all, l, 1);
+	lf[0] = l;
+	lf[1] = f;
+	REQUIRE(w, world_run_until(w, 1000, pred_follows, lf),
+		"n%u does not follow n%u", f, l);
+	/* Steady. */
+	if (!forge_commit(w, x, f))
+		return;
+	/* The follower holds entries it does not know committed. */
+	for (k = 0; k < 3; k++)
+		world_propose(w, l, NULL);
+	REQUIRE(w, world_run_until(w, 1000, pred_tail, &f),
+		"n%u never held an uncommitted tail", f);
+	if (!forge_commit(w, x, f))
+		return;
+	REQUIRE(w, commit_many(w, l, 5, 1000), "n%u cannot commit", l);
+	REQUIRE(w, N(w, f)->leader == l, "n%u left leader n%u", f, l);
+	/* A new term: the deposed leader forges in it. */
+	world_isolate(w, l, true);
+	l2 = world_wait_leader(w, w->all & ~BIT(l), 3000);
+	REQUIRE(w, l2 != 0, "no leader without n%u", l);
+	f = nth_in(w, w->all & ~BIT(l), l2, 0);
+	lf[0] = l2;
+	lf[1] = f;
+	REQUIRE(w, world_run_until(w, 1000, pred_follows, lf),
+		"n%u does not follow n%u", f, l2);
+	if (!forge_commit(w, l, f))
+		return;
+	world_isolate(w, l, false);
+	REQUIRE(w, commit_many(w, l2, 5, 1000), "n%u cannot commit", l2);
+	REQUIRE(w, world_settle(w, 5000), "did not settle");
+	if (!no_forged_entry(w))
+		return;
+	set_note("%llu forged AppendEntries dropped",
+		 (unsigned long long)(forged_count - n0));
+}
+
+/* (e) AppendEntries answers to requests the leader never sent: success
+ * with a match past its log, a seq past its heartbeat rounds, a prev
+ * past its log, a refusal naming a prev past its log, everything at
+ * RAFT_MAX_INDEX.  Dropped: they commit nothing (the leader is cut off
+ * from every real follower), confirm no read, and do not count as
+ * contact, so CheckQuorum still deposes the cut-off leader in time.
+ * Then, connected, the same answers between the real ones while clients
+ * write and read: the world checks that every commit is durable on a
+ * majority and every read is linearizable. */
+static bool forge_answer(struct world *w, uint32_t l, uint32_t f, int v)
+{
+	const struct node *nd = N(w, l);
+	uint64_t t = nd->term, last = nd->n, seq = nd->r->seq;
+	struct raft_msg m;
+
+	switch (v % 5) {
+	case 0:
+		m = mk_append_resp(f, l, t, true, last, last + 1, seq);
+		break;
+	case 1:
+		m = mk_append_resp(f, l, t, true, last ? last - 1 : 0, last,
+				   seq + 1);
+		break;
+	case 2:
+		m = mk_append_resp(f, l, t, true, last + 3, last, seq);
+		break;
+	case 3:
+		m = mk_append_resp(f, l, t, false, last + 1, 0, seq);
+		break;
+	default:
+		m = mk_append_resp(f, l, t, true, RAFT_MAX_INDEX,
+				   RAFT_MAX_INDEX, RAFT_MAX_INDEX);
+		break;
+	}
+	return forged(w, l, &m, 0, "AppendEntries answer");
+}
+
+static void sc_forged_answers(struct world *w)
+{
+	uint32_t l, l2, f, i;
+	uint64_t g0, pid = 0, rid = 0, at, ms, n0 = forged_count;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	REQUIRE(w, commit_many(w, l, 5, 1000), "n%u cannot commit", l);
+	world_isolate(w, l, true);
+	g0 = N(w, l)->commit;
+	REQUIRE(w, world_propose(w, l, &pid) == 0, "n%u refused", l);
+	REQUIRE(w, world_read(w, l, &rid) == 0, "n%u refused a read", l);
+	for (f = 1; f <= w->n; f++)
+		for (i = 0; f != l && i < 5; i++)
+			if (!forge_answer(w, l, f, (int)i))
+				return;
+	REQUIRE(w, w->reads[rid - 1].state == READ_PENDING,
+		"forged answers confirmed read %llu (state %d)",
+		(unsigned long long)rid, (int)w->reads[rid - 1].state);
+	/* Keep forging while the cut-off leader waits for its quorum. */
+	at = w->now;
+	for (ms = 0; ms < 2 * (uint64_t)w->cfg.election_max_ms; ms += 5) {
+		if (N(w, l)->role != RAFT_LEADER)
+			break;
+		f = nth_in(w, w->all, l,
+			   (uint32_t)rng_below(&w->rng, w->n - 1));
+		if (!forge_answer(w, l, f, (int)rng_below(&w->rng, 5)))
+			return;
+		REQUIRE(w, N(w, l)->commit == g0,
+			"n%u committed %llu with forged answers only", l,
+			(unsigned long long)N(w, l)->commit);
+		world_run_for(w, 5);
+	}
+	REQUIRE(w, N(w, l)->role != RAFT_LEADER,
+		"cut-off n%u still leads after %llu ms of forged answers", l,
+		(unsigned long long)(w->now - at));
+	REQUIRE(w,
+		N(w, l)->commit == g0 && w->props[pid - 1].state != PROP_ACKED,
+		"n%u committed without a real majority", l);
+	REQUIRE(w, w->reads[rid - 1].state == READ_FAILED,
+		"read on the deposed leader ended in state %d",
+		(int)w->reads[rid - 1].state);
+	world_isolate(w, l, false);
+	/* Connected: forged answers among the real ones. */
+	l2 = world_wait_leader(w, w->all, 3000);
+	REQUIRE(w, l2 != 0, "no leader after healing");
+	for (ms = 0; ms < 2000 && !w->failed; ms++) {
+		l2 = world_leader(w, w->all);
+		if (l2 == 0) {
+			world_run_for(w, 1);
+			continue;
+		}
+		if (ms % 5 == 0)
+			world_propose(w, l2, NULL);
+		if (ms % 20 == 0)
+			world_read(w, l2, NULL);
+		if (ms % 3 == 0) {
+			f = nth_in(w, w->all, l2,
+				   (uint32_t)rng_below(&w->rng, w->n - 1));
+			if (!forge_answer(w, l2, f, (int)rng_below(&w->rng, 5)))
+				return;
+		}
+		world_run_for(w, 1);
+	}
+	REQUIRE(w, world_settle(w, 5000), "did not settle");
+	set_note("%llu forged answers dropped",
+		 (unsigned long long)(forged_count - n0));
+}
+
+/* (f) A rogue member (rogue.h) forges a message after every step while
+ * clients write and read and a minority of nodes is cut off, crashed and
+ * restarted; then everything heals and the cluster must converge with
+ * the rogue still at it. */
+static void sc_rogue_mix(struct world *w)
+{
+	static struct rogue r;
+	uint32_t l, k, faulty;
+	uint64_t t, acked = 0, i;
+
+	rogue_attach(w, &r, w->o.seed, 1000000);
+	for (t = 0; t < 10000 && !w->failed; t += 10) {
+		l = world_leader(w, world_up_mask(w));
+		if (l) {
+			world_propose(w, l, NULL);
+			if (t % 50 == 0)
+				world_read(w, l, NULL);
+		}
+		world_run_for(w, 10);
+		if (rng_below(&w->rng, 100) != 0)
+			continue;
+		/* A minority faulty at most (as in lossy-churn): heal one
+		 * when two are, else cut one off or crash it. */
+		faulty = 0;
+		for (k = 1; k <= w->n; k++)
+			if (!N(w, k)->up || N(w, k)->isolated)
+				faulty |= BIT(k);
+		if (__builtin_popcount(faulty) >= 2) {
+			k = nth_in(w, faulty, 0,
+				   (uint32_t)rng_below(&w->rng, 2));
+			if (N(w, k)->up)
+				world_isolate(w, k, false);
+			else
+				world_restart(w, k);
+		} else {
+			k = 1 + (uint32_t)rng_below(&w->rng, w->n);
+			if (rng_below(&w->rng, 2))
+				world_isolate(w, k, true);
+			else
+				world_crash(w, k);
+		}
+	}
+	if (!w->failed)
+		world_settle(w, 20000);
+	rogue_detach(w);
+	if (w->failed)
+		return;
+	for (i = 0; i < w->n_props; i++)
+		acked += w->props[i].state == PROP_ACKED;
+	REQUIRE(w, acked >= 100, "only %llu proposals acknowledged",
+		(unsigned long long)acked);
+	if (!no_forged_entry(w))
+		return;
+	set_note("rogue: %llu forged (%llu refused, %llu dropped, %llu "
+		 "ignored); %llu acked",
+		 (unsigned long long)rogue_total(&r),
+		 (unsigned long long)r.refused, (unsigned long long)r.dropped,
+		 (unsigned long long)r.ignored, (unsigned long long)acked);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static void opts_full_only(struct world_opts *o)
@@ -1042,21 +1819,30 @@ static const struct scenario scenarios[] = {
     {"catchup-under-reads", 5, sc_catchup_under_reads, NULL},
     {"pipeline-full-only", 3, sc_pipeline_full_only, opts_full_only},
     {"pipeline-reorder", 3, sc_pipeline_reorder, opts_full_only},
+    {"forged-terms", 5, sc_forged_terms, NULL},
+    {"forged-append-to-leader", 5, sc_forged_append_to_leader, NULL},
+    {"forged-bad-entries", 3, sc_forged_bad_entries, NULL},
+    {"forged-commit", 5, sc_forged_commit, NULL},
+    {"forged-answers", 3, sc_forged_answers, NULL},
+    {"rogue-mix", 5, sc_rogue_mix, NULL},
 };
 
-int scenarios_run(const char *only, uint64_t seed, bool verbose,
-		  struct world_totals *t)
+int scenarios_run(const char *only, uint64_t seed, uint64_t n_seeds,
+		  bool verbose, struct world_totals *t)
 {
-	size_t i;
+	size_t k;
 	int failed = 0, ran = 0;
 
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		const struct scenario *s = &scenarios[i];
+	for (k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]) * n_seeds;
+	     k++) {
+		const struct scenario *s = &scenarios[k / n_seeds];
 		struct world_opts o;
 		struct world *w;
-		uint64_t sd = seed ? seed : 1000 + 7919 * (uint64_t)i;
+		uint64_t sd =
+		    seed ? seed + k % n_seeds
+			 : 1000 + 7919 * (uint64_t)(k / n_seeds) + k % n_seeds;
 
-		if (only && strcmp(only, s->name) != 0)
+		if (only && fnmatch(only, s->name, 0) != 0)
 			continue;
 		ran++;
 		world_default_opts(&o, s->name, sd, s->n_nodes);

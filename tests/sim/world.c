@@ -1361,7 +1361,32 @@ static bool world_step(struct world *w, uint64_t limit)
 	}
 	}
 	step_checks(w);
+	if (w->on_step != NULL && !w->failed)
+		w->on_step(w, w->on_step_arg);
 	return !w->failed;
+}
+
+int world_inject(struct world *w, uint32_t to, const struct raft_msg *m)
+{
+	struct node *nd;
+	int rv;
+
+	if (w->failed || to < 1 || to > w->n)
+		return RAFT_ESHUTDOWN;
+	nd = &w->nodes[to];
+	if (!nd->up || nd->paused_until > w->now)
+		return RAFT_ESHUTDOWN;
+	w->steps++;
+	w->injected++;
+	if (w->o.verbose) {
+		vlog(w, to, "FORGED message (from %u to %u):", m->from, m->to);
+		vlog_msg(w, m);
+	}
+	rv = raft_recv(nd->r, node_now(w, nd), m);
+	vlog(w, to, "FORGED message %s", rv == 0 ? "taken" : raft_strerror(rv));
+	node_process(w, nd);
+	step_checks(w);
+	return rv;
 }
 
 void world_run_for(struct world *w, uint64_t ms)
@@ -1863,6 +1888,7 @@ void world_add_totals(struct world_totals *t, const struct world *w)
 	t->steps += w->steps;
 	t->msgs += w->msgs_sent;
 	t->checks += w->checks;
+	t->injected += w->injected;
 	if (w->failed)
 		t->failures++;
 }

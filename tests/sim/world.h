@@ -260,6 +260,12 @@ struct world {
 	/* Sees every message a core emits (before the network does). */
 	void (*on_send)(struct world *w, const struct raft_msg *m, void *arg);
 	void *on_send_arg;
+	/* Called after every step of the event loop (world_inject's steps
+	 * excepted): a rogue peer (rogue.h) acts here. */
+	void (*on_step)(struct world *w, void *arg);
+	void *on_step_arg;
+	/* Forged messages handed to cores by world_inject. */
+	uint64_t injected;
 };
 
 /* What a whole test run adds up, for the summary line. */
@@ -269,6 +275,7 @@ struct world_totals {
 	uint64_t steps;
 	uint64_t msgs;
 	uint64_t checks;
+	uint64_t injected;
 	uint64_t failures;
 };
 
@@ -331,6 +338,13 @@ void world_crash(struct world *w, uint32_t id);
 void world_restart(struct world *w, uint32_t id);
 /* An extra raft_tick() at an arbitrary moment (must be harmless). */
 void world_tick(struct world *w, uint32_t id);
+/* A forged message: hands m to node `to` now, as if it had just arrived
+ * from m->from, past every link and whatever m says (m->to need not be
+ * `to`; the sender need never have sent it).  One step: the core's
+ * update is carried out and checked like any other (answers go out on
+ * the network as usual).  Returns raft_recv's result, or RAFT_ESHUTDOWN
+ * when the node is down or paused.  m is only read. */
+int world_inject(struct world *w, uint32_t to, const struct raft_msg *m);
 uint32_t world_up_mask(struct world *w);
 
 /* Liveness: heal everything, restart crashed nodes, then require within
