@@ -1076,8 +1076,12 @@ static void auth_raw(struct peerauth *good, struct peerauth *bad,
 			       "request without a valid MAC: %d", rv);
 			continue;
 		}
-		if (want.seq == 0 || skewed(t, now)) {
-			ENSURE(rv != PEERAUTH_OK, "seq 0 or skew accepted");
+		/* A sender's first frame opens its window only with a
+		 * time after 0 (a new epoch must follow the newest one's
+		 * first frame, and a fresh sender's is 0). */
+		if (want.seq == 0 || skewed(t, now) || t == 0) {
+			ENSURE(rv != PEERAUTH_OK,
+			       "seq 0, skew or time 0 accepted");
 			continue;
 		}
 		ENSURE(rv == PEERAUTH_OK && tag.epoch == want.epoch &&
@@ -1138,7 +1142,8 @@ static void auth_roundtrip(struct peerauth *good, const uint8_t *data,
  * of the one that accepted least recently; per window, the highest seq
  * accepted and every seq accepted.  A seq is accepted once, if it is not
  * 0 and not PEERAUTH_WINDOW or more below the highest; the first seq of
- * an epoch opens its window. */
+ * an epoch opens its window, if its time follows the first frame of the
+ * newest epoch before it (an older incarnation never gets one back). */
 struct wmodel {
 	bool used;
 	uint64_t epoch;
@@ -1201,6 +1206,9 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 	uint8_t f[WIRE_HEADER_SIZE + PEERAUTH_TRAILER_SIZE];
 	struct peerauth_tag tag;
 	uint64_t s = h, now = FUZZ_PEER_TIME_MS;
+	/* The time of the first frame of the newest epoch: a new epoch is
+	 * admitted only with a later one. */
+	uint64_t newest_first = 0;
 	int op, rv;
 
 	memset(mdl, 0, sizeof(mdl));
@@ -1235,7 +1243,9 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 		}
 		if (seq == 0)
 			ok = false;
-		else if (w == NULL || seq > w->top)
+		else if (w == NULL)
+			ok = t > newest_first;
+		else if (seq > w->top)
 			ok = true;
 		else if (w->top - seq >= PEERAUTH_WINDOW)
 			ok = false;
@@ -1260,6 +1270,7 @@ static void auth_window(struct peerauth *good, uint64_t h, uint32_t from)
 			w->used = true;
 			w->epoch = epoch;
 			w->top = seq;
+			newest_first = t;
 		}
 		if (seq > w->top)
 			w->top = seq;
