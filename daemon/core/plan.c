@@ -19,8 +19,7 @@ void raft_plan_run(const struct raft_update *up,
 {
 	size_t i;
 
-	if (ops->write != NULL &&
-	    (up->hs_changed || up->truncate_from != 0 || up->n_append != 0))
+	if (ops->write != NULL)
 		ops->write(ctx, up);
 	if (ops->send != NULL)
 		for (i = 0; i < up->n_msgs; i++)

@@ -4,9 +4,11 @@
  *
  * raft_plan_run() walks an update and calls the caller's operations:
  *
- *   1-2. write   issue the hard state, the truncation and the appends (the
- *                caller makes them durable in the background, in issue
- *                order; group commit is the caller's business);
+ *   1-2. write   issue the hard state, the truncation and the appends, if
+ *                any (called for every update, so that a caller can
+ *                check the update here); the caller makes them durable
+ *                in the background, in issue order (group commit is the
+ *                caller's business);
  *   3.   send    each message, with `after_writes` set for those that may
  *                leave only once every write issued so far is durable:
  *                all but a leader's AppendEntries requests, which go out

@@ -9,6 +9,8 @@
  * its own splitmix64 stream and events are ordered by (time, kind, id). */
 #include "world.h"
 
+#include "core/plan.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -756,36 +758,33 @@ static void check_msg(struct world *w, struct node *nd,
 
 /* Step 3: a message leaves now if everything it may depend on is durable;
  * a leader's AppendEntries leaves at once (thesis §10.2.1). */
-static void take_msgs(struct world *w, struct node *nd,
-		      const struct raft_update *up)
+/* Step 3, for one message: posted now when the plan allows it (a
+ * leader's AppendEntries) or nothing is pending on the disk, otherwise
+ * held until every write issued so far is durable. */
+static void take_msg(struct world *w, struct node *nd, const struct raft_msg *m,
+		     bool after_writes)
 {
-	size_t i;
+	struct held_msg *h;
 
-	for (i = 0; i < up->n_msgs; i++) {
-		const struct raft_msg *m = &up->msgs[i];
-		struct held_msg *h;
-
-		check_msg(w, nd, m);
-		if (w->failed)
-			return;
-		w->msgs_sent++;
-		if (w->on_send)
-			w->on_send(w, m, w->on_send_arg);
-		h = xcalloc(1, sizeof(*h));
-		raft_msg_copy(&h->m, m);
-		if (m->type == RAFT_MSG_APPEND ||
-		    nd->disk.durable_seq >= nd->disk.issued_seq) {
-			net_post(w, &h->m);
-			free(h);
-			continue;
-		}
-		h->need_seq = nd->disk.issued_seq;
-		if (nd->held_tail)
-			nd->held_tail->next = h;
-		else
-			nd->held_head = h;
-		nd->held_tail = h;
+	check_msg(w, nd, m);
+	if (w->failed)
+		return;
+	w->msgs_sent++;
+	if (w->on_send)
+		w->on_send(w, m, w->on_send_arg);
+	h = xcalloc(1, sizeof(*h));
+	raft_msg_copy(&h->m, m);
+	if (!after_writes || nd->disk.durable_seq >= nd->disk.issued_seq) {
+		net_post(w, &h->m);
+		free(h);
+		return;
 	}
+	h->need_seq = nd->disk.issued_seq;
+	if (nd->held_tail)
+		nd->held_tail->next = h;
+	else
+		nd->held_head = h;
+	nd->held_tail = h;
 }
 
 static void node_drop_prop(struct node *nd, size_t k)
@@ -854,44 +853,13 @@ static void apply(struct world *w, struct node *nd)
 }
 
 /* Step 5: reads answered and failed. */
-static void take_reads(struct world *w, struct node *nd,
-		       const struct raft_update *up)
+/* Step 5, for one read: answered (at `index`) or failed. */
+static void take_read(struct world *w, struct node *nd, uint64_t rid,
+		      uint64_t index, bool ok)
 {
-	size_t i;
+	struct read_req *q;
 
-	for (i = 0; i < up->n_reads; i++) {
-		uint64_t rid = up->reads[i].id;
-		struct read_req *q;
-
-		CHECK(w, rid >= 1 && rid <= w->n_reads,
-		      "n%u answers unknown read %llu", nd->id,
-		      (unsigned long long)rid);
-		if (w->failed)
-			return;
-		q = &w->reads[rid - 1];
-		CHECK(w, q->node == nd->id && q->state == READ_PENDING,
-		      "n%u answers read %llu (of n%u, state %d)", nd->id,
-		      (unsigned long long)rid, q->node, (int)q->state);
-		/* Linearizability (thesis §6.4): the read must reflect every
-		 * write committed before it was issued. */
-		CHECK(w, up->reads[i].index >= q->need,
-		      "stale read: n%u serves read %llu at index %llu but "
-		      "%llu was committed before the read",
-		      nd->id, (unsigned long long)rid,
-		      (unsigned long long)up->reads[i].index,
-		      (unsigned long long)q->need);
-		CHECK(w, up->reads[i].index <= nd->commit,
-		      "n%u answers read %llu at %llu beyond its commit %llu",
-		      nd->id, (unsigned long long)rid,
-		      (unsigned long long)up->reads[i].index,
-		      (unsigned long long)nd->commit);
-		q->index = up->reads[i].index;
-		q->state = READ_ANSWERED;
-		GROW(nd->reads, nd->cap_reads, nd->n_reads + 1);
-		nd->reads[nd->n_reads++] = rid;
-	}
-	for (i = 0; i < up->n_reads_failed; i++) {
-		uint64_t rid = up->reads_failed[i];
+	if (!ok) {
 		CHECK(w,
 		      rid >= 1 && rid <= w->n_reads &&
 			  w->reads[rid - 1].node == nd->id &&
@@ -902,9 +870,39 @@ static void take_reads(struct world *w, struct node *nd,
 			return;
 		w->reads[rid - 1].state = READ_FAILED;
 		w->reads[rid - 1].done_at = w->now;
+		return;
 	}
-	/* Serve what the state machine has caught up with. */
-	i = 0;
+	CHECK(w, rid >= 1 && rid <= w->n_reads,
+	      "n%u answers unknown read %llu", nd->id,
+	      (unsigned long long)rid);
+	if (w->failed)
+		return;
+	q = &w->reads[rid - 1];
+	CHECK(w, q->node == nd->id && q->state == READ_PENDING,
+	      "n%u answers read %llu (of n%u, state %d)", nd->id,
+	      (unsigned long long)rid, q->node, (int)q->state);
+	/* Linearizability (thesis §6.4): the read must reflect every
+	 * write committed before it was issued. */
+	CHECK(w, index >= q->need,
+	      "stale read: n%u serves read %llu at index %llu but "
+	      "%llu was committed before the read",
+	      nd->id, (unsigned long long)rid, (unsigned long long)index,
+	      (unsigned long long)q->need);
+	CHECK(w, index <= nd->commit,
+	      "n%u answers read %llu at %llu beyond its commit %llu", nd->id,
+	      (unsigned long long)rid, (unsigned long long)index,
+	      (unsigned long long)nd->commit);
+	q->index = index;
+	q->state = READ_ANSWERED;
+	GROW(nd->reads, nd->cap_reads, nd->n_reads + 1);
+	nd->reads[nd->n_reads++] = rid;
+}
+
+/* Serves the answered reads the state machine has caught up with. */
+static void serve_reads(struct node *nd, struct world *w)
+{
+	size_t i = 0;
+
 	while (i < nd->n_reads) {
 		struct read_req *q = &w->reads[nd->reads[i] - 1];
 		if (q->index <= nd->applied) {
@@ -935,18 +933,30 @@ static void print_trace(struct world *w, struct node *nd, const char *trace)
 
 /* Takes the update of the event just given to nd and carries it out in
  * raft.h's order, checking it on the way. */
-static void node_process(struct world *w, struct node *nd)
+/* Carrying out an update by the plan the daemon runs too (core/plan.h),
+ * checking it on the way: the operations below are the simulation's
+ * storage, network, state machine, reads and timer. */
+struct sim_plan {
+	struct world *w;
+	struct node *nd;
+	bool was_leader;
+	uint64_t old_term, old_n;
+};
+
+/* Steps 1-2, then the checks that need the writes taken, and the commit
+ * index (the messages below may carry it). */
+static void sim_write(void *arg, const struct raft_update *up)
 {
-	const struct raft_update *up = raft_update_take(nd->r);
-	bool was_leader = nd->role == RAFT_LEADER;
-	uint64_t old_term = nd->term, old_n = nd->n, wake;
+	struct sim_plan *sp = arg;
+	struct world *w = sp->w;
+	struct node *nd = sp->nd;
+	bool was_leader = sp->was_leader;
+	uint64_t old_term = sp->old_term, old_n = sp->old_n;
 	enum raft_role role;
 	size_t i;
 
-	print_trace(w, nd, up->trace);
 	if (w->failed)
 		return;
-
 	take_writes(w, nd, up);
 	if (w->failed)
 		return;
@@ -1035,21 +1045,69 @@ static void node_process(struct world *w, struct node *nd)
 		note_commit(w, nd, nd->commit);
 		resolve_props(w, nd);
 	}
-	take_msgs(w, nd, up);
-	if (w->failed)
-		return;
+}
 
-	/* Step 4. */
-	apply(w, nd);
-	take_reads(w, nd, up);
+static void sim_send(void *arg, const struct raft_msg *m, bool after_writes)
+{
+	struct sim_plan *sp = arg;
 
-	/* Step 6: the next tick, converted to the world's clock. */
-	wake = up->wake_at >= nd->clock_offset ? up->wake_at - nd->clock_offset
-					       : 0;
+	if (!sp->w->failed)
+		take_msg(sp->w, sp->nd, m, after_writes);
+}
+
+static void sim_apply(void *arg, uint64_t commit)
+{
+	struct sim_plan *sp = arg;
+
+	if (!sp->w->failed)
+		apply(sp->w, sp->nd);
+}
+
+static void sim_read(void *arg, uint64_t id, uint64_t index, bool ok)
+{
+	struct sim_plan *sp = arg;
+
+	if (!sp->w->failed)
+		take_read(sp->w, sp->nd, id, index, ok);
+}
+
+/* Step 6: the next tick, converted to the world's clock. */
+static void sim_wake(void *arg, uint64_t at)
+{
+	struct sim_plan *sp = arg;
+	struct world *w = sp->w;
+	struct node *nd = sp->nd;
+	uint64_t wake = at >= nd->clock_offset ? at - nd->clock_offset : 0;
+
 	/* A timer thread wakes up late now and then. */
 	if (w->o.tick_jitter)
 		wake += rng_below(&w->rng, w->o.tick_jitter + 1);
 	nd->wake_at = wake;
+}
+
+static const struct raft_plan_ops sim_plan_ops = {
+    .write = sim_write,
+    .send = sim_send,
+    .apply = sim_apply,
+    .read = sim_read,
+    .wake = sim_wake,
+};
+
+static void node_process(struct world *w, struct node *nd)
+{
+	const struct raft_update *up = raft_update_take(nd->r);
+	struct sim_plan sp = {.w = w,
+			      .nd = nd,
+			      .was_leader = nd->role == RAFT_LEADER,
+			      .old_term = nd->term,
+			      .old_n = nd->n};
+
+	print_trace(w, nd, up->trace);
+	if (w->failed)
+		return;
+	raft_plan_run(up, &sim_plan_ops, &sp);
+	if (!w->failed)
+		serve_reads(nd, w);
 }
 
 /* ---- nodes: start, crash ------------------------------------------------ */
