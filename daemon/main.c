@@ -34,6 +34,7 @@ struct options {
 	const char *log_file;
 	long id;
 	bool daemon;
+	bool test_config; /* -t: check the config and exit */
 	int log_level;
 };
 
@@ -65,6 +66,11 @@ static void usage(FILE *f)
 		"with --daemon:\n"
 		"                       DATA_DIR/raftd.log)\n"
 		"      --log-level L    error, warn, info (default) or debug\n"
+		"  -t, --test-config    check the config (and, with --id or "
+		"./address, that\n"
+		"                       this node is in it) and exit: 0 when "
+		"good, 2 with\n"
+		"                       the message otherwise; touches nothing\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        the version\n"
 		"\n"
@@ -90,6 +96,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"pidfile", required_argument, NULL, 'p'},
 	    {"log-file", required_argument, NULL, 'L'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"test-config", no_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -99,7 +106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->log_level = LOG_INFO;
-	while ((c = getopt_long(argc, argv, "c:i:d:hV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:i:d:thV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -137,6 +144,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 					optarg);
 				return 2;
 			}
+			break;
+		case 't':
+			o->test_config = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -399,6 +409,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "raftd: %s\n", err);
 		return 2;
 	}
+	/* -t without a way to name this node checks the file alone (as
+	 * sshd -t does); with --id or ./address, the node too. */
+	if (o.test_config && o.id == 0 && access("address", R_OK) != 0) {
+		printf("raftd: %s: ok (%zu node%s%s)\n", cfg.path, cfg.n_nodes,
+		       cfg.n_nodes == 1 ? "" : "s",
+		       cfg.has_secret ? ", peers authenticated"
+				      : cfg.insecure ? ", insecure" : "");
+		return 0;
+	}
 	self = find_self(&cfg, &o);
 	if (self == NULL)
 		return 2;
@@ -408,6 +427,15 @@ int main(int argc, char **argv)
 				   err, sizeof(err)) != 0) {
 		fprintf(stderr, "raftd: %s\n", err);
 		return 2;
+	}
+	if (o.test_config) {
+		printf("raftd: %s: ok (%zu node%s%s); node %u at %s, data dir "
+		       "%s\n",
+		       cfg.path, cfg.n_nodes, cfg.n_nodes == 1 ? "" : "s",
+		       cfg.has_secret ? ", peers authenticated"
+				      : cfg.insecure ? ", insecure" : "",
+		       self->id, self->address, data_dir);
+		return 0;
 	}
 	log_init(self->id, (enum log_level)o.log_level);
 

@@ -134,6 +134,30 @@ def main(ck):
     ck.check(out.startswith("raftd "), "--version prints 'raftd VERSION' "
              "(%r)" % out)
 
+    # -t checks the config and exits, touching nothing: the file alone,
+    # then with --id the node too.
+    conf = os.path.join(d, "t.conf")
+    with open(conf, "w") as f:
+        f.write(good)
+    before = dir_entries()
+    rc, out = c.run_raw(["-t", "-c", conf])
+    ck.eq(rc, 0, "-t on a good config exits 0")
+    ck.check("ok (2 nodes, peers authenticated)" in out, "-t says it is "
+             "good (%r)" % out.strip())
+    rc, out = c.run_raw(["--test-config", "-c", conf, "-i", "2"])
+    ck.eq(rc, 0, "-t -i 2 exits 0")
+    ck.check("node 2 at %s" % c.address(2) in out, "-t -i 2 names the "
+             "node and its address (%r)" % out.strip())
+    rc, out = c.run_raw(["-t", "-c", conf, "-i", "3"])
+    ck.eq(rc, 2, "-t -i 3 (not in the config) exits 2")
+    with open(conf, "w") as f:
+        f.write(good.replace("secret", "secrte"))
+    rc, out = c.run_raw(["-t", "-c", conf])
+    ck.eq(rc, 2, "-t on a bad config exits 2")
+    ck.check("secrte" in out, "-t names the bad key (%r)" % out.strip())
+    ck.eq(dir_entries(), before, "-t created nothing")
+    os.unlink(conf)
+
     # The positive control: the same config, without --id, picks the node
     # named by ./address, and -d overrides data_dir.
     conf = os.path.join(d, "good.conf")
