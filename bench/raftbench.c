@@ -183,10 +183,10 @@ static void *worker_main(void *arg)
 				xmlrpc_DECREF(res);
 			if (t0 >= b->measure_ns) {
 				if (n_local == cap_local) {
-					cap_local = cap_local ? cap_local * 2
-							      : 4096;
-					local = realloc(local, cap_local *
-								   sizeof(*local));
+					cap_local =
+					    cap_local ? cap_local * 2 : 4096;
+					local = realloc(
+					    local, cap_local * sizeof(*local));
 				}
 				local[n_local++] = t1 - t0;
 				atomic_fetch_add(&b->done, 1);
@@ -230,10 +230,11 @@ static double pct(const uint64_t *v, size_t n, double p)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: raftbench -s HOST:PORT[,...] [-c CLIENTS] [-d SECONDS] "
-		"[-w WARMUP]\n"
-		"                 [-o put|add|get] [-v VALUE_BYTES] [-k KEYS]\n");
+	fprintf(
+	    stderr,
+	    "usage: raftbench -s HOST:PORT[,...] [-c CLIENTS] [-d SECONDS] "
+	    "[-w WARMUP]\n"
+	    "                 [-o put|add|get] [-v VALUE_BYTES] [-k KEYS]\n");
 	exit(2);
 }
 
@@ -330,8 +331,9 @@ int main(int argc, char **argv)
 		if (t > b.end_ns)
 			break;
 		cur = atomic_load(&b.progress);
-		fprintf(stderr, "raftbench: %3ds %s %8llu ops/s errors %llu%s\n",
-			i, b.op, (unsigned long long)(cur - last),
+		fprintf(stderr,
+			"raftbench: %3ds %s %8llu ops/s errors %llu%s\n", i,
+			b.op, (unsigned long long)(cur - last),
 			(unsigned long long)atomic_load(&b.errors),
 			t <= b.measure_ns ? " (warm-up)" : "");
 		last = cur;

@@ -8,7 +8,7 @@
 
 #include "addr.h"
 
-#define NODELIST_MAX 64	      /* more than any sane cluster */
+#define NODELIST_MAX 64 /* more than any sane cluster */
 #define NODELIST_ADDR_MAX ADDR_MAX
 
 enum {

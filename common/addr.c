@@ -62,7 +62,7 @@ static int check_hostname(const char *host, char *why, size_t whylen)
  * name) and write its canonical spelling to `canon` (IPv6 as inet_ntop
  * prints it, so "0:0::1" and "::1" compare equal). */
 int addr_check_host(const char *host, char *canon, size_t canonlen, char *why,
-		      size_t whylen)
+		    size_t whylen)
 {
 	unsigned char bin[sizeof(struct in6_addr)];
 	char v6[INET6_ADDRSTRLEN];
@@ -120,8 +120,8 @@ static int check_port(const char *s, uint16_t *port, char *why, size_t whylen)
 
 /* Split "HOST:PORT" / "[V6]:PORT" and check both halves.  The host is
  * written without brackets, canonical (see check_host). */
-int addr_parse(const char *text, char *host, size_t hostlen,
-			 uint16_t *port, char *why, size_t whylen)
+int addr_parse(const char *text, char *host, size_t hostlen, uint16_t *port,
+	       char *why, size_t whylen)
 {
 	char raw[ADDR_HOST_MAX];
 	const char *host_start = text;
@@ -194,12 +194,10 @@ int addr_parse(const char *text, char *host, size_t hostlen,
 	return check_port(port_text, port, why, whylen);
 }
 
-void addr_format(const char *host, uint16_t port, char *out,
-			   size_t outlen)
+void addr_format(const char *host, uint16_t port, char *out, size_t outlen)
 {
 	if (strchr(host, ':') != NULL)
 		snprintf(out, outlen, "[%s]:%u", host, (unsigned)port);
 	else
 		snprintf(out, outlen, "%s:%u", host, (unsigned)port);
 }
-

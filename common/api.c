@@ -15,8 +15,7 @@ void api_format_hint(uint32_t id, const char *addr, char *out, size_t size)
 		snprintf(out, size, "not leader; leader=unknown");
 }
 
-int api_parse_hint(const char *fault, uint32_t *id, char *addr,
-		   size_t addrlen)
+int api_parse_hint(const char *fault, uint32_t *id, char *addr, size_t addrlen)
 {
 	const char *p = strstr(fault, "leader=");
 	const char *at, *end;

@@ -13,8 +13,8 @@
 /* Fault codes (docs/API.md, "Faults"). */
 enum api_fault {
 	API_FAULT_NOT_LEADER = 1,   /* go to the leader named in the hint */
-	API_FAULT_TIMEOUT = 2,      /* outcome unknown: retry with the tid */
-	API_FAULT_INVALID = 3,      /* fix the call */
+	API_FAULT_TIMEOUT = 2,	    /* outcome unknown: retry with the tid */
+	API_FAULT_INVALID = 3,	    /* fix the call */
 	API_FAULT_NOT_FOUND = 4,    /* get of an absent key */
 	API_FAULT_UNAUTHORIZED = 5, /* peer call without a valid proof */
 	API_FAULT_UNAVAILABLE = 6,  /* shutting down; retry later */
@@ -41,7 +41,6 @@ void api_format_hint(uint32_t id, const char *addr, char *out, size_t size);
  *   0   a leader is named: *id and addr (a checked HOST:PORT) are set
  *   1   the leader is unknown
  *  -1   no hint, or a malformed one */
-int api_parse_hint(const char *fault, uint32_t *id, char *addr,
-		   size_t addrlen);
+int api_parse_hint(const char *fault, uint32_t *id, char *addr, size_t addrlen);
 
 #endif /* RAFT_COMMON_API_H */

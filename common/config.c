@@ -24,9 +24,14 @@ struct loader {
 };
 
 static const char *const root_keys[] = {
-    "cluster",	    "data_dir",		  "election_timeout_ms",
-    "heartbeat_ms", "request_timeout_ms", "max_inflight",
-    "insecure",	    NULL,
+    "cluster",
+    "data_dir",
+    "election_timeout_ms",
+    "heartbeat_ms",
+    "request_timeout_ms",
+    "max_inflight",
+    "insecure",
+    NULL,
 };
 static const char *const cluster_keys[] = {"nodes", "secret", NULL};
 static const char *const node_keys[] = {"id", "address", NULL};
@@ -464,12 +469,12 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 		addr_line[i] = (int)config_setting_source_line(
 		    config_setting_get_member(g, "address"));
 		if (addr_parse(address, node->host, sizeof(node->host),
-				  &node->port, why, sizeof(why)) != 0)
+			       &node->port, why, sizeof(why)) != 0)
 			return load_fail(
 			    ld, config_setting_get_member(g, "address"), key,
 			    "bad address \"%.300s\": %s", address, why);
 		addr_format(node->host, node->port, node->address,
-			       sizeof(node->address));
+			    sizeof(node->address));
 
 		for (int j = 0; j < i; j++) {
 			if (cfg->nodes[j].id == node->id) {
@@ -814,7 +819,7 @@ const struct config_node *config_node_by_address(const struct config *cfg,
 
 	if (with_port) {
 		if (addr_parse(buf, host, sizeof(host), &port, why,
-				  sizeof(why)) != 0) {
+			       sizeof(why)) != 0) {
 			set_err(err, errlen, "bad address \"%s\": %s", buf,
 				why);
 			return NULL;

@@ -48,7 +48,4 @@ char *xmemdup(const void *s, size_t n)
 	return p;
 }
 
-char *xstrdup(const char *s)
-{
-	return xmemdup(s, strlen(s));
-}
+char *xstrdup(const char *s) { return xmemdup(s, strlen(s)); }

@@ -30,7 +30,6 @@ void call_continue(struct call *c, call_cont_fn fn, void *arg);
 
 /* A method: parses params (only read, during the call) and answers c,
  * now or later.  `ctx` is what the method was registered with. */
-typedef void (*call_method_fn)(struct call *c, xmlrpc_value *params,
-			       void *ctx);
+typedef void (*call_method_fn)(struct call *c, xmlrpc_value *params, void *ctx);
 
 #endif /* RAFTD_CALL_H */

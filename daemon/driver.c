@@ -53,7 +53,8 @@ static void node_fatal(const char *what, int rv)
 	_exit(1);
 }
 
-/* ---- copy-out clocks ------------------------------------------------------ */
+/* ---- copy-out clocks ------------------------------------------------------
+ */
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -324,8 +325,8 @@ static void plan_apply(void *arg, uint64_t commit)
 				 "a no-op",
 				 (unsigned long long)i);
 		else if (rv != SM_OK)
-			log_error("entry %llu: apply: %s", (unsigned long long)i,
-				  sm_strerror(rv));
+			log_error("entry %llu: apply: %s",
+				  (unsigned long long)i, sm_strerror(rv));
 		/* Writes wait in index order.  One whose entry was replaced
 		 * by another leader's is lost: outcome unknown to its
 		 * client, which retries with its tid. */
@@ -404,7 +405,8 @@ static void node_process(struct node *n, struct step *s)
 	s->ticket = n->last_ticket;
 }
 
-/* ---- durability and sending (n->lock NOT held) ---------------------------- */
+/* ---- durability and sending (n->lock NOT held) ----------------------------
+ */
 
 static void hs_flush(struct node *n, uint64_t gen)
 {
@@ -471,9 +473,11 @@ static void node_flush(struct node *n, struct step *s)
 			 * covered), so client threads do not all wake up and
 			 * take n->lock for each group commit. */
 			if (s->n_held == 0 && !s->has_reply)
-				rv = storage_sync_nowait(n->st, s->ticket, &res);
+				rv =
+				    storage_sync_nowait(n->st, s->ticket, &res);
 			else
-				rv = storage_sync_report(n->st, s->ticket, &res);
+				rv =
+				    storage_sync_report(n->st, s->ticket, &res);
 			if (rv != STORAGE_OK)
 				node_fatal("raftlog fdatasync", rv);
 		}
@@ -520,7 +524,8 @@ int node_run(struct node *n, struct step *s, node_event_fn fn, void *arg)
 	return rv;
 }
 
-/* ---- the timer thread and the peers' answers ------------------------------ */
+/* ---- the timer thread and the peers' answers ------------------------------
+ */
 
 static int tick_event(struct node *n, struct step *s, void *arg)
 {

@@ -190,8 +190,8 @@ static struct kv_item *page_add(struct kv_page *p, const void *key, size_t klen,
 		/* The arena's array stays the arena's: grow into a copy. */
 		size_t cap = p->items_cap ? 2 * p->items_cap : 64;
 		bool borrowed = p->arena != NULL && p->items == p->arena->items;
-		struct kv_item *items = xrealloc(borrowed ? NULL : p->items,
-						    cap * sizeof(*items));
+		struct kv_item *items =
+		    xrealloc(borrowed ? NULL : p->items, cap * sizeof(*items));
 
 		if (borrowed && p->n > 0)
 			memcpy(items, p->items, p->n * sizeof(*items));
@@ -266,23 +266,22 @@ struct kv_read {
 	kv_read_fn done;
 	void *arg;
 	struct kv_page page;
-	char *key;    /* get: the key; list: the prefix */
+	char *key; /* get: the key; list: the prefix */
 	size_t klen;
-	char *after;  /* list: NULL or the bound */
+	char *after; /* list: NULL or the bound */
 	size_t alen;
 	struct command_str *keys; /* multiGet: owned copies */
 	size_t nkeys;
-	uint64_t from; /* getEntries */
-	size_t limit;  /* list and getEntries: items at most */
-	size_t budget; /* raw cost still allowed in the page */
-	bool whole;    /* list without `after`: all or nothing */
-	bool found;    /* get */
-	bool too_big;  /* multiGet */
+	uint64_t from;	     /* getEntries */
+	size_t limit;	     /* list and getEntries: items at most */
+	size_t budget;	     /* raw cost still allowed in the page */
+	bool whole;	     /* list without `after`: all or nothing */
+	bool found;	     /* get */
+	bool too_big;	     /* multiGet */
 	enum node_status st; /* how the node answered */
 };
 
-static struct kv_read *read_new(enum read_kind kind, kv_read_fn done,
-				void *arg)
+static struct kv_read *read_new(enum read_kind kind, kv_read_fn done, void *arg)
 {
 	struct kv_read *r = xrealloc(NULL, sizeof(*r));
 
@@ -447,9 +446,8 @@ void kv_get(struct node *n, const char *key, size_t klen, kv_read_fn done,
 	node_read(n, read_copy, read_done, r);
 }
 
-void kv_list(struct node *n, const char *prefix, size_t plen,
-	     const char *after, size_t alen, size_t limit, bool whole,
-	     kv_read_fn done, void *arg)
+void kv_list(struct node *n, const char *prefix, size_t plen, const char *after,
+	     size_t alen, size_t limit, bool whole, kv_read_fn done, void *arg)
 {
 	struct kv_read *r = read_new(READ_LIST, done, arg);
 
@@ -467,8 +465,8 @@ void kv_list(struct node *n, const char *prefix, size_t plen,
 	node_read(n, read_copy, read_done, r);
 }
 
-void kv_multi_get(struct node *n, const struct command_str *keys,
-		  size_t nkeys, kv_read_fn done, void *arg)
+void kv_multi_get(struct node *n, const struct command_str *keys, size_t nkeys,
+		  kv_read_fn done, void *arg)
 {
 	struct kv_read *r = read_new(READ_MGET, done, arg);
 	size_t i;

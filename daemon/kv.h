@@ -39,13 +39,13 @@
 /* Error codes (0 on success). */
 enum {
 	KV_OK = 0,
-	KV_ENODE = -1,	   /* the node could not serve it: the node_status
-			    * given with it says why */
-	KV_ENOTFOUND = -2, /* kv_get: no such key */
-	KV_ETOOBIG = -3,   /* the whole answer cannot be one response (list
-			    * without `after`, multiGet): nothing returned */
-	KV_EINVALID = -4,  /* a write that cannot be encoded (over a limit),
-			    * or that the state machine found malformed */
+	KV_ENODE = -1,	      /* the node could not serve it: the node_status
+			       * given with it says why */
+	KV_ENOTFOUND = -2,    /* kv_get: no such key */
+	KV_ETOOBIG = -3,      /* the whole answer cannot be one response (list
+			       * without `after`, multiGet): nothing returned */
+	KV_EINVALID = -4,     /* a write that cannot be encoded (over a limit),
+			       * or that the state machine found malformed */
 	KV_ETIDCONFLICT = -5, /* a write's tid was used with other arguments */
 };
 
@@ -107,14 +107,13 @@ void kv_get(struct node *n, const char *key, size_t klen, kv_read_fn done,
  * most min(limit, KV_PAGE_MAX) (limit 0: KV_PAGE_MAX) and no more than fit
  * one response.  With `whole` (list() and list(prefix)), an answer that
  * does not fit one response is KV_ETOOBIG instead of a page. */
-void kv_list(struct node *n, const char *prefix, size_t plen,
-	     const char *after, size_t alen, size_t limit, bool whole,
-	     kv_read_fn done, void *arg);
+void kv_list(struct node *n, const char *prefix, size_t plen, const char *after,
+	     size_t alen, size_t limit, bool whole, kv_read_fn done, void *arg);
 
 /* multiGet: the keys that exist, in the order asked; KV_ETOOBIG when the
  * answer would pass the response limit. */
-void kv_multi_get(struct node *n, const struct command_str *keys,
-		  size_t nkeys, kv_read_fn done, void *arg);
+void kv_multi_get(struct node *n, const struct command_str *keys, size_t nkeys,
+		  kv_read_fn done, void *arg);
 
 /* getEntries: the addEntry records with index >= from, at most
  * min(max, KV_PAGE_MAX), cut to fit one response; never empty while

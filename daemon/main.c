@@ -40,50 +40,50 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: raftd --config FILE [--id N] [--data-dir DIR]\n"
-		"             [--daemon --pidfile FILE [--log-file FILE]]\n"
-		"             [--log-level error|warn|info|debug]\n"
-		"\n"
-		"Runs one node of a raftd cluster: a replicated log and "
-		"key-value store\nserved over XML-RPC at "
-		"http://ADDRESS/RPC2.\n"
-		"\n"
-		"  -c, --config FILE    cluster configuration (libconfig "
-		"syntax)\n"
-		"  -i, --id N           this node's id; without it, the node "
-		"whose address\n"
-		"                       matches the file ./address (one IP or "
-		"HOST:PORT)\n"
-		"  -d, --data-dir DIR   where the raftlog lives (default: the "
-		"config's\n"
-		"                       data_dir, %%i = id); created if "
-		"missing\n"
-		"      --daemon         detach and run in the background\n"
-		"      --pidfile FILE   write the daemon's pid there "
-		"(required with --daemon)\n"
-		"      --log-file FILE  log there instead of stderr (default "
-		"with --daemon:\n"
-		"                       DATA_DIR/raftd.log)\n"
-		"      --log-level L    error, warn, info (default) or debug\n"
-		"  -t, --test-config    check the config (and, with --id or "
-		"./address, that\n"
-		"                       this node is in it) and exit: 0 when "
-		"good, 2 with\n"
-		"                       the message otherwise; touches nothing\n"
-		"  -h, --help           this text\n"
-		"  -V, --version        the version\n"
-		"\n"
-		"Signals: SIGTERM or SIGINT: clean shutdown, exit 0.  SIGHUP: "
-		"reopen the log\nfile (for logrotate; logged).  SIGUSR1, "
-		"SIGUSR2 and the other signals whose\ndefault is to terminate "
-		"(ALRM, VTALRM, PROF, IO, PWR, XCPU, real-time) are\nlogged "
-		"and ignored; only TERM, INT, QUIT and KILL stop raftd\n"
-		"(besides the signals of a crash: SEGV, BUS, FPE, ILL, "
-		"ABRT).\n"
-		"\n"
-		"Exit 2: bad arguments or config; exit 1: could not start "
-		"(data dir, port in\nuse, ...).\n");
+	fprintf(
+	    f, "Usage: raftd --config FILE [--id N] [--data-dir DIR]\n"
+	       "             [--daemon --pidfile FILE [--log-file FILE]]\n"
+	       "             [--log-level error|warn|info|debug]\n"
+	       "\n"
+	       "Runs one node of a raftd cluster: a replicated log and "
+	       "key-value store\nserved over XML-RPC at "
+	       "http://ADDRESS/RPC2.\n"
+	       "\n"
+	       "  -c, --config FILE    cluster configuration (libconfig "
+	       "syntax)\n"
+	       "  -i, --id N           this node's id; without it, the node "
+	       "whose address\n"
+	       "                       matches the file ./address (one IP or "
+	       "HOST:PORT)\n"
+	       "  -d, --data-dir DIR   where the raftlog lives (default: the "
+	       "config's\n"
+	       "                       data_dir, %%i = id); created if "
+	       "missing\n"
+	       "      --daemon         detach and run in the background\n"
+	       "      --pidfile FILE   write the daemon's pid there "
+	       "(required with --daemon)\n"
+	       "      --log-file FILE  log there instead of stderr (default "
+	       "with --daemon:\n"
+	       "                       DATA_DIR/raftd.log)\n"
+	       "      --log-level L    error, warn, info (default) or debug\n"
+	       "  -t, --test-config    check the config (and, with --id or "
+	       "./address, that\n"
+	       "                       this node is in it) and exit: 0 when "
+	       "good, 2 with\n"
+	       "                       the message otherwise; touches nothing\n"
+	       "  -h, --help           this text\n"
+	       "  -V, --version        the version\n"
+	       "\n"
+	       "Signals: SIGTERM or SIGINT: clean shutdown, exit 0.  SIGHUP: "
+	       "reopen the log\nfile (for logrotate; logged).  SIGUSR1, "
+	       "SIGUSR2 and the other signals whose\ndefault is to terminate "
+	       "(ALRM, VTALRM, PROF, IO, PWR, XCPU, real-time) are\nlogged "
+	       "and ignored; only TERM, INT, QUIT and KILL stop raftd\n"
+	       "(besides the signals of a crash: SEGV, BUS, FPE, ILL, "
+	       "ABRT).\n"
+	       "\n"
+	       "Exit 2: bad arguments or config; exit 1: could not start "
+	       "(data dir, port in\nuse, ...).\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -415,7 +415,8 @@ int main(int argc, char **argv)
 		printf("raftd: %s: ok (%zu node%s%s)\n", cfg.path, cfg.n_nodes,
 		       cfg.n_nodes == 1 ? "" : "s",
 		       cfg.has_secret ? ", peers authenticated"
-				      : cfg.insecure ? ", insecure" : "");
+		       : cfg.insecure ? ", insecure"
+				      : "");
 		return 0;
 	}
 	self = find_self(&cfg, &o);
@@ -433,7 +434,8 @@ int main(int argc, char **argv)
 		       "%s\n",
 		       cfg.path, cfg.n_nodes, cfg.n_nodes == 1 ? "" : "s",
 		       cfg.has_secret ? ", peers authenticated"
-				      : cfg.insecure ? ", insecure" : "",
+		       : cfg.insecure ? ", insecure"
+				      : "",
 		       self->id, self->address, data_dir);
 		return 0;
 	}

@@ -77,7 +77,8 @@ static void struct_set(xmlrpc_env *env, xmlrpc_value *st, const char *key,
 	xmlrpc_DECREF(v);
 }
 
-/* ---- parameters ------------------------------------------------------------ */
+/* ---- parameters ------------------------------------------------------------
+ */
 
 static void param_fault(xmlrpc_env *env, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -94,8 +95,8 @@ static void param_fault(xmlrpc_env *env, const char *fmt, ...)
 }
 
 /* The count must be in [min, max]; returns it, or -1 with env set. */
-static int param_count(xmlrpc_env *env, xmlrpc_value *params, int min,
-		       int max, const char *method)
+static int param_count(xmlrpc_env *env, xmlrpc_value *params, int min, int max,
+		       const char *method)
 {
 	int n = xmlrpc_array_size(env, params);
 
@@ -291,7 +292,14 @@ out:
 
 /* ---- writes: one table, one parser -------------------------------------- */
 
-enum write_arg { ARG_KEY, ARG_VALUE, ARG_EXPECTED, ARG_DATA, ARG_TID, ARG_PAIRS };
+enum write_arg {
+	ARG_KEY,
+	ARG_VALUE,
+	ARG_EXPECTED,
+	ARG_DATA,
+	ARG_TID,
+	ARG_PAIRS
+};
 
 /* A write method: its command, its parameters in order (the last
  * `n_args - n_required` optional), and whether its answer is the state
@@ -349,8 +357,8 @@ static int parse_write(xmlrpc_env *env, xmlrpc_value *params,
 		struct command_str *dst = NULL;
 		switch (ws->args[i]) {
 		case ARG_KEY:
-			if (param_string(env, params, i, "key",
-					 COMMAND_MAX_KEY, &p, &len) < 0)
+			if (param_string(env, params, i, "key", COMMAND_MAX_KEY,
+					 &p, &len) < 0)
 				return -1;
 			dst = &c->key;
 			break;
@@ -358,13 +366,12 @@ static int parse_write(xmlrpc_env *env, xmlrpc_value *params,
 		case ARG_EXPECTED:
 		case ARG_DATA:
 			if (param_string(env, params, i,
-					 ws->args[i] == ARG_VALUE ? "value"
-					 : ws->args[i] == ARG_DATA
-					     ? "data"
-					     : "expected",
+					 ws->args[i] == ARG_VALUE  ? "value"
+					 : ws->args[i] == ARG_DATA ? "data"
+								   : "expected",
 					 COMMAND_MAX_VALUE, &p, &len) < 0)
 				return -1;
-			dst = ws->args[i] == ARG_VALUE	  ? &c->value
+			dst = ws->args[i] == ARG_VALUE	? &c->value
 			      : ws->args[i] == ARG_DATA ? &c->data
 							: &c->expected;
 			break;
@@ -445,7 +452,8 @@ out:
 	xmlrpc_env_clean(&env);
 }
 
-/* ---- reads -------------------------------------------------------------------- */
+/* ---- reads
+ * -------------------------------------------------------------------- */
 
 /* A read in progress.  Its completion (on a node thread) only hands it
  * to the call's own thread, where `render` builds the answer (kv.h). */
@@ -458,10 +466,9 @@ struct read_call {
 	struct kv_read *kr;
 };
 
-static struct read_call *read_call_new(struct call *c, struct node *n,
-				       const char *method,
-				       void (*render)(struct read_call *,
-						      const struct kv_page *))
+static struct read_call *
+read_call_new(struct call *c, struct node *n, const char *method,
+	      void (*render)(struct read_call *, const struct kv_page *))
 {
 	struct read_call *rc = xcalloc(1, sizeof(*rc));
 
@@ -536,8 +543,7 @@ static void get_render(struct read_call *rc, const struct kv_page *pg)
 
 	xmlrpc_env_init(&env);
 	answer(rc->call, &env,
-	       xmlrpc_string_new_lp(&env, pg->items[0].vlen,
-				    pg->items[0].val));
+	       xmlrpc_string_new_lp(&env, pg->items[0].vlen, pg->items[0].val));
 	xmlrpc_env_clean(&env);
 }
 
@@ -551,8 +557,8 @@ static void meth_get(struct call *c, xmlrpc_value *params, void *arg)
 
 	xmlrpc_env_init(&env);
 	if (param_count(&env, params, 1, 1, "get") < 0 ||
-	    param_string(&env, params, 0, "key", COMMAND_MAX_KEY, &key,
-			 &klen) < 0) {
+	    param_string(&env, params, 0, "key", COMMAND_MAX_KEY, &key, &klen) <
+		0) {
 		call_fault_env(c, &env);
 		goto out;
 	}
@@ -771,11 +777,10 @@ static void meth_get_entries(struct call *c, xmlrpc_value *params, void *arg)
 	if (param_range(&env, params, "getEntries", &from, &max) < 0)
 		call_fault_env(c, &env);
 	else
-		kv_entries(ctx->node, (uint64_t)from,
-			   max > KV_PAGE_MAX ? KV_PAGE_MAX : (size_t)max,
-			   read_done,
-			   read_call_new(c, ctx->node, "getEntries",
-					 entries_render));
+		kv_entries(
+		    ctx->node, (uint64_t)from,
+		    max > KV_PAGE_MAX ? KV_PAGE_MAX : (size_t)max, read_done,
+		    read_call_new(c, ctx->node, "getEntries", entries_render));
 	xmlrpc_env_clean(&env);
 }
 
@@ -792,15 +797,15 @@ static void meth_show_log(struct call *c, xmlrpc_value *params, void *arg)
 		call_fault_env(c, &env);
 	} else {
 		kv_show_log(ctx->node, (uint64_t)from,
-			    max > KV_PAGE_MAX ? KV_PAGE_MAX : (size_t)max,
-			    &pg);
+			    max > KV_PAGE_MAX ? KV_PAGE_MAX : (size_t)max, &pg);
 		answer(c, &env, page_records(&env, &pg, true));
 	}
 	kv_page_free(&pg);
 	xmlrpc_env_clean(&env);
 }
 
-/* ---- the node itself ----------------------------------------------------------- */
+/* ---- the node itself
+ * ----------------------------------------------------------- */
 
 static void meth_is_leader(struct call *c, xmlrpc_value *params, void *arg)
 {
@@ -862,7 +867,8 @@ out:
 	xmlrpc_env_clean(&env);
 }
 
-/* ---- the table ---------------------------------------------------------------- */
+/* ---- the table
+ * ---------------------------------------------------------------- */
 
 const struct method_def methods_client[] = {
     {"isLeader", meth_is_leader, NULL, "isLeader() -> true on the leader"},
@@ -878,7 +884,8 @@ const struct method_def methods_client[] = {
      "cas(key, expected, value[, tid]) -> true if swapped"},
     {"list", meth_list, NULL,
      "list([prefix[, after[, limit]]]) -> [{key, value}] sorted by key"},
-    {"multiPut", meth_write, &spec_mput, "multiPut({key: value}[, tid]) -> true"},
+    {"multiPut", meth_write, &spec_mput,
+     "multiPut({key: value}[, tid]) -> true"},
     {"multiGet", meth_multi_get, NULL, "multiGet([key]) -> {key: value}"},
     {"status", meth_status, NULL, "status() -> {id, state, term, leader, ...}"},
     {"showLog", meth_show_log, NULL,

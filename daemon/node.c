@@ -19,7 +19,7 @@
 
 /* The config and the raftlog speak the core's language. */
 _Static_assert(CONFIG_MAX_NODES <= RAFT_MAX_NODES, "config allows more nodes "
-						    "than the core");
+						   "than the core");
 _Static_assert((int)RAFTLOG_ENTRY_NOOP == (int)RAFT_ENTRY_NOOP &&
 		   (int)RAFTLOG_ENTRY_COMMAND == (int)RAFT_ENTRY_COMMAND,
 	       "raftlog and core entry types differ");
@@ -29,7 +29,8 @@ _Static_assert((int)RAFTLOG_ENTRY_NOOP == (int)RAFT_ENTRY_NOOP &&
  * can overtake each other) before answering it with a rejection. */
 #define REORDER_WAIT_MS 20
 
-/* ---- peer messages ---------------------------------------------------------- */
+/* ---- peer messages ----------------------------------------------------------
+ */
 
 /* An AppendEntries from the current leader whose entries start past the
  * end of this log is most likely a pipelined request that overtook the
@@ -92,7 +93,8 @@ int node_peer_message(struct node *n, const struct raft_msg *m,
 	return rv;
 }
 
-/* ---- client writes and reads ---------------------------------------------- */
+/* ---- client writes and reads ----------------------------------------------
+ */
 
 struct write_args {
 	struct node_op *op;
@@ -188,8 +190,7 @@ static int read_event(struct node *n, struct step *s, void *arg)
 	return 0;
 }
 
-void node_read(struct node *n, node_copy_fn copy, node_read_fn done,
-	       void *arg)
+void node_read(struct node *n, node_copy_fn copy, node_read_fn done, void *arg)
 {
 	struct node_op *op = xcalloc(1, sizeof(*op));
 	struct step s;
@@ -203,12 +204,10 @@ void node_read(struct node *n, node_copy_fn copy, node_read_fn done,
 	step_clear(&s);
 }
 
-/* ---- what the node says about itself -------------------------------------- */
+/* ---- what the node says about itself --------------------------------------
+ */
 
-struct peerauth *node_peerauth(struct node *n)
-{
-	return n->auth;
-}
+struct peerauth *node_peerauth(struct node *n) { return n->auth; }
 
 void node_leader_hint(struct node *n, char *out, size_t size)
 {
@@ -292,22 +291,19 @@ void node_log_read(struct node *n, uint64_t from,
 	pthread_mutex_unlock(&n->lock);
 }
 
-/* ---- start and stop ------------------------------------------------------------ */
+/* ---- start and stop
+ * ------------------------------------------------------------ */
 
 static int load_entry(void *arg, const struct raftlog_entry *e)
 {
 	struct raft *r = arg;
 
-	return raft_load_entry(r, e->term, e->type, e->data, e->len) ==
-		       RAFT_OK
+	return raft_load_entry(r, e->term, e->type, e->data, e->len) == RAFT_OK
 		   ? 0
 		   : -1;
 }
 
-static void storage_log(void *arg, const char *msg)
-{
-	log_warn("%s", msg);
-}
+static void storage_log(void *arg, const char *msg) { log_warn("%s", msg); }
 
 static int start_event(struct node *n, struct step *s, void *arg)
 {
@@ -389,8 +385,9 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	}
 	storage_hard_state(n->st, &term, &vote);
 	if (raft_load_hard_state(&n->raft, term, vote) != RAFT_OK) {
-		snprintf(err, errlen, "%s: bad term %llu or vote for unknown "
-				      "node %u",
+		snprintf(err, errlen,
+			 "%s: bad term %llu or vote for unknown "
+			 "node %u",
 			 data_dir, (unsigned long long)term, vote);
 		goto fail;
 	}

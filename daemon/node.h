@@ -28,9 +28,9 @@ struct peerauth;
 enum node_status {
 	NODE_OK = 0,
 	NODE_NOT_LEADER,  /* fault 1, with the hint from node_leader_hint() */
-	NODE_TIMEOUT,     /* fault 2: outcome unknown */
-	NODE_INVALID,     /* fault 3 */
-	NODE_NOT_FOUND,   /* fault 4 */
+	NODE_TIMEOUT,	  /* fault 2: outcome unknown */
+	NODE_INVALID,	  /* fault 3 */
+	NODE_NOT_FOUND,	  /* fault 4 */
 	NODE_UNAVAILABLE, /* fault 6 */
 };
 
@@ -83,8 +83,7 @@ void node_write(struct node *n, const uint8_t *payload, size_t len,
  * borrowed for its run only. */
 typedef void (*node_copy_fn)(void *arg, const struct sm *sm);
 typedef void (*node_read_fn)(void *arg, enum node_status st);
-void node_read(struct node *n, node_copy_fn copy, node_read_fn done,
-	       void *arg);
+void node_read(struct node *n, node_copy_fn copy, node_read_fn done, void *arg);
 
 /* "not leader; leader=ID@HOST:PORT" or "not leader; leader=unknown". */
 void node_leader_hint(struct node *n, char *out, size_t size);
@@ -103,12 +102,12 @@ struct node_status_info {
 	uint64_t last_log_term;
 	uint64_t log_syncs;
 	uint64_t sync_ns_max;
-	uint64_t appends_sent;	   /* AppendEntries RPCs made, all peers */
-	uint64_t entries_sent;	   /* entries they carried */
-	uint64_t appends_received; /* AppendEntries requests handled */
-	uint64_t read_copy_ns_max; /* longest copy-out under the lock by
-				    * a node_read()/node_log_read()
-				    * caller, wall time */
+	uint64_t appends_sent;	       /* AppendEntries RPCs made, all peers */
+	uint64_t entries_sent;	       /* entries they carried */
+	uint64_t appends_received;     /* AppendEntries requests handled */
+	uint64_t read_copy_ns_max;     /* longest copy-out under the lock by
+					* a node_read()/node_log_read()
+					* caller, wall time */
 	uint64_t read_copy_cpu_ns_max; /* ... and CPU time */
 	uint64_t dropped_msgs;	       /* peer messages the core refused */
 };

@@ -63,7 +63,7 @@ struct node_op {
 	uint64_t deadline; /* now_ms() by which it fails with a timeout */
 	void *arg;
 	/* NODE_OP_WRITE */
-	uint64_t index;		  /* the proposed entry (of `term`) */
+	uint64_t index; /* the proposed entry (of `term`) */
 	node_write_fn write_done;
 	/* NODE_OP_READ */
 	uint64_t read_id;
@@ -85,7 +85,7 @@ struct node_op_list {
  * messages held until then, the answer to a peer request, operations to
  * complete.  Owned by the thread running the event. */
 struct step {
-	bool event;   /* a core event ran: its update must be carried out */
+	bool event; /* a core event ran: its update must be carried out */
 	uint64_t hs_gen;
 	uint64_t ticket;
 	struct raft_msg *held;
@@ -102,22 +102,22 @@ struct node {
 
 	pthread_mutex_t lock;
 	pthread_condattr_t cond_attr; /* CLOCK_MONOTONIC */
-	pthread_cond_t timer_cond;    /* wake_at or a deadline moved; stopping */
-	pthread_cond_t log_cond;      /* the log grew or was cut; stopping */
-	struct raft raft;	      /* [lock] */
-	struct sm *sm;		      /* [lock] */
-	struct storage *st;	      /* thread-safe (its own mutex) */
-	struct node_op_list writes;   /* [lock] in index order */
-	struct node_op_list reads;    /* [lock] in start order */
-	uint64_t wake_at;	      /* [lock] */
-	uint64_t next_read_id;	      /* [lock] */
-	uint64_t last_ticket;	      /* [lock] highest storage ticket */
-	uint64_t last_marker_ms;      /* [lock] last COMMIT marker written */
-	uint64_t marker_commit;	      /* [lock] */
-	bool stopping;		      /* [lock] */
-	uint64_t hs_gen;	      /* [lock] hard state to write: */
-	uint64_t hs_term;	      /* [lock]   generation and value */
-	uint32_t hs_vote;	      /* [lock] */
+	pthread_cond_t timer_cond;  /* wake_at or a deadline moved; stopping */
+	pthread_cond_t log_cond;    /* the log grew or was cut; stopping */
+	struct raft raft;	    /* [lock] */
+	struct sm *sm;		    /* [lock] */
+	struct storage *st;	    /* thread-safe (its own mutex) */
+	struct node_op_list writes; /* [lock] in index order */
+	struct node_op_list reads;  /* [lock] in start order */
+	uint64_t wake_at;	    /* [lock] */
+	uint64_t next_read_id;	    /* [lock] */
+	uint64_t last_ticket;	    /* [lock] highest storage ticket */
+	uint64_t last_marker_ms;    /* [lock] last COMMIT marker written */
+	uint64_t marker_commit;	    /* [lock] */
+	bool stopping;		    /* [lock] */
+	uint64_t hs_gen;	    /* [lock] hard state to write: */
+	uint64_t hs_term;	    /* [lock]   generation and value */
+	uint32_t hs_vote;	    /* [lock] */
 
 	pthread_mutex_t hs_lock;
 	_Atomic uint64_t hs_done_gen;

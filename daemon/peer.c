@@ -333,9 +333,8 @@ static int peer_conn_setup(struct peer *p, struct peer_conn *c, char *err,
 	parms.transportparm_size = XMLRPC_CXPSIZE(dont_advertise);
 	/* xmlrpc_client_create is not thread-safe: called from the main
 	 * thread before any peer thread starts. */
-	xmlrpc_client_create(&env, XMLRPC_CLIENT_NO_FLAGS, "raftd", "0",
-			     &parms, XMLRPC_CPSIZE(transportparm_size),
-			     &c->client);
+	xmlrpc_client_create(&env, XMLRPC_CLIENT_NO_FLAGS, "raftd", "0", &parms,
+			     XMLRPC_CPSIZE(transportparm_size), &c->client);
 	if (env.fault_occurred) {
 		snprintf(err, errlen, "xmlrpc client for peer %u: %s", p->id,
 			 env.fault_string);
@@ -373,8 +372,8 @@ static int peer_setup(struct peers *ps, struct peer *p,
 }
 
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      peers_reply_fn on_reply, void *arg, struct peers **out,
-	      char *err, size_t errlen)
+	      peers_reply_fn on_reply, void *arg, struct peers **out, char *err,
+	      size_t errlen)
 {
 	struct peers *ps = xcalloc(1, sizeof(*ps));
 	size_t i;
@@ -404,8 +403,8 @@ int peers_start(struct peers *ps, char *err, size_t errlen)
 	for (i = 0; i < ps->n; i++) {
 		struct peer *p = &ps->peer[i];
 		for (j = 0; j < p->n_conns; j++) {
-			if (pthread_create(&p->conns[j].thread, NULL,
-					   peer_main, &p->conns[j]) != 0) {
+			if (pthread_create(&p->conns[j].thread, NULL, peer_main,
+					   &p->conns[j]) != 0) {
 				snprintf(err, errlen, "pthread_create: %s",
 					 strerror(errno));
 				return -1;

@@ -31,8 +31,8 @@ typedef void (*peers_reply_fn)(void *arg, const struct raft_msg *reply);
  * not thread-safe: call from the main thread before any thread starts).
  * cfg and auth must outlive the peers.  0, or -1 with a message in err. */
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      peers_reply_fn on_reply, void *arg, struct peers **out,
-	      char *err, size_t errlen);
+	      peers_reply_fn on_reply, void *arg, struct peers **out, char *err,
+	      size_t errlen);
 
 /* Starts the sender threads.  0, or -1 with a message in err. */
 int peers_start(struct peers *ps, char *err, size_t errlen);

@@ -34,10 +34,7 @@ struct peer_rpc *peer_rpc_new(struct node *node, const struct config *cfg,
 	return s;
 }
 
-void peer_rpc_free(struct peer_rpc *s)
-{
-	free(s);
-}
+void peer_rpc_free(struct peer_rpc *s) { free(s); }
 
 static void peer_fault(xmlrpc_env *env, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -64,8 +61,7 @@ static uint64_t wall_ms(void)
 /* Refused peer calls are logged at most once a second (log_limit), with
  * the count of those not logged, so that a flood of forged calls cannot
  * flood the log. */
-static void log_refused(struct peer_rpc *s, const char *method,
-			const char *why)
+static void log_refused(struct peer_rpc *s, const char *method, const char *why)
 {
 	uint64_t held;
 
@@ -105,7 +101,7 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 		goto out;
 	if (xmlrpc_value_type(arg) != XMLRPC_TYPE_BASE64) {
 		peer_fault(env, API_FAULT_INVALID, "%s takes one base64 frame",
-		      method);
+			   method);
 		goto out;
 	}
 	xmlrpc_read_base64(env, arg, &len, &frame);
@@ -118,20 +114,21 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 	 * window and lock out the sender's real frames). */
 	if (wire_peek(frame, len, &h, &why) != 0) {
 		log_refused(s, method, why);
-		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method,
+			   why);
 		goto out;
 	}
 	if (h.type != type) {
 		log_refused(s, method, "frame of another method");
-		peer_fault(env, API_FAULT_INVALID, "%s: frame of another method",
-		      method);
+		peer_fault(env, API_FAULT_INVALID,
+			   "%s: frame of another method", method);
 		goto out;
 	}
 	if (h.to != s->self_id || h.from == s->self_id ||
 	    config_node_by_id(s->cfg, h.from) == NULL) {
 		log_refused(s, method, "not from a member to this node");
 		peer_fault(env, API_FAULT_INVALID,
-		      "%s: not from a member to this node", method);
+			   "%s: not from a member to this node", method);
 		goto out;
 	}
 	rv = peerauth_verify_request(auth, h.from, wall_ms(), frame, len,
@@ -139,12 +136,13 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 	if (rv != PEERAUTH_OK) {
 		log_refused(s, method, peerauth_strerror(rv));
 		peer_fault(env, API_FAULT_UNAUTHORIZED, "unauthorized: %s",
-		      peerauth_strerror(rv));
+			   peerauth_strerror(rv));
 		goto out;
 	}
 	if (wire_decode(frame, len, &m, &has_auth, &why) != 0) {
 		log_refused(s, method, why);
-		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method, why);
+		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method,
+			   why);
 		goto out;
 	}
 	decoded = true;
@@ -200,8 +198,7 @@ static void meth_request_vote(struct call *c, xmlrpc_value *params, void *arg)
 	peer_call(c, params, arg, RAFT_MSG_VOTE, "requestVote");
 }
 
-static void meth_append_entries(struct call *c, xmlrpc_value *params,
-				void *arg)
+static void meth_append_entries(struct call *c, xmlrpc_value *params, void *arg)
 {
 	peer_call(c, params, arg, RAFT_MSG_APPEND, "appendEntries");
 }

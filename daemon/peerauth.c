@@ -87,10 +87,7 @@ void peerauth_free(struct peerauth *a)
 	free(a);
 }
 
-bool peerauth_enabled(const struct peerauth *a)
-{
-	return a->enabled;
-}
+bool peerauth_enabled(const struct peerauth *a) { return a->enabled; }
 
 size_t peerauth_trailer_size(const struct peerauth *a)
 {
@@ -111,8 +108,7 @@ static void mac_of(const struct peerauth *a, const char *label,
 }
 
 static void sign(const struct peerauth *a, const char *label, uint64_t epoch,
-		 uint64_t seq, uint64_t now_ms, uint8_t *frame,
-		 size_t body_len)
+		 uint64_t seq, uint64_t now_ms, uint8_t *frame, size_t body_len)
 {
 	uint8_t *t = frame + body_len;
 
@@ -261,9 +257,9 @@ static int window_accept(struct peerauth *a, uint32_t from, uint64_t epoch,
 	return PEERAUTH_OK;
 }
 
-int peerauth_verify_request(struct peerauth *a, uint32_t from,
-			    uint64_t now_ms, const uint8_t *frame, size_t len,
-			    bool has_trailer, struct peerauth_tag *tag)
+int peerauth_verify_request(struct peerauth *a, uint32_t from, uint64_t now_ms,
+			    const uint8_t *frame, size_t len, bool has_trailer,
+			    struct peerauth_tag *tag)
 {
 	uint64_t epoch = 0, seq = 0, t = 0;
 	int rv;
@@ -296,22 +292,20 @@ void peerauth_sign_response(const struct peerauth *a,
 {
 	if (!a->enabled)
 		return;
-	sign(a, label_response, req->epoch, req->seq, now_ms, frame,
-	     body_len);
+	sign(a, label_response, req->epoch, req->seq, now_ms, frame, body_len);
 }
 
 int peerauth_verify_response(const struct peerauth *a,
 			     const struct peerauth_tag *req,
-			     const uint8_t *frame, size_t len,
-			     bool has_trailer)
+			     const uint8_t *frame, size_t len, bool has_trailer)
 {
 	uint64_t epoch = 0, seq = 0, t = 0;
 	int rv;
 
 	if (!a->enabled)
 		return PEERAUTH_OK;
-	rv = check_mac(a, label_response, frame, len, has_trailer, &epoch,
-		       &seq, &t);
+	rv = check_mac(a, label_response, frame, len, has_trailer, &epoch, &seq,
+		       &t);
 	if (rv != PEERAUTH_OK)
 		return rv;
 	if (epoch != req->epoch || seq != req->seq)

@@ -52,11 +52,11 @@
 /* Errors (0 on success); peerauth_strerror() names them. */
 enum {
 	PEERAUTH_OK = 0,
-	PEERAUTH_EMISSING = -1, /* no trailer, but the cluster has a secret */
-	PEERAUTH_EMAC = -2,     /* the MAC does not match: wrong secret or
-				 * altered frame */
-	PEERAUTH_ESKEW = -3,    /* time too far from ours */
-	PEERAUTH_EREPLAY = -4,  /* (epoch, seq) seen before, or too old */
+	PEERAUTH_EMISSING = -1,	 /* no trailer, but the cluster has a secret */
+	PEERAUTH_EMAC = -2,	 /* the MAC does not match: wrong secret or
+				  * altered frame */
+	PEERAUTH_ESKEW = -3,	 /* time too far from ours */
+	PEERAUTH_EREPLAY = -4,	 /* (epoch, seq) seen before, or too old */
 	PEERAUTH_EMISMATCH = -5, /* an answer to another request */
 	PEERAUTH_ENOMEM = -6,
 };
@@ -90,9 +90,9 @@ size_t peerauth_trailer_size(const struct peerauth *a);
 void peerauth_sign_request(struct peerauth *a, uint32_t to, uint64_t now_ms,
 			   uint8_t *frame, size_t body_len,
 			   struct peerauth_tag *tag);
-int peerauth_verify_request(struct peerauth *a, uint32_t from,
-			    uint64_t now_ms, const uint8_t *frame, size_t len,
-			    bool has_trailer, struct peerauth_tag *tag);
+int peerauth_verify_request(struct peerauth *a, uint32_t from, uint64_t now_ms,
+			    const uint8_t *frame, size_t len, bool has_trailer,
+			    struct peerauth_tag *tag);
 
 /* Answers, bound to the request's tag. */
 void peerauth_sign_response(const struct peerauth *a,

@@ -64,7 +64,8 @@ struct server {
 	struct peer_rpc *peer_rpc;
 };
 
-/* ---- a call, parked on its connection thread ------------------------------ */
+/* ---- a call, parked on its connection thread ------------------------------
+ */
 
 struct call {
 	pthread_mutex_t mu;
@@ -177,7 +178,8 @@ static int add_method(xmlrpc_env *env, struct server *s, const char *name,
 	return env->fault_occurred ? -1 : 0;
 }
 
-/* ---- the XML guard and the server ------------------------------------------- */
+/* ---- the XML guard and the server -------------------------------------------
+ */
 
 static void guard_processor(xmlrpc_env *env, void *arg, const char *xml,
 			    size_t len, TSession *session,
@@ -270,8 +272,8 @@ int server_create(const struct config *cfg, const struct config_node *self,
 			       peer_rpc_methods[i].help) != 0)
 			goto fail_env;
 
-	if (resolve(self->host, self->port, &ss, &sslen, &family, err,
-		    errlen) < 0)
+	if (resolve(self->host, self->port, &ss, &sslen, &family, err, errlen) <
+	    0)
 		goto fail;
 	/* Bind the configured address only, never 0.0.0.0 (XMLRPC-C.md
 	 * §2). */
@@ -326,15 +328,9 @@ fail:
 	return -1;
 }
 
-void server_run(struct server *s)
-{
-	ServerRun(&s->abyss);
-}
+void server_run(struct server *s) { ServerRun(&s->abyss); }
 
-void server_terminate(struct server *s)
-{
-	ServerTerminate(&s->abyss);
-}
+void server_terminate(struct server *s) { ServerTerminate(&s->abyss); }
 
 void server_free(struct server *s)
 {

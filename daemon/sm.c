@@ -520,8 +520,8 @@ int sm_tid_check(const struct sm *sm, const char *tid, size_t tid_len,
 		 uint64_t hash, enum sm_tid_state *state,
 		 enum sm_result *result)
 {
-	const struct sm_tid *t = tid_len > 0 ? tid_find(sm, tid, tid_len)
-					     : NULL;
+	const struct sm_tid *t =
+	    tid_len > 0 ? tid_find(sm, tid, tid_len) : NULL;
 
 	*state = SM_TID_UNKNOWN;
 	*result = SM_RESULT_INVALID;

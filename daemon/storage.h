@@ -125,9 +125,9 @@ int storage_sync(struct storage *st, uint64_t ticket);
 
 /* What a sync call did, for the caller to tell the consensus core. */
 struct storage_sync_result {
-	bool ran;	 /* this call ran at least one fdatasync */
-	uint64_t index;	 /* if ran: the last log entry (index, term) its */
-	uint64_t term;	 /* last fdatasync covered, with all before it */
+	bool ran;	/* this call ran at least one fdatasync */
+	uint64_t index; /* if ran: the last log entry (index, term) its */
+	uint64_t term;	/* last fdatasync covered, with all before it */
 };
 
 /* storage_sync(), also saying what the caller's own fdatasyncs covered. */

@@ -264,8 +264,8 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 	return 0;
 }
 
-int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m,
-		bool *auth, const char **why)
+int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
+		const char **why)
 {
 	struct wire_header h;
 	struct cursor c;

@@ -65,8 +65,8 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
  * or -1 with a static reason in *why and nothing to release.  The frame is
  * untrusted: every length is checked before it is used, and the message is
  * checked with raft_msg_check() (bounds, entry terms). */
-int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m,
-		bool *auth, const char **why);
+int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
+		const char **why);
 
 /* Frees what wire_decode() allocated (the entry array).  Accepts a
  * zeroed message. */

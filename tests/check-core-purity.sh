@@ -17,6 +17,7 @@ fi
 
 # 1. Forbidden headers.
 bad_headers='time\.h|sys/time\.h|sys/times\.h|pthread\.h|threads\.h|unistd\.h|fcntl\.h|sys/socket\.h|netinet/|arpa/|netdb\.h|signal\.h|sys/stat\.h|dirent\.h|semaphore\.h|sys/random\.h|stdatomic\.h|sys/mman\.h'
+# shellcheck disable=SC2086 # $files is a list of paths without spaces
 if grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*<($bad_headers)>" $files; then
 	echo "FAIL: the core includes a header for clocks, threads, files or sockets"
 	fail=1
@@ -55,5 +56,5 @@ fi
 if [ $fail -ne 0 ]; then
 	exit 1
 fi
-echo "core purity: $(echo $files | wc -w) files clean, $(echo "$undef" | wc -w) external symbols all allowed"
+echo "core purity: $(echo "$files" | wc -w) files clean, $(echo "$undef" | wc -w) external symbols all allowed"
 exit 0

@@ -86,8 +86,9 @@ static void drop(struct raft *r, const struct raft_msg *m, const char *why)
 		r->drops_untraced++;
 		return;
 	}
-	trace(r, "term %llu: dropped a message (type %d) from %u: %s "
-		 "(%llu more dropped since the last such line)",
+	trace(r,
+	      "term %llu: dropped a message (type %d) from %u: %s "
+	      "(%llu more dropped since the last such line)",
 	      (unsigned long long)r->term, (int)m->type, m->from, why,
 	      (unsigned long long)r->drops_untraced);
 	r->drops_untraced = 0;
@@ -161,10 +162,7 @@ static void log_free(struct raft_log *l)
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static size_t majority(const struct raft *r)
-{
-	return r->cfg.n_nodes / 2 + 1;
-}
+static size_t majority(const struct raft *r) { return r->cfg.n_nodes / 2 + 1; }
 
 static struct raft_progress *progress_of(struct raft *r, uint32_t id)
 {
@@ -220,7 +218,8 @@ const char *raft_strerror(int rv)
 static void update_begin(struct raft *r, uint64_t now)
 {
 	if (now > r->now)
-		r->now = now; /* the caller's clock is monotonic; tolerate ties */
+		r->now =
+		    now; /* the caller's clock is monotonic; tolerate ties */
 	r->up.hs_changed = false;
 	r->up.truncate_from = 0;
 	r->up.append_first = 0;
@@ -236,10 +235,7 @@ static void update_begin(struct raft *r, uint64_t now)
 	r->up_commit0 = r->commit_index;
 }
 
-static void note_hard_state(struct raft *r)
-{
-	r->up.hs_changed = true;
-}
+static void note_hard_state(struct raft *r) { r->up.hs_changed = true; }
 
 static void note_append(struct raft *r, uint64_t index)
 {
@@ -315,8 +311,8 @@ static uint64_t next_wake(const struct raft *r)
  * split votes are rare and resolved quickly. */
 static void reset_election_timer(struct raft *r)
 {
-	uint64_t span = (uint64_t)r->cfg.election_max_ms -
-			r->cfg.election_min_ms + 1;
+	uint64_t span =
+	    (uint64_t)r->cfg.election_max_ms - r->cfg.election_min_ms + 1;
 	r->election_deadline =
 	    r->now + r->cfg.election_min_ms + rng_next(r) % span;
 }
@@ -695,7 +691,8 @@ static void maybe_commit(struct raft *r)
 		return;
 	for (i = 0; i < r->cfg.n_nodes; i++) {
 		const struct raft_progress *p = &r->progress[i];
-		matches[i] = is_self(r, p) ? r->persisted_index : p->match_index;
+		matches[i] =
+		    is_self(r, p) ? r->persisted_index : p->match_index;
 	}
 	sort_desc(matches, r->cfg.n_nodes);
 	q = matches[majority(r) - 1];
@@ -808,8 +805,9 @@ static void recv_vote(struct raft *r, const struct raft_msg *m)
 
 	if (m->term > r->term && in_lease(r)) {
 		/* Thesis §4.2.3: ignore it, do not even adopt the term. */
-		trace(r, "term %llu: ignored %svote from %u for term %llu "
-			 "(leader %u is alive)",
+		trace(r,
+		      "term %llu: ignored %svote from %u for term %llu "
+		      "(leader %u is alive)",
 		      (unsigned long long)r->term, v->prevote ? "pre" : "",
 		      m->from, (unsigned long long)m->term, r->leader_id);
 		return;
@@ -876,8 +874,9 @@ static void recv_vote_resp(struct raft *r, const struct raft_msg *m)
 
 static struct raft_msg *send_append_resp(struct raft *r,
 					 const struct raft_msg *req,
-			     bool success, uint64_t match,
-			     uint64_t conflict_term, uint64_t conflict_index)
+					 bool success, uint64_t match,
+					 uint64_t conflict_term,
+					 uint64_t conflict_index)
 {
 	struct raft_msg *resp = msg_new(r, RAFT_MSG_APPEND_RESP, req->from);
 
@@ -964,8 +963,9 @@ static void recv_append(struct raft *r, const struct raft_msg *m)
 				continue;
 			if (index <= r->commit_index) {
 				/* Never happens unless a peer is broken. */
-				trace(r, "term %llu: refused append from %u "
-					 "overwriting committed index %llu",
+				trace(r,
+				      "term %llu: refused append from %u "
+				      "overwriting committed index %llu",
 				      (unsigned long long)r->term, m->from,
 				      (unsigned long long)index);
 				return;
@@ -983,7 +983,8 @@ static void recv_append(struct raft *r, const struct raft_msg *m)
 	/* Figure 2: commitIndex = min(leaderCommit, index of last new
 	 * entry): only what this request proved to match. */
 	if (a->leader_commit > r->commit_index) {
-		uint64_t c = a->leader_commit < match ? a->leader_commit : match;
+		uint64_t c =
+		    a->leader_commit < match ? a->leader_commit : match;
 		if (c > r->commit_index)
 			r->commit_index = c;
 	}
@@ -1055,8 +1056,9 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 	if (a->conflict_term == 0 && a->conflict_index >= 1 &&
 	    a->conflict_index <= p->match_index &&
 	    a->prev_index >= a->conflict_index) {
-		trace(r, "term %llu: follower %u lost entries after %llu "
-			 "(had acknowledged %llu); repairing",
+		trace(r,
+		      "term %llu: follower %u lost entries after %llu "
+		      "(had acknowledged %llu); repairing",
 		      (unsigned long long)r->term, m->from,
 		      (unsigned long long)(a->conflict_index - 1),
 		      (unsigned long long)p->match_index);
@@ -1240,7 +1242,8 @@ int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m)
 	return RAFT_OK;
 }
 
-/* ---- other events ---------------------------------------------------------- */
+/* ---- other events ----------------------------------------------------------
+ */
 
 void raft_tick(struct raft *r, uint64_t now)
 {
@@ -1263,8 +1266,9 @@ void raft_tick(struct raft *r, uint64_t now)
 			    r->progress[i].recent_active)
 				active++;
 		if (active < majority(r)) {
-			trace(r, "term %llu: lost contact with a majority, "
-				 "stepping down",
+			trace(r,
+			      "term %llu: lost contact with a majority, "
+			      "stepping down",
 			      (unsigned long long)r->term);
 			become_follower(r, r->term, 0);
 			return;
@@ -1279,7 +1283,8 @@ void raft_tick(struct raft *r, uint64_t now)
 		 * its match index (retransmission). */
 		for (i = 0; i < r->cfg.n_nodes; i++) {
 			struct raft_progress *p = &r->progress[i];
-			if (is_self(r, p) || p->state != RAFT_PROGRESS_REPLICATE)
+			if (is_self(r, p) ||
+			    p->state != RAFT_PROGRESS_REPLICATE)
 				continue;
 			if (p->match_index < log_last_index(&r->log) &&
 			    r->now >= p->last_progress +
@@ -1295,8 +1300,7 @@ void raft_tick(struct raft *r, uint64_t now)
 	}
 }
 
-void raft_persisted(struct raft *r, uint64_t now, uint64_t index,
-		    uint64_t term)
+void raft_persisted(struct raft *r, uint64_t now, uint64_t index, uint64_t term)
 {
 	update_begin(r, now);
 	if (index <= r->persisted_index || index > log_last_index(&r->log))
@@ -1359,7 +1363,8 @@ const struct raft_update *raft_update_take(struct raft *r)
 	return &r->up;
 }
 
-/* ---- lifecycle ------------------------------------------------------------- */
+/* ---- lifecycle -------------------------------------------------------------
+ */
 
 int raft_init(struct raft *r, const struct raft_config *cfg)
 {
@@ -1380,7 +1385,8 @@ int raft_init(struct raft *r, const struct raft_config *cfg)
 	}
 	if (!self || cfg->election_min_ms < 1 ||
 	    cfg->election_min_ms > cfg->election_max_ms ||
-	    cfg->heartbeat_ms < 1 || cfg->heartbeat_ms >= cfg->election_min_ms ||
+	    cfg->heartbeat_ms < 1 ||
+	    cfg->heartbeat_ms >= cfg->election_min_ms ||
 	    cfg->max_batch_entries < 1 || cfg->max_batch_bytes < 1 ||
 	    cfg->max_inflight < 1 || cfg->max_inflight > RAFT_MAX_INFLIGHT)
 		return RAFT_EINVAL;
@@ -1447,27 +1453,16 @@ void raft_start(struct raft *r, uint64_t now)
 	reset_election_timer(r);
 }
 
-/* ---- accessors --------------------------------------------------------------- */
+/* ---- accessors
+ * --------------------------------------------------------------- */
 
-enum raft_role raft_role(const struct raft *r)
-{
-	return r->role;
-}
+enum raft_role raft_role(const struct raft *r) { return r->role; }
 
-uint64_t raft_term(const struct raft *r)
-{
-	return r->term;
-}
+uint64_t raft_term(const struct raft *r) { return r->term; }
 
-uint32_t raft_leader(const struct raft *r)
-{
-	return r->leader_id;
-}
+uint32_t raft_leader(const struct raft *r) { return r->leader_id; }
 
-uint64_t raft_commit_index(const struct raft *r)
-{
-	return r->commit_index;
-}
+uint64_t raft_commit_index(const struct raft *r) { return r->commit_index; }
 
 uint64_t raft_last_index(const struct raft *r)
 {
@@ -1489,7 +1484,8 @@ const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index)
 	return log_at(&r->log, index);
 }
 
-/* ---- message copies ------------------------------------------------------------ */
+/* ---- message copies
+ * ------------------------------------------------------------ */
 
 int raft_msg_copy(struct raft_msg *dst, const struct raft_msg *src)
 {
@@ -1502,7 +1498,8 @@ int raft_msg_copy(struct raft_msg *dst, const struct raft_msg *src)
 		return RAFT_OK;
 	}
 	n = src->u.append.n_entries;
-	dst->u.append.entries = core_realloc(NULL, n * sizeof(struct raft_entry));
+	dst->u.append.entries =
+	    core_realloc(NULL, n * sizeof(struct raft_entry));
 	for (i = 0; i < n; i++) {
 		const struct raft_entry *s = &src->u.append.entries[i];
 		struct raft_entry *d = &dst->u.append.entries[i];

@@ -71,13 +71,13 @@ enum {
 
 enum raft_role {
 	RAFT_FOLLOWER = 0,
-	RAFT_PRECANDIDATE, /* PreVote phase (thesis §9.6): term not yet bumped */
+	RAFT_PRECANDIDATE, /* PreVote (thesis §9.6): term not yet bumped */
 	RAFT_CANDIDATE,
 	RAFT_LEADER,
 };
 
 enum raft_entry_type {
-	RAFT_ENTRY_NOOP = 0,    /* appended by a new leader (§8 of the paper) */
+	RAFT_ENTRY_NOOP = 0, /* appended by a new leader (§8 of the paper) */
 	RAFT_ENTRY_COMMAND = 1, /* opaque to the core: the state machine's */
 	/* later: RAFT_ENTRY_CONFIG for membership changes */
 };
@@ -93,9 +93,9 @@ struct raft_entry {
 };
 
 enum raft_msg_type {
-	RAFT_MSG_VOTE = 1,       /* RequestVote (also PreVote) */
+	RAFT_MSG_VOTE = 1, /* RequestVote (also PreVote) */
 	RAFT_MSG_VOTE_RESP,
-	RAFT_MSG_APPEND,         /* AppendEntries (also heartbeat) */
+	RAFT_MSG_APPEND, /* AppendEntries (also heartbeat) */
 	RAFT_MSG_APPEND_RESP,
 	/* later: RAFT_MSG_SNAPSHOT, RAFT_MSG_TIMEOUT_NOW */
 };
@@ -123,7 +123,7 @@ struct raft_msg_append {
 struct raft_msg_append_resp {
 	bool success;
 	uint64_t prev_index;  /* echo of the request's prev_index */
-	uint64_t match_index; /* success: last index known to match the leader */
+	uint64_t match_index; /* success: the last index known to match */
 	/* failure: the conflict hint (§5.3, "fast backup"): the follower's
 	 * term at prev_index and the first index it holds of that term, or
 	 * conflict_term 0 and conflict_index = its last index + 1 when its log
@@ -148,26 +148,26 @@ struct raft_msg {
 };
 
 struct raft_read_result {
-	uint64_t id;    /* the caller's id from raft_read() */
+	uint64_t id;	/* the caller's id from raft_read() */
 	uint64_t index; /* serve once applied >= index */
 };
 
 struct raft_config {
-	uint32_t id;                   /* this node's id */
+	uint32_t id; /* this node's id */
 	uint32_t n_nodes;
 	uint32_t nodes[RAFT_MAX_NODES]; /* ids of every voter, self included */
-	uint32_t election_min_ms;      /* election timeout drawn in [min, max] */
+	uint32_t election_min_ms; /* election timeout drawn in [min, max] */
 	uint32_t election_max_ms;
 	uint32_t heartbeat_ms;
-	uint32_t max_batch_entries;    /* per AppendEntries */
-	uint32_t max_batch_bytes;      /* payload bytes per AppendEntries */
-	uint32_t max_inflight;         /* pipelined AppendEntries per peer,
-					* 1..RAFT_MAX_INFLIGHT */
-	bool pipeline_full_only;       /* a second request while one is out
-					* only when it fills a whole batch */
-	uint64_t seed;                 /* the PRNG's seed (node-specific) */
-	bool prevote;                  /* thesis §9.6 */
-	bool check_quorum;             /* thesis §6.2 */
+	uint32_t max_batch_entries; /* per AppendEntries */
+	uint32_t max_batch_bytes;   /* payload bytes per AppendEntries */
+	uint32_t max_inflight;	    /* pipelined AppendEntries per peer,
+				     * 1..RAFT_MAX_INFLIGHT */
+	bool pipeline_full_only;    /* a second request while one is out
+				     * only when it fills a whole batch */
+	uint64_t seed;		    /* the PRNG's seed (node-specific) */
+	bool prevote;		    /* thesis §9.6 */
+	bool check_quorum;	    /* thesis §6.2 */
 };
 
 /* What the caller must do after an event; see the order at the top. */
@@ -203,7 +203,8 @@ struct raft_update {
 /* Per-peer replication progress on the leader (§5.3, Figure 2). */
 enum raft_progress_state {
 	RAFT_PROGRESS_PROBE = 0, /* one AppendEntries at a time until match */
-	RAFT_PROGRESS_REPLICATE, /* pipelined, next_index advanced optimistically */
+	RAFT_PROGRESS_REPLICATE, /* pipelined, next_index advanced
+				    optimistically */
 };
 
 struct raft_progress {
@@ -215,12 +216,12 @@ struct raft_progress {
 	 * (REPLICATE); in PROBE one slot marks the single request out. */
 	uint64_t inflight[RAFT_MAX_INFLIGHT];
 	uint32_t n_inflight;
-	uint64_t last_send;     /* time of the last AppendEntries sent */
+	uint64_t last_send;	/* time of the last AppendEntries sent */
 	uint64_t last_progress; /* time match_index last advanced */
-	uint64_t acked_seq;    /* highest heartbeat round answered this term */
-	uint64_t probe_seq;    /* PROBE: the round in which the probe left */
-	bool recent_active;    /* heard from since the last CheckQuorum */
-	bool vote_granted;     /* in the current (pre)election */
+	uint64_t acked_seq;	/* highest heartbeat round answered this term */
+	uint64_t probe_seq;	/* PROBE: the round in which the probe left */
+	bool recent_active;	/* heard from since the last CheckQuorum */
+	bool vote_granted;	/* in the current (pre)election */
 	bool vote_answered;
 };
 
@@ -236,7 +237,7 @@ struct raft_log {
 
 struct raft_pending_read {
 	uint64_t id;
-	uint64_t seq;   /* heartbeat round that confirms it */
+	uint64_t seq;	/* heartbeat round that confirms it */
 	uint64_t index; /* commit index when it was registered, 0 if waiting
 			 * for the leader's first commit in its term */
 };
@@ -264,13 +265,13 @@ struct raft {
 	uint32_t term_leader;
 	uint64_t commit_index;
 	uint64_t persisted_index; /* durable locally, reported by the caller */
-	uint64_t rng;             /* xorshift64* state */
+	uint64_t rng;		  /* xorshift64* state */
 
 	uint64_t election_deadline;   /* followers and candidates */
 	uint64_t last_leader_contact; /* last AppendEntries from a leader */
-	uint64_t heartbeat_deadline;    /* leaders */
-	uint64_t quorum_deadline;       /* leaders: next CheckQuorum */
-	bool commit_in_term;            /* leader committed an entry of its term */
+	uint64_t heartbeat_deadline;  /* leaders */
+	uint64_t quorum_deadline;     /* leaders: next CheckQuorum */
+	bool commit_in_term; /* leader committed an entry of its term */
 
 	struct raft_progress progress[RAFT_MAX_NODES];
 	/* Times a leader found a follower's pipeline stalled (no progress

@@ -68,6 +68,7 @@ for log in "$out"/fuzz-[0-9]*.log; do
 	echo "--- $log"
 	grep -E '^(Done|stat::|==[0-9]+==ERROR|SUMMARY)' "$log" || tail -n 20 "$log"
 done
-echo "make fuzz: corpus-work holds $(ls "$out/corpus-work" | wc -l) inputs;" \
-	"crash files: $(ls "$out" | grep -c '^crash-')"
+n_work=$(find "$out/corpus-work" -type f 2>/dev/null | wc -l)
+n_crash=$(find "$out" -maxdepth 1 -name 'crash-*' 2>/dev/null | wc -l)
+echo "make fuzz: corpus-work holds $n_work inputs; crash files: $n_crash"
 exit $rv
