@@ -1,4 +1,4 @@
-/* cmd.c: raftctl's commands (contract §4), shared by the command line and
+/* cmd.c: raftctl's commands (docs/RAFTCTL.md), shared by the command line and
  * the interactive shell. */
 #include "cmd.h"
 

@@ -1,4 +1,4 @@
-/* cmd.h: raftctl's commands (contract §4), shared by the command line and
+/* cmd.h: raftctl's commands (docs/RAFTCTL.md), shared by the command line and
  * the interactive shell. */
 #ifndef RAFTCTL_CMD_H
 #define RAFTCTL_CMD_H
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit statuses (contract §4). */
+/* Exit statuses (docs/RAFTCTL.md). */
 enum {
 	CMD_EXIT_OK = 0,
 	CMD_EXIT_FAIL = 1,    /* the operation failed (not found, cas...) */

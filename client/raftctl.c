@@ -1,4 +1,4 @@
-/* raftctl.c: the command-line client of a raftd cluster (contract §4):
+/* raftctl.c: the command-line client of a raftd cluster (docs/RAFTCTL.md):
  * global options, then one command or the interactive shell. */
 #include <getopt.h>
 #include <signal.h>

@@ -334,7 +334,7 @@ int rpc_decode_status(xmlrpc_value *v, struct rpc_status *st)
 			 "status() answer lacks a required member");
 		return RPC_EPROTO;
 	}
-	/* Required by the contract too, but only informative here. */
+	/* Promised by docs/API.md too, but only informative here. */
 	if (rpc_struct_str(v, "leaderAddress", st->leader_address,
 			   sizeof(st->leader_address)) < 0)
 		st->leader_address[0] = '\0';

@@ -1,11 +1,11 @@
-/* rpc.h: raftctl's side of the XML-RPC API (contract §3): calls with
+/* rpc.h: raftctl's side of the XML-RPC API (docs/API.md): calls with
  * sub-second deadlines, parallel status scans, finding the leader, and
  * calls that follow NOT_LEADER hints and retry until an overall deadline.
  *
  * Single-threaded: one xmlrpc-c client, driven through the asynchronous
  * API (xmlrpc_client_start_rpc + event_loop_finish_timeout + an interrupt
  * flag), because the curl transport's own timeouts are 3-second granular
- * (shared/XMLRPC-C.md §4).  xmlrpc_client_setup_global_const() must have
+ * (docs/XMLRPC-C.md §4).  xmlrpc_client_setup_global_const() must have
  * been called (once, in main) before rpc_new(). */
 #ifndef RAFTCTL_RPC_H
 #define RAFTCTL_RPC_H

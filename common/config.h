@@ -13,7 +13,7 @@
  * must be at least this; the daemon checks it at compile time). */
 #define CONFIG_MAX_NODES 15
 
-/* Defaults for every optional key (contract §2). */
+/* Defaults for every optional key (etc/raftd.conf). */
 #define CONFIG_DEFAULT_DATA_DIR "data/node-%i"
 #define CONFIG_DEFAULT_ELECTION_MIN_MS 150
 #define CONFIG_DEFAULT_ELECTION_MAX_MS 300

@@ -469,7 +469,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	/* XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
+	/* docs/XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
 	 * mid-response (the other signals were blocked above, for the
 	 * signal thread).  SIGXFSZ is raised in the thread that wrote past
 	 * the file size limit: ignored, the write fails with EFBIG and the

@@ -189,7 +189,7 @@ out:
 }
 
 /* One RPC carrying m, with a deadline in ms (xmlrpc-c's own timeouts
- * work in 3-second steps: XMLRPC-C.md §4).  0 and *reply on success;
+ * work in 3-second steps: docs/XMLRPC-C.md §4).  0 and *reply on success;
  * *frame then holds the answer's bytes, which *reply borrows from (free
  * it after wire_msg_release(reply)). */
 static int peer_call(struct peer_conn *c, const struct raft_msg *m,

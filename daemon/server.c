@@ -187,7 +187,7 @@ static void guard_processor(xmlrpc_env *env, void *arg, const char *xml,
 {
 	struct server *s = arg;
 
-	/* XMLRPC-C.md §3: expat expands internal entities; a DTD has no
+	/* docs/XMLRPC-C.md §3: expat expands internal entities; a DTD has no
 	 * place in XML-RPC and clients escape '<' in strings. */
 	/* A UTF-16 or UTF-32 body (a byte-order mark, or NUL bytes) would
 	 * hide "<!" from the byte search below, so only ASCII-compatible
@@ -275,7 +275,7 @@ int server_create(const struct config *cfg, const struct config_node *self,
 	if (resolve(self->host, self->port, &ss, &sslen, &family, err, errlen) <
 	    0)
 		goto fail;
-	/* Bind the configured address only, never 0.0.0.0 (XMLRPC-C.md
+	/* Bind the configured address only, never 0.0.0.0 (docs/XMLRPC-C.md
 	 * §2). */
 	ChanSwitchUnixCreate2(family, (struct sockaddr *)&ss, sslen, &s->chan,
 			      &error);

@@ -1,4 +1,4 @@
-/* server.h: raftd's XML-RPC server (contract §3) on Abyss. */
+/* server.h: raftd's XML-RPC server (docs/API.md) on Abyss. */
 #ifndef RAFTD_SERVER_H
 #define RAFTD_SERVER_H
 

@@ -19,7 +19,7 @@
 
 /* ---- memory ----------------------------------------------------------- */
 
-/* Out of memory is fatal, as in the rest of raftd (STYLE.md). */
+/* Out of memory is fatal, as in the rest of raftd (common/xalloc.h). */
 static void *core_realloc(void *p, size_t size)
 {
 	void *q = realloc(p, size ? size : 1);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """raftctl_fake_cluster.py: drives the built raftctl against a scripted
 fake cluster: XML-RPC servers on loopback that speak the client API of
-contract section 3, with a leader chosen by the test, and faults, dropped
+docs/API.md, with a leader chosen by the test, and faults, dropped
 connections and hung nodes injected per call.  It checks what raftd cannot
 be made to do on demand: hint following, retries with the same tid, the
 deadline, parallel scans past a hung node, paging.

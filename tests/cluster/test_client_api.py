@@ -1,4 +1,4 @@
-# test_client_api.py: every client method of contract §3 against a 3-node cluster.
+# test_client_api.py: every client method of docs/API.md against a 3-node cluster.
 import os
 import random
 import sys

@@ -24,7 +24,7 @@
 
 /* ---- memory ------------------------------------------------------------- */
 
-/* Out of memory is fatal, as everywhere in raftd (STYLE.md). */
+/* Out of memory is fatal, as everywhere in raftd (common/xalloc.h). */
 static void *xrealloc(void *p, size_t size)
 {
 	void *q = realloc(p, size ? size : 1);

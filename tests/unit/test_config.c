@@ -619,7 +619,7 @@ static void test_nodes(void)
 		   "\"127.0.0.1:8001\"; }\n); };\n",
 		   2, "cluster.nodes[0].id", "not a float");
 
-	/* The contract's example message, word for word. */
+	/* The example message of etc/raftd.conf, word for word. */
 	EXPECT_BAD("cluster = {\n"
 		   "  nodes = (\n"
 		   "    { id = 1; address = \"127.0.0.1:8001\"; },\n"
