@@ -1,6 +1,7 @@
 /* command.c: encode, decode and render client write commands (log entry
  * payloads); the format is in command.h and docs/STATE-MACHINE.md. */
 #include "command.h"
+#include "errtab.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,23 +15,20 @@
 #define FORMAT_STR_MAX 40u
 #define FORMAT_PAIRS_MAX 3u
 
-static const char *const command_errors[] = {
-    [0] = "ok",
-    [-COMMAND_EINVAL] = "invalid command arguments",
-    [-COMMAND_ETOOBIG] = "key, value, tid or multiPut over its limit",
-    [-COMMAND_EVERSION] = "unknown command format version",
-    [-COMMAND_EOP] = "unknown command op or flags",
-    [-COMMAND_ETRUNC] = "command truncated",
-    [-COMMAND_ETRAILING] = "trailing bytes after command",
-    [-COMMAND_ENONCANON] = "non-canonical command encoding",
+static const struct errtab command_errtab[] = {
+    {COMMAND_OK, "ok"},
+    {COMMAND_EINVAL, "invalid command arguments"},
+    {COMMAND_ETOOBIG, "key, value, tid or multiPut over its limit"},
+    {COMMAND_EVERSION, "unknown command format version"},
+    {COMMAND_EOP, "unknown command op or flags"},
+    {COMMAND_ETRUNC, "command truncated"},
+    {COMMAND_ETRAILING, "trailing bytes after command"},
+    {COMMAND_ENONCANON, "non-canonical command encoding"},
 };
 
 const char *command_strerror(int rv)
 {
-	if (rv > 0 ||
-	    (size_t)-rv >= sizeof(command_errors) / sizeof(command_errors[0]))
-		return "unknown command error";
-	return command_errors[-rv];
+	return ERRTAB_LOOKUP(command_errtab, rv, "unknown command error");
 }
 
 const char *command_op_name(enum command_op op)

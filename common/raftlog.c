@@ -1,6 +1,7 @@
 /* raftlog.c: the raftlog file format (encode, decode, read-only scan). */
 #include "raftlog.h"
 #include "bytes.h"
+#include "errtab.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -454,24 +455,18 @@ int raftlog_scan_file(const char *path, const struct raftlog_scan_ops *ops,
 	return rv;
 }
 
+static const struct errtab raftlog_errtab[] = {
+    {RAFTLOG_OK, "ok"},
+    {RAFTLOG_EINVAL, "invalid argument"},
+    {RAFTLOG_ESHORT, "record cut short"},
+    {RAFTLOG_ECORRUPT, "corrupt raftlog"},
+    {RAFTLOG_EIO, "I/O error"},
+    {RAFTLOG_ENOMEM, "out of memory"},
+};
+
 const char *raftlog_strerror(int rv)
 {
-	switch (rv) {
-	case RAFTLOG_OK:
-		return "ok";
-	case RAFTLOG_EINVAL:
-		return "invalid argument";
-	case RAFTLOG_ESHORT:
-		return "record cut short";
-	case RAFTLOG_ECORRUPT:
-		return "corrupt raftlog";
-	case RAFTLOG_EIO:
-		return "I/O error";
-	case RAFTLOG_ENOMEM:
-		return "out of memory";
-	default:
-		return "unknown raftlog error";
-	}
+	return ERRTAB_LOOKUP(raftlog_errtab, rv, "unknown raftlog error");
 }
 
 const char *raftlog_rec_type_name(uint8_t rtype)

@@ -7,6 +7,7 @@
 #include "peerauth.h"
 
 #include "bytes.h"
+#include "errtab.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -313,23 +314,17 @@ int peerauth_verify_response(const struct peerauth *a,
 	return PEERAUTH_OK;
 }
 
+static const struct errtab peerauth_errtab[] = {
+    {PEERAUTH_OK, "ok"},
+    {PEERAUTH_EMISSING, "not authenticated (the cluster has a secret)"},
+    {PEERAUTH_EMAC, "bad MAC (wrong cluster secret, or altered in transit)"},
+    {PEERAUTH_ESKEW, "timestamp too far from this node's clock"},
+    {PEERAUTH_EREPLAY, "replayed or too old"},
+    {PEERAUTH_EMISMATCH, "answer to another request"},
+    {PEERAUTH_ENOMEM, "too many senders"},
+};
+
 const char *peerauth_strerror(int rv)
 {
-	switch (rv) {
-	case PEERAUTH_OK:
-		return "ok";
-	case PEERAUTH_EMISSING:
-		return "not authenticated (the cluster has a secret)";
-	case PEERAUTH_EMAC:
-		return "bad MAC (wrong cluster secret, or altered in transit)";
-	case PEERAUTH_ESKEW:
-		return "timestamp too far from this node's clock";
-	case PEERAUTH_EREPLAY:
-		return "replayed or too old";
-	case PEERAUTH_EMISMATCH:
-		return "answer to another request";
-	case PEERAUTH_ENOMEM:
-		return "too many senders";
-	}
-	return "unknown error";
+	return ERRTAB_LOOKUP(peerauth_errtab, rv, "unknown error");
 }

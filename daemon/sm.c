@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/raft.h"
+#include "errtab.h"
 #include "xalloc.h"
 
 /* Every valid command must fit in one log entry, or a client could make a
@@ -63,20 +64,18 @@ struct sm {
 
 #define SM_MIN_BUCKETS 1024u
 
-static const char *const sm_errors[] = {
-    [0] = "ok",
-    [-SM_EINVAL] = "malformed command",
-    [-SM_EORDER] = "entry applied out of order",
-    [-SM_ENOTFOUND] = "no such key",
-    [-SM_EIO] = "write error",
-    [-SM_ECORRUPT] = "state machine invariant broken",
+static const struct errtab sm_errtab[] = {
+    {SM_OK, "ok"},
+    {SM_EINVAL, "malformed command"},
+    {SM_EORDER, "entry applied out of order"},
+    {SM_ENOTFOUND, "no such key"},
+    {SM_EIO, "write error"},
+    {SM_ECORRUPT, "state machine invariant broken"},
 };
 
 const char *sm_strerror(int rv)
 {
-	if (rv > 0 || (size_t)-rv >= sizeof(sm_errors) / sizeof(sm_errors[0]))
-		return "unknown state machine error";
-	return sm_errors[-rv];
+	return ERRTAB_LOOKUP(sm_errtab, rv, "unknown state machine error");
 }
 
 const char *sm_result_name(enum sm_result r)

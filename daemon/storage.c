@@ -20,6 +20,7 @@
  */
 #include "storage.h"
 #include "bytes.h"
+#include "errtab.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1103,22 +1104,16 @@ void storage_set_sync_hook(struct storage *st, int (*hook)(void *arg),
 	pthread_mutex_unlock(&st->mu);
 }
 
+static const struct errtab storage_errtab[] = {
+    {STORAGE_OK, "ok"},
+    {STORAGE_EIO, "storage I/O failure (fatal)"},
+    {STORAGE_ECORRUPT, "corrupt data dir"},
+    {STORAGE_EINVAL, "invalid argument"},
+    {STORAGE_ENOMEM, "out of memory"},
+    {STORAGE_EBUSY, "data dir in use"},
+};
+
 const char *storage_strerror(int rv)
 {
-	switch (rv) {
-	case STORAGE_OK:
-		return "ok";
-	case STORAGE_EIO:
-		return "storage I/O failure (fatal)";
-	case STORAGE_ECORRUPT:
-		return "corrupt data dir";
-	case STORAGE_EINVAL:
-		return "invalid argument";
-	case STORAGE_ENOMEM:
-		return "out of memory";
-	case STORAGE_EBUSY:
-		return "data dir in use";
-	default:
-		return "unknown storage error";
-	}
+	return ERRTAB_LOOKUP(storage_errtab, rv, "unknown storage error");
 }
