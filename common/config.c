@@ -31,10 +31,15 @@ static const char *const root_keys[] = {
     "request_timeout_ms",
     "max_inflight",
     "insecure",
+    "http_threads",
+    "max_connections",
+    "max_connections_per_ip",
+    "connection_timeout_s",
     NULL,
 };
 static const char *const cluster_keys[] = {"nodes", "secret", NULL};
-static const char *const node_keys[] = {"id", "address", NULL};
+static const char *const node_keys[] = {"id", "address", "peer_address",
+					 NULL};
 static const char *const election_keys[] = {"min", "max", NULL};
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -476,7 +481,57 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 		addr_format(node->host, node->port, node->address,
 			    sizeof(node->address));
 
+		/* Peers talk on a listener of their own, so that no client
+		 * connection can take their place (docs/DESIGN.md). */
+		if (get_string(ld, g, prefix, "peer_address", &address) != 0)
+			return -1;
+		snprintf(key, sizeof(key), "%s.peer_address", prefix);
+		if (address != NULL) {
+			if (addr_parse(address, node->peer_host,
+				       sizeof(node->peer_host),
+				       &node->peer_port, why,
+				       sizeof(why)) != 0)
+				return load_fail(
+				    ld,
+				    config_setting_get_member(g,
+							      "peer_address"),
+				    key, "bad address \"%.300s\": %s", address,
+				    why);
+		} else if ((unsigned)node->port + CONFIG_PEER_PORT_OFFSET >
+			   65535) {
+			return load_fail(
+			    ld, g, key,
+			    "missing, and its default (the address's port + "
+			    "%u = %u) is not a port: set it",
+			    CONFIG_PEER_PORT_OFFSET,
+			    (unsigned)node->port + CONFIG_PEER_PORT_OFFSET);
+		} else {
+			strcpy(node->peer_host, node->host);
+			node->peer_port =
+			    (uint16_t)(node->port + CONFIG_PEER_PORT_OFFSET);
+		}
+		addr_format(node->peer_host, node->peer_port,
+			    node->peer_address, sizeof(node->peer_address));
+
+		if (node->peer_port == node->port &&
+		    strcasecmp(node->peer_host, node->host) == 0)
+			return load_fail(ld, g, key,
+					 "the same as the node's address %s",
+					 node->address);
 		for (int j = 0; j < i; j++) {
+			const struct config_node *o = &cfg->nodes[j];
+			if ((o->peer_port == node->port &&
+			     strcasecmp(o->peer_host, node->host) == 0) ||
+			    (o->port == node->peer_port &&
+			     strcasecmp(o->host, node->peer_host) == 0) ||
+			    (o->peer_port == node->peer_port &&
+			     strcasecmp(o->peer_host, node->peer_host) == 0))
+				return load_fail(
+				    ld, g, prefix,
+				    "its address or peer address %s / %s is "
+				    "also node %u's (line %d)",
+				    node->address, node->peer_address,
+				    (unsigned)o->id, o->line);
 			if (cfg->nodes[j].id == node->id) {
 				snprintf(key, sizeof(key), "%s.id", prefix);
 				return load_fail(
@@ -673,6 +728,19 @@ static int load_timeouts(const struct loader *ld, const config_setting_t *root,
 	if (get_int(ld, root, NULL, "max_inflight", 1, CONFIG_MAX_INFLIGHT,
 		    &cfg->max_inflight, &found) != 0)
 		return -1;
+	if (get_int(ld, root, NULL, "http_threads", 0, CONFIG_MAX_HTTP_THREADS,
+		    &cfg->http_threads, &found) != 0)
+		return -1;
+	if (get_int(ld, root, NULL, "max_connections", 16,
+		    CONFIG_MAX_CONNECTIONS, &cfg->max_connections, &found) != 0)
+		return -1;
+	if (get_int(ld, root, NULL, "max_connections_per_ip", 0,
+		    CONFIG_MAX_CONNECTIONS, &cfg->max_connections_per_ip,
+		    &found) != 0)
+		return -1;
+	if (get_int(ld, root, NULL, "connection_timeout_s", 1, 3600,
+		    &cfg->connection_timeout_s, &found) != 0)
+		return -1;
 	return 0;
 }
 
@@ -727,6 +795,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->heartbeat_ms = CONFIG_DEFAULT_HEARTBEAT_MS;
 	cfg->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
 	cfg->max_inflight = CONFIG_DEFAULT_MAX_INFLIGHT;
+	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	cfg->connection_timeout_s = CONFIG_DEFAULT_CONNECTION_TIMEOUT_S;
 
 	if (check_readable(&ld) != 0)
 		goto out;

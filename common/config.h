@@ -21,6 +21,13 @@
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 5000
 #define CONFIG_DEFAULT_MAX_INFLIGHT 2
 #define CONFIG_MAX_INFLIGHT 8 /* AppendEntries in flight per peer */
+/* A node's peer listener, when its peer_address is not given: the same
+ * host, this far above the client port. */
+#define CONFIG_PEER_PORT_OFFSET 1000u
+#define CONFIG_MAX_HTTP_THREADS 64u
+#define CONFIG_DEFAULT_MAX_CONNECTIONS 4096u
+#define CONFIG_MAX_CONNECTIONS 65536u
+#define CONFIG_DEFAULT_CONNECTION_TIMEOUT_S 10u
 
 /* Limits the loader enforces.  Ids stop at INT32_MAX because they travel as
  * XML-RPC <i4> values (status().id, leader). */
@@ -41,6 +48,11 @@ struct config_node {
 	/* Host alone, IPv6 without brackets, ready for getaddrinfo(). */
 	char host[CONFIG_HOST_MAX];
 	uint16_t port;
+	/* Where the other nodes reach it (requestVote, appendEntries):
+	 * peer_address, or host and port + CONFIG_PEER_PORT_OFFSET. */
+	char peer_address[CONFIG_ADDRESS_MAX];
+	char peer_host[CONFIG_HOST_MAX];
+	uint16_t peer_port;
 	int line; /* where the node's { ... } starts in the config file */
 };
 
@@ -61,6 +73,13 @@ struct config {
 	/* AppendEntries in flight to one peer at once, each on its own
 	 * connection (pipelining; etc/raftd.conf, docs/DESIGN.md). */
 	uint32_t max_inflight;
+	/* The HTTP servers (docs/DESIGN.md, "The edge"): worker threads (0:
+	 * one per CPU, at least 2), connections at most, per client address
+	 * (0: no limit), and how long a connection may be idle or slow. */
+	uint32_t http_threads;
+	uint32_t max_connections;
+	uint32_t max_connections_per_ip;
+	uint32_t connection_timeout_s;
 };
 
 /* Read and validate the config file at `path` into `cfg` (which the caller

@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/client.h>
-#include <xmlrpc-c/server_abyss.h>
 
 #include "config.h"
 #include "log.h"
@@ -307,6 +307,20 @@ static void daemon_ready(void)
 	ready_fd = -1;
 }
 
+/* Each connection is a descriptor: the soft limit (often 1024) up to the
+ * hard one, so that max_connections is not capped by it. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open-file limit: %s",
+				 strerror(errno));
+	}
+}
+
 struct sigctx {
 	sigset_t set;
 	struct node *node;
@@ -476,17 +490,15 @@ int main(int argc, char **argv)
 	 * storage reports it. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
-	/* Abyss formats HTTP dates with the C library's time zone code;
-	 * initialise it here so its first use is not a race between
-	 * connection threads (seen by ThreadSanitizer). */
+	/* The C library's time zone code, initialised before any thread
+	 * so that its first use is not a race (seen by ThreadSanitizer). */
 	tzset();
+	raise_fd_limit();
 
 	/* Process-wide, not thread-safe: once, before any thread. */
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, RAFTD_XML_LIMIT);
 	xmlrpc_env_init(&env);
-	xmlrpc_server_abyss_global_init(&env);
-	if (!env.fault_occurred)
-		xmlrpc_client_setup_global_const(&env);
+	xmlrpc_client_setup_global_const(&env);
 	if (env.fault_occurred) {
 		log_error("xmlrpc-c init: %s", env.fault_string);
 		return 1;
@@ -503,13 +515,20 @@ int main(int argc, char **argv)
 		log_warn("insecure = true: peer messages are not "
 			 "authenticated; anyone who can reach a node's port "
 			 "can act as a member");
+	/* The ports first: a node whose port is taken fails before it
+	 * creates or touches anything in its data dir. */
+	if (server_create(&cfg, self, &server, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		rv = 1;
+		goto out;
+	}
 	if (node_start(&cfg, self->id, data_dir, &node, err, sizeof(err)) !=
 	    0) {
 		log_error("%s", err);
 		rv = 1;
 		goto out;
 	}
-	if (server_create(&cfg, self, node, &server, err, sizeof(err)) != 0) {
+	if (server_start(server, node, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		rv = 1;
 		goto out;
@@ -521,16 +540,20 @@ int main(int argc, char **argv)
 		rv = 1;
 		goto out;
 	}
-	log_info("serving XML-RPC on http://%s/RPC2", self->address);
+	log_info("serving XML-RPC on http://%s/RPC2 (peers on %s)",
+		 self->address, self->peer_address);
 	daemon_ready();
 	server_run(server);
 	pthread_join(sigthread, NULL);
 	rv = 0;
 out:
-	node_stop(node);
+	/* The servers stop first (their threads call into the node), once
+	 * the node has answered every parked call (node_begin_stop). */
+	if (node != NULL)
+		node_begin_stop(node);
 	server_free(server);
+	node_stop(node);
 	xmlrpc_client_teardown_global_const();
-	xmlrpc_server_abyss_global_term();
 	xmlrpc_env_clean(&env);
 	if (o.pidfile != NULL)
 		unlink(o.pidfile);

@@ -247,9 +247,24 @@ void node_status(struct node *n, struct node_status_info *out)
 	out->last_log_index = raft_last_index(&n->raft);
 	out->last_log_term = raft_last_term(&n->raft);
 	out->dropped_msgs = n->raft.dropped_msgs;
+	out->elections = n->raft.elections;
+	out->leaderships = n->raft.leaderships;
+	if (out->role == RAFT_LEADER) {
+		for (uint32_t i = 0; i < n->raft.cfg.n_nodes; i++) {
+			const struct raft_progress *p = &n->raft.progress[i];
+			if (p->id == n->id)
+				continue;
+			out->peers[out->n_peers].id = p->id;
+			out->peers[out->n_peers].match = p->match_index;
+			out->peers[out->n_peers].lag =
+			    out->last_log_index - p->match_index;
+			out->n_peers++;
+		}
+	}
 	pthread_mutex_unlock(&n->lock);
 	storage_get_stats(n->st, &ss);
 	out->log_syncs = ss.log_syncs;
+	memcpy(out->sync_hist, ss.sync_hist, sizeof(out->sync_hist));
 	out->sync_ns_max = ss.sync_ns_max;
 	peers_stats(n->peers, &out->appends_sent, &out->entries_sent);
 	out->appends_received = atomic_load(&n->appends_received);

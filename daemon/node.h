@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "hist.h"
 #include "core/raft.h"
 #include "sm.h"
 
@@ -110,6 +111,17 @@ struct node_status_info {
 					* caller, wall time */
 	uint64_t read_copy_cpu_ns_max; /* ... and CPU time */
 	uint64_t dropped_msgs;	       /* peer messages the core refused */
+	uint64_t elections;	       /* campaigns this node started */
+	uint64_t leaderships;	       /* times it became leader */
+	uint64_t sync_hist[HIST_BUCKETS]; /* raftlog fdatasyncs (hist.h) */
+	/* As leader: each other member's replication (§5.3): the highest
+	 * index known to match, and how far it is behind the log's end. */
+	size_t n_peers;
+	struct {
+		uint32_t id;
+		uint64_t match;
+		uint64_t lag;
+	} peers[CONFIG_MAX_NODES];
 };
 void node_status(struct node *n, struct node_status_info *out);
 

@@ -358,7 +358,7 @@ static int peer_setup(struct peers *ps, struct peer *p,
 {
 	p->peers = ps;
 	p->id = cn->id;
-	snprintf(p->url, sizeof(p->url), "http://%s/RPC2", cn->address);
+	snprintf(p->url, sizeof(p->url), "http://%s/RPC2", cn->peer_address);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	while (p->n_conns < ps->cfg->max_inflight) {

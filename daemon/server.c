@@ -1,99 +1,168 @@
-/* server.c: raftd's HTTP server for XML-RPC, on Abyss: binding, the XML
- * guard, and the glue that runs the methods (methods.c, peer_rpc.c) on
- * Abyss's connection threads.
+/* server.c: raftd's HTTP servers, on libmicrohttpd: one listener for
+ * clients (/RPC2 with the client methods, /health, /metrics) and one for
+ * the peers (/RPC2 with requestVote and appendEntries), each an epoll
+ * event loop over a small pool of threads.  xmlrpc-c stays the XML-RPC
+ * codec and dispatcher (its registry parses each call and runs the
+ * method); this file moves bytes and parks calls.
  *
- * Built on Abyss directly (not xmlrpc_server_abyss_create) so that raftd
- * can bind the configured address only, tune the connection limits, and
- * put a guard in front of the XML parser (docs/API.md, "Limits"):
- *   - any body containing "<!" (a DTD: the entity-expansion bomb), or
- *     encoded in UTF-16/32, is refused with a fault before expat sees it;
- *   - 256 connections, 3 s keep-alive, unlimited requests per connection,
- *     a 10 s whole-request deadline: an idle keep-alive flood cannot lock
- *     others out for long;
- *   - the processor runs with a 1 MiB stack (handler threads otherwise
- *     get ~131 KiB).
- * Abyss gives each connection a thread and wants the answer from the
- * method's return, so a call here is parked on its thread until the
- * method answers it (struct call). */
+ * A call does not hold a thread while it waits.  The method starts the
+ * work (a write, a linearizable read) and returns; the connection is
+ * suspended (MHD_suspend_connection) until the work completes, on one of
+ * the node's threads, which stores the answer (or hands the building of
+ * a large one over: call_continue) and resumes the connection; the next
+ * run of the access handler, on a pool thread, serializes the answer and
+ * queues it.  64 waiting clients are 64 suspended connections, not 64
+ * threads.
+ *
+ * Abuse: a request body is limited while it arrives (413 past
+ * API_MAX_BODY, before anything is buffered beyond it); a body with a DTD
+ * (the entity-expansion bomb) or in UTF-16/32 is refused before the XML
+ * parser sees it; connections idle or slow for connection_timeout_s are
+ * closed; the client listener takes max_connections (and per address,
+ * max_connections_per_ip); the peer listener is separate, so no client
+ * connection can take a peer's place, and accepts only the members'
+ * addresses. */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
-#include <xmlrpc-c/abyss.h>
-
+#include <microhttpd.h>
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
-#include <xmlrpc-c/server_abyss.h>
 
 #include "api.h"
 #include "call.h"
 #include "log.h"
 #include "methods.h"
+#include "metrics.h"
 #include "peer_rpc.h"
 #include "xalloc.h"
 
-#define SERVER_MAX_CONN 256
-#define SERVER_KEEPALIVE_S 3
-#define SERVER_TIMEOUT_S 10
-#define SERVER_STACK (1024u * 1024u)
+#define SERVER_MAX_METHODS 32
+/* Connections the peer listener takes: each member keeps up to
+ * max_inflight of its own, and a few spares for restarts. */
+#define SERVER_PEER_CONNS_PER_MEMBER (2u * CONFIG_MAX_INFLIGHT + 4u)
 
-/* What one registered method runs: its function and context. */
+enum listener_kind { LISTENER_CLIENT, LISTENER_PEER };
+
+/* What one registered method runs: its function and context, and where
+ * its latencies are counted (-1: not counted). */
 struct server_method {
 	call_method_fn fn;
 	void *ctx;
+	int metric;
+};
+
+struct listener {
+	struct server *s;
+	enum listener_kind kind;
+	struct MHD_Daemon *mhd;
+	xmlrpc_registry *registry;
+	struct server_method methods[SERVER_MAX_METHODS];
+	size_t n_methods;
+	/* Peer listener: the members' addresses, the only ones accepted. */
+	struct sockaddr_storage members[CONFIG_MAX_NODES];
+	size_t n_members;
+	int fd; /* the bound socket, MHD's once started */
+	char address[CONFIG_ADDRESS_MAX];
 };
 
 struct server {
 	struct node *node;
 	const struct config *cfg;
-	xmlrpc_registry *registry;
-	TChanSwitch *chan;
-	TServer abyss;
-	bool created;
-	struct methods_ctx client_ctx[32];
-	struct server_method methods[64];
-	size_t n_methods;
+	const struct config_node *self;
+	struct methods_ctx client_ctx[SERVER_MAX_METHODS];
 	struct peer_rpc *peer_rpc;
+	struct listener client, peer;
+	sem_t stop; /* posted by server_terminate() */
+	_Atomic bool terminated;
+	/* Calls parked now: MHD must not be stopped with one (server_free
+	 * waits for the node's stop to answer them). */
+	_Atomic long parked;
+	struct metrics_server metrics;
 };
 
-/* ---- a call, parked on its connection thread ------------------------------
- */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- a call: one XML-RPC request in progress ------------------------------ */
+
+enum call_state {
+	CALL_RUNNING,	/* in the access handler, on a pool thread */
+	CALL_SUSPENDED, /* parked: the connection waits for the answer */
+	CALL_RESUMING,	/* resumed, the access handler not run yet */
+};
 
 struct call {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	call_cont_fn cont; /* to run on the connection's thread */
-	void *cont_arg;
-	xmlrpc_value *result;
-	int code;
+	struct conn *conn;
+	int metric; /* the method's latency histogram, -1: none */
+	pthread_mutex_t mu; /* a leaf lock: guards everything below */
+	enum call_state state;
+	bool ran;	  /* the registry reached the method */
+	bool by_registry; /* answered in time for the registry to send it */
+	bool answered;
+	xmlrpc_value *result; /* when answered: the result, or NULL and */
+	int code;	      /* the fault */
 	char msg[512];
+	call_cont_fn cont; /* to run on a pool thread, then */
+	void *cont_arg;
 };
+
+/* One HTTP request (MHD's con_cls). */
+struct conn {
+	struct listener *l;
+	struct MHD_Connection *mc;
+	uint64_t start_ns; /* when the request arrived */
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	bool dispatched;
+	struct call call;
+};
+
+/* Resumes the connection if it is parked; c->mu held. */
+static void call_wake(struct call *c)
+{
+	if (c->state == CALL_SUSPENDED) {
+		c->state = CALL_RESUMING;
+		atomic_fetch_sub(&c->conn->l->s->parked, 1);
+		MHD_resume_connection(c->conn->mc);
+	}
+}
 
 void call_return(struct call *c, xmlrpc_value *result)
 {
 	pthread_mutex_lock(&c->mu);
 	c->result = result;
-	c->done = true;
-	pthread_cond_signal(&c->cv);
+	c->answered = true;
+	call_wake(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
 static void call_set_fault(struct call *c, int code, const char *msg)
 {
 	pthread_mutex_lock(&c->mu);
-	c->code = code;
+	c->code = code ? code : API_FAULT_INVALID;
 	snprintf(c->msg, sizeof(c->msg), "%s", msg);
-	c->done = true;
-	pthread_cond_signal(&c->cv);
+	c->answered = true;
+	call_wake(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -118,101 +187,386 @@ void call_continue(struct call *c, call_cont_fn fn, void *arg)
 	pthread_mutex_lock(&c->mu);
 	c->cont = fn;
 	c->cont_arg = arg;
-	pthread_cond_signal(&c->cv);
+	call_wake(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* xmlrpc_method2 for every method: runs it, waits for its answer. */
+/* xmlrpc_method2 for every method: callInfo is our call.  The method
+ * answers now or later; if later, the registry's answer (a placeholder)
+ * is thrown away and the connection parked (answer_or_park). */
 static xmlrpc_value *run_method(xmlrpc_env *env, xmlrpc_value *params,
-				void *info, void *session)
+				void *info, void *call_info)
 {
 	const struct server_method *m = info;
-	struct call c;
+	struct call *c = call_info;
 	xmlrpc_value *out = NULL;
 
-	memset(&c, 0, sizeof(c));
-	pthread_mutex_init(&c.mu, NULL);
-	pthread_cond_init(&c.cv, NULL);
-	m->fn(&c, params, m->ctx);
-	pthread_mutex_lock(&c.mu);
-	while (!c.done) {
-		if (c.cont != NULL) {
-			call_cont_fn fn = c.cont;
-			c.cont = NULL;
-			pthread_mutex_unlock(&c.mu);
-			fn(&c, c.cont_arg);
-			pthread_mutex_lock(&c.mu);
-			continue;
-		}
-		pthread_cond_wait(&c.cv, &c.mu);
+	c->metric = m->metric;
+	m->fn(c, params, m->ctx);
+	pthread_mutex_lock(&c->mu);
+	c->ran = true;
+	c->by_registry = c->answered;
+	if (c->answered && c->result != NULL) {
+		out = c->result;
+		c->result = NULL;
+	} else if (c->answered) {
+		xmlrpc_env_set_fault(env, c->code, c->msg);
+	} else {
+		out = xmlrpc_nil_new(env); /* a placeholder, never sent */
 	}
-	pthread_mutex_unlock(&c.mu);
-	if (c.result != NULL)
-		out = c.result;
-	else
-		xmlrpc_env_set_fault(env, c.code ? c.code : API_FAULT_INVALID,
-				     c.msg);
-	pthread_cond_destroy(&c.cv);
-	pthread_mutex_destroy(&c.mu);
+	pthread_mutex_unlock(&c->mu);
 	return out;
 }
 
-static int add_method(xmlrpc_env *env, struct server *s, const char *name,
-		      call_method_fn fn, void *ctx, const char *help)
-{
-	struct xmlrpc_method_info3 mi;
-	struct server_method *m;
+/* ---- responses --------------------------------------------------------------- */
 
-	if (s->n_methods == sizeof(s->methods) / sizeof(s->methods[0]))
-		return -1;
-	m = &s->methods[s->n_methods++];
-	m->fn = fn;
-	m->ctx = ctx;
-	memset(&mi, 0, sizeof(mi));
-	mi.methodName = name;
-	mi.methodFunction = run_method;
-	mi.serverInfo = m;
-	mi.stackSize = SERVER_STACK;
-	mi.help = help;
-	xmlrpc_registry_add_method3(env, s->registry, &mi);
-	return env->fault_occurred ? -1 : 0;
+static void free_cb(void *p)
+{
+	xmlrpc_mem_block_free(p);
 }
 
-/* ---- the XML guard and the server -------------------------------------------
- */
+static _Atomic uint64_t *bytes_out_counter; /* the server's, set once */
 
-static void guard_processor(xmlrpc_env *env, void *arg, const char *xml,
-			    size_t len, TSession *session,
-			    xmlrpc_mem_block **out)
+/* Queues an XML-RPC answer (the memory block is handed to MHD). */
+static enum MHD_Result queue_xml(struct MHD_Connection *mc,
+				 xmlrpc_mem_block *out)
 {
-	struct server *s = arg;
+	struct MHD_Response *r;
+	enum MHD_Result rv;
 
-	/* docs/XMLRPC-C.md §3: expat expands internal entities; a DTD has no
-	 * place in XML-RPC and clients escape '<' in strings. */
-	/* A UTF-16 or UTF-32 body (a byte-order mark, or NUL bytes) would
-	 * hide "<!" from the byte search below, so only ASCII-compatible
-	 * encodings pass. */
-	if (memmem(xml, len, "<!", 2) != NULL || memchr(xml, '\0', len) ||
-	    (len >= 2 && (((unsigned char)xml[0] == 0xFE &&
-			   (unsigned char)xml[1] == 0xFF) ||
-			  ((unsigned char)xml[0] == 0xFF &&
-			   (unsigned char)xml[1] == 0xFE)))) {
-		xmlrpc_env fenv;
-		xmlrpc_env_init(&fenv);
-		xmlrpc_env_set_fault(&fenv, XMLRPC_PARSE_ERROR,
-				     "DTDs, entity declarations and UTF-16/32 "
-				     "bodies are not accepted");
-		*out = XMLRPC_MEMBLOCK_NEW(char, env, 0);
-		if (!env->fault_occurred)
-			xmlrpc_serialize_fault(env, *out, &fenv);
-		xmlrpc_env_clean(&fenv);
-		return;
+	if (bytes_out_counter != NULL)
+		atomic_fetch_add(bytes_out_counter,
+				 XMLRPC_MEMBLOCK_SIZE(char, out));
+	r = MHD_create_response_from_buffer_with_free_callback_cls(
+	    XMLRPC_MEMBLOCK_SIZE(char, out), XMLRPC_MEMBLOCK_CONTENTS(char, out),
+	    free_cb, out);
+	if (r == NULL) {
+		xmlrpc_mem_block_free(out);
+		return MHD_NO;
 	}
-	xmlrpc_registry_process_call2(env, s->registry, xml, len, session, out);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
+	rv = MHD_queue_response(mc, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return rv;
 }
+
+static enum MHD_Result queue_text(struct MHD_Connection *mc, unsigned status,
+				  const char *type, const char *text,
+				  size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rv;
+
+	r = MHD_create_response_from_buffer(len, (void *)text,
+					    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rv = MHD_queue_response(mc, status, r);
+	MHD_destroy_response(r);
+	return rv;
+}
+
+static enum MHD_Result queue_fault(struct MHD_Connection *mc, int code,
+				   const char *msg)
+{
+	xmlrpc_env env, fenv;
+	xmlrpc_mem_block *out;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_env_init(&fenv);
+	xmlrpc_env_set_fault(&fenv, code, msg);
+	out = XMLRPC_MEMBLOCK_NEW(char, &env, 0);
+	if (!env.fault_occurred)
+		xmlrpc_serialize_fault(&env, out, &fenv);
+	xmlrpc_env_clean(&fenv);
+	if (env.fault_occurred) {
+		xmlrpc_env_clean(&env);
+		if (out)
+			xmlrpc_mem_block_free(out);
+		return MHD_NO;
+	}
+	xmlrpc_env_clean(&env);
+	return queue_xml(mc, out);
+}
+
+/* The answer of a call that was parked: serialized here, on a pool
+ * thread. */
+static enum MHD_Result queue_answer(struct conn *cn)
+{
+	struct call *c = &cn->call;
+	xmlrpc_env env;
+	xmlrpc_mem_block *out;
+
+	if (c->result == NULL)
+		return queue_fault(cn->mc, c->code, c->msg);
+	xmlrpc_env_init(&env);
+	out = XMLRPC_MEMBLOCK_NEW(char, &env, 0);
+	if (!env.fault_occurred)
+		xmlrpc_serialize_response(&env, out, c->result);
+	xmlrpc_DECREF(c->result);
+	c->result = NULL;
+	if (env.fault_occurred) {
+		if (out)
+			xmlrpc_mem_block_free(out);
+		xmlrpc_env_clean(&env);
+		return queue_fault(cn->mc, API_FAULT_UNAVAILABLE,
+				   "cannot serialize the answer");
+	}
+	xmlrpc_env_clean(&env);
+	return queue_xml(cn->mc, out);
+}
+
+/* After the method ran (or a continuation did): send the answer if there
+ * is one, else park the connection until there is. */
+static enum MHD_Result answer_or_park(struct conn *cn)
+{
+	struct call *c = &cn->call;
+	enum MHD_Result rv = MHD_YES;
+
+	for (;;) {
+		call_cont_fn fn;
+		void *arg;
+
+		pthread_mutex_lock(&c->mu);
+		if (c->answered) {
+			pthread_mutex_unlock(&c->mu);
+			return queue_answer(cn);
+		}
+		if (c->cont == NULL) {
+			/* Parked under the call's lock: a completion that
+			 * comes right after finds SUSPENDED and resumes. */
+			c->state = CALL_SUSPENDED;
+			atomic_fetch_add(&cn->l->s->parked, 1);
+			MHD_suspend_connection(cn->mc);
+			pthread_mutex_unlock(&c->mu);
+			return rv;
+		}
+		fn = c->cont;
+		arg = c->cont_arg;
+		c->cont = NULL;
+		pthread_mutex_unlock(&c->mu);
+		fn(c, arg);
+	}
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+/* A DTD has no place in XML-RPC and expat would expand its entities (the
+ * billion-laughs attack); clients escape '<' in strings, so "<!" never
+ * occurs in a legitimate body.  A UTF-16/32 body (a byte-order mark, or
+ * NUL bytes) could hide it from this byte search: only ASCII-compatible
+ * encodings pass (docs/XMLRPC-C.md §3). */
+static bool body_acceptable(const char *xml, size_t len)
+{
+	return memmem(xml, len, "<!", 2) == NULL &&
+	       memchr(xml, '\0', len) == NULL &&
+	       !(len >= 2 && (((unsigned char)xml[0] == 0xFE &&
+			       (unsigned char)xml[1] == 0xFF) ||
+			      ((unsigned char)xml[0] == 0xFF &&
+			       (unsigned char)xml[1] == 0xFE)));
+}
+
+static enum MHD_Result dispatch(struct conn *cn)
+{
+	struct listener *l = cn->l;
+	xmlrpc_env env;
+	xmlrpc_mem_block *out = NULL;
+	bool registry_answers;
+
+	cn->dispatched = true;
+	if (cn->too_big || !body_acceptable(cn->body ? cn->body : "", cn->len))
+		atomic_fetch_add(&l->s->metrics.refused, 1);
+	if (cn->too_big)
+		return queue_text(cn->mc, MHD_HTTP_CONTENT_TOO_LARGE,
+				  "text/plain",
+				  "request body over the limit\n", 28);
+	if (!body_acceptable(cn->body ? cn->body : "", cn->len))
+		return queue_fault(cn->mc, XMLRPC_PARSE_ERROR,
+				   "DTDs, entity declarations and UTF-16/32 "
+				   "bodies are not accepted");
+	xmlrpc_env_init(&env);
+	xmlrpc_registry_process_call2(&env, l->registry,
+				      cn->body ? cn->body : "", cn->len,
+				      &cn->call, &out);
+	free(cn->body);
+	cn->body = NULL;
+	/* The registry's output is the answer when no method ran (the
+	 * call did not parse, or named no method: a fault) or the method
+	 * answered before it returned; otherwise it is a placeholder, and
+	 * the answer comes later (maybe already: answer_or_park sees it). */
+	pthread_mutex_lock(&cn->call.mu);
+	registry_answers = !cn->call.ran || cn->call.by_registry;
+	pthread_mutex_unlock(&cn->call.mu);
+	if (env.fault_occurred || out == NULL) {
+		enum MHD_Result rv = queue_fault(
+		    cn->mc, env.fault_occurred ? env.fault_code : 0,
+		    env.fault_occurred ? env.fault_string : "no answer");
+		if (out)
+			xmlrpc_mem_block_free(out);
+		xmlrpc_env_clean(&env);
+		return rv;
+	}
+	xmlrpc_env_clean(&env);
+	if (registry_answers)
+		return queue_xml(cn->mc, out);
+	xmlrpc_mem_block_free(out); /* the placeholder */
+	return answer_or_park(cn);
+}
+
+static enum MHD_Result routes_get(struct listener *l,
+				  struct MHD_Connection *mc, const char *url)
+{
+	struct server *s = l->s;
+	char *text = NULL;
+	size_t len = 0;
+	unsigned status;
+	enum MHD_Result rv;
+
+	if (l->kind != LISTENER_CLIENT)
+		return queue_text(mc, MHD_HTTP_NOT_FOUND, "text/plain",
+				  "not found\n", 10);
+	if (strcmp(url, "/health") == 0) {
+		status = metrics_health(s->node, &text, &len)
+			     ? MHD_HTTP_OK
+			     : MHD_HTTP_SERVICE_UNAVAILABLE;
+		rv = queue_text(mc, status, "application/json", text, len);
+	} else if (strcmp(url, "/metrics") == 0) {
+		const union MHD_DaemonInfo *di;
+		di = MHD_get_daemon_info(s->client.mhd,
+					 MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		s->metrics.connections = di ? di->num_connections : 0;
+		di = MHD_get_daemon_info(s->peer.mhd,
+					 MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		s->metrics.peer_connections = di ? di->num_connections : 0;
+		metrics_render(s->node, &s->metrics, &text, &len);
+		rv = queue_text(mc, MHD_HTTP_OK,
+				"text/plain; version=0.0.4; charset=utf-8",
+				text, len);
+	} else {
+		rv = queue_text(mc, MHD_HTTP_NOT_FOUND, "text/plain",
+				"not found\n", 10);
+	}
+	free(text);
+	return rv;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc,
+				      const char *url, const char *method,
+				      const char *version,
+				      const char *upload_data,
+				      size_t *upload_data_size, void **con_cls)
+{
+	struct listener *l = cls;
+	struct conn *cn = *con_cls;
+
+	if (cn == NULL) {
+		const char *cl;
+
+		if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+			return routes_get(l, mc, url);
+		if (strcmp(url, "/RPC2") != 0)
+			return queue_text(mc, MHD_HTTP_NOT_FOUND, "text/plain",
+					  "not found\n", 10);
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return queue_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "text/plain", "POST only\n", 10);
+		/* A body announced over the limit is refused before a byte
+		 * of it is read. */
+		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > API_MAX_BODY)
+			return queue_text(mc, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "text/plain",
+					  "request body over the limit\n", 28);
+		cn = xcalloc(1, sizeof(*cn));
+		cn->l = l;
+		cn->mc = mc;
+		cn->start_ns = mono_ns();
+		cn->call.conn = cn;
+		cn->call.metric = -1;
+		if (l->kind == LISTENER_CLIENT)
+			atomic_fetch_add(&l->s->metrics.requests, 1);
+		pthread_mutex_init(&cn->call.mu, NULL);
+		*con_cls = cn;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (cn->too_big || cn->len + n > API_MAX_BODY) {
+			cn->too_big = true; /* the rest is read and dropped */
+			return MHD_YES;
+		}
+		if (cn->len + n + 1 > cn->cap) {
+			cn->cap = cn->cap ? cn->cap : 4096;
+			while (cn->cap < cn->len + n + 1)
+				cn->cap *= 2;
+			cn->body = xrealloc(cn->body, cn->cap);
+		}
+		memcpy(cn->body + cn->len, upload_data, n);
+		cn->len += n;
+		atomic_fetch_add(&l->s->metrics.bytes_in, n);
+		return MHD_YES;
+	}
+	if (!cn->dispatched)
+		return dispatch(cn);
+	/* Resumed: the answer (or a continuation) has come. */
+	pthread_mutex_lock(&cn->call.mu);
+	cn->call.state = CALL_RUNNING;
+	pthread_mutex_unlock(&cn->call.mu);
+	return answer_or_park(cn);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *mc,
+			      void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = *con_cls;
+
+	if (cn == NULL)
+		return;
+	/* From the request's first byte to the answer sent. */
+	if (cn->call.metric >= 0 && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		metrics_observe(&cn->l->s->metrics, (size_t)cn->call.metric,
+				mono_ns() - cn->start_ns);
+	free(cn->body);
+	if (cn->call.result != NULL)
+		xmlrpc_DECREF(cn->call.result);
+	pthread_mutex_destroy(&cn->call.mu);
+	free(cn);
+	*con_cls = NULL;
+}
+
+/* The peer listener accepts only the members' addresses. */
+static enum MHD_Result peer_accept(void *cls, const struct sockaddr *addr,
+				   socklen_t addrlen)
+{
+	struct listener *l = cls;
+	size_t i;
+
+	for (i = 0; i < l->n_members; i++) {
+		const struct sockaddr_storage *m = &l->members[i];
+		if (m->ss_family != addr->sa_family)
+			continue;
+		if (addr->sa_family == AF_INET &&
+		    memcmp(&((const struct sockaddr_in *)m)->sin_addr,
+			   &((const struct sockaddr_in *)addr)->sin_addr,
+			   sizeof(struct in_addr)) == 0)
+			return MHD_YES;
+		if (addr->sa_family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)m)->sin6_addr,
+			   &((const struct sockaddr_in6 *)addr)->sin6_addr,
+			   sizeof(struct in6_addr)) == 0)
+			return MHD_YES;
+	}
+	return MHD_NO;
+}
+
+/* ---- set-up -------------------------------------------------------------------- */
 
 static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
-		   socklen_t *len, int *family, char *err, size_t errlen)
+		   socklen_t *len, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
 	char portstr[8];
@@ -230,118 +584,228 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
-	*family = res->ai_family;
 	freeaddrinfo(res);
 	return 0;
 }
 
-int server_create(const struct config *cfg, const struct config_node *self,
-		  struct node *node, struct server **out, char *err,
-		  size_t errlen)
+static int add_method(struct listener *l, const char *name,
+		      call_method_fn fn, void *ctx, const char *help)
 {
-	struct server *s;
+	struct metrics_server *ms = &l->s->metrics;
+	struct xmlrpc_method_info3 mi;
+	struct server_method *m;
 	xmlrpc_env env;
-	xmlrpc_server_abyss_handler_parms hp;
+	int rv;
+
+	if (l->n_methods == SERVER_MAX_METHODS)
+		return -1;
+	m = &l->methods[l->n_methods++];
+	m->fn = fn;
+	m->ctx = ctx;
+	m->metric = -1;
+	if (l->kind == LISTENER_CLIENT && ms->n_methods < METRICS_MAX_METHODS) {
+		m->metric = (int)ms->n_methods;
+		ms->method_names[ms->n_methods++] = name;
+	}
+	memset(&mi, 0, sizeof(mi));
+	mi.methodName = name;
+	mi.methodFunction = run_method;
+	mi.serverInfo = m;
+	mi.help = help;
+	xmlrpc_env_init(&env);
+	xmlrpc_registry_add_method3(&env, l->registry, &mi);
+	rv = env.fault_occurred ? -1 : 0;
+	xmlrpc_env_clean(&env);
+	return rv;
+}
+
+static unsigned pool_size(const struct config *cfg)
+{
+	long n;
+
+	if (cfg->http_threads > 0)
+		return cfg->http_threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 2 ? 2 : n > 16 ? 16 : (unsigned)n;
+}
+
+/* Binds the listener's address (only that address): a port in use is a
+ * clear error before anything else starts. */
+static int listener_bind(struct listener *l, const char *host, uint16_t port,
+			 const char *address, char *err, size_t errlen)
+{
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
-	const char *error = NULL;
-	int family = AF_INET;
-	size_t i;
+	int one = 1;
+
+	l->fd = -1;
+	if (resolve(host, port, &ss, &sslen, err, errlen) != 0)
+		return -1;
+	l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->fd < 0 ||
+	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) !=
+		0 ||
+	    bind(l->fd, (struct sockaddr *)&ss, sslen) != 0 ||
+	    listen(l->fd, 1024) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", address,
+			 strerror(errno));
+		return -1;
+	}
+	snprintf(l->address, sizeof(l->address), "%s", address);
+	return 0;
+}
+
+/* Starts the listener's pool of event-loop threads on its socket. */
+static int listener_start(struct listener *l, unsigned threads,
+			  unsigned max_conns, unsigned per_ip, char *err,
+			  size_t errlen)
+{
+	const struct config *cfg = l->s->cfg;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+
+	l->mhd = MHD_start_daemon(
+	    flags, 0, l->kind == LISTENER_PEER ? peer_accept : NULL, l,
+	    access_handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	    max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, l, MHD_OPTION_END);
+	if (l->mhd == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP server on %s",
+			 l->address);
+		return -1;
+	}
+	return 0;
+}
+
+int server_create(const struct config *cfg, const struct config_node *self,
+		  struct server **out, char *err, size_t errlen)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
 
 	*out = NULL;
-	s = xcalloc(1, sizeof(*s));
-	s->node = node;
 	s->cfg = cfg;
+	s->self = self;
+	sem_init(&s->stop, 0, 0);
+	s->client.s = s->peer.s = s;
+	s->client.kind = LISTENER_CLIENT;
+	s->peer.kind = LISTENER_PEER;
+	s->client.fd = s->peer.fd = -1;
+	if (listener_bind(&s->peer, self->peer_host, self->peer_port,
+			  self->peer_address, err, errlen) != 0 ||
+	    listener_bind(&s->client, self->host, self->port, self->address,
+			  err, errlen) != 0) {
+		server_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int server_start(struct server *s, struct node *node, char *err,
+		 size_t errlen)
+{
+	const struct config *cfg = s->cfg;
+	xmlrpc_env env;
+	size_t i;
+
+	s->node = node;
+	bytes_out_counter = &s->metrics.bytes_out;
 	xmlrpc_env_init(&env);
-	s->registry = xmlrpc_registry_new(&env);
-	if (env.fault_occurred)
-		goto fail_env;
-	xmlrpc_registry_disable_introspection(s->registry);
+	s->client.registry = xmlrpc_registry_new(&env);
+	if (!env.fault_occurred)
+		s->peer.registry = xmlrpc_registry_new(&env);
+	if (env.fault_occurred) {
+		snprintf(err, errlen, "xmlrpc registry: %s", env.fault_string);
+		xmlrpc_env_clean(&env);
+		return -1;
+	}
+	xmlrpc_env_clean(&env);
+	xmlrpc_registry_disable_introspection(s->client.registry);
+	xmlrpc_registry_disable_introspection(s->peer.registry);
 	for (i = 0; i < methods_client_count; i++) {
 		s->client_ctx[i].node = node;
 		s->client_ctx[i].def = &methods_client[i];
-		if (add_method(&env, s, methods_client[i].name,
+		if (add_method(&s->client, methods_client[i].name,
 			       methods_client[i].fn, &s->client_ctx[i],
 			       methods_client[i].help) != 0)
-			goto fail_env;
+			goto fail_method;
 	}
-	s->peer_rpc = peer_rpc_new(node, cfg, self->id);
+	s->peer_rpc = peer_rpc_new(node, cfg, s->self->id);
 	for (i = 0; i < peer_rpc_methods_count; i++)
-		if (add_method(&env, s, peer_rpc_methods[i].name,
+		if (add_method(&s->peer, peer_rpc_methods[i].name,
 			       peer_rpc_methods[i].fn, s->peer_rpc,
 			       peer_rpc_methods[i].help) != 0)
-			goto fail_env;
-
-	if (resolve(self->host, self->port, &ss, &sslen, &family, err, errlen) <
-	    0)
-		goto fail;
-	/* Bind the configured address only, never 0.0.0.0 (docs/XMLRPC-C.md
-	 * §2). */
-	ChanSwitchUnixCreate2(family, (struct sockaddr *)&ss, sslen, &s->chan,
-			      &error);
-	if (error != NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", self->address,
-			 error);
-		free((void *)error);
-		goto fail;
+			goto fail_method;
+	/* The members' addresses, for the peer listener's accept policy. */
+	for (i = 0; i < cfg->n_nodes; i++) {
+		socklen_t len;
+		char why[256];
+		if (resolve(cfg->nodes[i].host, cfg->nodes[i].port,
+			    &s->peer.members[s->peer.n_members], &len, why,
+			    sizeof(why)) == 0)
+			s->peer.n_members++;
+		else
+			log_warn("peer %u: %s", cfg->nodes[i].id, why);
 	}
-	ServerCreateSwitch(&s->abyss, s->chan, &error);
-	if (error != NULL) {
-		snprintf(err, errlen, "abyss server: %s", error);
-		free((void *)error);
-		goto fail;
-	}
-	s->created = true;
-	ServerSetName(&s->abyss, "raftd");
-	ServerSetMaxConn(&s->abyss, SERVER_MAX_CONN);
-	ServerSetMaxConnBacklog(&s->abyss, SERVER_MAX_CONN);
-	ServerSetKeepaliveTimeout(&s->abyss, SERVER_KEEPALIVE_S);
-	ServerSetKeepaliveMaxConn(&s->abyss, 1000000);
-	ServerSetTimeout(&s->abyss, SERVER_TIMEOUT_S);
-	ServerSetAdvertise(&s->abyss, 0);
-
-	memset(&hp, 0, sizeof(hp));
-	hp.xml_processor = guard_processor;
-	hp.xml_processor_arg = s;
-	hp.xml_processor_max_stack = SERVER_STACK;
-	hp.uri_path = "/RPC2";
-	hp.chunk_response = 0;
-	xmlrpc_server_abyss_set_handler3(&env, &s->abyss, &hp,
-					 XMLRPC_AHPSIZE(chunk_response));
-	if (env.fault_occurred)
-		goto fail_env;
-	ServerInit2(&s->abyss, &error);
-	if (error != NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", self->address,
-			 error);
-		free((void *)error);
-		goto fail;
-	}
-	xmlrpc_env_clean(&env);
-	*out = s;
+	if (listener_start(&s->peer, 2,
+			   (unsigned)cfg->n_nodes * SERVER_PEER_CONNS_PER_MEMBER,
+			   0, err, errlen) != 0 ||
+	    listener_start(&s->client, pool_size(cfg), cfg->max_connections,
+			   cfg->max_connections_per_ip, err, errlen) != 0)
+		return -1;
 	return 0;
-fail_env:
-	snprintf(err, errlen, "xmlrpc server: %s", env.fault_string);
-fail:
-	xmlrpc_env_clean(&env);
-	server_free(s);
+fail_method:
+	snprintf(err, errlen, "xmlrpc registry: cannot add a method");
 	return -1;
 }
 
-void server_run(struct server *s) { ServerRun(&s->abyss); }
+void server_run(struct server *s)
+{
+	while (sem_wait(&s->stop) != 0 && errno == EINTR)
+		;
+}
 
-void server_terminate(struct server *s) { ServerTerminate(&s->abyss); }
+void server_terminate(struct server *s)
+{
+	if (!atomic_exchange(&s->terminated, true))
+		sem_post(&s->stop);
+}
 
 void server_free(struct server *s)
 {
+	int i;
+
 	if (s == NULL)
 		return;
-	if (s->created)
-		ServerFree(&s->abyss);
-	if (s->chan)
-		ChanSwitchDestroy(s->chan);
-	if (s->registry)
-		xmlrpc_registry_free(s->registry);
+	/* Stop accepting; the node has stopped (node_begin_stop answers
+	 * every waiting operation), so parked calls are being resumed: give
+	 * them a moment to be sent, as MHD must not stop with one parked. */
+	if (s->client.mhd)
+		MHD_quiesce_daemon(s->client.mhd);
+	if (s->peer.mhd)
+		MHD_quiesce_daemon(s->peer.mhd);
+	for (i = 0; i < 1000 && atomic_load(&s->parked) > 0; i++)
+		usleep(1000);
+	if (atomic_load(&s->parked) > 0)
+		log_warn("%ld calls still parked at shutdown",
+			 atomic_load(&s->parked));
+	if (s->client.mhd)
+		MHD_stop_daemon(s->client.mhd);
+	if (s->peer.mhd)
+		MHD_stop_daemon(s->peer.mhd);
+	/* MHD_quiesce_daemon left the listening sockets to us. */
+	if (s->client.fd >= 0)
+		close(s->client.fd);
+	if (s->peer.fd >= 0)
+		close(s->peer.fd);
+	if (s->client.registry)
+		xmlrpc_registry_free(s->client.registry);
+	if (s->peer.registry)
+		xmlrpc_registry_free(s->peer.registry);
 	peer_rpc_free(s->peer_rpc);
+	sem_destroy(&s->stop);
 	free(s);
 }

@@ -1032,6 +1032,7 @@ static int do_sync(struct storage *st, uint64_t ticket, bool nowait,
 		st->stats.sync_ns_total += dt;
 		if (dt > st->stats.sync_ns_max)
 			st->stats.sync_ns_max = dt;
+		st->stats.sync_hist[hist_bucket(dt)]++;
 		if (r < 0) {
 			/* After a failed fsync the kernel may have dropped
 			 * the dirty pages: the file's contents are unknown,

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hist.h"
+
 #include "raftlog.h"
 
 enum {
@@ -48,6 +50,7 @@ struct storage_stats {
 	uint64_t bytes;		/* bytes written to raftlog since open */
 	uint64_t sync_ns_total; /* time spent in raftlog fdatasync */
 	uint64_t sync_ns_max;
+	uint64_t sync_hist[HIST_BUCKETS]; /* fdatasyncs by duration (hist.h) */
 };
 
 /* Opens (creating it and its parents if missing) the data dir `dir`,

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh            (as root, or with sudo available)
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config \
-libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev \
+libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev libmicrohttpd-dev \
 python3 iproute2 nftables openssh-server openssh-client procps psmisc \
 clang-format shellcheck"
 SUDO=""

@@ -399,6 +399,7 @@ static void become_leader(struct raft *r)
 	uint64_t last = log_last_index(&r->log);
 
 	set_role(r, RAFT_LEADER);
+	r->leaderships++;
 	r->leader_id = r->cfg.id;
 	r->term_leader = r->cfg.id;
 	r->commit_in_term = false;
@@ -507,6 +508,7 @@ static void become_candidate(struct raft *r)
 	size_t granted, rejected;
 
 	r->term++;
+	r->elections++;
 	r->vote = r->cfg.id;
 	r->term_leader = 0;
 	note_hard_state(r);

@@ -278,6 +278,10 @@ struct raft {
 	 * for two heartbeats) and went back to probing: a lost request, or
 	 * a flow-control bug.  For tests and diagnostics. */
 	uint64_t stall_probes;
+	/* Elections this node started (terms it campaigned in), and times
+	 * it became leader.  For /metrics. */
+	uint64_t elections;
+	uint64_t leaderships;
 	/* Messages refused (out of bounds, malformed, or breaking Raft's own
 	 * rules: a second leader in a term, an answer to nothing we sent).
 	 * Traced at most once per second (`drop_trace_at`), with the count
