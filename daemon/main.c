@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <xmlrpc-c/base.h>
+#include <curl/curl.h>
 #include <xmlrpc-c/client.h>
 
 #include "config.h"
@@ -498,7 +499,8 @@ int main(int argc, char **argv)
 	/* Process-wide, not thread-safe: once, before any thread. */
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, RAFTD_XML_LIMIT);
 	xmlrpc_env_init(&env);
-	xmlrpc_client_setup_global_const(&env);
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		xmlrpc_env_set_fault(&env, 1, "curl_global_init failed");
 	if (env.fault_occurred) {
 		log_error("xmlrpc-c init: %s", env.fault_string);
 		return 1;
@@ -553,7 +555,7 @@ out:
 		node_begin_stop(node);
 	server_free(server);
 	node_stop(node);
-	xmlrpc_client_teardown_global_const();
+	curl_global_cleanup();
 	xmlrpc_env_clean(&env);
 	if (o.pidfile != NULL)
 		unlink(o.pidfile);

@@ -1,4 +1,13 @@
-/* peer.c: the transport to the other nodes (peer.h). */
+/* peer.c: the transport to the other nodes (peer.h).
+ *
+ * One thread per peer keeps that peer's pipeline window in flight
+ * asynchronously: it takes the peer's messages from its queue in order, up
+ * to max_inflight requests at once, and drives them with one libcurl
+ * multi handle (a keep-alive connection per request in flight, reused),
+ * waking for an answer, a deadline, or a new message (curl_multi_wakeup).
+ * xmlrpc-c serializes the calls and parses the answers; the frames inside
+ * are wire.h's, signed and checked by peerauth.h.  A slow or dead peer
+ * delays nobody else: each has its own thread, queue and connections. */
 #include "peer.h"
 
 #include <errno.h>
@@ -9,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <xmlrpc-c/base.h>
-#include <xmlrpc-c/client.h>
 
 #include "api.h"
 #include "log.h"
@@ -22,31 +31,36 @@
 
 struct peer;
 
-/* One connection to a peer and the thread that sends on it.  A peer has
- * cfg->max_inflight of them, so that many AppendEntries can be in flight
- * at once (pipelining); the core never has more outstanding than that. */
-struct peer_conn {
+/* One request in flight: its easy handle (reused), the frame's tag for
+ * the answer's MAC, what it carried, and the answer's bytes. */
+struct peer_req {
 	struct peer *peer;
-	pthread_t thread;
-	bool started;
-	xmlrpc_client *client; /* used by this connection's thread only */
-	xmlrpc_server_info *info;
-	int interrupt; /* set to abort an RPC past its deadline */
+	CURL *easy;
+	bool busy;
+	struct raft_msg m; /* the request (owned, a deep copy) */
+	struct peerauth_tag tag;
+	uint64_t deadline; /* monotonic ms */
+	xmlrpc_mem_block *body;
+	char *resp;
+	size_t resp_len, resp_cap;
+	struct curl_slist *headers;
 };
 
 struct peer {
 	struct peers *peers;
 	uint32_t id;
 	char url[CONFIG_ADDRESS_MAX + 16];
-	pthread_mutex_t lock; /* guards q, head, len, stop, down */
-	pthread_cond_t cond;  /* the queue grew, or stop */
+	pthread_mutex_t lock; /* guards q, head, len, stop */
 	struct raft_msg q[PEER_QUEUE_MAX];
 	size_t head, len;
 	bool stop;
-	bool down; /* last RPC failed (logged once per change) */
-	struct log_limit bad_reply_limit; /* any thread */
-	struct peer_conn conns[CONFIG_MAX_INFLIGHT];
-	size_t n_conns; /* set up before any thread starts; read-only after */
+	CURLM *multi; /* this peer's thread's (and curl_multi_wakeup) */
+	pthread_t thread;
+	bool started;
+	bool down; /* last RPC failed (logged once per change); thread only */
+	struct log_limit bad_reply_limit;
+	struct peer_req reqs[CONFIG_MAX_INFLIGHT];
+	size_t n_reqs;
 };
 
 struct peers {
@@ -59,6 +73,22 @@ struct peers {
 	struct peer peer[CONFIG_MAX_NODES];
 	size_t n; /* set by peers_new; read-only after */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static struct peer *peer_of(struct peers *ps, uint32_t id)
 {
@@ -86,271 +116,307 @@ void peers_send(struct peers *ps, struct raft_msg *m)
 	}
 	p->q[(p->head + p->len) % PEER_QUEUE_MAX] = *m;
 	p->len++;
-	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	curl_multi_wakeup(p->multi);
 }
 
-/* ---- one RPC ------------------------------------------------------------ */
-
-struct rpc_result {
-	bool done;
-	xmlrpc_env fault;
-	xmlrpc_value *value;
-};
-
-static void rpc_done(const char *url, const char *method, xmlrpc_value *params,
-		     void *arg, xmlrpc_env *fault, xmlrpc_value *result)
+static void set_down(struct peer *p, bool down, const char *why)
 {
-	struct rpc_result *r = arg;
-
-	r->done = true;
-	if (fault->fault_occurred) {
-		xmlrpc_env_set_fault(&r->fault, fault->fault_code,
-				     fault->fault_string);
-	} else if (result != NULL) {
-		xmlrpc_INCREF(result);
-		r->value = result;
-	}
-}
-
-static void peer_set_down(struct peer *p, bool down, const char *why)
-{
-	bool was;
-
-	/* Logged under the lock so that the lines of several connections
-	 * come out in the order of the changes. */
-	pthread_mutex_lock(&p->lock);
-	was = p->down;
-	p->down = down;
-	if (down && !was)
+	if (down && !p->down)
 		log_info("peer %u unreachable: %s", p->id, why);
-	else if (!down && was)
+	else if (!down && p->down)
 		log_info("peer %u reachable again", p->id);
-	pthread_mutex_unlock(&p->lock);
+	p->down = down;
 }
 
-static uint64_t wall_ms(void)
+static void bad_reply(struct peer *p, const char *why)
 {
-	struct timespec ts;
+	uint64_t held;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (log_limit_pass(&p->bad_reply_limit, &held))
+		log_warn("peer %u: bad reply: %s (and %llu more since the "
+			 "last such line)",
+			 p->id, why, (unsigned long long)held);
 }
 
-/* Checks and decodes the answer frame to the request `m` (tag `tag`) into
- * *reply (wire_msg_release() it).  0, or -1 after logging why not. */
-static int peer_reply(struct peer *p, const struct raft_msg *m,
-		      const struct peerauth_tag *tag, xmlrpc_value *v,
-		      const unsigned char **frame, struct raft_msg *reply)
-{
-	struct peers *ps = p->peers;
-	xmlrpc_env env;
-	size_t len = 0;
-	bool has_auth = false;
-	const char *why = NULL;
-	int rv = -1, arv;
+/* ---- one request ------------------------------------------------------------ */
 
-	xmlrpc_env_init(&env);
-	if (xmlrpc_value_type(v) != XMLRPC_TYPE_BASE64) {
-		why = "not a frame";
-		goto out;
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct peer_req *r = arg;
+	size_t n = size * nmemb;
+
+	/* An answer is one frame of a few dozen bytes in XML: anything
+	 * near the XML limit is not an answer. */
+	if (r->resp_len + n > API_MAX_BODY)
+		return 0; /* aborts the transfer */
+	if (r->resp_len + n + 1 > r->resp_cap) {
+		r->resp_cap = r->resp_cap ? r->resp_cap : 1024;
+		while (r->resp_cap < r->resp_len + n + 1)
+			r->resp_cap *= 2;
+		r->resp = xrealloc(r->resp, r->resp_cap);
 	}
-	xmlrpc_read_base64(&env, v, &len, frame);
-	if (env.fault_occurred) {
-		why = env.fault_string;
-		goto out;
-	}
-	if (wire_decode(*frame, len, reply, &has_auth, &why) != 0)
-		goto out;
-	arv = peerauth_verify_response(ps->auth, tag, *frame, len, has_auth);
-	if (arv != PEERAUTH_OK) {
-		why = peerauth_strerror(arv);
-		wire_msg_release(reply);
-		goto out;
-	}
-	if (reply->type != (m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
-						     : RAFT_MSG_APPEND_RESP) ||
-	    reply->from != p->id || reply->to != ps->self) {
-		why = "answer of another type or from another node";
-		wire_msg_release(reply);
-		goto out;
-	}
-	rv = 0;
-out:
-	if (rv != 0) {
-		uint64_t held;
-		if (log_limit_pass(&p->bad_reply_limit, &held))
-			log_warn("peer %u: bad reply: %s (and %llu more since "
-				 "the last such line)",
-				 p->id, why, (unsigned long long)held);
-	}
-	xmlrpc_env_clean(&env);
-	return rv;
+	memcpy(r->resp + r->resp_len, data, n);
+	r->resp_len += n;
+	return n;
 }
 
-/* One RPC carrying m, with a deadline in ms (xmlrpc-c's own timeouts
- * work in 3-second steps: docs/XMLRPC-C.md §4).  0 and *reply on success;
- * *frame then holds the answer's bytes, which *reply borrows from (free
- * it after wire_msg_release(reply)). */
-static int peer_call(struct peer_conn *c, const struct raft_msg *m,
-		     unsigned long deadline_ms, struct raft_msg *reply,
-		     const unsigned char **frame, bool *has_reply)
+/* Encodes, signs and serializes m into r's body and starts it.  Takes
+ * ownership of m.  0, or -1 (m freed) when it cannot be built. */
+static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
 {
-	struct peer *p = c->peer;
-	struct peers *ps = p->peers;
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL, *params = NULL;
-	struct rpc_result res;
-	struct peerauth_tag tag;
-	uint8_t *buf = NULL;
-	size_t len = wire_body_size(m);
-	int rv = -1;
-
-	*has_reply = false;
-	*frame = NULL;
-	xmlrpc_env_init(&env);
-	memset(&res, 0, sizeof(res));
-	xmlrpc_env_init(&res.fault);
-	buf = malloc(len + peerauth_trailer_size(ps->auth));
-	if (buf == NULL)
-		goto out;
-	wire_encode(m, peerauth_enabled(ps->auth), buf);
-	peerauth_sign_request(ps->auth, m->to, wall_ms(), buf, len, &tag);
-	v = xmlrpc_base64_new(&env, len + peerauth_trailer_size(ps->auth), buf);
-	if (env.fault_occurred)
-		goto out;
-	params = xmlrpc_array_new(&env);
-	if (env.fault_occurred)
-		goto out;
-	xmlrpc_array_append_item(&env, params, v);
-	if (env.fault_occurred)
-		goto out;
-	xmlrpc_client_start_rpc(&env, c->client, c->info, wire_method(m->type),
-				params, rpc_done, &res);
-	if (env.fault_occurred)
-		goto out;
-	xmlrpc_client_event_loop_finish_timeout(c->client, deadline_ms);
-	if (!res.done) {
-		c->interrupt = 1;
-		xmlrpc_client_event_loop_finish(c->client);
-		c->interrupt = 0;
-	}
-	if (!res.done || res.fault.fault_occurred) {
-		if (res.fault.fault_occurred &&
-		    res.fault.fault_code == API_FAULT_NO_REPLY)
-			rv = 0; /* the peer chose not to answer */
-		else
-			peer_set_down(p, true,
-				      res.done ? res.fault.fault_string
-					       : "deadline passed");
-		goto out;
-	}
-	peer_set_down(p, false, NULL);
-	if (peer_reply(p, m, &tag, res.value, frame, reply) != 0)
-		goto out;
-	*has_reply = true;
-	rv = 0;
-out:
-	free(buf);
-	if (res.value)
-		xmlrpc_DECREF(res.value);
-	if (params)
-		xmlrpc_DECREF(params);
-	if (v)
-		xmlrpc_DECREF(v);
-	xmlrpc_env_clean(&res.fault);
-	xmlrpc_env_clean(&env);
-	return rv;
-}
-
-/* A connection's thread: takes the peer's messages in queue order, so
- * with several connections consecutive AppendEntries go out in order but
- * may arrive out of order (the follower waits for the gap). */
-static void *peer_main(void *arg)
-{
-	struct peer_conn *c = arg;
-	struct peer *p = c->peer;
 	struct peers *ps = p->peers;
 	const struct config *cfg = ps->cfg;
+	size_t len = wire_body_size(m), trailer = peerauth_trailer_size(ps->auth);
+	uint8_t *buf = xmalloc(len + trailer);
+	xmlrpc_value *frame = NULL, *params = NULL;
+	xmlrpc_env env;
+	int rv = -1;
+
+	wire_encode(m, peerauth_enabled(ps->auth), buf);
+	peerauth_sign_request(ps->auth, m->to, wall_ms(), buf, len, &r->tag);
+	xmlrpc_env_init(&env);
+	frame = xmlrpc_base64_new(&env, len + trailer, buf);
+	if (!env.fault_occurred)
+		params = xmlrpc_array_new(&env);
+	if (!env.fault_occurred)
+		xmlrpc_array_append_item(&env, params, frame);
+	if (!env.fault_occurred) {
+		if (r->body == NULL)
+			r->body = XMLRPC_MEMBLOCK_NEW(char, &env, 0);
+		else
+			XMLRPC_MEMBLOCK_RESIZE(char, &env, r->body, 0);
+	}
+	if (!env.fault_occurred)
+		xmlrpc_serialize_call(&env, r->body, wire_method(m->type),
+				      params);
+	if (env.fault_occurred) {
+		log_warn("peer %u: cannot build a request: %s", p->id,
+			 env.fault_string);
+		goto out;
+	}
+	r->m = *m;
+	memset(m, 0, sizeof(*m));
+	r->resp_len = 0;
+	/* A vote is useless after an election timeout; an append may
+	 * carry a big batch, so give it longer. */
+	r->deadline = now_ms() + (r->m.type == RAFT_MSG_VOTE
+				      ? cfg->election_min_ms
+				      : cfg->election_max_ms + 500);
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS,
+			 XMLRPC_MEMBLOCK_CONTENTS(char, r->body));
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)XMLRPC_MEMBLOCK_SIZE(char, r->body));
+	if (curl_multi_add_handle(p->multi, r->easy) != CURLM_OK) {
+		raft_msg_free(&r->m);
+		goto out;
+	}
+	r->busy = true;
+	if (r->m.type == RAFT_MSG_APPEND) {
+		atomic_fetch_add(&ps->appends_sent, 1);
+		atomic_fetch_add(&ps->entries_sent, r->m.u.append.n_entries);
+	}
+	rv = 0;
+out:
+	if (rv != 0)
+		raft_msg_free(m);
+	if (params)
+		xmlrpc_DECREF(params);
+	if (frame)
+		xmlrpc_DECREF(frame);
+	xmlrpc_env_clean(&env);
+	free(buf);
+	return rv;
+}
+
+/* The answer to r: checked (HTTP, XML-RPC, frame, MAC, sender) and handed
+ * to the node. */
+static void req_answer(struct peer *p, struct peer_req *r)
+{
+	struct peers *ps = p->peers;
+	xmlrpc_env env;
+	xmlrpc_value *result = NULL;
+	const unsigned char *frame = NULL;
+	const char *fault_string = NULL, *why = NULL;
+	struct raft_msg reply;
+	size_t len = 0;
+	bool has_auth = false;
+	long http = 0;
+	int fault_code = 0, arv;
+
+	memset(&reply, 0, sizeof(reply));
+	xmlrpc_env_init(&env);
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &http);
+	if (http != 200) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "HTTP status %ld", http);
+		set_down(p, true, msg);
+		goto out;
+	}
+	xmlrpc_parse_response2(&env, r->resp ? r->resp : "", r->resp_len,
+			       &result, &fault_code, &fault_string);
+	if (env.fault_occurred) {
+		set_down(p, false, NULL);
+		bad_reply(p, env.fault_string);
+		goto out;
+	}
+	if (fault_string != NULL) {
+		/* The peer chose not to answer (a message it drops): not a
+		 * failure of the link. */
+		if (fault_code == API_FAULT_NO_REPLY)
+			set_down(p, false, NULL);
+		else
+			set_down(p, true, fault_string);
+		goto out;
+	}
+	set_down(p, false, NULL);
+	if (xmlrpc_value_type(result) != XMLRPC_TYPE_BASE64) {
+		bad_reply(p, "not a frame");
+		goto out;
+	}
+	xmlrpc_read_base64(&env, result, &len, &frame);
+	if (env.fault_occurred) {
+		bad_reply(p, env.fault_string);
+		goto out;
+	}
+	if (wire_decode(frame, len, &reply, &has_auth, &why) != 0) {
+		bad_reply(p, why);
+		goto out;
+	}
+	arv = peerauth_verify_response(ps->auth, &r->tag, frame, len,
+				       has_auth);
+	if (arv != PEERAUTH_OK) {
+		bad_reply(p, peerauth_strerror(arv));
+		goto out_reply;
+	}
+	if (reply.type != (r->m.type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
+						      : RAFT_MSG_APPEND_RESP) ||
+	    reply.from != p->id || reply.to != ps->self) {
+		bad_reply(p, "answer of another type or from another node");
+		goto out_reply;
+	}
+	ps->on_reply(ps->arg, &reply);
+out_reply:
+	wire_msg_release(&reply);
+out:
+	free((void *)frame);
+	free((void *)fault_string);
+	if (result)
+		xmlrpc_DECREF(result);
+	xmlrpc_env_clean(&env);
+}
+
+static void req_finish(struct peer *p, struct peer_req *r)
+{
+	curl_multi_remove_handle(p->multi, r->easy);
+	raft_msg_free(&r->m);
+	r->busy = false;
+}
+
+/* ---- the peer's thread --------------------------------------------------------- */
+
+static struct peer_req *free_req(struct peer *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_reqs; i++)
+		if (!p->reqs[i].busy)
+			return &p->reqs[i];
+	return NULL;
+}
+
+static void *peer_main(void *arg)
+{
+	struct peer *p = arg;
 
 	for (;;) {
-		struct raft_msg m, reply;
-		const unsigned char *frame = NULL;
-		bool has_reply = false;
-		unsigned long deadline;
+		struct peer_req *r;
+		CURLMsg *msg;
+		uint64_t t, next;
+		size_t i;
+		int running = 0, left = 0, timeout;
 
+		/* Start what the window allows, in queue order. */
 		pthread_mutex_lock(&p->lock);
-		while (!p->stop && p->len == 0)
-			pthread_cond_wait(&p->cond, &p->lock);
 		if (p->stop) {
 			pthread_mutex_unlock(&p->lock);
 			break;
 		}
-		m = p->q[p->head];
-		p->head = (p->head + 1) % PEER_QUEUE_MAX;
-		p->len--;
+		while (p->len > 0 && (r = free_req(p)) != NULL) {
+			struct raft_msg m = p->q[p->head];
+			p->head = (p->head + 1) % PEER_QUEUE_MAX;
+			p->len--;
+			pthread_mutex_unlock(&p->lock);
+			req_start(p, r, &m);
+			pthread_mutex_lock(&p->lock);
+		}
 		pthread_mutex_unlock(&p->lock);
 
-		/* A vote is useless after an election timeout; an append
-		 * may carry a big batch, so give it longer. */
-		deadline = m.type == RAFT_MSG_VOTE ? cfg->election_min_ms
-						   : cfg->election_max_ms + 500;
-		if (m.type == RAFT_MSG_APPEND) {
-			atomic_fetch_add(&ps->appends_sent, 1);
-			atomic_fetch_add(&ps->entries_sent,
-					 m.u.append.n_entries);
+		curl_multi_perform(p->multi, &running);
+		while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (i = 0; i < p->n_reqs; i++) {
+				r = &p->reqs[i];
+				if (!r->busy || r->easy != msg->easy_handle)
+					continue;
+				if (msg->data.result == CURLE_OK)
+					req_answer(p, r);
+				else
+					set_down(p, true,
+						 curl_easy_strerror(
+						     msg->data.result));
+				req_finish(p, r);
+			}
 		}
-		peer_call(c, &m, deadline, &reply, &frame, &has_reply);
-		raft_msg_free(&m);
-		if (has_reply) {
-			ps->on_reply(ps->arg, &reply);
-			wire_msg_release(&reply);
+		/* Deadlines: an RPC past its own is abandoned (Raft resends
+		 * what matters), and its connection with it. */
+		t = now_ms();
+		next = t + 1000;
+		for (i = 0; i < p->n_reqs; i++) {
+			r = &p->reqs[i];
+			if (!r->busy)
+				continue;
+			if (t >= r->deadline) {
+				set_down(p, true, "deadline passed");
+				req_finish(p, r);
+			} else if (r->deadline < next) {
+				next = r->deadline;
+			}
 		}
-		free((void *)frame);
+		timeout = (int)(next > t ? next - t : 0);
+		/* Sleeps until a transfer moves, a deadline, or
+		 * curl_multi_wakeup() (a new message, or stop). */
+		curl_multi_poll(p->multi, NULL, 0, timeout, NULL);
 	}
 	return NULL;
 }
 
-/* ---- set-up and tear-down ------------------------------------------------ */
+/* ---- set-up and tear-down ----------------------------------------------------- */
 
-static int peer_conn_setup(struct peer *p, struct peer_conn *c, char *err,
-			   size_t errlen)
+static int req_setup(struct peer *p, struct peer_req *r, char *err,
+		     size_t errlen)
 {
-	xmlrpc_env env;
-	struct xmlrpc_curl_xportparms curl;
-	struct xmlrpc_clientparms parms;
-	int rv = -1;
-
-	c->peer = p;
-	xmlrpc_env_init(&env);
-	memset(&curl, 0, sizeof(curl));
-	curl.user_agent = "raftd";
-	curl.timeout = 0; /* deadlines come from the async loop */
-	curl.dont_advertise = 1;
-	memset(&parms, 0, sizeof(parms));
-	parms.transport = "curl";
-	parms.transportparmsP = &curl;
-	parms.transportparm_size = XMLRPC_CXPSIZE(dont_advertise);
-	/* xmlrpc_client_create is not thread-safe: called from the main
-	 * thread before any peer thread starts. */
-	xmlrpc_client_create(&env, XMLRPC_CLIENT_NO_FLAGS, "raftd", "0", &parms,
-			     XMLRPC_CPSIZE(transportparm_size), &c->client);
-	if (env.fault_occurred) {
-		snprintf(err, errlen, "xmlrpc client for peer %u: %s", p->id,
-			 env.fault_string);
-		goto out;
+	r->peer = p;
+	r->easy = curl_easy_init();
+	if (r->easy == NULL) {
+		snprintf(err, errlen, "peer %u: curl_easy_init failed", p->id);
+		return -1;
 	}
-	xmlrpc_client_set_interrupt(c->client, &c->interrupt);
-	c->info = xmlrpc_server_info_new(&env, p->url);
-	if (env.fault_occurred) {
-		snprintf(err, errlen, "peer %u url %s: %s", p->id, p->url,
-			 env.fault_string);
-		goto out;
-	}
-	rv = 0;
-out:
-	xmlrpc_env_clean(&env);
-	return rv;
+	r->headers = curl_slist_append(NULL, "Content-Type: text/xml");
+	curl_easy_setopt(r->easy, CURLOPT_URL, p->url);
+	curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "raftd");
+	/* No "Expect: 100-continue" round trip before a large batch. */
+	r->headers = curl_slist_append(r->headers, "Expect:");
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	return 0;
 }
 
 static int peer_setup(struct peers *ps, struct peer *p,
@@ -360,20 +426,29 @@ static int peer_setup(struct peers *ps, struct peer *p,
 	p->id = cn->id;
 	snprintf(p->url, sizeof(p->url), "http://%s/RPC2", cn->peer_address);
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
-	while (p->n_conns < ps->cfg->max_inflight) {
-		/* Counted before it is set up, so peers_free() frees a
-		 * half-made one. */
-		struct peer_conn *c = &p->conns[p->n_conns++];
-		if (peer_conn_setup(p, c, err, errlen) != 0)
+	p->multi = curl_multi_init();
+	if (p->multi == NULL) {
+		snprintf(err, errlen, "peer %u: curl_multi_init failed",
+			 p->id);
+		return -1;
+	}
+	/* One keep-alive connection per request in flight. */
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)ps->cfg->max_inflight);
+	curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
+	while (p->n_reqs < ps->cfg->max_inflight) {
+		/* Counted first, so that peers_free() frees a half-made
+		 * one. */
+		struct peer_req *r = &p->reqs[p->n_reqs++];
+		if (req_setup(p, r, err, errlen) != 0)
 			return -1;
 	}
 	return 0;
 }
 
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      peers_reply_fn on_reply, void *arg, struct peers **out, char *err,
-	      size_t errlen)
+	      peers_reply_fn on_reply, void *arg, struct peers **out,
+	      char *err, size_t errlen)
 {
 	struct peers *ps = xcalloc(1, sizeof(*ps));
 	size_t i;
@@ -398,19 +473,16 @@ int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
 
 int peers_start(struct peers *ps, char *err, size_t errlen)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < ps->n; i++) {
 		struct peer *p = &ps->peer[i];
-		for (j = 0; j < p->n_conns; j++) {
-			if (pthread_create(&p->conns[j].thread, NULL, peer_main,
-					   &p->conns[j]) != 0) {
-				snprintf(err, errlen, "pthread_create: %s",
-					 strerror(errno));
-				return -1;
-			}
-			p->conns[j].started = true;
+		if (pthread_create(&p->thread, NULL, peer_main, p) != 0) {
+			snprintf(err, errlen, "pthread_create: %s",
+				 strerror(errno));
+			return -1;
 		}
+		p->started = true;
 	}
 	return 0;
 }
@@ -425,29 +497,33 @@ void peers_free(struct peers *ps)
 		struct peer *p = &ps->peer[i];
 		pthread_mutex_lock(&p->lock);
 		p->stop = true;
-		for (j = 0; j < p->n_conns; j++)
-			p->conns[j].interrupt = 1;
-		pthread_cond_broadcast(&p->cond);
 		pthread_mutex_unlock(&p->lock);
+		if (p->multi)
+			curl_multi_wakeup(p->multi);
 	}
 	for (i = 0; i < ps->n; i++) {
 		struct peer *p = &ps->peer[i];
-		for (j = 0; j < p->n_conns; j++)
-			if (p->conns[j].started)
-				pthread_join(p->conns[j].thread, NULL);
+		if (p->started)
+			pthread_join(p->thread, NULL);
 		while (p->len > 0) {
 			raft_msg_free(&p->q[p->head]);
 			p->head = (p->head + 1) % PEER_QUEUE_MAX;
 			p->len--;
 		}
-		for (j = 0; j < p->n_conns; j++) {
-			if (p->conns[j].info)
-				xmlrpc_server_info_free(p->conns[j].info);
-			if (p->conns[j].client)
-				xmlrpc_client_destroy(p->conns[j].client);
+		for (j = 0; j < p->n_reqs; j++) {
+			struct peer_req *r = &p->reqs[j];
+			if (r->busy)
+				req_finish(p, r);
+			if (r->easy)
+				curl_easy_cleanup(r->easy);
+			curl_slist_free_all(r->headers);
+			if (r->body)
+				xmlrpc_mem_block_free(r->body);
+			free(r->resp);
 		}
+		if (p->multi)
+			curl_multi_cleanup(p->multi);
 		pthread_mutex_destroy(&p->lock);
-		pthread_cond_destroy(&p->cond);
 	}
 	free(ps);
 }
