@@ -221,6 +221,11 @@ static int connect(struct cmd_ctx *ctx, const char *cmd)
 				    "RAFTCTL_SERVERS)");
 			goto out;
 		}
+		/* TLS: the cluster's CA from the config, or for a -s list
+		 * from $RAFTCTL_TLS_CA (docs/RAFTCTL.md). */
+		if (nl->tls_ca[0] == '\0' && (env = getenv("RAFTCTL_TLS_CA")) &&
+		    *env)
+			snprintf(nl->tls_ca, sizeof(nl->tls_ca), "%s", env);
 		if (rpc_new(nl, ctx->verbose, &ctx->rpc, err, sizeof(err)) <
 		    0) {
 			errorf(cmd, "%s", err);

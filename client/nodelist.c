@@ -147,6 +147,8 @@ int nodelist_from_config(const char *path, struct nodelist *out, char *err,
 	}
 	out->n = cfg->n_nodes;
 	out->request_timeout_ms = cfg->request_timeout_ms;
+	if (cfg->tls)
+		snprintf(out->tls_ca, sizeof(out->tls_ca), "%s", cfg->tls_ca);
 	rv = NODELIST_OK;
 out:
 	free(cfg);

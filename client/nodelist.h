@@ -32,6 +32,9 @@ struct nodelist {
 	 * otherwise: how long a leader may legitimately take to answer a
 	 * write before it gives up with fault 2. */
 	uint32_t request_timeout_ms;
+	/* The CA of a cluster that speaks TLS (config tls_ca), "" for plain
+	 * HTTP: then every node is https://, checked against it. */
+	char tls_ca[4096];
 };
 
 /* Checks that `addr` follows the one address grammar (addr.h).  Returns 0

@@ -128,6 +128,8 @@ int rpc_new(const struct nodelist *nodes, bool verbose, struct rpc **out,
 	/* Only a backstop: every call is cut short by the interrupt flag
 	 * long before this. */
 	curl.timeout = 3600 * 1000;
+	if (nodes->tls_ca[0] != '\0')
+		curl.cainfo = r->nodes.tls_ca; /* verify peer and host */
 	memset(&parms, 0, sizeof(parms));
 	parms.transport = "curl";
 	parms.transportparmsP = &curl;
@@ -187,7 +189,8 @@ static xmlrpc_server_info *server_info(struct rpc *r, size_t pos,
 	char url[NODELIST_ADDR_MAX + 16];
 
 	if (r->info[pos] == NULL) {
-		snprintf(url, sizeof(url), "http://%s/RPC2",
+		snprintf(url, sizeof(url), "%s://%s/RPC2",
+			 r->nodes.tls_ca[0] ? "https" : "http",
 			 r->nodes.nodes[pos].address);
 		r->info[pos] = xmlrpc_server_info_new(env, url);
 		if (env->fault_occurred)

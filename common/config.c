@@ -35,11 +35,13 @@ static const char *const root_keys[] = {
     "max_connections",
     "max_connections_per_ip",
     "connection_timeout_s",
+    "tls_cert",
+    "tls_key",
+    "tls_ca",
     NULL,
 };
 static const char *const cluster_keys[] = {"nodes", "secret", NULL};
-static const char *const node_keys[] = {"id", "address", "peer_address",
-					 NULL};
+static const char *const node_keys[] = {"id", "address", "peer_address", NULL};
 static const char *const election_keys[] = {"min", "max", NULL};
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -489,14 +491,13 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 		if (address != NULL) {
 			if (addr_parse(address, node->peer_host,
 				       sizeof(node->peer_host),
-				       &node->peer_port, why,
-				       sizeof(why)) != 0)
-				return load_fail(
-				    ld,
-				    config_setting_get_member(g,
-							      "peer_address"),
-				    key, "bad address \"%.300s\": %s", address,
-				    why);
+				       &node->peer_port, why, sizeof(why)) != 0)
+				return load_fail(ld,
+						 config_setting_get_member(
+						     g, "peer_address"),
+						 key,
+						 "bad address \"%.300s\": %s",
+						 address, why);
 		} else if ((unsigned)node->port + CONFIG_PEER_PORT_OFFSET >
 			   65535) {
 			return load_fail(
@@ -654,6 +655,46 @@ static int load_data_dir(const struct loader *ld, const config_setting_t *root,
 				    sizeof(expanded), why, sizeof(why)) != 0)
 			return load_fail(ld, s, "data_dir", "%s", why);
 	strcpy(cfg->data_dir, dir);
+	return 0;
+}
+
+/* tls_cert, tls_key (templates like data_dir: %i is the node id) and
+ * tls_ca: all three or none (docs/DESIGN.md, "TLS"). */
+static int load_tls(const struct loader *ld, const config_setting_t *root,
+		    struct config *cfg)
+{
+	static const char *const keys[] = {"tls_cert", "tls_key", "tls_ca"};
+	char *dst[] = {cfg->tls_cert, cfg->tls_key, cfg->tls_ca};
+	char expanded[CONFIG_PATH_MAX], why[160];
+	const char *v;
+	int set = 0;
+
+	for (size_t k = 0; k < 3; k++) {
+		const config_setting_t *s =
+		    config_setting_get_member(root, keys[k]);
+		if (get_string(ld, root, NULL, keys[k], &v) != 0)
+			return -1;
+		if (v == NULL)
+			continue;
+		if (v[0] == '\0' || strlen(v) >= CONFIG_PATH_MAX)
+			return load_fail(ld, s, keys[k],
+					 "must be a path of 1 to %d bytes",
+					 CONFIG_PATH_MAX - 1);
+		for (size_t i = 0; i < cfg->n_nodes; i++)
+			if (expand_data_dir(v, cfg->nodes[i].id, expanded,
+					    sizeof(expanded), why,
+					    sizeof(why)) != 0)
+				return load_fail(ld, s, keys[k], "%s", why);
+		strcpy(dst[k], v);
+		set++;
+	}
+	if (set != 0 && set != 3)
+		return load_fail(ld, NULL,
+				 cfg->tls_cert[0] ? "tls_key" : "tls_cert",
+				 "tls_cert, tls_key and tls_ca go together "
+				 "(TLS needs this node's certificate, its key, "
+				 "and the CA that signs every node's)");
+	cfg->tls = set == 3;
 	return 0;
 }
 
@@ -827,6 +868,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		goto out;
 	if (load_security(&ld, root, cfg) != 0)
 		goto out;
+	if (load_tls(&ld, root, cfg) != 0)
+		goto out;
 	if (load_data_dir(&ld, root, cfg) != 0)
 		goto out;
 	if (load_timeouts(&ld, root, cfg) != 0)
@@ -935,6 +978,18 @@ const struct config_node *config_node_by_address(const struct config *cfg,
 		return NULL;
 	}
 	return match;
+}
+
+int config_node_path(const char *tmpl, uint32_t id, char *out, size_t outlen,
+		     char *err, size_t errlen)
+{
+	char why[160];
+
+	if (expand_data_dir(tmpl, id, out, outlen, why, sizeof(why)) != 0) {
+		set_err(err, errlen, "%s: %s", tmpl, why);
+		return -1;
+	}
+	return 0;
 }
 
 int config_data_dir(const struct config *cfg, uint32_t id, char *out,

@@ -80,6 +80,13 @@ struct config {
 	uint32_t max_connections;
 	uint32_t max_connections_per_ip;
 	uint32_t connection_timeout_s;
+	/* TLS for both listeners and the peers' client (all three set, or
+	 * none): this node's certificate and key (PEM; %i = node id), and the
+	 * CA every node's certificate is checked against. */
+	bool tls;
+	char tls_cert[CONFIG_PATH_MAX];
+	char tls_key[CONFIG_PATH_MAX];
+	char tls_ca[CONFIG_PATH_MAX];
 };
 
 /* Read and validate the config file at `path` into `cfg` (which the caller
@@ -103,6 +110,10 @@ const struct config_node *config_node_by_id(const struct config *cfg,
 const struct config_node *config_node_by_address(const struct config *cfg,
 						 const char *text, char *err,
 						 size_t errlen);
+
+/* Expand a per-node path template (tls_cert, tls_key) as data_dir is. */
+int config_node_path(const char *tmpl, uint32_t id, char *out, size_t outlen,
+		     char *err, size_t errlen);
 
 /* Expand cfg->data_dir for node `id` into `out` ("%i" becomes the id, "%%"
  * a '%').  Returns 0, or -1 with a message in `err` when the result does

@@ -139,7 +139,8 @@ static void bad_reply(struct peer *p, const char *why)
 			 p->id, why, (unsigned long long)held);
 }
 
-/* ---- one request ------------------------------------------------------------ */
+/* ---- one request ------------------------------------------------------------
+ */
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -167,7 +168,8 @@ static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
 {
 	struct peers *ps = p->peers;
 	const struct config *cfg = ps->cfg;
-	size_t len = wire_body_size(m), trailer = peerauth_trailer_size(ps->auth);
+	size_t len = wire_body_size(m),
+	       trailer = peerauth_trailer_size(ps->auth);
 	uint8_t *buf = xmalloc(len + trailer);
 	xmlrpc_value *frame = NULL, *params = NULL;
 	xmlrpc_env env;
@@ -283,8 +285,7 @@ static void req_answer(struct peer *p, struct peer_req *r)
 		bad_reply(p, why);
 		goto out;
 	}
-	arv = peerauth_verify_response(ps->auth, &r->tag, frame, len,
-				       has_auth);
+	arv = peerauth_verify_response(ps->auth, &r->tag, frame, len, has_auth);
 	if (arv != PEERAUTH_OK) {
 		bad_reply(p, peerauth_strerror(arv));
 		goto out_reply;
@@ -313,7 +314,8 @@ static void req_finish(struct peer *p, struct peer_req *r)
 	r->busy = false;
 }
 
-/* ---- the peer's thread --------------------------------------------------------- */
+/* ---- the peer's thread
+ * --------------------------------------------------------- */
 
 static struct peer_req *free_req(struct peer *p)
 {
@@ -392,7 +394,8 @@ static void *peer_main(void *arg)
 	return NULL;
 }
 
-/* ---- set-up and tear-down ----------------------------------------------------- */
+/* ---- set-up and tear-down
+ * ----------------------------------------------------- */
 
 static int req_setup(struct peer *p, struct peer_req *r, char *err,
 		     size_t errlen)
@@ -416,6 +419,11 @@ static int req_setup(struct peer *p, struct peer_req *r, char *err,
 	r->headers = curl_slist_append(r->headers, "Expect:");
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	/* TLS: the peer's certificate must be signed by the cluster's CA and
+	 * name the host dialled (curl's defaults: verify peer and host). */
+	if (p->peers->cfg->tls)
+		curl_easy_setopt(r->easy, CURLOPT_CAINFO,
+				 p->peers->cfg->tls_ca);
 	return 0;
 }
 
@@ -424,12 +432,12 @@ static int peer_setup(struct peers *ps, struct peer *p,
 {
 	p->peers = ps;
 	p->id = cn->id;
-	snprintf(p->url, sizeof(p->url), "http://%s/RPC2", cn->peer_address);
+	snprintf(p->url, sizeof(p->url), "%s://%s/RPC2",
+		 ps->cfg->tls ? "https" : "http", cn->peer_address);
 	pthread_mutex_init(&p->lock, NULL);
 	p->multi = curl_multi_init();
 	if (p->multi == NULL) {
-		snprintf(err, errlen, "peer %u: curl_multi_init failed",
-			 p->id);
+		snprintf(err, errlen, "peer %u: curl_multi_init failed", p->id);
 		return -1;
 	}
 	/* One keep-alive connection per request in flight. */
@@ -447,8 +455,8 @@ static int peer_setup(struct peers *ps, struct peer *p,
 }
 
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      peers_reply_fn on_reply, void *arg, struct peers **out,
-	      char *err, size_t errlen)
+	      peers_reply_fn on_reply, void *arg, struct peers **out, char *err,
+	      size_t errlen)
 {
 	struct peers *ps = xcalloc(1, sizeof(*ps));
 	size_t i;

@@ -92,6 +92,9 @@ struct server {
 	 * waits for the node's stop to answer them). */
 	_Atomic long parked;
 	struct metrics_server metrics;
+	/* TLS (cfg->tls): this node's certificate and key, read before any
+	 * thread starts; MHD keeps pointers to them. */
+	char *tls_cert, *tls_key;
 };
 
 static uint64_t mono_ns(void)
@@ -102,7 +105,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- a call: one XML-RPC request in progress ------------------------------ */
+/* ---- a call: one XML-RPC request in progress ------------------------------
+ */
 
 enum call_state {
 	CALL_RUNNING,	/* in the access handler, on a pool thread */
@@ -112,7 +116,7 @@ enum call_state {
 
 struct call {
 	struct conn *conn;
-	int metric; /* the method's latency histogram, -1: none */
+	int metric;	    /* the method's latency histogram, -1: none */
 	pthread_mutex_t mu; /* a leaf lock: guards everything below */
 	enum call_state state;
 	bool ran;	  /* the registry reached the method */
@@ -218,12 +222,10 @@ static xmlrpc_value *run_method(xmlrpc_env *env, xmlrpc_value *params,
 	return out;
 }
 
-/* ---- responses --------------------------------------------------------------- */
+/* ---- responses
+ * --------------------------------------------------------------- */
 
-static void free_cb(void *p)
-{
-	xmlrpc_mem_block_free(p);
-}
+static void free_cb(void *p) { xmlrpc_mem_block_free(p); }
 
 static _Atomic uint64_t *bytes_out_counter; /* the server's, set once */
 
@@ -238,8 +240,8 @@ static enum MHD_Result queue_xml(struct MHD_Connection *mc,
 		atomic_fetch_add(bytes_out_counter,
 				 XMLRPC_MEMBLOCK_SIZE(char, out));
 	r = MHD_create_response_from_buffer_with_free_callback_cls(
-	    XMLRPC_MEMBLOCK_SIZE(char, out), XMLRPC_MEMBLOCK_CONTENTS(char, out),
-	    free_cb, out);
+	    XMLRPC_MEMBLOCK_SIZE(char, out),
+	    XMLRPC_MEMBLOCK_CONTENTS(char, out), free_cb, out);
 	if (r == NULL) {
 		xmlrpc_mem_block_free(out);
 		return MHD_NO;
@@ -350,7 +352,8 @@ static enum MHD_Result answer_or_park(struct conn *cn)
 	}
 }
 
-/* ---- requests ------------------------------------------------------------------ */
+/* ---- requests
+ * ------------------------------------------------------------------ */
 
 /* A DTD has no place in XML-RPC and expat would expand its entities (the
  * billion-laughs attack); clients escape '<' in strings, so "<!" never
@@ -379,8 +382,8 @@ static enum MHD_Result dispatch(struct conn *cn)
 		atomic_fetch_add(&l->s->metrics.refused, 1);
 	if (cn->too_big)
 		return queue_text(cn->mc, MHD_HTTP_CONTENT_TOO_LARGE,
-				  "text/plain",
-				  "request body over the limit\n", 28);
+				  "text/plain", "request body over the limit\n",
+				  28);
 	if (!body_acceptable(cn->body ? cn->body : "", cn->len))
 		return queue_fault(cn->mc, XMLRPC_PARSE_ERROR,
 				   "DTDs, entity declarations and UTF-16/32 "
@@ -414,8 +417,8 @@ static enum MHD_Result dispatch(struct conn *cn)
 	return answer_or_park(cn);
 }
 
-static enum MHD_Result routes_get(struct listener *l,
-				  struct MHD_Connection *mc, const char *url)
+static enum MHD_Result routes_get(struct listener *l, struct MHD_Connection *mc,
+				  const char *url)
 {
 	struct server *s = l->s;
 	char *text = NULL;
@@ -473,8 +476,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc,
 					  "text/plain", "POST only\n", 10);
 		/* A body announced over the limit is refused before a byte
 		 * of it is read. */
-		cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cl = MHD_lookup_connection_value(
+		    mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && strtoull(cl, NULL, 10) > API_MAX_BODY)
 			return queue_text(mc, MHD_HTTP_CONTENT_TOO_LARGE,
 					  "text/plain",
@@ -520,7 +523,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc,
 }
 
 static void request_completed(void *cls, struct MHD_Connection *mc,
-			      void **con_cls, enum MHD_RequestTerminationCode toe)
+			      void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
 {
 	struct conn *cn = *con_cls;
 
@@ -563,7 +567,8 @@ static enum MHD_Result peer_accept(void *cls, const struct sockaddr *addr,
 	return MHD_NO;
 }
 
-/* ---- set-up -------------------------------------------------------------------- */
+/* ---- set-up
+ * -------------------------------------------------------------------- */
 
 static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 		   socklen_t *len, char *err, size_t errlen)
@@ -588,8 +593,8 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	return 0;
 }
 
-static int add_method(struct listener *l, const char *name,
-		      call_method_fn fn, void *ctx, const char *help)
+static int add_method(struct listener *l, const char *name, call_method_fn fn,
+		      void *ctx, const char *help)
 {
 	struct metrics_server *ms = &l->s->metrics;
 	struct xmlrpc_method_info3 mi;
@@ -655,6 +660,34 @@ static int listener_bind(struct listener *l, const char *host, uint16_t port,
 	return 0;
 }
 
+/* A whole PEM file, NUL-terminated (MHD takes strings). */
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, n;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(1024 * 1024 + 1);
+	while ((n = fread(buf + len, 1, 1024 * 1024 - len, f)) > 0)
+		len += n;
+	if (ferror(f) || len == 1024 * 1024 || len == 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 ferror(f)  ? strerror(errno)
+			 : len == 0 ? "empty"
+				    : "larger than 1 MiB");
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
 /* Starts the listener's pool of event-loop threads on its socket. */
 static int listener_start(struct listener *l, unsigned threads,
 			  unsigned max_conns, unsigned per_ip, char *err,
@@ -663,10 +696,15 @@ static int listener_start(struct listener *l, unsigned threads,
 	const struct config *cfg = l->s->cfg;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+	struct server *s = l->s;
 
+	if (cfg->tls)
+		flags |= MHD_USE_TLS;
 	l->mhd = MHD_start_daemon(
 	    flags, 0, l->kind == LISTENER_PEER ? peer_accept : NULL, l,
 	    access_handler, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
+	    MHD_OPTION_HTTPS_MEM_KEY, cfg->tls ? s->tls_key : NULL,
+	    MHD_OPTION_HTTPS_MEM_CERT, cfg->tls ? s->tls_cert : NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
 	    max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
@@ -693,6 +731,18 @@ int server_create(const struct config *cfg, const struct config_node *self,
 	s->client.kind = LISTENER_CLIENT;
 	s->peer.kind = LISTENER_PEER;
 	s->client.fd = s->peer.fd = -1;
+	if (cfg->tls) {
+		char path[CONFIG_PATH_MAX];
+		if (config_node_path(cfg->tls_cert, self->id, path,
+				     sizeof(path), err, errlen) != 0 ||
+		    (s->tls_cert = read_pem(path, err, errlen)) == NULL ||
+		    config_node_path(cfg->tls_key, self->id, path, sizeof(path),
+				     err, errlen) != 0 ||
+		    (s->tls_key = read_pem(path, err, errlen)) == NULL) {
+			server_free(s);
+			return -1;
+		}
+	}
 	if (listener_bind(&s->peer, self->peer_host, self->peer_port,
 			  self->peer_address, err, errlen) != 0 ||
 	    listener_bind(&s->client, self->host, self->port, self->address,
@@ -704,8 +754,7 @@ int server_create(const struct config *cfg, const struct config_node *self,
 	return 0;
 }
 
-int server_start(struct server *s, struct node *node, char *err,
-		 size_t errlen)
+int server_start(struct server *s, struct node *node, char *err, size_t errlen)
 {
 	const struct config *cfg = s->cfg;
 	xmlrpc_env env;
@@ -751,7 +800,8 @@ int server_start(struct server *s, struct node *node, char *err,
 			log_warn("peer %u: %s", cfg->nodes[i].id, why);
 	}
 	if (listener_start(&s->peer, 2,
-			   (unsigned)cfg->n_nodes * SERVER_PEER_CONNS_PER_MEMBER,
+			   (unsigned)cfg->n_nodes *
+			       SERVER_PEER_CONNS_PER_MEMBER,
 			   0, err, errlen) != 0 ||
 	    listener_start(&s->client, pool_size(cfg), cfg->max_connections,
 			   cfg->max_connections_per_ip, err, errlen) != 0)
@@ -807,5 +857,9 @@ void server_free(struct server *s)
 		xmlrpc_registry_free(s->peer.registry);
 	peer_rpc_free(s->peer_rpc);
 	sem_destroy(&s->stop);
+	free(s->tls_cert);
+	if (s->tls_key != NULL) /* a private key: not left in freed memory */
+		memset(s->tls_key, 0, strlen(s->tls_key));
+	free(s->tls_key);
 	free(s);
 }
