@@ -8,9 +8,9 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import INVALID, NOT_FOUND, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import INVALID, NOT_FOUND, Cluster  # noqa: E402
 
 XML_PARSE_ERROR = -503
 NO_SUCH_METHOD = -506
@@ -55,7 +55,7 @@ class Node:
         or the Fault raised."""
         status, data = self.post(body, timeout=timeout)
         if status != 200:
-            raise harness.TestFailure("HTTP %d: %r" % (status, data[:200]))
+            raise rt.TestFailure("HTTP %d: %r" % (status, data[:200]))
         return xmlrpc.client.loads(data)[0][0]
 
     def normal(self, ck, after):
@@ -66,7 +66,7 @@ class Node:
             cl = self.c.client(self.id, timeout=10)
             ok = cl.put(key, "after " + after) is True and \
                 cl.get(key) == "after " + after
-        except (xmlrpc.client.Fault,) + harness.CONN_ERRORS as e:
+        except (xmlrpc.client.Fault,) + rt.CONN_ERRORS as e:
             ok = False
             after += " (%r)" % (e,)
         ck.check(ok, "a normal put/get works after %s" % after)
@@ -102,7 +102,7 @@ def check_bomb(ck, nd, body, key, what):
         ck.check(False, "%s: refused (returned %r)" % (what, r))
     except xmlrpc.client.Fault as f:
         ck.check(True, "%s: a fault (%d)" % (what, f.faultCode))
-    except harness.CONN_ERRORS + (harness.TestFailure,) as e:
+    except rt.CONN_ERRORS + (rt.TestFailure,) as e:
         ck.check(False, "%s: a fault, not %r" % (what, e))
     took = time.monotonic() - t0
     ck.check(took < 1.0, "%s: answered in %.2f s (< 1 s)" % (what, took))
@@ -211,7 +211,7 @@ def main(ck):
     try:
         status, _ = nd.post(big, timeout=20)
         ck.check(status >= 400, "a 5 MiB body: HTTP error (got %d)" % status)
-    except harness.CONN_ERRORS as e:
+    except rt.CONN_ERRORS as e:
         ck.check(True, "a 5 MiB body: connection closed (%r)" % (e,))
     ck.fault(lambda: cl.get("huge"), NOT_FOUND, "the oversize put stored "
              "nothing")
@@ -288,7 +288,7 @@ def main(ck):
         t0 = time.monotonic()
         try:
             ok = c.client(nd.id, timeout=30).put("flood", "during") is True
-        except (xmlrpc.client.Fault,) + harness.CONN_ERRORS as e:
+        except (xmlrpc.client.Fault,) + rt.CONN_ERRORS as e:
             ok = False
             ck.note("put during the flood: %r" % (e,))
         took = time.monotonic() - t0
@@ -310,4 +310,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)
