@@ -158,7 +158,7 @@ class Cluster:
         self.secret = config.resolve_secret(secret, insecure)
         self.insecure = insecure
         self.log_level = log_level
-        self.raftd = raftd or proc.raftd_path()
+        self.raftd = os.path.abspath(raftd) if raftd else proc.raftd_path()
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.status_timeout = status_timeout

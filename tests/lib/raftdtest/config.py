@@ -11,12 +11,11 @@ default.  Keys left at None are not written (raftd's defaults apply).
 From a shell (bench/quick.sh): picks free loopback ports, writes the
 config and prints the nodes' addresses, one a line:
 
-    PYTHONPATH=tests/lib python3 -m raftdtest.config --nodes 5 --dir DIR
+    PYTHONPATH=tests/lib python3 -m raftdtest write-config --nodes 5 --dir DIR
 """
 import argparse
 import os
 import secrets
-import sys
 
 RANDOM = object()   # secret=RANDOM: draw a fresh one
 
@@ -88,7 +87,7 @@ def write_config(path, nodes, data_dir, secret=RANDOM, **kw):
 def main(argv=None):
     from raftdtest.ports import free_ports
     ap = argparse.ArgumentParser(
-        prog="python3 -m raftdtest.config",
+        prog="python3 -m raftdtest write-config",
         description="write a raftd config for N nodes on free loopback "
         "ports; print their addresses, one a line")
     ap.add_argument("--nodes", type=int, default=5)
@@ -114,7 +113,3 @@ def main(argv=None):
                  max_inflight=a.max_inflight)
     print("\n".join(addrs))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
