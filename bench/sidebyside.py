@@ -97,17 +97,6 @@ def proc_cpu_ticks(pid):
         return 0
 
 
-def proc_hwm_kib(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 class Cluster:
     """What the raftd and etcd clusters share: members, PIDs, RSS, CPU."""
 
@@ -122,7 +111,7 @@ class Cluster:
     def sample_hwm(self):
         for p in self.procs.values():
             if p.poll() is None:
-                self.hwm_kib = max(self.hwm_kib, proc_hwm_kib(p.pid))
+                self.hwm_kib = max(self.hwm_kib, rt.hwm_kib(p.pid))
 
     def cpu_ticks(self):
         return sum(proc_cpu_ticks(p.pid) for p in self.procs.values())

@@ -18,15 +18,6 @@ INTROSPECTION_OFF = -508
 KIB = 1024
 
 
-def peak_rss_kib(pid):
-    """The process's peak resident set size (VmHWM) in KiB."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
 class Node:
     """The node under attack (the leader of a 1-node cluster)."""
 
@@ -95,7 +86,7 @@ def bomb(levels, encoding, key):
 
 def check_bomb(ck, nd, body, key, what):
     pid = nd.pid()
-    before = peak_rss_kib(pid)
+    before = rt.hwm_kib(pid)
     t0 = time.monotonic()
     try:
         r = nd.call_raw(body, timeout=30)
@@ -106,7 +97,7 @@ def check_bomb(ck, nd, body, key, what):
         ck.check(False, "%s: a fault, not %r" % (what, e))
     took = time.monotonic() - t0
     ck.check(took < 1.0, "%s: answered in %.2f s (< 1 s)" % (what, took))
-    grew = peak_rss_kib(pid) - before
+    grew = rt.hwm_kib(pid) - before
     ck.check(grew < 32 * KIB, "%s: peak RSS grew by %d KiB (< 32 MiB)" %
              (what, grew))
     ck.fault(lambda: nd.c.client(nd.id).get(key), NOT_FOUND,

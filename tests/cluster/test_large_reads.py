@@ -48,8 +48,7 @@ def value(i):
 
 
 def raftctl_path():
-    top = os.environ.get("top_builddir", ".")
-    return os.path.abspath(os.path.join(top, "raftctl"))
+    return rt.build_path("raftctl")
 
 
 def load(ck, c, lid):

@@ -31,8 +31,8 @@ from raftdtest.cluster import (POLL, RPC_TIMEOUT, START_TIMEOUT,
 from raftdtest.config import config_text, write_config
 from raftdtest.errors import HarnessError, Skip, TestFailure
 from raftdtest.ports import free_ports
-from raftdtest.proc import (build_path, pid_alive, raftd_path,
-                            rss_kib, tail)
+from raftdtest.proc import (build_path, hwm_kib, pid_alive,
+                            raftd_path, rss_kib, tail)
 
 __all__ = [
     "CONN_ERRORS", "FAULT_NAMES", "INVALID", "NOT_FOUND", "NOT_LEADER",
@@ -44,5 +44,5 @@ __all__ = [
     "config_text", "write_config",
     "HarnessError", "Skip", "TestFailure",
     "free_ports",
-    "build_path", "pid_alive", "raftd_path", "rss_kib", "tail",
+    "build_path", "hwm_kib", "pid_alive", "raftd_path", "rss_kib", "tail",
 ]

@@ -42,16 +42,26 @@ def pid_alive(pid):
     return st[st.rindex(")") + 2] not in "ZX"
 
 
-def rss_kib(pid):
-    """The resident set size of a process in KiB (0 if unknown)."""
+def _status_kib(pid, field):
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
-    except OSError:
+    except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def rss_kib(pid):
+    """The resident set size of a process in KiB (0 if unknown)."""
+    return _status_kib(pid, "VmRSS")
+
+
+def hwm_kib(pid):
+    """The peak resident set size (VmHWM) of a process in KiB (0 if
+    unknown)."""
+    return _status_kib(pid, "VmHWM")
 
 
 def tail(path, lines=40, grep=None):
