@@ -139,7 +139,17 @@ atexit.register(_cleanup_all)
 
 class Cluster:
     """n raftd nodes (ids 1..n).  With start (the default) every node is
-    started and answers before the constructor returns."""
+    started and answers before the constructor returns.
+
+    election (min, max), heartbeat and request_timeout are in ms;
+    max_inflight and extra ({key: value}) are more config keys (None: not
+    written).  secret: config.RANDOM (a fresh one), a string, or None (no
+    secret); insecure writes `insecure = true;` instead.  net: where the
+    nodes live (default LoopbackNet).  workdir: the caller's directory
+    instead of a fresh temp dir (remove() removes it all the same).
+    raftd: the binary (default: the build tree's).  start_timeout and
+    stop_timeout bound a start and a stop; status_timeout is the RPC
+    timeout of the status polls (statuses(), stable_leader(), ...)."""
 
     def __init__(self, n, name="cluster", election=(150, 300), heartbeat=50,
                  request_timeout=5000, secret=config.RANDOM, insecure=False,

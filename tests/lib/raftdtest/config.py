@@ -17,6 +17,8 @@ import argparse
 import os
 import secrets
 
+from raftdtest.ports import free_ports
+
 RANDOM = object()   # secret=RANDOM: draw a fresh one
 
 
@@ -85,7 +87,6 @@ def write_config(path, nodes, data_dir, secret=RANDOM, **kw):
 
 
 def main(argv=None):
-    from raftdtest.ports import free_ports
     ap = argparse.ArgumentParser(
         prog="python3 -m raftdtest write-config",
         description="write a raftd config for N nodes on free loopback "
