@@ -264,7 +264,12 @@ def calendar(ck, c, lid):
 
 
 def main(ck):
-    c = Cluster(3, name="large-reads")
+    # Election timeouts of 400-800 ms: on a 2-core machine running other
+    # tests side by side, CPU starvation alone can cost a 150 ms leader its
+    # term, which is not what this test is about.  The fixed bug (a list()
+    # held the lock ~200 ms, and four of them back to back ~0.8 s) still
+    # deposes such a leader; and the CPU bound below pins the fix exactly.
+    c = Cluster(3, name="large-reads", election=(400, 800), heartbeat=50)
     lid, term = c.stable_leader()
     took = load(ck, c, lid)
     ck.note("loaded %d keys in %d multiPut batches in %.1f s" %
@@ -362,7 +367,7 @@ def main(ck):
     ck.check(0 <= cpu_us <= cpu_bound, "the longest copy under the node's "
              "lock took %d us of CPU (<= %d ms)" % (cpu_us,
                                                     cpu_bound // 1000))
-    ck.check(0 <= copy_us <= 150000, "and %d us of wall time (< 150 ms, "
+    ck.check(0 <= copy_us <= 400000, "and %d us of wall time (< 400 ms, "
              "the shortest election timeout)" % copy_us)
     # The bound: the leader's RSS after loading, plus for each of the 4
     # concurrent readers one response in the making: the memory its page

@@ -96,21 +96,6 @@ static const struct golden goldens[] = {
      3, 2, gs_leader_crash},
 };
 
-static const char *role_name(enum raft_role r)
-{
-	switch (r) {
-	case RAFT_FOLLOWER:
-		return "follower";
-	case RAFT_PRECANDIDATE:
-		return "precandidate";
-	case RAFT_CANDIDATE:
-		return "candidate";
-	case RAFT_LEADER:
-		return "leader";
-	}
-	return "?";
-}
-
 /* The end state, as the updates reported it: one line per node. */
 static void print_end(struct world *w, FILE *out)
 {
@@ -119,7 +104,7 @@ static void print_end(struct world *w, FILE *out)
 		fprintf(out,
 			"end n%u: %s term %llu vote %u leader %u commit %llu "
 			"applied %llu log terms [",
-			id, nd->up ? role_name(nd->role) : "down",
+			id, nd->up ? raft_role_name(nd->role) : "down",
 			(unsigned long long)nd->term, nd->hs_vote, nd->leader,
 			(unsigned long long)nd->commit,
 			(unsigned long long)nd->applied);

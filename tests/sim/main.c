@@ -118,9 +118,9 @@ int main(int argc, char **argv)
 		failed_scen = (unsigned long long)f;
 	}
 	if (do_golden) {
-		int f = golden_run(only, golden_dir,
-				   update && strcmp(update, "0") != 0, verbose,
-				   &t);
+		int f =
+		    golden_run(only, golden_dir,
+			       update && strcmp(update, "0") != 0, verbose, &t);
 		if (f < 0) {
 			fprintf(stderr, "sim: no golden scenario matches %s\n",
 				only);

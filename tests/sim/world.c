@@ -878,9 +878,8 @@ static void take_read(struct world *w, struct node *nd, uint64_t rid,
 		w->reads[rid - 1].done_at = w->now;
 		return;
 	}
-	CHECK(w, rid >= 1 && rid <= w->n_reads,
-	      "n%u answers unknown read %llu", nd->id,
-	      (unsigned long long)rid);
+	CHECK(w, rid >= 1 && rid <= w->n_reads, "n%u answers unknown read %llu",
+	      nd->id, (unsigned long long)rid);
 	if (w->failed)
 		return;
 	q = &w->reads[rid - 1];

@@ -213,8 +213,7 @@ static void test_fifteen_nodes(void)
 		CHECK(cfg.n_nodes == CONFIG_MAX_NODES);
 
 	/* One more is too many; the error points at the sixteenth. */
-	text[strlen(text) - strlen("); secret = \"fifteen\"; };\n") - 1] =
-	    '\0';
+	text[strlen(text) - strlen("); secret = \"fifteen\"; };\n") - 1] = '\0';
 	strcat(text,
 	       ",\n  { id = 16; address = \"127.0.0.1:8016\"; }\n); };\n");
 	EXPECT_BAD(text, 17, "cluster.nodes", "16 nodes; at most 15");
@@ -737,10 +736,11 @@ static void test_secret_and_data_dir(void)
  * one node needs neither; both at once is a contradiction. */
 static void test_security(void)
 {
-	static const char two[] = "cluster = { nodes = (\n"
-				  "  { id = 1; address = \"127.0.0.1:8001\"; },\n"
-				  "  { id = 2; address = \"127.0.0.1:8002\"; }\n"
-				  "); };\n";
+	static const char two[] =
+	    "cluster = { nodes = (\n"
+	    "  { id = 1; address = \"127.0.0.1:8001\"; },\n"
+	    "  { id = 2; address = \"127.0.0.1:8002\"; }\n"
+	    "); };\n";
 	char text[1024];
 	struct config cfg;
 
