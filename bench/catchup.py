@@ -17,7 +17,6 @@ Talks only to 127.0.0.1; every process it starts is ended by PID.
 """
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,38 +24,38 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../tests/lib")
+import raftdtest as rt  # noqa: E402  (the cluster, config and ports)
 
 
 def trial(build, inflight, backlog_s):
-    c = Cluster(os.path.join(build, "raftd"), 5, 150, 300, 50)
+    c = rt.Cluster(5, name="catchup", request_timeout=2000,
+                   max_inflight=inflight, raftd=os.path.join(build, "raftd"),
+                   start=False)
     try:
-        with open(c.conf, "a") as f:
-            f.write("max_inflight = %d;\n" % inflight)
-        for i in range(1, 6):
-            c.start(i)
-        lead = c.leader(time.monotonic() + 10)
-        if lead is None:
+        c.start_all()
+        try:
+            lead = c.leader(timeout=10)
+        except rt.TestFailure:
             raise RuntimeError("no leader within 10 s")
-        victim = [i for i in range(1, 6) if i != lead][0]
-        c.procs[victim].send_signal(signal.SIGKILL)
-        c.procs[victim].wait()
-        servers = ",".join("127.0.0.1:%d" % c.ports[i - 1]
-                           for i in range(1, 6) if i != victim)
+        victim = [i for i in c.ids() if i != lead][0]
+        c.kill9(victim)
+        servers = ",".join(c.address(i) for i in c.ids() if i != victim)
         subprocess.run([os.path.join(build, "bench", "raftbench"), "-s",
                         servers, "-c", "16", "-d", str(backlog_s), "-w",
                         "0"], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=backlog_s + 60)
-        target = c.proxy(lead).status()["commitIndex"]
-        c.start(victim)
+        target = c.status(lead)["commitIndex"]
+        # Not start(), which waits until the node answers: the catch-up
+        # is timed from the moment the process starts.
+        c.spawn_node(victim)
         t0 = time.monotonic()
         deadline = t0 + 120
         got = 0
         while time.monotonic() < deadline:
             try:
-                got = c.proxy(victim).status()["commitIndex"]
-            except (OSError, xmlrpc.client.Error):
+                got = c.status(victim, timeout=2.0)["commitIndex"]
+            except rt.CONN_ERRORS + (xmlrpc.client.Fault,):
                 got = 0  # not serving yet
             if got >= target:
                 break
@@ -67,6 +66,7 @@ def trial(build, inflight, backlog_s):
         return target, took
     finally:
         c.close()
+        c.remove()
 
 
 def main():

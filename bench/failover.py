@@ -15,91 +15,27 @@ Prints one line per trial and then median, p90 and max in ms.  Talks only to
 import argparse
 import os
 import random
-import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import xmlrpc.client
 
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-class Cluster:
-    def __init__(self, raftd, n, emin, emax, hb):
-        self.raftd = raftd
-        self.dir = tempfile.mkdtemp(prefix="raftd-failover-")
-        self.ports = free_ports(n)
-        self.procs = {}
-        conf = os.path.join(self.dir, "cluster.conf")
-        nodes = ",\n".join('{ id = %d; address = "127.0.0.1:%d"; }' % (i + 1, p)
-                           for i, p in enumerate(self.ports))
-        with open(conf, "w") as f:
-            f.write('cluster = { nodes = (\n%s\n);\n  secret = "%s"; };\n' %
-                    (nodes, secrets.token_hex(16)))
-            f.write('data_dir = "%s/node-%%i";\n' % self.dir)
-            f.write("election_timeout_ms = { min = %d; max = %d; };\n" % (emin, emax))
-            f.write("heartbeat_ms = %d;\nrequest_timeout_ms = 2000;\n" % hb)
-        self.conf = conf
-
-    def start(self, i):
-        log = open(os.path.join(self.dir, "node-%d.log" % i), "ab")
-        self.procs[i] = subprocess.Popen(
-            [self.raftd, "-c", self.conf, "-i", str(i)], stderr=log, stdout=log)
-
-    def proxy(self, i):
-        return xmlrpc.client.ServerProxy("http://127.0.0.1:%d/RPC2" % self.ports[i - 1])
-
-    def leader(self, deadline):
-        while time.monotonic() < deadline:
-            for i in self.procs:
-                try:
-                    if self.proxy(i).isLeader():
-                        return i
-                except (OSError, xmlrpc.client.Error):
-                    pass
-            time.sleep(0.005)
-        return None
-
-    def close(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../tests/lib")
+import raftdtest as rt  # noqa: E402  (the cluster, config and ports)
 
 
 def write_through_survivor(c, dead, deadline, seq):
     """Time of the first committed write through any survivor."""
+    survivors = [i for i in c.ids() if i != dead]
     while time.monotonic() < deadline:
-        for i in c.procs:
-            if i == dead:
-                continue
+        for i in survivors:
             try:
-                c.proxy(i).put("failover", str(seq), "fo-%d-%d" % (os.getpid(), seq))
+                c.client(i).put("failover", str(seq), "fo-%d-%d" % (os.getpid(), seq))
                 return time.monotonic()
             except xmlrpc.client.Fault:
                 pass  # not leader (yet), or timeout: try the next node
-            except OSError:
+            except rt.CONN_ERRORS:
                 pass
         time.sleep(0.001)
     return None
@@ -117,22 +53,23 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    c = Cluster(os.path.abspath(a.raftd), a.nodes, a.min, a.max, a.heartbeat)
+    c = rt.Cluster(a.nodes, name="failover", election=(a.min, a.max),
+                   heartbeat=a.heartbeat, request_timeout=2000,
+                   raftd=os.path.abspath(a.raftd), start=False)
     times = []
     try:
-        for i in range(1, a.nodes + 1):
-            c.start(i)
+        c.start_all()
         for t in range(a.trials):
-            leader = c.leader(time.monotonic() + 10)
-            if leader is None:
+            try:
+                leader = c.leader(timeout=10)
+            except rt.TestFailure:
                 print("trial %d: no leader within 10 s" % t, file=sys.stderr)
                 return 1
             # A write through the leader, so it is settled in its term.
-            c.proxy(leader).put("failover", "pre", "pre-%d-%d" % (os.getpid(), t))
+            c.client(leader).put("failover", "pre", "pre-%d-%d" % (os.getpid(), t))
             time.sleep(rng.uniform(0, a.heartbeat / 1000.0))
             t0 = time.monotonic()
-            c.procs[leader].send_signal(signal.SIGKILL)
-            c.procs[leader].wait()
+            c.kill9(leader)
             t1 = write_through_survivor(c, leader, t0 + 10, t)
             if t1 is None:
                 print("trial %d: no write committed within 10 s" % t, file=sys.stderr)
@@ -145,14 +82,15 @@ def main():
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 try:
-                    st = c.proxy(leader).status()
+                    st = c.status(leader)
                     if st["leader"] != 0 and st["lastApplied"] >= st["commitIndex"] > 0:
                         break
-                except (OSError, xmlrpc.client.Error):
+                except rt.CONN_ERRORS + (xmlrpc.client.Fault,):
                     pass
                 time.sleep(0.02)
     finally:
         c.close()
+        c.remove()
     times.sort()
     p90 = times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
     print("failover nodes=%d timeouts=%d-%dms heartbeat=%dms trials=%d "

@@ -15,28 +15,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Five free loopback ports.
-ports=$(python3 -c 'import socket
-ss=[socket.socket() for _ in range(5)]
-[s.bind(("127.0.0.1",0)) for s in ss]
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-{
-	echo "cluster = { nodes = ("
-	i=1; sep=""
-	for p in $ports; do
-		printf '%s{ id = %d; address = "127.0.0.1:%d"; }\n' "$sep" "$i" "$p"
-		sep=","; i=$((i + 1))
-	done
-	echo ");"
-	echo "  secret = \"$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')\"; };"
-	echo "data_dir = \"$dir/node-%i\";"
-} >"$dir/c.conf"
+# Five nodes on free loopback ports, a random secret: the config writer
+# the tests use (tests/lib/raftdtest/config.py) prints their addresses.
+addrs=$(PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$top/tests/lib" \
+	python3 -m raftdtest write-config --nodes 5 --dir "$dir" --out "$dir/c.conf")
 servers=""
 i=1
-for p in $ports; do
+for a in $addrs; do
 	"$build/raftd" -c "$dir/c.conf" -i "$i" 2>"$dir/node-$i.log" &
 	pids="$pids $!"
-	servers="$servers${servers:+,}127.0.0.1:$p"
+	servers="$servers${servers:+,}$a"
 	i=$((i + 1))
 done
 echo "== machine: $(nproc) cores, $(uname -sr); 5 nodes on loopback, fsync on, 100-byte values"

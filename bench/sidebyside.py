@@ -33,7 +33,6 @@ import platform
 import queue
 import random
 import re
-import secrets
 import shutil
 import signal
 import statistics
@@ -45,8 +44,8 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import free_ports  # noqa: E402  (one copy of the helper)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../tests/lib")
+import raftdtest as rt  # noqa: E402  (config writer, free ports, proxy)
 
 HEARTBEAT_MS = 50
 RAFTD_ELECTION = (150, 300)
@@ -98,17 +97,6 @@ def proc_cpu_ticks(pid):
         return 0
 
 
-def proc_hwm_kib(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 class Cluster:
     """What the raftd and etcd clusters share: members, PIDs, RSS, CPU."""
 
@@ -123,7 +111,7 @@ class Cluster:
     def sample_hwm(self):
         for p in self.procs.values():
             if p.poll() is None:
-                self.hwm_kib = max(self.hwm_kib, proc_hwm_kib(p.pid))
+                self.hwm_kib = max(self.hwm_kib, rt.hwm_kib(p.pid))
 
     def cpu_ticks(self):
         return sum(proc_cpu_ticks(p.pid) for p in self.procs.values())
@@ -159,17 +147,6 @@ class Cluster:
         return (t1 - t0) * 1000.0, leader
 
 
-class TimeoutTransport(xmlrpc.client.Transport):
-    def __init__(self, timeout):
-        super().__init__()
-        self.timeout = timeout
-
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self.timeout
-        return conn
-
-
 class Raftd(Cluster):
     name = "raftd"
 
@@ -177,16 +154,12 @@ class Raftd(Cluster):
         super().__init__(top)
         self.raftd = os.path.join(build, "raftd")
         self.bench = os.path.join(build, "bench", "raftbench")
-        self.ports = free_ports(NODES)
+        self.ports = rt.free_ports(NODES)
         self.conf = os.path.join(self.dir, "cluster.conf")
-        nodes = ",\n".join('{ id = %d; address = "127.0.0.1:%d"; }' % (i + 1, p)
-                           for i, p in enumerate(self.ports))
-        with open(self.conf, "w") as f:
-            f.write('cluster = { nodes = (\n%s\n);\n  secret = "%s"; };\n' %
-                    (nodes, secrets.token_hex(16)))
-            f.write('data_dir = "%s/node-%%i";\n' % self.dir)
-            f.write("election_timeout_ms = { min = %d; max = %d; };\n" % RAFTD_ELECTION)
-            f.write("heartbeat_ms = %d;\n" % HEARTBEAT_MS)
+        rt.write_config(self.conf, {i + 1: "127.0.0.1:%d" % p
+                                    for i, p in enumerate(self.ports)},
+                        os.path.join(self.dir, "node-%i"),
+                        election=RAFTD_ELECTION, heartbeat=HEARTBEAT_MS)
         self.endpoints = ",".join("127.0.0.1:%d" % p for p in self.ports)
 
     def start(self, i):
@@ -195,8 +168,7 @@ class Raftd(Cluster):
                                   stdout=lf, stderr=lf)
 
     def proxy(self, i, timeout=2.0):
-        return xmlrpc.client.ServerProxy("http://127.0.0.1:%d/RPC2" % self.ports[i - 1],
-                                         transport=TimeoutTransport(timeout))
+        return rt.proxy("127.0.0.1:%d" % self.ports[i - 1], timeout)
 
     def wait_leader(self, seconds):
         deadline = time.monotonic() + seconds
@@ -255,7 +227,7 @@ class Etcd(Cluster):
         self.etcd = etcd
         self.bench = etcdbench
         self.conns = conns
-        ports = free_ports(2 * NODES)
+        ports = rt.free_ports(2 * NODES)
         self.client_ports, self.peer_ports = ports[:NODES], ports[NODES:]
         self.endpoints = ",".join("127.0.0.1:%d" % p for p in self.client_ports)
         self.initial = ",".join("n%d=http://127.0.0.1:%d" % (i + 1, p)

@@ -21,6 +21,11 @@ import xmlrpc.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xmlrpc.client import Fault
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+from raftdtest.api import (INVALID, NOT_FOUND, NOT_LEADER,  # noqa: E402
+                           TIMEOUT, UNAVAILABLE, hint_text)
+
 RAFTCTL = None
 CHECKS = 0
 FAILED = 0
@@ -90,8 +95,8 @@ class Cluster:
             if tid in self.tids:
                 m, a, res = self.tids[tid]
                 if (m, a) != (method, args):
-                    raise Fault(3, "tid %s reused with other arguments"
-                                % tid)
+                    raise Fault(INVALID, "tid %s reused with other "
+                                "arguments" % tid)
                 return res
         res = apply()
         if tid is not None:
@@ -134,7 +139,7 @@ class Cluster:
                               p[3] if len(p) > 3 else None, apply)
         if method == "get":
             if p[0] not in self.kv:
-                raise Fault(4, "not found")
+                raise Fault(NOT_FOUND, "not found")
             return self.kv[p[0]]
         if method == "list":
             return [{"key": k, "value": self.kv[k]}
@@ -207,16 +212,17 @@ class Node:
                          "committed": e["committed"]}
                         for e in c.log if e["index"] >= frm][:mx]
             if c.leader != self.id:
-                lead = ("%d@%s" % (c.leader, c.node(c.leader).address)
-                        if c.leader else "unknown")
-                raise Fault(1, "not leader; leader=" + lead)
+                raise Fault(NOT_LEADER, hint_text(
+                    c.leader or None,
+                    c.node(c.leader).address if c.leader else None))
             if action == "fault6":
-                raise Fault(6, "unavailable: no quorum")
+                raise Fault(UNAVAILABLE, "unavailable: no quorum")
             if action == "fault2-noapply":
-                raise Fault(2, "timeout: not committed in time")
+                raise Fault(TIMEOUT, "timeout: not committed in time")
             res = c.execute(method, p)
             if action == "fault2":
-                raise Fault(2, "timeout: leadership lost after appending")
+                raise Fault(TIMEOUT,
+                            "timeout: leadership lost after appending")
             if action == "drop":
                 raise Drop()
             if action == "failover":

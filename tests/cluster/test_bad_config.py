@@ -4,9 +4,9 @@ import signal
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import Cluster  # noqa: E402
 
 
 def main(ck):
@@ -14,12 +14,9 @@ def main(ck):
     c = Cluster(2, name="badconfig", start=False)
     d = c.dir
     data = os.path.join(d, "data")
-    nodes = ('cluster = {\n  nodes = (\n'
-             '    { id = 1; address = "%s"; },\n'
-             '    { id = 2; address = "%s"; }\n  );\n'
-             '  secret = "0123456789abcdef";\n};\n' %
-             (c.address(1), c.address(2)))
-    good = nodes + 'data_dir = "%s-%%i";\n' % data
+    # A valid config, from which each case below breaks one thing.
+    good = rt.config_text({1: c.address(1), 2: c.address(2)}, data + "-%i",
+                          secret="0123456789abcdef")
 
     def dir_entries():
         return sorted(e for e in os.listdir(d) if not e.endswith(".conf"))
@@ -77,7 +74,8 @@ def main(ck):
          good.replace(c.address(2), "127.0.0.1"),
          ["-c", "CONF", "-i", "1"], ["CONF", "address"]),
         ("a syntax error", good + "heartbeat_ms = ;\n",
-         ["-c", "CONF", "-i", "1"], ["CONF:9:"]),
+         ["-c", "CONF", "-i", "1"],
+         ["CONF:%d:" % (good.count("\n") + 1)]),
         ("no secret for a cluster of two",
          good.replace('  secret = "0123456789abcdef";\n', ''),
          ["-c", "CONF", "-i", "1"], ["CONF", "cluster.secret",
@@ -167,8 +165,8 @@ def main(ck):
         f.write(c.address(2) + "\n")
     dd = os.path.join(d, "override")
     p = c.spawn(["-c", conf, "-d", dd], log_name="by-address")
-    st = harness.wait_for(lambda: c.status(2, timeout=2), 15,
-                          "the node started by ./address to answer")
+    st = rt.wait_for(lambda: c.status(2, timeout=2), 15,
+                     "the node started by ./address to answer")
     ck.eq(st["id"], 2, "without --id the node is the one in ./address")
     ck.check(os.path.exists(os.path.join(dd, "raftlog")),
              "-d DIR: the raftlog is in DIR")
@@ -187,4 +185,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

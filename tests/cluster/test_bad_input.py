@@ -8,23 +8,14 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import INVALID, NOT_FOUND, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import INVALID, NOT_FOUND, Cluster  # noqa: E402
 
 XML_PARSE_ERROR = -503
 NO_SUCH_METHOD = -506
 INTROSPECTION_OFF = -508
 KIB = 1024
-
-
-def peak_rss_kib(pid):
-    """The process's peak resident set size (VmHWM) in KiB."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 class Node:
@@ -55,7 +46,7 @@ class Node:
         or the Fault raised."""
         status, data = self.post(body, timeout=timeout)
         if status != 200:
-            raise harness.TestFailure("HTTP %d: %r" % (status, data[:200]))
+            raise rt.TestFailure("HTTP %d: %r" % (status, data[:200]))
         return xmlrpc.client.loads(data)[0][0]
 
     def normal(self, ck, after):
@@ -66,7 +57,7 @@ class Node:
             cl = self.c.client(self.id, timeout=10)
             ok = cl.put(key, "after " + after) is True and \
                 cl.get(key) == "after " + after
-        except (xmlrpc.client.Fault,) + harness.CONN_ERRORS as e:
+        except (xmlrpc.client.Fault,) + rt.CONN_ERRORS as e:
             ok = False
             after += " (%r)" % (e,)
         ck.check(ok, "a normal put/get works after %s" % after)
@@ -95,18 +86,18 @@ def bomb(levels, encoding, key):
 
 def check_bomb(ck, nd, body, key, what):
     pid = nd.pid()
-    before = peak_rss_kib(pid)
+    before = rt.hwm_kib(pid)
     t0 = time.monotonic()
     try:
         r = nd.call_raw(body, timeout=30)
         ck.check(False, "%s: refused (returned %r)" % (what, r))
     except xmlrpc.client.Fault as f:
         ck.check(True, "%s: a fault (%d)" % (what, f.faultCode))
-    except harness.CONN_ERRORS + (harness.TestFailure,) as e:
+    except rt.CONN_ERRORS + (rt.TestFailure,) as e:
         ck.check(False, "%s: a fault, not %r" % (what, e))
     took = time.monotonic() - t0
     ck.check(took < 1.0, "%s: answered in %.2f s (< 1 s)" % (what, took))
-    grew = peak_rss_kib(pid) - before
+    grew = rt.hwm_kib(pid) - before
     ck.check(grew < 32 * KIB, "%s: peak RSS grew by %d KiB (< 32 MiB)" %
              (what, grew))
     ck.fault(lambda: nd.c.client(nd.id).get(key), NOT_FOUND,
@@ -211,7 +202,7 @@ def main(ck):
     try:
         status, _ = nd.post(big, timeout=20)
         ck.check(status >= 400, "a 5 MiB body: HTTP error (got %d)" % status)
-    except harness.CONN_ERRORS as e:
+    except rt.CONN_ERRORS as e:
         ck.check(True, "a 5 MiB body: connection closed (%r)" % (e,))
     ck.fault(lambda: cl.get("huge"), NOT_FOUND, "the oversize put stored "
              "nothing")
@@ -288,7 +279,7 @@ def main(ck):
         t0 = time.monotonic()
         try:
             ok = c.client(nd.id, timeout=30).put("flood", "during") is True
-        except (xmlrpc.client.Fault,) + harness.CONN_ERRORS as e:
+        except (xmlrpc.client.Fault,) + rt.CONN_ERRORS as e:
             ok = False
             ck.note("put during the flood: %r" % (e,))
         took = time.monotonic() - t0
@@ -310,4 +301,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

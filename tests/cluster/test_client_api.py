@@ -4,9 +4,9 @@ import random
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import INVALID, NOT_FOUND, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import INVALID, NOT_FOUND, Cluster  # noqa: E402
 
 
 def all_entries(c, page):
@@ -19,7 +19,7 @@ def all_entries(c, page):
             return out
         out.extend(got)
         frm = got[-1]["index"] + 1
-    raise harness.TestFailure("getEntries paging did not end")
+    raise rt.TestFailure("getEntries paging did not end")
 
 
 def main(ck):
@@ -220,4 +220,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -3,11 +3,12 @@ import os
 import sys
 import threading
 import time
+import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NOT_LEADER, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import NOT_LEADER, Cluster  # noqa: E402
 
 WRITERS = 4
 ROUNDS = 3
@@ -43,16 +44,16 @@ class Writer(threading.Thread):
                     self.acked[key] = val
                 else:
                     self.unexpected.append((key, ok))
-            except harness.xmlrpc.client.Fault as f:
+            except xmlrpc.client.Fault as f:
                 self.errors += 1
-                hint = f.faultString.rsplit("leader=", 1)[-1]
-                if f.faultCode == NOT_LEADER and "@" in hint:
-                    self.target = int(hint.split("@")[0])
-                elif f.faultCode not in (1, 2, 6):
+                hint = rt.leader_hint(f.faultString)
+                if f.faultCode == NOT_LEADER and hint:
+                    self.target = hint[0]
+                elif f.faultCode not in (NOT_LEADER,) + rt.RETRY_CODES:
                     self.unexpected.append((key, f.faultCode, f.faultString))
                 else:
                     time.sleep(0.02)  # a pause between attempts only
-            except harness.CONN_ERRORS:
+            except rt.CONN_ERRORS:
                 self.errors += 1
                 self.target = ids[(ids.index(self.target) + 1) % len(ids)]
                 time.sleep(0.02)  # a pause between attempts only
@@ -67,8 +68,8 @@ def main(ck):
         for w in ws:
             w.start()
         # Let them write a while, then kill every node mid-stream.
-        harness.wait_for(lambda: sum(len(w.acked) for w in ws) >= 150 + 50 *
-                         rnd, 30, "writes to be acknowledged")
+        rt.wait_for(lambda: sum(len(w.acked) for w in ws) >= 150 + 50 *
+                    rnd, 30, "writes to be acknowledged")
         c.kill9_all()
         n_at_kill = sum(len(w.acked) for w in ws)
         for w in ws:
@@ -100,4 +101,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

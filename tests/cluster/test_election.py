@@ -4,9 +4,9 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import Cluster  # noqa: E402
 
 
 def sample_leaders(ck, c, seconds):
@@ -75,4 +75,4 @@ def main(ck):
     check_cluster(ck, 5)
 
 
-harness.run(main)
+rt.run(main)

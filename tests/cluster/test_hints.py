@@ -1,11 +1,12 @@
 # test_hints.py: followers refuse writes and reads with fault 1 naming the leader.
 import os
 import sys
+import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NOT_LEADER, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import NOT_LEADER, Cluster  # noqa: E402
 
 CALLS = [
     ("put", ("hk", "hv")),
@@ -61,11 +62,11 @@ def main(ck):
     def unknown():
         try:
             c.client(lone).put("x", "y")
-        except harness.xmlrpc.client.Fault as f:
+        except xmlrpc.client.Fault as f:
             return f.faultString == "not leader; leader=unknown" and f
         return False
-    f = harness.wait_for(unknown, 10, "node %d to report leader=unknown" %
-                         lone)
+    f = rt.wait_for(unknown, 10, "node %d to report leader=unknown" %
+                    lone)
     ck.eq(f.faultCode, NOT_LEADER, "lone node: fault code")
     ck.fault(lambda: c.client(lone).get("hk"), NOT_LEADER, "lone node: get")
     st = c.status(lone)
@@ -75,4 +76,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -22,10 +22,10 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-import peerwire  # noqa: E402
-from harness import INVALID, NOT_FOUND, UNAUTHORIZED, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import peerwire  # noqa: E402
+from raftdtest import INVALID, NOT_FOUND, UNAUTHORIZED, Cluster  # noqa: E402
 
 NO_REPLY = 100
 I8_MAX = (1 << 63) - 1
@@ -204,4 +204,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -13,9 +13,9 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import INVALID, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import INVALID, Cluster  # noqa: E402
 
 N_KEYS = 100000
 BATCH = 1000
@@ -48,8 +48,7 @@ def value(i):
 
 
 def raftctl_path():
-    top = os.environ.get("top_builddir", ".")
-    return os.path.abspath(os.path.join(top, "raftctl"))
+    return rt.build_path("raftctl")
 
 
 def load(ck, c, lid):
@@ -94,7 +93,7 @@ def list_paged(c, nid, prefix, limit, sizes):
             return out, pages
         out.extend((e["key"], e["value"]) for e in page)
         after = page[-1]["key"]
-    raise harness.TestFailure("list paging did not end")
+    raise rt.TestFailure("list paging did not end")
 
 
 class Monitor(threading.Thread):
@@ -113,11 +112,11 @@ class Monitor(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            self.rss_max = max(self.rss_max, harness.rss_kib(self.pid))
+            self.rss_max = max(self.rss_max, rt.rss_kib(self.pid))
             for nid in self.c.ids():
                 try:
                     st = self.c.status(nid, timeout=5)
-                except harness.CONN_ERRORS as e:
+                except rt.CONN_ERRORS as e:
                     self.errors.append("node %d: %r" % (nid, e))
                     continue
                 self.terms.add(st["term"])
@@ -139,14 +138,14 @@ def on_leader(c, method, *args):
         try:
             return c.call_sized(nid, method, *args, timeout=60)
         except xmlrpc.client.Fault as f:
-            if f.faultCode not in (harness.NOT_LEADER, harness.TIMEOUT,
-                                   harness.UNAVAILABLE):
+            if f.faultCode not in (rt.NOT_LEADER, rt.TIMEOUT,
+                                   rt.UNAVAILABLE):
                 raise
             last = f
-        except harness.CONN_ERRORS as e:
+        except rt.CONN_ERRORS as e:
             last = e
-    raise harness.TestFailure("%s%r: no leader answered (%r)" %
-                              (method, args[:2], last))
+    raise rt.TestFailure("%s%r: no leader answered (%r)" %
+                         (method, args[:2], last))
 
 
 def big_keys_list(ck, c, lid):
@@ -258,21 +257,26 @@ def calendar(ck, c, lid):
                        text=True, timeout=120)
     ck.eq(p.returncode, 0, "raftctl cal del finds an event among %d (%s)" %
           (n_ev, p.stderr.strip()))
-    ck.fault(lambda: c.client(c.leader()).get(ev_key(42)), harness.NOT_FOUND,
+    ck.fault(lambda: c.client(c.leader()).get(ev_key(42)), rt.NOT_FOUND,
              "the deleted event's key is gone")
     ck.note("calendar: %d events in one month listed and one deleted "
             "through pages" % n_ev)
 
 
 def main(ck):
-    c = Cluster(3, name="large-reads")
+    # Election timeouts of 400-800 ms: on a 2-core machine running other
+    # tests side by side, CPU starvation alone can cost a 150 ms leader its
+    # term, which is not what this test is about.  The fixed bug (a list()
+    # held the lock ~200 ms, and four of them back to back ~0.8 s) still
+    # deposes such a leader; and the CPU bound below pins the fix exactly.
+    c = Cluster(3, name="large-reads", election=(400, 800), heartbeat=50)
     lid, term = c.stable_leader()
     took = load(ck, c, lid)
     ck.note("loaded %d keys in %d multiPut batches in %.1f s" %
             (N_KEYS, N_KEYS // BATCH, took))
     ck.require(c.stable_leader() == (lid, term),
                "the leader and term are unchanged by the load")
-    rss0 = harness.rss_kib(c.nodes[lid].pid)
+    rss0 = rt.rss_kib(c.nodes[lid].pid)
     san = sanitized(c.nodes[lid].pid)
     copy0 = -1
 
@@ -363,7 +367,7 @@ def main(ck):
     ck.check(0 <= cpu_us <= cpu_bound, "the longest copy under the node's "
              "lock took %d us of CPU (<= %d ms)" % (cpu_us,
                                                     cpu_bound // 1000))
-    ck.check(0 <= copy_us <= 150000, "and %d us of wall time (< 150 ms, "
+    ck.check(0 <= copy_us <= 400000, "and %d us of wall time (< 400 ms, "
              "the shortest election timeout)" % copy_us)
     # The bound: the leader's RSS after loading, plus for each of the 4
     # concurrent readers one response in the making: the memory its page
@@ -433,4 +437,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -3,11 +3,12 @@ import os
 import sys
 import threading
 import time
+import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NOT_LEADER, TIMEOUT, UNAVAILABLE, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import NOT_LEADER, TIMEOUT, UNAVAILABLE, Cluster  # noqa: E402
 
 REQUEST_TIMEOUT_MS = 2000
 BOUND = REQUEST_TIMEOUT_MS / 1000.0 + 1.0
@@ -46,9 +47,9 @@ def main(ck):
         try:
             r = getattr(c.client(lead, timeout=BOUND + 10), method)(*args)
             out[method] = (r, time.monotonic() - t0)
-        except harness.xmlrpc.client.Fault as e:
+        except xmlrpc.client.Fault as e:
             out[method] = (e, time.monotonic() - t0)
-        except harness.CONN_ERRORS as e:
+        except rt.CONN_ERRORS as e:
             out[method] = (e, time.monotonic() - t0)
     ts = [threading.Thread(target=call, args=m) for m in calls]
     for t in ts:
@@ -57,7 +58,7 @@ def main(ck):
         t.join(BOUND + 15)
     for method, _ in calls:
         r, took = out.get(method, (None, None))
-        ck.check(isinstance(r, harness.xmlrpc.client.Fault) and
+        ck.check(isinstance(r, xmlrpc.client.Fault) and
                  r.faultCode in CODES,
                  "%s on the survivor right after the others died: fault "
                  "1/2/6 (got %r)" % (method, r))
@@ -77,9 +78,9 @@ def main(ck):
         try:
             c.client(lead, timeout=BOUND + 10).put("par%d" % i, "v")
             results.append(("ok", time.monotonic() - t0))
-        except harness.xmlrpc.client.Fault as e:
+        except xmlrpc.client.Fault as e:
             results.append((e.faultCode, time.monotonic() - t0))
-        except harness.CONN_ERRORS as e:
+        except rt.CONN_ERRORS as e:
             results.append((repr(e), time.monotonic() - t0))
     ts = [threading.Thread(target=one, args=(i,)) for i in range(8)]
     for t in ts:
@@ -92,8 +93,8 @@ def main(ck):
              (BOUND, results))
 
     # Later the survivor knows it has no quorum: still a fault, quickly.
-    harness.wait_for(lambda: not cl.isLeader(), 10,
-                     "the survivor to step down")
+    rt.wait_for(lambda: not cl.isLeader(), 10,
+                "the survivor to step down")
     f, took = timed_fault(ck, lambda: cl.put("k", "later"),
                           "put once the survivor stepped down")
     ck.eq(f and f.faultCode, NOT_LEADER, "a node that stepped down answers "
@@ -118,4 +119,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_raftctl.sh: every raftctl command against a live 3-node raftd
-# cluster on loopback (test_raftctl_live.py, on tests/cluster/harness.py).
+# cluster on loopback (test_raftctl_live.py, on tests/lib/raftdtest).
 srcdir=${top_srcdir:-$(dirname "$0")/../..}
 builddir=${top_builddir:-.}
 PY=${PYTHON3:-python3}

@@ -1,5 +1,5 @@
 # test_raftctl_live.py: every raftctl command against a live 3-node raftd
-# cluster on loopback (tests/cluster/harness.py): leader, status, the
+# cluster on loopback (tests/lib/raftdtest): leader, status, the
 # key-value commands, add/entries, log, the calendar (two concurrent adds),
 # the shell, a write retried across a leader kill that applies exactly once,
 # exit 3 with the cluster gone, and `check` on the nodes' raftlogs.
@@ -10,14 +10,14 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Cluster, wait_for  # noqa: E402
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import Cluster, wait_for  # noqa: E402
 
 
 def raftctl_path():
-    top = os.environ.get("top_builddir", ".")
-    return os.path.abspath(os.path.join(top, "raftctl"))
+    return rt.build_path("raftctl")
 
 
 class Ctl:
@@ -177,7 +177,7 @@ def test_retry_across_kill(ck, c, ctl):
                 e["tid"] == "live-kill"
                 for e in c.client(lid, timeout=2).showLog(1, 100000)),
                 5, "the entry on the leader")
-        except harness.TestFailure:
+        except rt.TestFailure:
             # The leader may have stepped down first (CheckQuorum): the
             # write is then retried anyway.
             appended = False
@@ -237,4 +237,4 @@ def main(ck):
 
 
 if __name__ == "__main__":
-    harness.run(main)
+    rt.run(main)

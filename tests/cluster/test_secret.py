@@ -5,10 +5,10 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-import peerwire  # noqa: E402
-from harness import UNAUTHORIZED, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import peerwire  # noqa: E402
+from raftdtest import INVALID, UNAUTHORIZED, Cluster  # noqa: E402
 
 SECRET = "s3cr3t-for-the-test"
 HUGE_TERM = 1 << 40
@@ -85,7 +85,7 @@ def main(ck):
                     # A frame that does not even parse is fault 3; every
                     # parsable one without a valid proof is fault 5.
                     ok = e.faultCode == UNAUTHORIZED or (
-                        e.faultCode == 3 and "bad frame" in e.faultString)
+                        e.faultCode == INVALID and "bad frame" in e.faultString)
                     ck.check(ok, "%s with %s to node %d: fault %d %r" %
                              (method, what, target, e.faultCode,
                               e.faultString))
@@ -132,7 +132,7 @@ def main(ck):
     wrong_to = peerwire.sign_request(
         peerwire.pack_vote(lead, cnode, 1, 0, 0), SECRET, 4242, 5000)
     ck.fault(lambda: peerwire.call(c.nodes[b].port, "requestVote",
-                                   wrong_to), 3,
+                                   wrong_to), INVALID,
              "a signed frame for node %d replayed at node %d" % (cnode, b))
     r = peerwire.call(c.nodes[b].port, "requestVote", peerwire.sign_request(
         peerwire.pack_vote(lead, b, 1, 0, 0), SECRET, 4242, 1))
@@ -145,9 +145,9 @@ def main(ck):
     conf2 = os.path.join(c.dir, "rogue.conf")
     with open(conf2, "w") as f:
         f.write(c.config_text().replace(SECRET, "not-the-secret"))
-    c._spawn(rogue, ["-c", conf2])
-    harness.wait_for(lambda: c.status(rogue)["id"] == rogue, 15,
-                     "the rogue node to answer")
+    c.spawn_node(rogue, ["-c", conf2])
+    rt.wait_for(lambda: c.status(rogue)["id"] == rogue, 15,
+                "the rogue node to answer")
     st0 = c.status(rogue)
     for i in range(5):
         ck.eq(c.call_with_retry("put", "while-rogue/%d" % i, "x"), True,
@@ -189,4 +189,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

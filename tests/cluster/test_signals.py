@@ -5,9 +5,9 @@ import signal
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Cluster, pid_alive, wait_for  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import Cluster, pid_alive, wait_for  # noqa: E402
 
 # Signals whose default action is to terminate, that raftd must survive.
 IGNORED = [signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGPROF,
@@ -148,4 +148,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -4,11 +4,12 @@ import signal
 import sys
 import threading
 import time
+import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import Cluster  # noqa: E402
 
 BOUND = 3.0
 
@@ -63,9 +64,9 @@ def main(ck):
     def waiting_put():
         try:
             answer.append(c.client(lead, timeout=20).put("pending", "x"))
-        except harness.xmlrpc.client.Fault as f:
+        except xmlrpc.client.Fault as f:
             answer.append(f.faultCode)
-        except harness.CONN_ERRORS as e:
+        except rt.CONN_ERRORS as e:
             answer.append(repr(e))
     th = threading.Thread(target=waiting_put)
     th.start()
@@ -96,12 +97,12 @@ def main(ck):
             try:
                 if c.client(1, timeout=5).put(k, k) is True:
                     acked[k] = k
-            except (harness.xmlrpc.client.Fault,) + harness.CONN_ERRORS:
+            except (xmlrpc.client.Fault,) + rt.CONN_ERRORS:
                 return
     ws = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
     for w in ws:
         w.start()
-    harness.wait_for(lambda: len(acked) >= 200, 30, "200 acknowledged puts")
+    rt.wait_for(lambda: len(acked) >= 200, 30, "200 acknowledged puts")
     t = stop_checked(ck, c, 1, signal.SIGTERM, "4 writers busy")
     stop.set()
     for w in ws:
@@ -118,4 +119,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -3,9 +3,9 @@ import os
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import INVALID, NOT_LEADER, TIMEOUT, Cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import INVALID, NOT_LEADER, TIMEOUT, Cluster  # noqa: E402
 
 
 def tid_counts(c):
@@ -154,4 +154,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

@@ -5,10 +5,9 @@ import re
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import (REC_ENTRY, Cluster, raftlog_entry_record,  # noqa: E402
-                     raftlog_records)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
+import raftdtest as rt  # noqa: E402
+from raftdtest import Cluster, raftlog  # noqa: E402
 
 
 def file_state(path):
@@ -30,9 +29,9 @@ def same_log(c, nid, lead, timeout=10):
         ld = c.leader() or lead
         return rows(nid) == rows(ld)
     try:
-        return harness.wait_for(agree, timeout, "node %d's log to equal the "
-                                "leader's" % nid)
-    except harness.TestFailure:
+        return rt.wait_for(agree, timeout, "node %d's log to equal the "
+                           "leader's" % nid)
+    except rt.TestFailure:
         return False
 
 
@@ -66,7 +65,7 @@ def restart_and_check(ck, c, nid, offset, length, lost_index):
           "cut at the torn tail, not before" % nid)
     try:
         idx = c.wait_caught_up(timeout=10)
-    except harness.TestFailure as e:
+    except rt.TestFailure as e:
         ck.check(False, "node %d catches up after dropping its torn tail: "
                  "%s; statuses %r" % (nid, e, {
                      n: (s["state"], s["term"], s["commitIndex"],
@@ -93,8 +92,8 @@ def torn_unacked(ck, c, nid, zeros):
         tail = b"\0" * 600
         what = "600 zero bytes"
     else:
-        last = [r for r in raftlog_records(path) if r["type"] == REC_ENTRY][-1]
-        rec = raftlog_entry_record(last["index"] + 1, last["term"], 1,
+        last = raftlog.entries(path)[-1]
+        rec = raftlog.entry_record(last["index"] + 1, last["term"], 1,
                                    b"x" * 50)
         tail = rec[:-5]
         what = "ENTRY %d cut 5 bytes short" % (last["index"] + 1)
@@ -111,7 +110,7 @@ def torn_acked(ck, c, nid):
     repaired by the leader."""
     c.kill9(nid)
     path = c.raftlog(nid)
-    rec = [r for r in raftlog_records(path) if r["type"] == REC_ENTRY][-1]
+    rec = raftlog.entries(path)[-1]
     cut = rec["offset"] + rec["size"] - 3
     size = os.path.getsize(path)
     with open(path, "r+b") as f:
@@ -139,7 +138,7 @@ def main(ck):
     f = [n for n in c.ids() if n != c.leader()][0]
     c.kill9(f)
     path = c.raftlog(f)
-    entries = [r for r in raftlog_records(path) if r["type"] == REC_ENTRY]
+    entries = raftlog.entries(path)
     ck.require(len(entries) >= 6, "node %d has at least 6 entries" % f)
     rec = entries[2]  # early: many valid records follow it
     pos = rec["offset"] + 16 + 17  # the first payload byte
@@ -186,4 +185,4 @@ def main(ck):
     c.finish(ck)
 
 
-harness.run(main)
+rt.run(main)

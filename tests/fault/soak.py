@@ -20,6 +20,7 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nemesis  # noqa: E402
 
@@ -42,7 +43,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import signal
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(s, nemesis._on_signal)
+        signal.signal(s, nemesis.on_signal)
     seed = a.seed if a.seed is not None else nemesis.default_seed()
     t0 = time.monotonic()
     end = t0 + a.minutes * 60

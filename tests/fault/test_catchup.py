@@ -18,9 +18,13 @@ import time
 import xmlrpc.client
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nemesis  # noqa: E402
-from nemesis import CONN_ERRORS, HarnessError, now  # noqa: E402
+from raftdtest import (CONN_ERRORS, NOT_FOUND, HarnessError,  # noqa: E402
+                       LoopbackNet, brief, on_signal, raftd_path, tail)
+
+now = time.monotonic
 
 BEHIND = 1500
 CATCH_UP = 10.0
@@ -29,7 +33,7 @@ CATCH_UP = 10.0
 def load(cl, lead, stop, kind, k, counts):
     """Writes (addEntry) or reads (get) on the leader until stopped; errors
     are counted, not fatal (the leader may be busy)."""
-    p = cl.proxy(lead, 5.0)
+    p = cl.client(lead, 5.0)
     for i in range(10000000):
         if stop.is_set():
             return
@@ -41,21 +45,21 @@ def load(cl, lead, stop, kind, k, counts):
                 try:
                     p.get("some-key")
                 except xmlrpc.client.Fault as f:
-                    if f.faultCode != nemesis.NOT_FOUND:
+                    if f.faultCode != NOT_FOUND:
                         raise
             counts[kind] += 1
         except (CONN_ERRORS + (xmlrpc.client.Fault,)):
             counts["errors"] += 1
-            p = cl.proxy(lead, 5.0)
+            p = cl.client(lead, 5.0)
 
 
 def round_(cl, readers):
     """One kill / fall behind / restart / catch up round.  Returns (seconds
     to catch up or None, entries behind at the restart, text)."""
-    lead = cl.leader()
+    lead = cl.find_leader()
     if lead is None:
         raise HarnessError("no leader")
-    victim = [n for n in cl.ids if n != lead][0]
+    victim = [n for n in cl.ids() if n != lead][0]
     stop = threading.Event()
     counts = {"write": 0, "read": 0, "errors": 0}
     threads = [threading.Thread(target=load, daemon=True,
@@ -104,15 +108,15 @@ def round_(cl, readers):
 
 def main():
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(s, nemesis._on_signal)
-    if not os.access(nemesis.build_path("raftd"), os.X_OK):
+        signal.signal(s, on_signal)
+    if not os.access(raftd_path(), os.X_OK):
         print("test_catchup: raftd is not built")
         return 99
     work = tempfile.mkdtemp(prefix="raftd-fault-catchup-")
     cl = None
     passed = failed = 0
     try:
-        cl = nemesis.Cluster(nemesis.LoopbackNet(), 5, work)
+        cl = nemesis.new_cluster(LoopbackNet(), 5, work, "catchup")
         cl.start_all()
         ok, _ = cl.wait_healthy(20.0, settled=False)
         if not ok:
@@ -134,7 +138,7 @@ def main():
             else:
                 failed += 1
                 print("FAIL: the nodes did not catch up within 30 s after "
-                      "the load stopped: %s" % nemesis._brief(sts))
+                      "the load stopped: %s" % brief(sts))
         for prob in cl.stop_all() + cl.sanitizer_reports():
             failed += 1
             print("FAIL: %s" % prob)
@@ -144,10 +148,11 @@ def main():
     finally:
         if cl is not None:
             if failed:
-                for nid in cl.ids:
+                for nid in cl.ids():
                     print("---- node %d log (last 10 lines) ----" % nid)
-                    print(nemesis.tail(cl.log_path(nid), 10))
+                    print(tail(cl.log_path(nid), 10))
             cl.kill_all()
+            cl.remove()
         shutil.rmtree(work, ignore_errors=True)
     print("test_catchup: %d checks passed, %d failed" % (passed, failed))
     return 1 if failed else 0

@@ -7,6 +7,7 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
 from checker import FAIL, OK, UNKNOWN, Op  # noqa: E402
@@ -396,7 +397,7 @@ def transport_cases():
     import socket
     import struct as st
     import threading
-    import nemesis
+    from raftdtest import api
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
@@ -432,14 +433,14 @@ def transport_cases():
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
-    p = nemesis.client_proxy("127.0.0.1:%d" % port, 5.0)
+    p = api.proxy("127.0.0.1:%d" % port, 5.0)
     check(p.isLeader() is True, "transport: the first call is answered")
     try:
         p.put("k", "v")
         outcome = "answered"
     except ConnectionRefusedError:
         outcome = "refused"
-    except nemesis.CONN_ERRORS as e:
+    except api.CONN_ERRORS as e:
         outcome = "no answer (%s)" % type(e).__name__
     t.join(5)
     check(len(got) == 2 and b"put" in got[1],
@@ -448,11 +449,11 @@ def transport_cases():
           "transport: reset after delivery, resend refused: %s, want no "
           "answer" % outcome)
     try:
-        nemesis.client_proxy("127.0.0.1:%d" % port, 5.0).isLeader()
+        api.proxy("127.0.0.1:%d" % port, 5.0).isLeader()
         outcome = "answered"
     except ConnectionRefusedError:
         outcome = "refused"
-    except nemesis.CONN_ERRORS as e:
+    except api.CONN_ERRORS as e:
         outcome = "no answer (%s)" % type(e).__name__
     check(outcome == "refused", "transport: a fresh connection refused is "
           "a refusal: %s" % outcome)

@@ -2,7 +2,8 @@
  * random runs, then random runs with a rogue member, then one summary
  * line.
  *
- *   tests/sim/sim [--scenarios] [--seeds] [--rogue]   (all by default)
+ *   tests/sim/sim [--scenarios] [--seeds] [--rogue] [--golden]
+ *                                                     (all by default)
  *
  * Environment:
  *   SIM_SEEDS=n       random runs (default 500), seeds SIM_SEED_BASE.. (1)
@@ -14,6 +15,10 @@
  *   SIM_SCENARIO_SEEDS=n  run each scenario n times, with seeds SEED..
  *                     (or from its fixed seed on)
  *   SIM_VERBOSE=1     print every event and the cores' trace text
+ *   SIM_GOLDEN_UPDATE=1  --golden writes the golden traces instead of
+ *                     comparing with them (a reviewed change only)
+ *   SIM_GOLDEN_DIR=d  where the golden traces are (default: the source
+ *                     tree's tests/sim/golden)
  *
  * Exit status follows automake's test protocol: 0 pass, 1 fail, 99 usage. */
 #include <stdio.h>
@@ -21,6 +26,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "golden.h"
 #include "scenarios.h"
 #include "world.h"
 
@@ -43,12 +49,16 @@ int main(int argc, char **argv)
 {
 	struct world_totals t;
 	bool do_scenarios = false, do_seeds = false, do_rogue = false;
+	bool do_golden = false, golden_only;
+	const char *golden_dir = getenv("SIM_GOLDEN_DIR");
+	const char *update = getenv("SIM_GOLDEN_UPDATE");
 	bool verbose = false;
 	const char *only = getenv("SIM_SCENARIO");
 	uint64_t seed = 0, n_seeds = 500, n_rogue = 500, base = 1, i;
 	uint64_t scen_seeds = 1;
 	int have_seed, rv = 99, k;
 	unsigned long long failed_scen = 0, failed_seeds = 0, failed_rogue = 0;
+	unsigned long long failed_golden = 0;
 
 	memset(&t, 0, sizeof(t));
 	for (k = 1; k < argc; k++) {
@@ -58,15 +68,21 @@ int main(int argc, char **argv)
 			do_seeds = true;
 		} else if (strcmp(argv[k], "--rogue") == 0) {
 			do_rogue = true;
+		} else if (strcmp(argv[k], "--golden") == 0) {
+			do_golden = true;
 		} else {
 			fprintf(stderr,
-				"usage: %s [--scenarios] [--seeds] [--rogue]\n",
+				"usage: %s [--scenarios] [--seeds] [--rogue] "
+				"[--golden]\n",
 				argv[0]);
 			goto out;
 		}
 	}
-	if (!do_scenarios && !do_seeds && !do_rogue)
-		do_scenarios = do_seeds = do_rogue = true;
+	golden_only = do_golden && !do_scenarios && !do_seeds && !do_rogue;
+	if (!do_scenarios && !do_seeds && !do_rogue && !do_golden)
+		do_scenarios = do_seeds = do_rogue = do_golden = true;
+	if (golden_dir == NULL || *golden_dir == '\0')
+		golden_dir = SIM_GOLDEN_DIR;
 	verbose = getenv("SIM_VERBOSE") && strcmp(getenv("SIM_VERBOSE"), "0");
 	have_seed = env_u64("SEED", &seed);
 	if (have_seed < 0 || env_u64("SIM_SEEDS", &n_seeds) < 0 ||
@@ -78,12 +94,14 @@ int main(int argc, char **argv)
 		scen_seeds = 1;
 	if (only && *only == '\0')
 		only = NULL;
-	/* A replay runs exactly what was asked for. */
+	/* A replay runs exactly what was asked for: SIM_SCENARIO picks
+	 * scenarios, or golden ones with --golden alone. */
 	if (only) {
-		do_scenarios = true;
+		do_scenarios = !golden_only;
+		do_golden = golden_only;
 		do_seeds = do_rogue = false;
 	} else if (have_seed) {
-		do_scenarios = false;
+		do_scenarios = do_golden = false;
 		if (!do_rogue)
 			do_seeds = true;
 		base = seed;
@@ -98,6 +116,17 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		failed_scen = (unsigned long long)f;
+	}
+	if (do_golden) {
+		int f =
+		    golden_run(only, golden_dir,
+			       update && strcmp(update, "0") != 0, verbose, &t);
+		if (f < 0) {
+			fprintf(stderr, "sim: no golden scenario matches %s\n",
+				only);
+			goto out;
+		}
+		failed_golden = (unsigned long long)f;
 	}
 	if (do_seeds) {
 		for (i = 0; i < n_seeds; i++)
@@ -118,6 +147,7 @@ int main(int argc, char **argv)
 	}
 	printf("sim: %llu messages sent by the cores, %llu forged\n",
 	       (unsigned long long)t.msgs, (unsigned long long)t.injected);
+	failed_scen += failed_golden;
 	printf("sim: %llu scenarios, %llu seeds, %llu steps, %llu invariant "
 	       "checks, %llu failures\n",
 	       (unsigned long long)t.scenarios, (unsigned long long)t.seeds,

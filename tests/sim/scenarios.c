@@ -461,8 +461,7 @@ static void fifo_links(struct world *w, uint32_t ms)
 
 /* Count, from now on, the AppendEntries with entries that `leader`
  * sends (until w->on_send is reset). */
-static void count_start(struct world *w, struct batch_count *b,
-			uint32_t leader)
+static void count_start(struct world *w, struct batch_count *b, uint32_t leader)
 {
 	memset(b, 0, sizeof(*b));
 	b->leader = leader;

@@ -86,6 +86,12 @@ void world_fail(struct world *w, const char *fmt, ...)
 			world_fail((w), __VA_ARGS__);                          \
 	} while (0)
 
+/* Verbose output: the trace of a run, for a reader or a golden file. */
+static FILE *trace_out(const struct world *w)
+{
+	return w->o.trace_out != NULL ? w->o.trace_out : stdout;
+}
+
 static void vlog(struct world *w, uint32_t id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -95,11 +101,11 @@ static void vlog(struct world *w, uint32_t id, const char *fmt, ...)
 
 	if (!w->o.verbose)
 		return;
-	printf("%8llu n%u ", (unsigned long long)w->now, id);
+	fprintf(trace_out(w), "%8llu n%u ", (unsigned long long)w->now, id);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vfprintf(trace_out(w), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	fputc('\n', trace_out(w));
 }
 
 static const char *msg_name(enum raft_msg_type t)
@@ -872,9 +878,8 @@ static void take_read(struct world *w, struct node *nd, uint64_t rid,
 		w->reads[rid - 1].done_at = w->now;
 		return;
 	}
-	CHECK(w, rid >= 1 && rid <= w->n_reads,
-	      "n%u answers unknown read %llu", nd->id,
-	      (unsigned long long)rid);
+	CHECK(w, rid >= 1 && rid <= w->n_reads, "n%u answers unknown read %llu",
+	      nd->id, (unsigned long long)rid);
 	if (w->failed)
 		return;
 	q = &w->reads[rid - 1];
@@ -925,8 +930,8 @@ static void print_trace(struct world *w, struct node *nd, const char *trace)
 		nl = strchr(p, '\n');
 		if (nl == NULL)
 			nl = p + strlen(p);
-		printf("%8llu n%u   | %.*s\n", (unsigned long long)w->now,
-		       nd->id, (int)(nl - p), p);
+		fprintf(trace_out(w), "%8llu n%u   | %.*s\n",
+			(unsigned long long)w->now, nd->id, (int)(nl - p), p);
 		p = *nl ? nl + 1 : nl;
 	}
 }

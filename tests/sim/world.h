@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/raft.h"
 #include "rng.h"
@@ -207,6 +208,7 @@ struct world_opts {
 	/* Chance that a crash keeps part of the unsynced writes. */
 	uint32_t crash_keep_ppm;
 	bool verbose;
+	FILE *trace_out; /* where verbose output goes; NULL: stdout */
 };
 
 struct world {

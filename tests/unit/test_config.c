@@ -2,7 +2,6 @@
  * files, defaults, %i expansion, address matching, and one bad file per
  * error class with the file, line and key its message must name. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,38 +10,10 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "tests/lib/check.h"
 
-static int checks;
-static int failures;
 static char tmpdir[1024];
 static char err[1024];
-
-#define CHECK(cond) check_at((cond), #cond, __LINE__)
-
-static bool check_at(bool ok, const char *what, int line)
-{
-	checks++;
-	if (!ok) {
-		failures++;
-		fprintf(stderr, "test_config.c:%d: FAILED: %s\n", line, what);
-	}
-	return ok;
-}
-
-static void hard_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void hard_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("test_config: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(99);
-}
 
 /* Write `text` to $tmpdir/name and put the file's path in `path`. */
 static void write_file(const char *name, const char *text, char *path,
@@ -53,13 +24,13 @@ static void write_file(const char *name, const char *text, char *path,
 	snprintf(path, pathlen, "%s/%s", tmpdir, name);
 	fp = fopen(path, "w");
 	if (fp == NULL || fputs(text, fp) == EOF || fclose(fp) != 0)
-		hard_error("cannot write %s: %s", path, strerror(errno));
+		CHECK_HARD_ERROR("cannot write %s: %s", path, strerror(errno));
 }
 
 static void remove_file(const char *path)
 {
 	if (unlink(path) != 0)
-		hard_error("cannot remove %s: %s", path, strerror(errno));
+		CHECK_HARD_ERROR("cannot remove %s: %s", path, strerror(errno));
 }
 
 /* Load `text` and expect a failure whose message starts with
@@ -79,22 +50,14 @@ static void expect_bad_at(const char *text, int line, const char *key,
 			 key);
 	else
 		snprintf(prefix, sizeof(prefix), "%s: %s: ", path, key);
-	checks += 3;
-	if (rv != -1 || strncmp(err, prefix, strlen(prefix)) != 0 ||
-	    strstr(err, what) == NULL) {
-		failures++;
-		fprintf(stderr,
-			"test_config.c:%d: FAILED: config_load returned %d\n"
-			"  message:  %s\n  expected: %s...%s\n  file:\n%s\n",
-			src_line, rv, err, prefix, what, text);
-	}
-	if (cfg.n_nodes != 0 || cfg.has_secret) {
-		failures++;
-		fprintf(stderr,
-			"test_config.c:%d: FAILED: config left filled in "
-			"after an error\n",
-			src_line);
-	}
+	check_at(rv == -1 && strncmp(err, prefix, strlen(prefix)) == 0 &&
+		     strstr(err, what) != NULL,
+		 __FILE__, src_line,
+		 "config_load returned %d\n"
+		 "  message:  %s\n  expected: %s...%s\n  file:\n%s",
+		 rv, err, prefix, what, text);
+	check_at(cfg.n_nodes == 0 && !cfg.has_secret, __FILE__, src_line,
+		 "config left filled in after an error");
 	remove_file(path);
 }
 
@@ -113,14 +76,9 @@ static void expect_syntax_at(const char *text, int line, const char *what,
 	write_file("syntax.conf", text, path, sizeof(path));
 	rv = config_load(path, &cfg, err, sizeof(err));
 	snprintf(want, sizeof(want), "%s:%d: %s", path, line, what);
-	checks += 2;
-	if (rv != -1 || strcmp(err, want) != 0) {
-		failures++;
-		fprintf(stderr,
-			"test_config.c:%d: FAILED: config_load returned %d\n"
-			"  message:  %s\n  expected: %s\n",
-			src_line, rv, err, want);
-	}
+	check_at(rv == -1 && strcmp(err, want) == 0, __FILE__, src_line,
+		 "config_load returned %d\n  message:  %s\n  expected: %s", rv,
+		 err, want);
 	remove_file(path);
 }
 
@@ -140,12 +98,7 @@ static bool load_good(const char *text, struct config *cfg, int src_line)
 
 	write_file("good.conf", text, path, sizeof(path));
 	rv = config_load(path, cfg, err, sizeof(err));
-	checks++;
-	if (rv != 0) {
-		failures++;
-		fprintf(stderr, "test_config.c:%d: FAILED: %s\n", src_line,
-			err);
-	}
+	check_at(rv == 0, __FILE__, src_line, "%s", err);
 	remove_file(path);
 	return rv == 0;
 }
@@ -260,8 +213,7 @@ static void test_fifteen_nodes(void)
 		CHECK(cfg.n_nodes == CONFIG_MAX_NODES);
 
 	/* One more is too many; the error points at the sixteenth. */
-	text[strlen(text) - strlen("); secret = \"fifteen\"; };\n") - 1] =
-	    '\0';
+	text[strlen(text) - strlen("); secret = \"fifteen\"; };\n") - 1] = '\0';
 	strcat(text,
 	       ",\n  { id = 16; address = \"127.0.0.1:8016\"; }\n); };\n");
 	EXPECT_BAD(text, 17, "cluster.nodes", "16 nodes; at most 15");
@@ -400,12 +352,9 @@ static void test_shipped(void)
 		char dir[64];
 
 		snprintf(path, sizeof(path), "%s/etc/%s", top, names[i]);
-		checks++;
-		if (config_load(path, &cfg, err, sizeof(err)) != 0) {
-			failures++;
-			fprintf(stderr, "test_config: FAILED: %s\n", err);
+		if (!check_at(config_load(path, &cfg, err, sizeof(err)) == 0,
+			      __FILE__, __LINE__, "%s", err))
 			continue;
-		}
 		CHECK(cfg.n_nodes == want_nodes[i]);
 		CHECK(cfg.has_secret == want_secret[i]);
 		CHECK(cfg.insecure == !want_secret[i]);
@@ -787,10 +736,11 @@ static void test_secret_and_data_dir(void)
  * one node needs neither; both at once is a contradiction. */
 static void test_security(void)
 {
-	static const char two[] = "cluster = { nodes = (\n"
-				  "  { id = 1; address = \"127.0.0.1:8001\"; },\n"
-				  "  { id = 2; address = \"127.0.0.1:8002\"; }\n"
-				  "); };\n";
+	static const char two[] =
+	    "cluster = { nodes = (\n"
+	    "  { id = 1; address = \"127.0.0.1:8001\"; },\n"
+	    "  { id = 2; address = \"127.0.0.1:8002\"; }\n"
+	    "); };\n";
 	char text[1024];
 	struct config cfg;
 
@@ -818,11 +768,12 @@ int main(void)
 {
 	const char *base = getenv("TMPDIR");
 
+	check_start("test_config", 0);
 	if (base == NULL || base[0] == '\0')
 		base = "/tmp";
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_config.XXXXXX", base);
 	if (mkdtemp(tmpdir) == NULL)
-		hard_error("mkdtemp %s: %s", tmpdir, strerror(errno));
+		CHECK_HARD_ERROR("mkdtemp %s: %s", tmpdir, strerror(errno));
 
 	test_full();
 	test_minimal();
@@ -842,12 +793,6 @@ int main(void)
 	test_security();
 
 	if (rmdir(tmpdir) != 0)
-		hard_error("rmdir %s: %s", tmpdir, strerror(errno));
-	if (failures > 0) {
-		printf("test_config: %d of %d checks FAILED\n", failures,
-		       checks);
-		return 1;
-	}
-	printf("test_config: %d checks passed\n", checks);
-	return 0;
+		CHECK_HARD_ERROR("rmdir %s: %s", tmpdir, strerror(errno));
+	return check_summary();
 }

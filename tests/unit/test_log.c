@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tests/lib/check.h"
 
 #define WRITERS 4
 #define LINES 5000
@@ -18,19 +19,8 @@
 
 static char dir[] = "/tmp/raftd-test-log-XXXXXX";
 static char path[sizeof(dir) + 16];
-static unsigned long n_checks, n_failed;
 static atomic_int writers_left = WRITERS;
 static int rotations;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		n_checks++;                                                    \
-		if (!(cond)) {                                                 \
-			n_failed++;                                            \
-			printf("%s:%d: check failed: %s\n", __FILE__,          \
-			       __LINE__, #cond);                               \
-		}                                                              \
-	} while (0)
 
 static void *writer(void *arg)
 {
@@ -58,9 +48,14 @@ static void *rotator(void *arg)
 			break;
 	while (rotations < ROTATIONS && atomic_load(&writers_left) > 0) {
 		snprintf(old, sizeof(old), "%s.%d", path, rotations);
-		if (rename(path, old) != 0 || log_reopen() != 0) {
-			printf("rotation %d: %s\n", rotations, strerror(errno));
-			exit(1);
+		if (rename(path, old) != 0)
+			CHECK_HARD_ERROR("rename %s: %s", path,
+					 strerror(errno));
+		if (log_reopen() != 0) {
+			check_at(false, __FILE__, __LINE__,
+				 "log_reopen() in rotation %d: %s", rotations,
+				 strerror(errno));
+			exit(check_summary());
 		}
 		rotations++;
 	}
@@ -107,10 +102,9 @@ int main(void)
 	unsigned long lines = 0, bad = 0, missing = 0, twice = 0;
 	int used = 0;
 
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		return 99;
-	}
+	check_start("test_log", 0);
+	if (mkdtemp(dir) == NULL)
+		CHECK_HARD_ERROR("mkdtemp %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/raftd.log", dir);
 	log_init(7, LOG_INFO);
 	CHECK(log_file_path() == NULL);
@@ -154,11 +148,5 @@ int main(void)
 	printf("test_log: %lu lines from %d threads across %d reopens (%d "
 	       "files got lines): %lu torn, %lu lost, %lu twice\n",
 	       lines, WRITERS, rotations, used, bad, missing, twice);
-	if (n_failed > 0) {
-		printf("test_log: %lu of %lu checks FAILED\n", n_failed,
-		       n_checks);
-		return 1;
-	}
-	printf("test_log: %lu checks passed\n", n_checks);
-	return 0;
+	return check_summary();
 }

@@ -1,28 +1,14 @@
 /* test_raftctl_calendar.c: unit tests of raftctl's calendar module: date
  * and time parsing, weekdays, month grids of known months (a leap
  * February among them), event keys and ids. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/calendar.h"
-
-static int checks;
-static int failures;
-
-#define CHECK(cond) check_at((cond), #cond, __LINE__)
-
-static bool check_at(bool ok, const char *what, int line)
-{
-	checks++;
-	if (!ok) {
-		failures++;
-		fprintf(stderr, "test_raftctl_calendar.c:%d: FAILED: %s\n",
-			line, what);
-	}
-	return ok;
-}
+#include "tests/lib/check.h"
 
 /* Renders a month into a string (the caller frees it). */
 static char *render(int y, int m, const bool *marked)
@@ -31,10 +17,8 @@ static char *render(int y, int m, const bool *marked)
 	size_t len = 0;
 	FILE *fp = open_memstream(&buf, &len);
 
-	if (fp == NULL) {
-		perror("open_memstream");
-		exit(99);
-	}
+	if (fp == NULL)
+		CHECK_HARD_ERROR("open_memstream: %s", strerror(errno));
 	cal_render_month(fp, y, m, marked);
 	fclose(fp);
 	return buf;
@@ -45,8 +29,8 @@ static void check_grid(int y, int m, const bool *marked, const char *want,
 {
 	char *got = render(y, m, marked);
 
-	if (!check_at(strcmp(got, want) == 0, "grid matches", line))
-		fprintf(stderr, "--- want:\n%s--- got:\n%s---\n", want, got);
+	check_at(strcmp(got, want) == 0, __FILE__, line,
+		 "grid matches\n--- want:\n%s--- got:\n%s---", want, got);
 	free(got);
 }
 
@@ -204,16 +188,10 @@ static void test_keys(void)
 
 int main(void)
 {
+	check_start("test_raftctl_calendar", 0);
 	test_parse();
 	test_weekdays();
 	test_grids();
 	test_keys();
-	if (failures) {
-		fprintf(stderr,
-			"test_raftctl_calendar: %d of %d checks failed\n",
-			failures, checks);
-		return 1;
-	}
-	printf("test_raftctl_calendar: %d checks passed\n", checks);
-	return 0;
+	return check_summary();
 }

@@ -6,7 +6,6 @@
  * term; damaged files are errors.  When the built raftctl is at hand
  * ($top_builddir/raftctl) its exit codes are checked too. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,38 +18,9 @@
 #include "client/check.h"
 #include "common/command.h"
 #include "common/raftlog.h"
+#include "tests/lib/check.h"
 
-static int checks;
-static int failures;
 static char tmpdir[1024];
-
-#define CHECK(cond) check_at((cond), #cond, __LINE__)
-
-static bool check_at(bool ok, const char *what, int line)
-{
-	checks++;
-	if (!ok) {
-		failures++;
-		fprintf(stderr, "test_raftctl_check.c:%d: FAILED: %s\n", line,
-			what);
-	}
-	return ok;
-}
-
-static void hard_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void hard_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("test_raftctl_check: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(99);
-}
 
 /* One record to write: an entry (term > 0 or explicit) or a commit. */
 struct rec {
@@ -83,18 +53,18 @@ static size_t write_log(const char *dir, const char *node,
 	FILE *fp;
 
 	if (buf == NULL)
-		hard_error("out of memory");
+		CHECK_HARD_ERROR("out of memory");
 	snprintf(path, sizeof(path), "%s/%s", dir, node);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		hard_error("mkdir %s: %s", dir, strerror(errno));
+		CHECK_HARD_ERROR("mkdir %s: %s", dir, strerror(errno));
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		hard_error("mkdir %s: %s", path, strerror(errno));
+		CHECK_HARD_ERROR("mkdir %s: %s", path, strerror(errno));
 	raftlog_encode_header(buf, recs[0].kind == 'e' ? recs[0].index : 1);
 	for (const struct rec *r = recs; r->kind; r++) {
 		if (r->kind == 'c') {
 			if (raftlog_encode_commit(buf + len, (1 << 20) - len,
 						  r->index, &used) != 0)
-				hard_error("encode commit");
+				CHECK_HARD_ERROR("encode commit");
 		} else {
 			struct command c = {.op = COMMAND_ADD, .has_tid = true};
 			struct raftlog_entry e = {
@@ -110,12 +80,12 @@ static size_t write_log(const char *dir, const char *node,
 			c.data.p = r->data;
 			c.data.len = strlen(r->data);
 			if (command_encode(&c, &payload, &plen) != 0)
-				hard_error("encode command");
+				CHECK_HARD_ERROR("encode command");
 			e.data = payload;
 			e.len = (uint32_t)plen;
 			if (raftlog_encode_entry(buf + len, (1 << 20) - len, &e,
 						 &used) != 0)
-				hard_error("encode entry");
+				CHECK_HARD_ERROR("encode entry");
 			free(payload);
 		}
 		len += used;
@@ -123,7 +93,7 @@ static size_t write_log(const char *dir, const char *node,
 	snprintf(path, sizeof(path), "%s/%s/raftlog", dir, node);
 	fp = fopen(path, "wb");
 	if (fp == NULL || fwrite(buf, 1, len, fp) != len || fclose(fp) != 0)
-		hard_error("write %s: %s", path, strerror(errno));
+		CHECK_HARD_ERROR("write %s: %s", path, strerror(errno));
 	free(buf);
 	return len;
 }
@@ -153,7 +123,7 @@ static struct result run_check(const char *dir)
 	FILE *errf = open_memstream(&res.err, &elen);
 
 	if (out == NULL || errf == NULL)
-		hard_error("open_memstream");
+		CHECK_HARD_ERROR("open_memstream");
 	if (check_inputs_from_args(&arg, 1, &in, &n, err, sizeof(err)) != 0) {
 		fprintf(errf, "%s\n", err);
 		res.rv = CHECK_EUSAGE;
@@ -188,7 +158,7 @@ static int run_binary(const char *dir)
 	snprintf(cmd, sizeof(cmd), "'%s' check '%s' >/dev/null 2>&1", bin, dir);
 	st = system(cmd);
 	if (st == -1 || !WIFEXITED(st))
-		hard_error("cannot run %s", cmd);
+		CHECK_HARD_ERROR("cannot run %s", cmd);
 	return WEXITSTATUS(st);
 }
 
@@ -206,7 +176,7 @@ static char *subdir(const char *name)
 	char *p = NULL;
 
 	if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
-		hard_error("out of memory");
+		CHECK_HARD_ERROR("out of memory");
 	return p;
 }
 
@@ -235,7 +205,7 @@ static void test_healthy(void)
 	/* Tear c's last record: cut it in the middle. */
 	snprintf(path, sizeof(path), "%s/c/raftlog", dir);
 	if (truncate(path, (off_t)(size - 9)) < 0)
-		hard_error("truncate: %s", strerror(errno));
+		CHECK_HARD_ERROR("truncate: %s", strerror(errno));
 	r = run_check(dir);
 	CHECK(r.rv == CHECK_OK);
 	CHECK(r.violations == 0);
@@ -378,7 +348,7 @@ static void test_damaged(void)
 	snprintf(path, sizeof(path), "%s/b/raftlog", dir);
 	fp = fopen(path, "r+b");
 	if (fp == NULL)
-		hard_error("open %s", path);
+		CHECK_HARD_ERROR("open %s", path);
 	fseek(fp, RAFTLOG_HEADER_SIZE + raftlog_entry_size(8) + 20, SEEK_SET);
 	ch = fgetc(fp);
 	fseek(fp, -1, SEEK_CUR);
@@ -467,10 +437,11 @@ int main(void)
 	const char *t = getenv("TMPDIR");
 	char cmd[1100];
 
+	check_start("test_raftctl_check", 0);
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_raftctl_check.XXXXXX",
 		 t && *t ? t : "/tmp");
 	if (mkdtemp(tmpdir) == NULL)
-		hard_error("mkdtemp %s: %s", tmpdir, strerror(errno));
+		CHECK_HARD_ERROR("mkdtemp %s: %s", tmpdir, strerror(errno));
 	test_healthy();
 	test_divergent_commit();
 	test_term_decrease();
@@ -482,11 +453,5 @@ int main(void)
 	if (system(cmd) != 0)
 		fprintf(stderr, "test_raftctl_check: could not remove %s\n",
 			tmpdir);
-	if (failures) {
-		fprintf(stderr, "test_raftctl_check: %d of %d checks failed\n",
-			failures, checks);
-		return 1;
-	}
-	printf("test_raftctl_check: %d checks passed\n", checks);
-	return 0;
+	return check_summary();
 }

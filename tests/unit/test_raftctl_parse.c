@@ -13,22 +13,7 @@
 #include "client/nodelist.h"
 #include "client/shell.h"
 #include "client/util.h"
-
-static int checks;
-static int failures;
-
-#define CHECK(cond) check_at((cond), #cond, __LINE__)
-
-static bool check_at(bool ok, const char *what, int line)
-{
-	checks++;
-	if (!ok) {
-		failures++;
-		fprintf(stderr, "test_raftctl_parse.c:%d: FAILED: %s\n", line,
-			what);
-	}
-	return ok;
-}
+#include "tests/lib/check.h"
 
 static void test_addresses(void)
 {
@@ -106,16 +91,12 @@ static void test_config(void)
 			strcpy(dir, t);
 		free(t);
 	}
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(99);
-	}
+	if (mkdtemp(dir) == NULL)
+		CHECK_HARD_ERROR("mkdtemp %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/raftd.conf", dir);
 	fp = fopen(path, "w");
-	if (fp == NULL) {
-		perror(path);
-		exit(99);
-	}
+	if (fp == NULL)
+		CHECK_HARD_ERROR("%s: %s", path, strerror(errno));
 	fputs("cluster = { nodes = (\n"
 	      "  { id = 3; address = \"127.0.0.1:9003\"; },\n"
 	      "  { id = 1; address = \"127.0.0.1:9001\"; }\n"
@@ -310,6 +291,7 @@ static void test_output(void)
 
 int main(void)
 {
+	check_start("test_raftctl_parse", 0);
 	test_addresses();
 	test_servers();
 	test_config();
@@ -318,11 +300,5 @@ int main(void)
 	test_seconds();
 	test_tids();
 	test_output();
-	if (failures) {
-		fprintf(stderr, "test_raftctl_parse: %d of %d checks failed\n",
-			failures, checks);
-		return 1;
-	}
-	printf("test_raftctl_parse: %d checks passed\n", checks);
-	return 0;
+	return check_summary();
 }

@@ -10,18 +10,7 @@
 
 #include "crc32c.h"
 #include "raftlog.h"
-
-static unsigned checks;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		checks++;                                                      \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			exit(1);                                               \
-		}                                                              \
-	} while (0)
+#include "tests/lib/check.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
@@ -554,12 +543,12 @@ int main(void)
 	const char *t = getenv("TMPDIR");
 	char cmd[4200];
 
+	/* Each check stops the test: what follows a failure depends on it. */
+	check_start("test_raftlog", CHECK_STOP_AT_FAILURE);
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_raftlog.XXXXXX",
 		 t && *t ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		fprintf(stderr, "mkdtemp %s: %s\n", tmpdir, strerror(errno));
-		return 99;
-	}
+	if (mkdtemp(tmpdir) == NULL)
+		CHECK_HARD_ERROR("mkdtemp %s: %s", tmpdir, strerror(errno));
 	test_crc32c();
 	test_header();
 	test_entry_roundtrip();
@@ -569,7 +558,6 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-	printf("test_raftlog: %u checks passed (crc32c %s)\n", checks,
-	       crc32c_hw() ? "sse4.2" : "table");
-	return 0;
+	printf("test_raftlog: crc32c %s\n", crc32c_hw() ? "sse4.2" : "table");
+	return check_summary();
 }

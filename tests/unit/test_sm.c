@@ -8,30 +8,7 @@
 
 #include "command.h"
 #include "sm.h"
-
-static unsigned long n_checks;
-static unsigned long n_failed;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		n_checks++;                                                    \
-		if (!(cond)) {                                                 \
-			n_failed++;                                            \
-			fprintf(stderr, "%s:%d: %s: check failed: %s\n",       \
-				__FILE__, __LINE__, __func__, #cond);          \
-		}                                                              \
-	} while (0)
-
-/* A condition the rest of a test depends on: stop at once. */
-#define REQUIRE(cond)                                                          \
-	do {                                                                   \
-		n_checks++;                                                    \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: %s: requirement failed: %s\n", \
-				__FILE__, __LINE__, __func__, #cond);          \
-			exit(1);                                               \
-		}                                                              \
-	} while (0)
+#include "tests/lib/check.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -52,7 +29,7 @@ static void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
-	REQUIRE(p != NULL);
+	CHECK_REQUIRE(p != NULL);
 	return p;
 }
 
@@ -92,7 +69,7 @@ static uint8_t *enc(const struct command *c, size_t *len)
 
 	if (rv != COMMAND_OK)
 		fprintf(stderr, "encode: %s\n", command_strerror(rv));
-	REQUIRE(rv == COMMAND_OK && buf != NULL);
+	CHECK_REQUIRE(rv == COMMAND_OK && buf != NULL);
 	return buf;
 }
 
@@ -199,9 +176,9 @@ static char *dump(const struct sm *sm)
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
 
-	REQUIRE(f != NULL);
+	CHECK_REQUIRE(f != NULL);
 	CHECK(sm_dump(sm, f) == SM_OK);
-	REQUIRE(fclose(f) == 0);
+	CHECK_REQUIRE(fclose(f) == 0);
 	return buf;
 }
 
@@ -229,7 +206,7 @@ static int collect_fn(void *arg, const char *key, size_t klen, const char *val,
 	int n = snprintf(c->buf + c->len, sizeof(c->buf) - c->len, "%.*s=%.*s;",
 			 (int)klen, key, (int)vlen, val);
 
-	REQUIRE(n > 0 && (size_t)n < sizeof(c->buf) - c->len);
+	CHECK_REQUIRE(n > 0 && (size_t)n < sizeof(c->buf) - c->len);
 	c->len += (size_t)n;
 	c->calls++;
 	return c->stop_after != 0 && c->calls >= c->stop_after;
@@ -297,7 +274,7 @@ static size_t roundtrip(const struct command *c)
 	size_t len, len2;
 	uint8_t *buf = enc(c, &len), *buf2;
 
-	REQUIRE(len <= COMMAND_MAX_BYTES);
+	CHECK_REQUIRE(len <= COMMAND_MAX_BYTES);
 	CHECK(command_decode(buf, len, &d) == COMMAND_OK);
 	check_same_command(c, &d);
 	buf2 = enc(&d, &len2);
@@ -1065,7 +1042,7 @@ static int pager_fn(void *arg, const char *key, size_t klen, const char *val,
 
 	if (p->seen > 0 && !(c > 0 || (c == 0 && klen > p->last_len)))
 		p->ordered = false;
-	REQUIRE(klen < sizeof(p->last));
+	CHECK_REQUIRE(klen < sizeof(p->last));
 	memcpy(p->last, key, klen);
 	p->last_len = klen;
 	p->seen++;
@@ -1089,7 +1066,7 @@ static void test_list_paging(void)
 	memset(&p, 0, sizeof(p));
 	p.ordered = true;
 	do {
-		REQUIRE(pages < 2000);
+		CHECK_REQUIRE(pages < 2000);
 		CHECK(sm_list_after(sm, "o", 1, pages ? p.last : NULL,
 				    p.last_len, 7, pager_fn, &p,
 				    &count) == SM_OK);
@@ -1541,7 +1518,7 @@ static void model_set(struct model *m, const char *k, const char *v)
 	struct model_kv *e = model_find(m, k);
 
 	if (e == NULL) {
-		REQUIRE(m->n_kv < 256);
+		CHECK_REQUIRE(m->n_kv < 256);
 		e = &m->kv[m->n_kv++];
 		e->key = strdup(k);
 	} else {
@@ -1613,7 +1590,7 @@ static enum sm_result model_apply(struct model *m, const struct rcmd *c,
 		struct model_tid *t;
 
 		m->tids = realloc(m->tids, (m->n_tids + 1) * sizeof(*t));
-		REQUIRE(m->tids != NULL);
+		CHECK_REQUIRE(m->tids != NULL);
 		t = &m->tids[m->n_tids++];
 		t->tid = strdup(c->tid);
 		t->payload = xmalloc(len);
@@ -1815,7 +1792,7 @@ static void test_determinism(void)
 			wlen += (size_t)snprintf(want + wlen,
 						 sizeof(want) - wlen, "%s=%s;",
 						 m.kv[i].key, m.kv[i].val);
-		REQUIRE(wlen < sizeof(want));
+		CHECK_REQUIRE(wlen < sizeof(want));
 		memset(&c, 0, sizeof(c));
 		CHECK(sm_list(a, "", 0, 0, collect_fn, &c, NULL) == SM_OK);
 		CHECK(strcmp(c.buf, want) == 0);
@@ -1833,6 +1810,7 @@ int main(void)
 {
 	const char *seed = getenv("SEED");
 
+	check_start("test_sm", 0);
 	rng_state = seed ? strtoull(seed, NULL, 0) : 0x5eed5eed5eedull;
 	if (rng_state == 0)
 		rng_state = 1;
@@ -1855,11 +1833,8 @@ int main(void)
 	test_entries_paging();
 	test_determinism();
 
-	if (n_failed > 0) {
-		printf("test_sm: %lu of %lu checks FAILED (seed %s)\n",
-		       n_failed, n_checks, seed ? seed : "default");
-		return 1;
-	}
-	printf("test_sm: %lu checks passed\n", n_checks);
-	return 0;
+	if (check_failures() > 0)
+		printf("test_sm: random parts seeded with SEED=%s\n",
+		       seed ? seed : "0x5eed5eed5eed (the default)");
+	return check_summary();
 }

@@ -13,32 +13,16 @@
 
 #include "raftlog.h"
 #include "storage.h"
+#include "tests/lib/check.h"
 
-static unsigned checks;
+/* A storage call's result, named by storage_strerror() on failure. */
+#define CHECK_RV(expr, want) check_rv((expr), (want), #expr, __LINE__)
 
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		checks++;                                                      \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			exit(1);                                               \
-		}                                                              \
-	} while (0)
-
-#define CHECK_RV(expr, want)                                                   \
-	do {                                                                   \
-		int rv_ = (expr);                                              \
-		checks++;                                                      \
-		if (rv_ != (want)) {                                           \
-			fprintf(stderr,                                        \
-				"%s:%d: %s returned %d (%s), "                 \
-				"expected %d\n",                               \
-				__FILE__, __LINE__, #expr, rv_,                \
-				storage_strerror(rv_), (want));                \
-			exit(1);                                               \
-		}                                                              \
-	} while (0)
+static void check_rv(int rv, int want, const char *expr, int line)
+{
+	check_at(rv == want, __FILE__, line, "%s returned %d (%s), expected %d",
+		 expr, rv, storage_strerror(rv), want);
+}
 
 static char tmpdir[4096];
 
@@ -909,12 +893,12 @@ int main(void)
 	const char *t = getenv("TMPDIR");
 	char cmd[4200];
 
+	/* Each check stops the test: what follows a failure depends on it. */
+	check_start("test_storage", CHECK_STOP_AT_FAILURE);
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_storage.XXXXXX",
 		 t && *t ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		fprintf(stderr, "mkdtemp %s: %s\n", tmpdir, strerror(errno));
-		return 99;
-	}
+	if (mkdtemp(tmpdir) == NULL)
+		CHECK_HARD_ERROR("mkdtemp %s: %s", tmpdir, strerror(errno));
 	test_basic();
 	test_truncate();
 	test_torn_tail();
@@ -927,6 +911,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-	printf("test_storage: %u checks passed\n", checks);
-	return 0;
+	return check_summary();
 }
