@@ -483,6 +483,24 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 		addr_format(node->host, node->port, node->address,
 			    sizeof(node->address));
 
+		for (int j = 0; j < i; j++) {
+			if (cfg->nodes[j].id == node->id) {
+				snprintf(key, sizeof(key), "%s.id", prefix);
+				return load_fail(
+				    ld, config_setting_get_member(g, "id"), key,
+				    "duplicate id %u (also at line %d)",
+				    (unsigned)node->id, id_line[j]);
+			}
+			if (cfg->nodes[j].port == node->port &&
+			    strcasecmp(cfg->nodes[j].host, node->host) == 0)
+				return load_fail(
+				    ld, config_setting_get_member(g, "address"),
+				    key,
+				    "duplicate address %s (also at line "
+				    "%d, node %u)",
+				    node->address, addr_line[j],
+				    (unsigned)cfg->nodes[j].id);
+		}
 		/* Peers talk on a listener of their own, so that no client
 		 * connection can take their place (docs/DESIGN.md). */
 		if (get_string(ld, g, prefix, "peer_address", &address) != 0)
@@ -533,22 +551,6 @@ static int load_nodes(const struct loader *ld, const config_setting_t *cluster,
 				    "also node %u's (line %d)",
 				    node->address, node->peer_address,
 				    (unsigned)o->id, o->line);
-			if (cfg->nodes[j].id == node->id) {
-				snprintf(key, sizeof(key), "%s.id", prefix);
-				return load_fail(
-				    ld, config_setting_get_member(g, "id"), key,
-				    "duplicate id %u (also at line %d)",
-				    (unsigned)node->id, id_line[j]);
-			}
-			if (cfg->nodes[j].port == node->port &&
-			    strcasecmp(cfg->nodes[j].host, node->host) == 0)
-				return load_fail(
-				    ld, config_setting_get_member(g, "address"),
-				    key,
-				    "duplicate address %s (also at line "
-				    "%d, node %u)",
-				    node->address, addr_line[j],
-				    (unsigned)cfg->nodes[j].id);
 		}
 		cfg->n_nodes++;
 	}

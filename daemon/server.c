@@ -380,6 +380,9 @@ static enum MHD_Result dispatch(struct conn *cn)
 	cn->dispatched = true;
 	if (cn->too_big || !body_acceptable(cn->body ? cn->body : "", cn->len))
 		atomic_fetch_add(&l->s->metrics.refused, 1);
+	if (cn->len == 0)
+		return queue_text(cn->mc, MHD_HTTP_BAD_REQUEST, "text/plain",
+				  "empty request body\n", 19);
 	if (cn->too_big)
 		return queue_text(cn->mc, MHD_HTTP_CONTENT_TOO_LARGE,
 				  "text/plain", "request body over the limit\n",
@@ -426,6 +429,9 @@ static enum MHD_Result routes_get(struct listener *l, struct MHD_Connection *mc,
 	unsigned status;
 	enum MHD_Result rv;
 
+	if (strcmp(url, "/RPC2") == 0)
+		return queue_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+				  "POST only\n", 10);
 	if (l->kind != LISTENER_CLIENT)
 		return queue_text(mc, MHD_HTTP_NOT_FOUND, "text/plain",
 				  "not found\n", 10);

@@ -16,7 +16,9 @@ def main(ck):
     data = os.path.join(d, "data")
     # A valid config, from which each case below breaks one thing.
     good = rt.config_text({1: c.address(1), 2: c.address(2)}, data + "-%i",
-                          secret="0123456789abcdef")
+                          secret="0123456789abcdef",
+                          peers={n: "127.0.0.1:%d" % c.peer_port(n)
+                                 for n in (1, 2)})
 
     def dir_entries():
         return sorted(e for e in os.listdir(d) if not e.endswith(".conf"))

@@ -56,7 +56,7 @@ class Attacker:
             frame = peerwire.sign_request(frame, self.c.secret, self.epoch,
                                           self.seq)
         try:
-            return peerwire.unpack(peerwire.call(self.c.nodes[to].port,
+            return peerwire.unpack(peerwire.call(self.c.peer_port(to),
                                                  method, frame))
         except xmlrpc.client.Fault as f:
             return f.faultCode
@@ -194,7 +194,7 @@ def main(ck):
     lead, term = c.stable_leader()
     f1, f2 = [n for n in c.ids() if n != lead]
     try:
-        peerwire.call(c.nodes[f1].port, "appendEntries",
+        peerwire.call(c.peer_port(f1), "appendEntries",
                       peerwire.pack_append(f2, f1, MAX_TERM, 0, 0, 0, 1))
         ck.check(False, "an unsigned appendEntries was accepted")
     except xmlrpc.client.Fault as f:

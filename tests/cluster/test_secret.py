@@ -78,7 +78,7 @@ def main(ck):
                                    vote_frame(frm, target, HUGE_TERM))):
                 body = make(frame)
                 try:
-                    peerwire.call(c.nodes[target].port, method, body)
+                    peerwire.call(c.peer_port(target), method, body)
                     ck.check(False, "%s with %s to node %d was accepted" %
                              (method, what, target))
                 except xmlrpc.client.Fault as e:
@@ -101,7 +101,7 @@ def main(ck):
     # With a valid proof the call reaches Raft (here a heartbeat from the
     # leader's id at its term), and the answer is MAC'd and bound to the
     # request.
-    r = peerwire.call(c.nodes[other[0]].port, "appendEntries",
+    r = peerwire.call(c.peer_port(other[0]), "appendEntries",
                       peerwire.sign_request(
                           peerwire.pack_append(lead, other[0], 1, 0, 0, 0,
                                                1), SECRET, 77, 2))
@@ -116,10 +116,10 @@ def main(ck):
     # The very same request again is a replay.
     req = peerwire.sign_request(peerwire.pack_vote(other[1], other[0], 1, 0,
                                                    0), SECRET, 78, 5)
-    r = peerwire.call(c.nodes[other[0]].port, "requestVote", req)
+    r = peerwire.call(c.peer_port(other[0]), "requestVote", req)
     ck.check(peerwire.unpack(r)["granted"] == 0,
              "requestVote with a valid proof and a stale term: not granted")
-    ck.fault(lambda: peerwire.call(c.nodes[other[0]].port, "requestVote",
+    ck.fault(lambda: peerwire.call(c.peer_port(other[0]), "requestVote",
                                    req), UNAUTHORIZED,
              "the same signed request sent twice: the replay is refused")
     ck.eq(terms(c), before, "still no change")
@@ -131,10 +131,10 @@ def main(ck):
     b, cnode = other[0], other[1]
     wrong_to = peerwire.sign_request(
         peerwire.pack_vote(lead, cnode, 1, 0, 0), SECRET, 4242, 5000)
-    ck.fault(lambda: peerwire.call(c.nodes[b].port, "requestVote",
+    ck.fault(lambda: peerwire.call(c.peer_port(b), "requestVote",
                                    wrong_to), INVALID,
              "a signed frame for node %d replayed at node %d" % (cnode, b))
-    r = peerwire.call(c.nodes[b].port, "requestVote", peerwire.sign_request(
+    r = peerwire.call(c.peer_port(b), "requestVote", peerwire.sign_request(
         peerwire.pack_vote(lead, b, 1, 0, 0), SECRET, 4242, 1))
     ck.eq(peerwire.unpack(r)["type"], peerwire.VOTE_RESP,
           "the same epoch's seq 1 to node %d still passes its window" % b)

@@ -114,6 +114,7 @@ static void test_full(void)
 	    "    {\n"
 	    "      id = 2147483647;\n"
 	    "      address = \"[0:0:0:0:0:0:0:1]:65535\";\n"
+	    "      peer_address = \"[::1]:64535\";\n"
 	    "    }\n"
 	    "  );\n"
 	    "  secret = \"s3cr3t!~\";\n"
@@ -734,6 +735,40 @@ static void test_secret_and_data_dir(void)
 
 /* A cluster of several nodes needs a secret, or insecure = true by name;
  * one node needs neither; both at once is a contradiction. */
+/* The peers' listener: given, or port + 1000; never anyone's address. */
+static void test_peer_address(void)
+{
+	struct config cfg;
+
+	if (load_good("cluster = { nodes = ( { id = 1; address = "
+		      "\"127.0.0.1:8001\"; } ); };\n",
+		      &cfg, __LINE__)) {
+		CHECK(strcmp(cfg.nodes[0].peer_address, "127.0.0.1:9001") == 0);
+		CHECK(cfg.nodes[0].peer_port == 9001);
+	}
+	if (load_good("cluster = { nodes = ( { id = 1; address = "
+		      "\"127.0.0.1:8001\"; peer_address = \"10.0.0.1:7000\"; "
+		      "} ); };\n",
+		      &cfg, __LINE__))
+		CHECK(strcmp(cfg.nodes[0].peer_address, "10.0.0.1:7000") == 0);
+	EXPECT_BAD("cluster = { nodes = ( { id = 1; address = "
+		   "\"127.0.0.1:65000\"; } ); };\n",
+		   1, "cluster.nodes[0].peer_address", "is not a port: set it");
+	EXPECT_BAD("cluster = { nodes = ( { id = 1; address = "
+		   "\"127.0.0.1:8001\"; peer_address = \"127.0.0.1:8001\"; "
+		   "} ); };\n",
+		   1, "cluster.nodes[0].peer_address",
+		   "the same as the node's address");
+	EXPECT_BAD("cluster = { nodes = (\n"
+		   "  { id = 1; address = \"127.0.0.1:8001\"; },\n"
+		   "  { id = 2; address = \"127.0.0.1:9001\"; }\n"
+		   "); };\ninsecure = true;\n",
+		   3, "cluster.nodes[1]", "also node 1's");
+	EXPECT_BAD("cluster = { nodes = ( { id = 1; address = "
+		   "\"127.0.0.1:8001\"; peer_address = \"nope\"; } ); };\n",
+		   1, "cluster.nodes[0].peer_address", "bad address");
+}
+
 static void test_security(void)
 {
 	static const char two[] =
@@ -791,6 +826,7 @@ int main(void)
 	test_timing_rules();
 	test_secret_and_data_dir();
 	test_security();
+	test_peer_address();
 
 	if (rmdir(tmpdir) != 0)
 		CHECK_HARD_ERROR("rmdir %s: %s", tmpdir, strerror(errno));

@@ -74,10 +74,16 @@ class LoopbackNet:
 
     def __init__(self):
         self.addr = {}
+        self.peer_addr = {}
 
     def setup(self, ids):
+        # Every node's client port and peer port, all free now (the
+        # default peer port, port + 1000, could be anyone's).
+        free = ports.free_ports(2 * len(ids))
         self.addr = {nid: ("127.0.0.1", port)
-                     for nid, port in zip(ids, ports.free_ports(len(ids)))}
+                     for nid, port in zip(ids, free[:len(ids)])}
+        self.peer_addr = {nid: ("127.0.0.1", port)
+                          for nid, port in zip(ids, free[len(ids):])}
 
     def renumber(self, ids):
         """New ports, after one was found taken."""
@@ -97,10 +103,12 @@ class LoopbackNet:
 
 
 class Node:
-    def __init__(self, nid, host, port):
+    def __init__(self, nid, host, port, peer_port=None):
         self.id = nid
         self.host = host
         self.port = port
+        # The peer listener's port: given, or raftd's default (+1000).
+        self.peer_port = peer_port if peer_port else port + 1000
         self.proc = None          # the running raftd (subprocess.Popen)
         self.paused = False       # SIGSTOPped by Cluster.pause()
         self.expect_exit = False  # we signalled it; its exit is no crash
@@ -190,7 +198,8 @@ class Cluster:
         ids = list(range(1, n + 1))
         self.net.setup(ids)
         for nid in ids:
-            self.nodes[nid] = Node(nid, *self.net.addr[nid])
+            self.nodes[nid] = Node(nid, *self.net.addr[nid],
+                                   peer_port=self._peer_port_of(nid))
         self.write_config()
         if start:
             self.start_all()
@@ -227,10 +236,22 @@ class Cluster:
         """The log of node nid's current (or last) run."""
         return self.log_text(nid).rsplit(START_MARK, 1)[-1]
 
+    def _peer_port_of(self, nid):
+        pa = getattr(self.net, "peer_addr", {}).get(nid)
+        return pa[1] if pa else None
+
+    def peer_port(self, nid):
+        """Node nid's peer listener port (requestVote, appendEntries)."""
+        return self.nodes[nid].peer_port
+
     def config_text(self):
+        peers = {nid: "%s:%d" % self.net.peer_addr[nid]
+                 for nid in self.ids()
+                 if nid in getattr(self.net, "peer_addr", {})}
         return config.config_text(
             {nid: self.address(nid) for nid in self.ids()},
-            os.path.join(self.dir, "node-%i"), secret=self.secret,
+            os.path.join(self.dir, "node-%i"), peers=peers,
+            secret=self.secret,
             insecure=self.insecure, election=self.election,
             heartbeat=self.heartbeat, request_timeout=self.request_timeout,
             max_inflight=self.max_inflight, extra=self.extra)
@@ -247,6 +268,7 @@ class Cluster:
         self.net.renumber(self.ids())
         for nid, node in self.nodes.items():
             node.host, node.port = self.net.addr[nid]
+            node.peer_port = self._peer_port_of(nid) or node.port + 1000
             shutil.rmtree(self.data_dir(nid), ignore_errors=True)
         self.write_config()
 

@@ -46,8 +46,10 @@ def _value(v):
 
 def config_text(nodes, data_dir, secret=RANDOM, insecure=False,
                 election=None, heartbeat=None, request_timeout=None,
-                max_inflight=None, extra=None, comment=None):
+                max_inflight=None, extra=None, comment=None, peers=None):
     """A raftd config.  nodes: {id: "host:port"} or (id, address) pairs;
+    peers: {id: "host:port"} of the peer listeners (raftd's default for a
+    node left out: its port + 1000);
     data_dir: the nodes' data directory, with %i for the node id;
     election: (min, max) ms; heartbeat, request_timeout: ms; extra: more
     top-level keys {name: value} written after the others."""
@@ -56,7 +58,10 @@ def config_text(nodes, data_dir, secret=RANDOM, insecure=False,
     secret = resolve_secret(secret, insecure)
     out = ["# %s\n" % (comment or "written by tests/lib/raftdtest/config.py"),
            "cluster = {\n  nodes = (\n",
-           ",\n".join("    { id = %d; address = %s; }" % (nid, _value(addr))
+           ",\n".join("    { id = %d; address = %s;%s }" %
+                      (nid, _value(addr),
+                       " peer_address = %s;" % _value(peers[nid])
+                       if peers and nid in peers else "")
                       for nid, addr in items),
            "\n  );\n"]
     if secret is not None:
@@ -104,13 +109,15 @@ def main(argv=None):
     if a.nodes < 1:
         ap.error("--nodes must be >= 1")
     d = os.path.abspath(a.dir)
-    addrs = ["127.0.0.1:%d" % p for p in free_ports(a.nodes)]
+    free = free_ports(2 * a.nodes)
+    addrs = ["127.0.0.1:%d" % p for p in free[:a.nodes]]
+    peers = {i + 1: "127.0.0.1:%d" % p for i, p in enumerate(free[a.nodes:])}
     election = tuple(int(x) for x in a.election.split(",")) \
         if a.election else None
     write_config(a.out or os.path.join(d, "cluster.conf"),
                  dict(zip(range(1, a.nodes + 1), addrs)),
                  os.path.join(d, "node-%i"), election=election,
                  heartbeat=a.heartbeat, request_timeout=a.request_timeout,
-                 max_inflight=a.max_inflight)
+                 max_inflight=a.max_inflight, peers=peers)
     print("\n".join(addrs))
     return 0
