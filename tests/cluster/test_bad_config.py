@@ -1,6 +1,7 @@
 # test_bad_config.py: bad configs and arguments exit 2 with a message naming the file and key, touching no data dir.
 import os
 import signal
+import socket
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -54,8 +55,7 @@ def main(ck):
          good.replace("\n};", '\n  colour = "red";\n};'),
          ["-c", "CONF", "-i", "1"], ["CONF", "cluster.colour"]),
         ("an unknown key in a node",
-         good.replace('address = "%s"; }' % c.address(2),
-                      'address = "%s"; port = 5; }' % c.address(2)),
+         good.replace("id = 2;", "id = 2; port = 5;"),
          ["-c", "CONF", "-i", "1"], ["CONF", "port"]),
         ("a misspelt election key",
          good + "election_timeout_ms = { min = 150; maxx = 300; };\n",
@@ -114,6 +114,19 @@ def main(ck):
         ("no --id and no ./address", good, ["-c", "CONF"], ["address"]),
     ]:
         case(what, text, args, want)
+        n += 1
+
+    # A port in use: raftd fails (exit 1) before it creates or touches
+    # anything in its data dir (the ports are bound first).
+    for which, port in (("client", c.nodes[1].port),
+                        ("peer", c.peer_port(1))):
+        with socket.socket() as hold:
+            hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            hold.bind(("127.0.0.1", port))
+            hold.listen(1)
+            case("node 1's %s port in use" % which, good,
+                 ["-c", "CONF", "-i", "1"], ["cannot listen", str(port)],
+                 exit_code=1)
         n += 1
     ck.note("%d bad configs/arguments: exit 2, a message naming the file "
             "and key, no data dir" % n)
