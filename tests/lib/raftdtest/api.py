@@ -8,6 +8,7 @@ leader=unknown" (daemon/node.c).
 import errno
 import http.client
 import re
+import ssl
 import xml.parsers.expat
 import xmlrpc.client
 
@@ -60,18 +61,9 @@ class MaybeDelivered(OSError):
     applied) the first copy, so this is no answer, not a refusal."""
 
 
-class Transport(xmlrpc.client.Transport):
-    """xmlrpc.client's transport with a socket timeout, and a resend that
-    tells "refused" from "maybe delivered"."""
-
-    def __init__(self, timeout):
-        super().__init__()
-        self._timeout = timeout
-
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
+class _Resending:
+    """The request loop of the transports below: a resend that tells
+    "refused" from "maybe delivered"."""
 
     def request(self, host, handler, request_body, verbose=False):
         # xmlrpc.client resends once, silently, when a cached connection
@@ -98,8 +90,40 @@ class Transport(xmlrpc.client.Transport):
                     raise
 
 
-def proxy(address, timeout=RPC_TIMEOUT):
-    """An XML-RPC proxy to a node at "host:port"."""
+class Transport(_Resending, xmlrpc.client.Transport):
+    """xmlrpc.client's transport with a socket timeout."""
+
+    def __init__(self, timeout):
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class TlsTransport(_Resending, xmlrpc.client.SafeTransport):
+    """The same over HTTPS, checking the node's certificate against a CA
+    file."""
+
+    def __init__(self, timeout, cafile):
+        super().__init__(context=ssl.create_default_context(cafile=cafile))
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+def proxy(address, timeout=RPC_TIMEOUT, cafile=None):
+    """An XML-RPC proxy to a node at "host:port" (over HTTPS, checked
+    against the CA file `cafile`, when one is given)."""
+    if cafile:
+        return xmlrpc.client.ServerProxy(
+            "https://%s/RPC2" % address,
+            transport=TlsTransport(timeout, cafile), allow_none=False)
     return xmlrpc.client.ServerProxy("http://%s/RPC2" % address,
                                      transport=Transport(timeout),
                                      allow_none=False)

@@ -667,7 +667,8 @@ class Cluster:
 
     def client(self, nid, timeout=RPC_TIMEOUT):
         """An XML-RPC proxy to node nid."""
-        return api.proxy(self.address(nid), timeout)
+        return api.proxy(self.address(nid), timeout,
+                         cafile=(self.extra or {}).get("tls_ca"))
 
     def status(self, nid, timeout=RPC_TIMEOUT):
         return self.client(nid, timeout).status()
