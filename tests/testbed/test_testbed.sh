@@ -196,6 +196,12 @@ mkdir -p "$tmp/hosts" "$tmp/ws"
 	echo "raft_port = 8001"
 	# Pipelining deeper than raftd's default, across real hosts.
 	echo "max_inflight = 3"
+	# Elections slower than raftd's default: the test reads the leader
+	# and then every host's status over ssh, seconds apart on a machine
+	# that runs other tests meanwhile, and expects the same leader.
+	echo "election_timeout_min_ms = 500"
+	echo "election_timeout_max_ms = 1000"
+	echo "heartbeat_ms = 100"
 	for ((i = 1; i <= nhosts; i++)); do
 		echo "node h$i $(host_ip "$i") dir=$tmp/hosts/h$i"
 	done
