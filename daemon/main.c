@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <xmlrpc-c/base.h>
 #include <curl/curl.h>
+#include <xmlrpc-c/base.h>
 #include <xmlrpc-c/client.h>
 
 #include "config.h"

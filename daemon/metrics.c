@@ -121,34 +121,41 @@ void metrics_render(struct node *n, const struct metrics_server *ms,
 	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		put(&t, "raftd_role{role=\"%s\"} %d\n", role_name(roles[i]),
 		    strcmp(role_name(si.role), role_name(roles[i])) == 0);
-	put(&t, "# HELP raftd_term The current term.\n"
-		"# TYPE raftd_term gauge\nraftd_term %llu\n",
+	put(&t,
+	    "# HELP raftd_term The current term.\n"
+	    "# TYPE raftd_term gauge\nraftd_term %llu\n",
 	    (unsigned long long)si.term);
-	put(&t, "# HELP raftd_leader_id The leader this node knows (0: none).\n"
-		"# TYPE raftd_leader_id gauge\nraftd_leader_id %u\n",
+	put(&t,
+	    "# HELP raftd_leader_id The leader this node knows (0: none).\n"
+	    "# TYPE raftd_leader_id gauge\nraftd_leader_id %u\n",
 	    (unsigned)si.leader);
 	put(&t,
 	    "# HELP raftd_commit_index The highest index known committed.\n"
 	    "# TYPE raftd_commit_index gauge\nraftd_commit_index %llu\n",
 	    (unsigned long long)si.commit_index);
-	put(&t, "# HELP raftd_applied_index The highest index applied.\n"
-		"# TYPE raftd_applied_index gauge\nraftd_applied_index %llu\n",
+	put(&t,
+	    "# HELP raftd_applied_index The highest index applied.\n"
+	    "# TYPE raftd_applied_index gauge\nraftd_applied_index %llu\n",
 	    (unsigned long long)si.last_applied);
-	put(&t, "# HELP raftd_last_log_index The last index in the log.\n"
-		"# TYPE raftd_last_log_index gauge\n"
-		"raftd_last_log_index %llu\n",
+	put(&t,
+	    "# HELP raftd_last_log_index The last index in the log.\n"
+	    "# TYPE raftd_last_log_index gauge\n"
+	    "raftd_last_log_index %llu\n",
 	    (unsigned long long)si.last_log_index);
-	put(&t, "# HELP raftd_elections_total Campaigns this node started.\n"
-		"# TYPE raftd_elections_total counter\n"
-		"raftd_elections_total %llu\n",
+	put(&t,
+	    "# HELP raftd_elections_total Campaigns this node started.\n"
+	    "# TYPE raftd_elections_total counter\n"
+	    "raftd_elections_total %llu\n",
 	    (unsigned long long)si.elections);
-	put(&t, "# HELP raftd_leaderships_total Times this node became "
-		"leader.\n# TYPE raftd_leaderships_total counter\n"
-		"raftd_leaderships_total %llu\n",
+	put(&t,
+	    "# HELP raftd_leaderships_total Times this node became "
+	    "leader.\n# TYPE raftd_leaderships_total counter\n"
+	    "raftd_leaderships_total %llu\n",
 	    (unsigned long long)si.leaderships);
-	put(&t, "# HELP raftd_dropped_messages_total Peer messages the core "
-		"refused.\n# TYPE raftd_dropped_messages_total counter\n"
-		"raftd_dropped_messages_total %llu\n",
+	put(&t,
+	    "# HELP raftd_dropped_messages_total Peer messages the core "
+	    "refused.\n# TYPE raftd_dropped_messages_total counter\n"
+	    "raftd_dropped_messages_total %llu\n",
 	    (unsigned long long)si.dropped_msgs);
 	put(&t, "# HELP raftd_peer_match_index As leader: the highest index "
 		"known to match on each peer.\n"
@@ -163,13 +170,15 @@ void metrics_render(struct node *n, const struct metrics_server *ms,
 		put(&t, "raftd_peer_lag_entries{peer=\"%u\"} %llu\n",
 		    (unsigned)si.peers[i].id,
 		    (unsigned long long)si.peers[i].lag);
-	put(&t, "# HELP raftd_appends_sent_total AppendEntries RPCs made.\n"
-		"# TYPE raftd_appends_sent_total counter\n"
-		"raftd_appends_sent_total %llu\n",
+	put(&t,
+	    "# HELP raftd_appends_sent_total AppendEntries RPCs made.\n"
+	    "# TYPE raftd_appends_sent_total counter\n"
+	    "raftd_appends_sent_total %llu\n",
 	    (unsigned long long)si.appends_sent);
-	put(&t, "# HELP raftd_appends_received_total AppendEntries handled.\n"
-		"# TYPE raftd_appends_received_total counter\n"
-		"raftd_appends_received_total %llu\n",
+	put(&t,
+	    "# HELP raftd_appends_received_total AppendEntries handled.\n"
+	    "# TYPE raftd_appends_received_total counter\n"
+	    "raftd_appends_received_total %llu\n",
 	    (unsigned long long)si.appends_received);
 	put(&t, "# HELP raftd_fsync_seconds raftlog fdatasync durations.\n"
 		"# TYPE raftd_fsync_seconds histogram\n");
@@ -185,27 +194,32 @@ void metrics_render(struct node *n, const struct metrics_server *ms,
 			 ms->method_names[i]);
 		put_hist(&t, "raftd_request_seconds", labels, b, sum);
 	}
-	put(&t, "# HELP raftd_http_requests_total HTTP requests on the "
-		"client listener.\n# TYPE raftd_http_requests_total counter\n"
-		"raftd_http_requests_total %llu\n",
+	put(&t,
+	    "# HELP raftd_http_requests_total HTTP requests on the "
+	    "client listener.\n# TYPE raftd_http_requests_total counter\n"
+	    "raftd_http_requests_total %llu\n",
 	    (unsigned long long)atomic_load(&ms->requests));
-	put(&t, "# HELP raftd_http_refused_total Requests refused before "
-		"parsing (over the body limit, DTD, UTF-16).\n"
-		"# TYPE raftd_http_refused_total counter\n"
-		"raftd_http_refused_total %llu\n",
+	put(&t,
+	    "# HELP raftd_http_refused_total Requests refused before "
+	    "parsing (over the body limit, DTD, UTF-16).\n"
+	    "# TYPE raftd_http_refused_total counter\n"
+	    "raftd_http_refused_total %llu\n",
 	    (unsigned long long)atomic_load(&ms->refused));
-	put(&t, "# HELP raftd_http_bytes_in_total Request body bytes.\n"
-		"# TYPE raftd_http_bytes_in_total counter\n"
-		"raftd_http_bytes_in_total %llu\n",
+	put(&t,
+	    "# HELP raftd_http_bytes_in_total Request body bytes.\n"
+	    "# TYPE raftd_http_bytes_in_total counter\n"
+	    "raftd_http_bytes_in_total %llu\n",
 	    (unsigned long long)atomic_load(&ms->bytes_in));
-	put(&t, "# HELP raftd_http_bytes_out_total Response body bytes.\n"
-		"# TYPE raftd_http_bytes_out_total counter\n"
-		"raftd_http_bytes_out_total %llu\n",
+	put(&t,
+	    "# HELP raftd_http_bytes_out_total Response body bytes.\n"
+	    "# TYPE raftd_http_bytes_out_total counter\n"
+	    "raftd_http_bytes_out_total %llu\n",
 	    (unsigned long long)atomic_load(&ms->bytes_out));
-	put(&t, "# HELP raftd_http_connections Open connections.\n"
-		"# TYPE raftd_http_connections gauge\n"
-		"raftd_http_connections{listener=\"client\"} %u\n"
-		"raftd_http_connections{listener=\"peer\"} %u\n",
+	put(&t,
+	    "# HELP raftd_http_connections Open connections.\n"
+	    "# TYPE raftd_http_connections gauge\n"
+	    "raftd_http_connections{listener=\"client\"} %u\n"
+	    "raftd_http_connections{listener=\"peer\"} %u\n",
 	    ms->connections, ms->peer_connections);
 	*text = t.p;
 	*len = t.len;

@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "hist.h"
 #include "core/raft.h"
+#include "hist.h"
 #include "sm.h"
 
 struct node;

@@ -17,8 +17,7 @@ struct server;
 int server_create(const struct config *cfg, const struct config_node *self,
 		  struct server **out, char *err, size_t errlen);
 /* Registers every method for `node` and starts the listeners' threads. */
-int server_start(struct server *s, struct node *node, char *err,
-		 size_t errlen);
+int server_start(struct server *s, struct node *node, char *err, size_t errlen);
 /* Blocks the calling thread until server_terminate(). */
 void server_run(struct server *s);
 /* From any thread: makes server_run() return. */
