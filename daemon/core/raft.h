@@ -97,7 +97,9 @@ enum raft_msg_type {
 	RAFT_MSG_VOTE_RESP,
 	RAFT_MSG_APPEND, /* AppendEntries (also heartbeat) */
 	RAFT_MSG_APPEND_RESP,
-	/* later: RAFT_MSG_SNAPSHOT, RAFT_MSG_TIMEOUT_NOW */
+	RAFT_MSG_SNAPSHOT, /* InstallSnapshot (§7), once its data is durable */
+	RAFT_MSG_SNAPSHOT_RESP,
+	/* later: RAFT_MSG_TIMEOUT_NOW */
 };
 
 struct raft_msg_vote {
@@ -134,6 +136,21 @@ struct raft_msg_append_resp {
 	uint64_t seq; /* echo of the request's seq */
 };
 
+/* InstallSnapshot (§7, Figure 13).  The core carries only the snapshot's
+ * metadata: the shell moves the data (in chunks, to a file of the
+ * receiver's) and hands the receiver this message only once the whole
+ * snapshot is durable on its disk.  A leader emits it when a follower
+ * needs entries the leader's log no longer holds. */
+struct raft_msg_snapshot {
+	uint64_t index; /* last index the snapshot includes */
+	uint64_t term;	/* its term */
+};
+
+struct raft_msg_snapshot_resp {
+	bool success;
+	uint64_t index; /* success: the follower holds the log up to this */
+};
+
 struct raft_msg {
 	enum raft_msg_type type;
 	uint32_t from;
@@ -144,6 +161,8 @@ struct raft_msg {
 		struct raft_msg_vote_resp vote_resp;
 		struct raft_msg_append append;
 		struct raft_msg_append_resp append_resp;
+		struct raft_msg_snapshot snapshot;
+		struct raft_msg_snapshot_resp snapshot_resp;
 	} u;
 };
 
@@ -195,6 +214,16 @@ struct raft_update {
 	enum raft_role role;
 	uint32_t leader_id; /* 0 when unknown */
 
+	/* A snapshot received from the leader was installed (a follower,
+	 * step 2b of the order at the top, before the appends): the log now
+	 * starts after (index, term).  The shell makes its stored log match
+	 * (keeping the entries after index when it holds index with that
+	 * term, dropping them all otherwise) and loads its state machine from
+	 * that snapshot, which it already holds durably (it delivered the
+	 * RAFT_MSG_SNAPSHOT).  0 when none. */
+	uint64_t snapshot_index;
+	uint64_t snapshot_term;
+
 	uint64_t wake_at; /* call raft_tick() by then (caller's clock, ms) */
 
 	const char *trace; /* newline-separated lines for the log; may be "" */
@@ -205,6 +234,8 @@ enum raft_progress_state {
 	RAFT_PROGRESS_PROBE = 0, /* one AppendEntries at a time until match */
 	RAFT_PROGRESS_REPLICATE, /* pipelined, next_index advanced
 				    optimistically */
+	RAFT_PROGRESS_SNAPSHOT,	 /* a snapshot is on its way (§7); nothing
+				    else until it is answered */
 };
 
 struct raft_progress {
@@ -223,10 +254,13 @@ struct raft_progress {
 	bool recent_active;	/* heard from since the last CheckQuorum */
 	bool vote_granted;	/* in the current (pre)election */
 	bool vote_answered;
+	uint64_t snapshot_sent; /* SNAPSHOT: the index of the one on its way */
+	uint64_t snapshot_at;	/* SNAPSHOT: when it was sent */
 };
 
-/* The in-memory log: entries [offset+1, offset+n].  `offset` stays 0 until
- * snapshots exist; the term of the entry at `offset` is `offset_term`. */
+/* The in-memory log: entries [offset+1, offset+n]; the entries up to
+ * `offset` were compacted away (covered by a snapshot, §7); the term of the
+ * entry at `offset` is `offset_term`. */
 struct raft_log {
 	struct raft_entry *entries;
 	uint64_t n;
@@ -278,6 +312,12 @@ struct raft {
 	 * for two heartbeats) and went back to probing: a lost request, or
 	 * a flow-control bug.  For tests and diagnostics. */
 	uint64_t stall_probes;
+	/* The latest durable snapshot (raft_snapshot_taken, or one
+	 * installed): what a leader sends to a follower that needs entries
+	 * before the log's offset.  0 when none. */
+	uint64_t snapshot_index;
+	uint64_t snapshot_term;
+	uint64_t snapshots_sent; /* for tests and /metrics */
 	/* Elections this node started (terms it campaigned in), and times
 	 * it became leader.  For /metrics. */
 	uint64_t elections;
@@ -323,6 +363,14 @@ struct raft {
 int raft_init(struct raft *r, const struct raft_config *cfg);
 void raft_close(struct raft *r);
 int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote);
+/* Snapshots (§7).  At start-up, before raft_load_entry(): the stored log
+ * starts after (base_index, base_term) (0, 0 for a log never compacted),
+ * and the latest durable snapshot covers up to (snap_index, snap_term),
+ * with base_index <= snap_index (0, 0 for none).  The state machine is
+ * the caller's, loaded from that snapshot: the core takes snap_index as
+ * committed.  RAFT_EINVAL if they do not fit together. */
+int raft_load_snapshot(struct raft *r, uint64_t base_index, uint64_t base_term,
+		       uint64_t snap_index, uint64_t snap_term);
 /* Copies `buf`. */
 int raft_load_entry(struct raft *r, uint64_t term, uint8_t type,
 		    const void *buf, uint32_t len);
@@ -350,6 +398,21 @@ int raft_propose(struct raft *r, uint64_t now, uint8_t type, const void *buf,
 		 uint32_t len, uint64_t *index, uint64_t *term);
 int raft_read(struct raft *r, uint64_t now, uint64_t id);
 
+/* The caller made a snapshot of its state machine durable, covering the
+ * log up to `index` (<= the commit index; the term is the log's at
+ * index): a leader sends it to followers that need what compaction
+ * removed.  Then the caller may drop the log up to `compact_to` (<= index;
+ * equal to the current offset to keep everything): entries before it
+ * leave memory (the caller drops them from its storage too).  Not an
+ * event: no update.  RAFT_EINVAL if index is beyond the commit index or
+ * outside the log, or compact_to beyond index. */
+int raft_snapshot_taken(struct raft *r, uint64_t index, uint64_t compact_to);
+
+/* The caller could not deliver the snapshot the core asked it to send to
+ * node `to` (transport failure): the leader goes back to probing it, and
+ * will send it again.  An event. */
+void raft_snapshot_failed(struct raft *r, uint64_t now, uint32_t to);
+
 /* The update built by the last event.  Pointers inside are valid until the
  * next event. */
 const struct raft_update *raft_update_take(struct raft *r);
@@ -361,6 +424,10 @@ uint32_t raft_leader(const struct raft *r);
 uint64_t raft_commit_index(const struct raft *r);
 uint64_t raft_last_index(const struct raft *r);
 uint64_t raft_last_term(const struct raft *r);
+/* The first index the log holds (offset + 1), and the latest snapshot's
+ * last index (0: none). */
+uint64_t raft_first_index(const struct raft *r);
+uint64_t raft_snapshot_index(const struct raft *r);
 /* 0 when index is outside the log. */
 uint64_t raft_term_at(const struct raft *r, uint64_t index);
 /* NULL when index is outside the log; valid until the next event. */
