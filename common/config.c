@@ -38,6 +38,8 @@ static const char *const root_keys[] = {
     "tls_cert",
     "tls_key",
     "tls_ca",
+    "snapshot_entries",
+    "snapshot_trailing",
     NULL,
 };
 static const char *const cluster_keys[] = {"nodes", "secret", NULL};
@@ -784,6 +786,14 @@ static int load_timeouts(const struct loader *ld, const config_setting_t *root,
 	if (get_int(ld, root, NULL, "connection_timeout_s", 1, 3600,
 		    &cfg->connection_timeout_s, &found) != 0)
 		return -1;
+	if (get_int(ld, root, NULL, "snapshot_entries", 0,
+		    CONFIG_MAX_SNAPSHOT_ENTRIES, &cfg->snapshot_entries,
+		    &found) != 0)
+		return -1;
+	if (get_int(ld, root, NULL, "snapshot_trailing", 0,
+		    CONFIG_MAX_SNAPSHOT_ENTRIES, &cfg->snapshot_trailing,
+		    &found) != 0)
+		return -1;
 	return 0;
 }
 
@@ -840,6 +850,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	cfg->max_inflight = CONFIG_DEFAULT_MAX_INFLIGHT;
 	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	cfg->connection_timeout_s = CONFIG_DEFAULT_CONNECTION_TIMEOUT_S;
+	cfg->snapshot_entries = CONFIG_DEFAULT_SNAPSHOT_ENTRIES;
+	cfg->snapshot_trailing = CONFIG_DEFAULT_SNAPSHOT_TRAILING;
 
 	if (check_readable(&ld) != 0)
 		goto out;

@@ -28,6 +28,9 @@
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 4096u
 #define CONFIG_MAX_CONNECTIONS 65536u
 #define CONFIG_DEFAULT_CONNECTION_TIMEOUT_S 10u
+#define CONFIG_DEFAULT_SNAPSHOT_ENTRIES 10000u
+#define CONFIG_DEFAULT_SNAPSHOT_TRAILING 10000u
+#define CONFIG_MAX_SNAPSHOT_ENTRIES 100000000u
 
 /* Limits the loader enforces.  Ids stop at INT32_MAX because they travel as
  * XML-RPC <i4> values (status().id, leader). */
@@ -87,6 +90,12 @@ struct config {
 	char tls_cert[CONFIG_PATH_MAX];
 	char tls_key[CONFIG_PATH_MAX];
 	char tls_ca[CONFIG_PATH_MAX];
+	/* Snapshots (docs/DESIGN.md, "Snapshots"): take one after this many
+	 * entries were applied since the last (0: never on its own), and
+	 * keep this many entries before it in the log for followers that
+	 * are a little behind. */
+	uint32_t snapshot_entries;
+	uint32_t snapshot_trailing;
 };
 
 /* Read and validate the config file at `path` into `cfg` (which the caller

@@ -86,6 +86,17 @@ int raftlog_encode_commit(uint8_t *buf, size_t cap, uint64_t commit_index,
 	return RAFTLOG_OK;
 }
 
+int raftlog_encode_base(uint8_t *buf, size_t cap, uint64_t index,
+			uint64_t term, size_t *used)
+{
+	if (cap < RAFTLOG_BASE_SIZE || index == 0 || term == 0)
+		return RAFTLOG_EINVAL;
+	bytes_put_u64(buf + RAFTLOG_REC_HEADER_SIZE, index);
+	bytes_put_u64(buf + RAFTLOG_REC_HEADER_SIZE + 8, term);
+	*used = seal_record(buf, RAFTLOG_REC_BASE, 16);
+	return RAFTLOG_OK;
+}
+
 int raftlog_decode_header(const uint8_t *buf, size_t len, uint64_t *first_index,
 			  char *why, size_t whylen)
 {
@@ -141,7 +152,8 @@ int raftlog_decode_record(const uint8_t *buf, size_t len,
 	/* Check everything the header alone can tell before trusting its
 	 * length: garbage rarely passes these. */
 	body_len = bytes_get_u32(buf + 4);
-	if (buf[8] != RAFTLOG_REC_ENTRY && buf[8] != RAFTLOG_REC_COMMIT) {
+	if (buf[8] != RAFTLOG_REC_ENTRY && buf[8] != RAFTLOG_REC_COMMIT &&
+	    buf[8] != RAFTLOG_REC_BASE) {
 		snprintf(why, whylen, "unknown record type %u", buf[8]);
 		return RAFTLOG_ECORRUPT;
 	}
@@ -163,6 +175,11 @@ int raftlog_decode_record(const uint8_t *buf, size_t len,
 			 body_len);
 		return RAFTLOG_ECORRUPT;
 	}
+	if (buf[8] == RAFTLOG_REC_BASE && body_len != 16) {
+		snprintf(why, whylen, "bad base record length %" PRIu32,
+			 body_len);
+		return RAFTLOG_ECORRUPT;
+	}
 	size = align8((size_t)RAFTLOG_REC_HEADER_SIZE + body_len);
 	if (len < size) {
 		snprintf(why, whylen, "record cut short (%zu of %zu bytes)",
@@ -180,6 +197,9 @@ int raftlog_decode_record(const uint8_t *buf, size_t len,
 	rec->size = (uint32_t)size;
 	if (rec->rtype == RAFTLOG_REC_COMMIT) {
 		rec->commit_index = bytes_get_u64(body);
+	} else if (rec->rtype == RAFTLOG_REC_BASE) {
+		rec->base_index = bytes_get_u64(body);
+		rec->base_term = bytes_get_u64(body + 8);
 	} else {
 		rec->entry.index = bytes_get_u64(body);
 		rec->entry.term = bytes_get_u64(body + 8);
@@ -343,6 +363,42 @@ int raftlog_scan_fd(int fd, const char *name,
 	res->last_index = expect - 1;
 	p = RAFTLOG_HEADER_SIZE;
 	res->valid_end = p;
+	if (res->first_index > 1) {
+		/* A compacted log: its BASE record comes first and says
+		 * which term the entry before the first had.  It is written
+		 * with the header (to a temporary file, renamed once
+		 * durable), so it is never torn. */
+		rv = RAFTLOG_ECORRUPT;
+		if (r.size < p + RAFTLOG_BASE_SIZE)
+			snprintf(why, sizeof(why), "missing base record");
+		else if ((rv = reader_record(&r, p, &rec, why, sizeof(why))) ==
+			     RAFTLOG_EIO ||
+			 rv == RAFTLOG_ENOMEM)
+			goto io_error;
+		else if (rv == RAFTLOG_OK &&
+			 (rec.rtype != RAFTLOG_REC_BASE ||
+			  rec.base_index != res->first_index - 1 ||
+			  rec.base_term == 0)) {
+			snprintf(why, sizeof(why),
+				 "the first record is not a base record for "
+				 "index %" PRIu64,
+				 res->first_index - 1);
+			rv = RAFTLOG_ECORRUPT;
+		}
+		if (rv != RAFTLOG_OK) {
+			snprintf(err, errlen,
+				 "%s: log starting at index %" PRIu64
+				 ": %s." RAFTLOG_ADVICE,
+				 name, res->first_index, why);
+			res->bad_offset = p;
+			rv = RAFTLOG_ECORRUPT;
+			goto out;
+		}
+		res->base_term = rec.base_term;
+		res->last_term = rec.base_term;
+		p += rec.size;
+		res->valid_end = p;
+	}
 	while (p < r.size) {
 		rv = reader_record(&r, p, &rec, why, sizeof(why));
 		if (rv == RAFTLOG_EIO || rv == RAFTLOG_ENOMEM)
@@ -408,6 +464,13 @@ int raftlog_scan_fd(int fd, const char *name,
 			res->last_index = e->index;
 			res->last_term = e->term;
 			expect++;
+		} else if (rec.rtype == RAFTLOG_REC_BASE) {
+			snprintf(err, errlen,
+				 "%s: base record at offset %" PRIu64
+				 " inside the log: the log is "
+				 "damaged." RAFTLOG_ADVICE,
+				 name, p);
+			goto bad_entry;
 		} else {
 			if (ops && ops->commit) {
 				rv = ops->commit(ops->arg, rec.commit_index, p);
@@ -476,6 +539,8 @@ const char *raftlog_rec_type_name(uint8_t rtype)
 		return "ENTRY";
 	case RAFTLOG_REC_COMMIT:
 		return "COMMIT";
+	case RAFTLOG_REC_BASE:
+		return "BASE";
 	default:
 		return "UNKNOWN";
 	}

@@ -13,6 +13,9 @@
  *            | 7 zero bytes | body (L bytes) | zero padding to 8 bytes
  *   ENTRY  body = u64 index | u64 term | u8 entry type | payload
  *   COMMIT body = u64 commit index
+ *   BASE   body = u64 index | u64 term: the entry just before the log's
+ *          first (a compacted log starts after a snapshot); the first
+ *          record of a file whose first index is > 1, and only there
  *
  * All integers are little-endian.
  */
@@ -52,7 +55,9 @@ enum {
 enum raftlog_rec_type {
 	RAFTLOG_REC_ENTRY = 1,
 	RAFTLOG_REC_COMMIT = 2, /* advisory commit index marker */
+	RAFTLOG_REC_BASE = 3,	/* (index, term) before the first entry */
 };
+#define RAFTLOG_BASE_SIZE 32u /* a whole BASE record */
 
 /* One log entry.  `data` is borrowed: from the caller when encoding, from
  * the decoded buffer (or the scan's read buffer, valid during the
@@ -71,6 +76,8 @@ struct raftlog_record {
 	uint32_t size; /* bytes the record takes, padding included */
 	struct raftlog_entry entry; /* RAFTLOG_REC_ENTRY */
 	uint64_t commit_index;	    /* RAFTLOG_REC_COMMIT */
+	uint64_t base_index;	    /* RAFTLOG_REC_BASE */
+	uint64_t base_term;
 };
 
 /* ---- encoding ------------------------------------------------------- */
@@ -90,6 +97,10 @@ int raftlog_encode_entry(uint8_t *buf, size_t cap,
 /* Encodes a COMMIT record (RAFTLOG_COMMIT_SIZE bytes) into `buf`. */
 int raftlog_encode_commit(uint8_t *buf, size_t cap, uint64_t commit_index,
 			  size_t *used);
+
+/* Encodes a BASE record (RAFTLOG_BASE_SIZE bytes) into `buf`. */
+int raftlog_encode_base(uint8_t *buf, size_t cap, uint64_t index,
+			uint64_t term, size_t *used);
 
 /* ---- decoding ------------------------------------------------------- */
 
@@ -122,6 +133,7 @@ struct raftlog_scan_ops {
 struct raftlog_scan_result {
 	uint64_t file_size;
 	uint64_t first_index; /* from the header */
+	uint64_t base_term;   /* the BASE record's (first_index > 1), or 0 */
 	uint64_t n_entries;
 	uint64_t last_index; /* first_index - 1 when there are no entries */
 	uint64_t last_term;  /* 0 when there are no entries */

@@ -250,6 +250,10 @@ static void plan_write(void *arg, const struct raft_update *up)
 		n->hs_term = up->term;
 		n->hs_vote = up->vote;
 	}
+	/* A snapshot from the leader replaces the log's start (and the
+	 * state machine) before this update's other log changes. */
+	if (up->snapshot_index)
+		node_snap_install(n, up->snapshot_index, up->snapshot_term);
 	if (up->truncate_from) {
 		rv = storage_truncate(n->st, up->truncate_from);
 		if (rv != STORAGE_OK)
@@ -339,6 +343,7 @@ static void plan_apply(void *arg, uint64_t commit)
 					       SM_RESULT_INVALID);
 		}
 	}
+	node_snap_maybe(n);
 	t = now_ms();
 	if (t >= n->last_marker_ms + COMMIT_MARKER_MS &&
 	    commit > n->marker_commit && commit <= storage_last_index(n->st)) {

@@ -288,7 +288,10 @@ void node_log_read(struct node *n, uint64_t from,
 	last = raft_last_index(&n->raft);
 	commit = raft_commit_index(&n->raft);
 	/* fn bounds the run by returning non-zero once its page is full. */
-	for (i = from < 1 ? 1 : from; i <= last; i++) {
+	/* Compacted entries are gone (a snapshot holds them). */
+	if (from < raft_first_index(&n->raft))
+		from = raft_first_index(&n->raft);
+	for (i = from; i <= last; i++) {
 		const struct raft_entry *e = raft_entry_at(&n->raft, i);
 		struct node_log_entry le;
 		if (e == NULL)
@@ -366,7 +369,7 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	struct node *n;
 	struct raft_config rc;
 	struct step s;
-	uint64_t term;
+	uint64_t term, snap_index = 0, snap_term = 0;
 	uint32_t vote;
 	int rv;
 
@@ -381,6 +384,16 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	pthread_condattr_setclock(&n->cond_attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&n->timer_cond, &n->cond_attr);
 	pthread_cond_init(&n->log_cond, &n->cond_attr);
+	pthread_cond_init(&n->snap_cond, &n->cond_attr);
+	pthread_cond_init(&n->snap_done, &n->cond_attr);
+	pthread_mutex_init(&n->recv_lock, NULL);
+	n->recv_fd = -1;
+	n->data_dir = xstrdup(data_dir);
+	if (asprintf(&n->snap_path, "%s/%s", data_dir, "snapshot") < 0) {
+		n->snap_path = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	/* Each incarnation signs with its own random epoch (peerauth.h). */
 	if (peerauth_new(cfg->has_secret ? cfg->secret : NULL,
@@ -391,6 +404,8 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	}
 	rv = storage_open(data_dir, storage_log, NULL, &n->st, err, errlen);
 	if (rv != STORAGE_OK)
+		goto fail;
+	if (node_snap_load(n, &snap_index, &snap_term, err, errlen) != 0)
 		goto fail;
 
 	core_config(cfg, id, &rc);
@@ -406,9 +421,16 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 			 data_dir, (unsigned long long)term, vote);
 		goto fail;
 	}
-	if (storage_first_index(n->st) != 1) {
-		snprintf(err, errlen, "%s: log starts at index %llu", data_dir,
-			 (unsigned long long)storage_first_index(n->st));
+	if ((snap_index != 0 || storage_first_index(n->st) != 1) &&
+	    raft_load_snapshot(&n->raft, storage_first_index(n->st) - 1,
+			       storage_base_term(n->st), snap_index,
+			       snap_term) != RAFT_OK) {
+		snprintf(err, errlen,
+			 "%s: the log (from index %llu) and the snapshot (up "
+			 "to %llu) do not fit together",
+			 data_dir,
+			 (unsigned long long)storage_first_index(n->st),
+			 (unsigned long long)snap_index);
 		goto fail;
 	}
 	if (storage_for_each_entry(n->st, load_entry, &n->raft) != 0) {
@@ -416,15 +438,15 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 			 data_dir);
 		goto fail;
 	}
-	n->sm = sm_new();
-	log_info("loaded term %llu, vote %u, %llu entries from %s",
+	log_info("loaded term %llu, vote %u, entries %llu..%llu from %s",
 		 (unsigned long long)term, vote,
+		 (unsigned long long)raft_first_index(&n->raft),
 		 (unsigned long long)raft_last_index(&n->raft), data_dir);
 
 	/* Clients first, from this (the main) thread: xmlrpc-c's client
 	 * creation is not thread-safe. */
-	if (peers_new(cfg, id, n->auth, node_on_reply, n, &n->peers, err,
-		      errlen) != 0)
+	if (peers_new(cfg, id, n->auth, n->snap_path, node_on_reply,
+		      node_on_snapshot_failed, n, &n->peers, err, errlen) != 0)
 		goto fail;
 	node_run(n, &s, start_event, NULL);
 	step_clear(&s);
@@ -435,6 +457,8 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 		goto fail;
 	}
 	n->timer_started = true;
+	if (node_snap_start(n, err, errlen) != 0)
+		goto fail;
 	*out = n;
 	return 0;
 fail:
@@ -453,6 +477,8 @@ static int stop_event(struct node *n, struct step *s, void *arg)
 			       SM_RESULT_INVALID);
 	pthread_cond_signal(&n->timer_cond);
 	pthread_cond_broadcast(&n->log_cond);
+	pthread_cond_broadcast(&n->snap_cond);
+	pthread_cond_broadcast(&n->snap_done);
 	return 0;
 }
 
@@ -475,6 +501,7 @@ void node_stop(struct node *n)
 		node_begin_stop(n);
 	if (n->timer_started)
 		pthread_join(n->timer, NULL);
+	node_snap_stop(n);
 	peers_free(n->peers);
 	if (n->st != NULL) {
 		uint64_t commit = raft_commit_index(&n->raft);
@@ -492,5 +519,10 @@ void node_stop(struct node *n)
 	pthread_condattr_destroy(&n->cond_attr);
 	pthread_cond_destroy(&n->timer_cond);
 	pthread_cond_destroy(&n->log_cond);
+	pthread_cond_destroy(&n->snap_cond);
+	pthread_cond_destroy(&n->snap_done);
+	pthread_mutex_destroy(&n->recv_lock);
+	free(n->data_dir);
+	free(n->snap_path);
 	free(n);
 }

@@ -125,6 +125,56 @@ struct node_status_info {
 };
 void node_status(struct node *n, struct node_status_info *out);
 
+/* Snapshots (docs/DESIGN.md, "Snapshots"). */
+struct node_snap_info {
+	uint64_t index, term; /* the latest snapshot's (0: none) */
+	uint64_t bytes;	      /* its file's size */
+	uint64_t log_first;   /* the first index the log holds */
+	uint64_t log_entries; /* entries in the raftlog */
+	uint64_t log_bytes;   /* the raftlog's size */
+	uint64_t taken, installed, sent;
+	uint64_t fork_ns_last, fork_ns_max; /* the pause of taking one */
+	uint64_t write_ms_last;		    /* the writer's run */
+	bool busy;
+	char error[256]; /* the last failure, "" when none */
+};
+void node_snap_info(struct node *n, struct node_snap_info *out);
+
+/* Takes a snapshot now (unless one covering everything applied exists)
+ * and waits for it, at most timeout_ms.  0 with its index, or -1 with a
+ * message. */
+int node_snapshot_now(struct node *n, uint64_t timeout_ms, uint64_t *index,
+		      uint64_t *term, char *err, size_t errlen);
+
+/* Reads up to `max` bytes at `offset` of the current snapshot file, if it
+ * is still the one of `index` (0: whichever is current; *index says which).
+ * 0 with *len bytes (0 at the end) and *size the file's size; -1 with a
+ * message when there is none or it was replaced (start again). */
+int node_snapshot_read(struct node *n, uint64_t *index, uint64_t offset,
+		       uint8_t *buf, size_t max, size_t *len, uint64_t *size,
+		       char *err, size_t errlen);
+
+/* One chunk of the leader's snapshot (the installSnapshot peer method,
+ * after the frame's MAC was checked).  The file is written as it comes;
+ * the last chunk makes it durable, checks and loads it, and hands the core
+ * RAFT_MSG_SNAPSHOT: then *has_reply and *reply are set as for
+ * node_peer_message().  Otherwise *next is the offset expected next. 0,
+ * or -1 with a message (a chunk out of order, a stale term, a damaged
+ * snapshot: the sender starts again). */
+struct node_chunk {
+	uint32_t from;
+	uint64_t term;	/* the sender's */
+	uint64_t index; /* the snapshot's */
+	uint64_t sterm;
+	uint64_t total; /* the file's size */
+	uint64_t offset;
+	const uint8_t *data;
+	size_t len;
+};
+int node_snapshot_chunk(struct node *n, const struct node_chunk *c,
+			uint64_t *next, struct raft_msg *reply,
+			bool *has_reply, char *err, size_t errlen);
+
 /* This node's log as it is now, for showLog (any role; not
  * linearizable): calls fn(arg, e) under the node's lock for the entries
  * from `from` on, in index order, until fn returns non-zero or the log

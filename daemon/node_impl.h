@@ -17,6 +17,8 @@
  *   released.
  *
  * Locks, in the order they may be taken:
+ *   n->recv_lock  the snapshot being received from the leader (its file
+ *               is written under it, chunk by chunk; node_snap.c);
  *   n->hs_lock  serialises writes of the term/vote file;
  *   n->lock     the core, the state machine, the operations, wake_at, the
  *               hard state to write, `stopping`;
@@ -32,7 +34,12 @@
  * node_flush(), WITHOUT n->lock.  No lock is held across an RPC or an
  * fsync, with one exception: a follower truncating a conflicting suffix
  * (storage_truncate syncs before returning, which keeps the file's record
- * order simple; it happens at most once per leader change).
+ * order simple; it happens at most once per leader change), and two
+ * rare steps of snapshots (node_snap.c): renaming a finished snapshot file
+ * into place (a rename and a directory fsync, so that a snapshot another
+ * thread installs cannot be overtaken by an older one), and a follower
+ * installing the leader's snapshot (its log is rewritten in the same
+ * update, before anything after it).
  */
 #ifndef RAFTD_NODE_IMPL_H
 #define RAFTD_NODE_IMPL_H
@@ -41,6 +48,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/raft.h"
 #include "node.h"
@@ -133,6 +141,34 @@ struct node {
 
 	pthread_t timer;
 	bool timer_started;
+
+	/* ---- snapshots (node_snap.c) ---- */
+	char *data_dir;		   /* read-only */
+	char *snap_path;	   /* read-only: data_dir/snapshot */
+	pthread_t snap_thread;	   /* takes snapshots, compacts the log */
+	bool snap_started;	   /* read-only after start */
+	pthread_cond_t snap_cond;  /* [lock] snap_wanted set; stopping */
+	pthread_cond_t snap_done;  /* [lock] a snapshot job ended */
+	bool snap_wanted;	   /* [lock] take one when the thread can */
+	bool snap_busy;		   /* [lock] a job runs */
+	pid_t snap_pid;		   /* [lock] its writer child, 0: none */
+	uint64_t snap_jobs;	   /* [lock] jobs ended (taken or failed) */
+	uint64_t snap_taken;	   /* [lock] snapshots taken here */
+	uint64_t snap_installed;   /* [lock] installed from the leader */
+	uint64_t snap_bytes;	   /* [lock] size of the current file */
+	uint64_t snap_fork_ns_max; /* [lock] longest pause (the fork) */
+	uint64_t snap_fork_ns_last;
+	uint64_t snap_write_ms_last; /* [lock] the child's run, last job */
+	char snap_error[256];	     /* [lock] last failure, "" if none */
+	/* The leader's snapshot, received and loaded, waiting for the core
+	 * to accept it (RAFT_MSG_SNAPSHOT) [lock]. */
+	struct sm *install_sm;
+	uint64_t install_index, install_term, install_bytes;
+	/* What is being received [recv_lock]. */
+	pthread_mutex_t recv_lock;
+	int recv_fd; /* -1: nothing */
+	uint32_t recv_from;
+	uint64_t recv_term, recv_index, recv_sterm, recv_total, recv_got;
 };
 
 /* ---- driver.c ---------------------------------------------------------- */
@@ -166,6 +202,24 @@ void node_op_add(struct node *n, struct node_op *op);
 void *node_timer_main(void *arg);
 /* peers_reply_fn: an answer from a peer. */
 void node_on_reply(void *arg, const struct raft_msg *reply);
+
+/* ---- node_snap.c ------------------------------------------------------- */
+
+/* Start-up: loads the snapshot (if any) into n->sm and the core, and makes
+ * the stored log fit it.  n->st open, the core initialised with its hard
+ * state, no entry loaded yet.  0, or -1 with a message. */
+int node_snap_load(struct node *n, uint64_t *s_index, uint64_t *s_term,
+		   char *err, size_t errlen);
+int node_snap_start(struct node *n, char *err, size_t errlen);
+void node_snap_stop(struct node *n);
+/* Plan step 4 (n->lock held): asks for a snapshot when enough entries were
+ * applied since the last one. */
+void node_snap_maybe(struct node *n);
+/* Plan step 2, first (n->lock held): the core installed a snapshot
+ * (up->snapshot_index): make it this node's. */
+void node_snap_install(struct node *n, uint64_t index, uint64_t term);
+/* peers' callback: a snapshot could not be delivered to `to`. */
+void node_on_snapshot_failed(void *arg, uint32_t to);
 
 /* A copy-out's clocks (status() shows the longest). */
 struct copy_clock {

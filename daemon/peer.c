@@ -11,12 +11,14 @@
 #include "peer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <xmlrpc-c/base.h>
@@ -24,6 +26,7 @@
 #include "api.h"
 #include "log.h"
 #include "peerauth.h"
+#include "snapfile.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -44,6 +47,19 @@ struct peer_req {
 	char *resp;
 	size_t resp_len, resp_cap;
 	struct curl_slist *headers;
+	bool chunk; /* carries a snapshot chunk (the peer's xfer) */
+};
+
+/* A snapshot on its way to the peer: the file stays open (a newer
+ * snapshot renamed over it does not change what is sent), one chunk in
+ * flight at a time. */
+struct peer_xfer {
+	bool active;
+	int fd;
+	uint64_t term; /* of the core's message */
+	uint64_t index, sterm, size, offset;
+	struct peer_req *req; /* the chunk in flight, or NULL */
+	uint64_t started;     /* monotonic ms */
 };
 
 struct peer {
@@ -61,6 +77,7 @@ struct peer {
 	struct log_limit bad_reply_limit;
 	struct peer_req reqs[CONFIG_MAX_INFLIGHT];
 	size_t n_reqs;
+	struct peer_xfer xfer; /* thread only */
 };
 
 struct peers {
@@ -68,8 +85,10 @@ struct peers {
 	uint32_t self;
 	struct peerauth *auth; /* thread-safe */
 	peers_reply_fn on_reply;
+	peers_failed_fn on_snapshot_failed;
+	const char *snap_path;
 	void *arg;
-	_Atomic uint64_t appends_sent, entries_sent;
+	_Atomic uint64_t appends_sent, entries_sent, snapshot_bytes;
 	struct peer peer[CONFIG_MAX_NODES];
 	size_t n; /* set by peers_new; read-only after */
 };
@@ -162,23 +181,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Encodes, signs and serializes m into r's body and starts it.  Takes
- * ownership of m.  0, or -1 (m freed) when it cannot be built. */
-static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
+/* Serializes the call `method(frame)` into r's body and starts it, with
+ * a deadline.  0, or -1. */
+static int req_post(struct peer *p, struct peer_req *r, const char *method,
+		    const uint8_t *frame_buf, size_t frame_len,
+		    uint64_t deadline)
 {
-	struct peers *ps = p->peers;
-	const struct config *cfg = ps->cfg;
-	size_t len = wire_body_size(m),
-	       trailer = peerauth_trailer_size(ps->auth);
-	uint8_t *buf = xmalloc(len + trailer);
 	xmlrpc_value *frame = NULL, *params = NULL;
 	xmlrpc_env env;
 	int rv = -1;
 
-	wire_encode(m, peerauth_enabled(ps->auth), buf);
-	peerauth_sign_request(ps->auth, m->to, wall_ms(), buf, len, &r->tag);
 	xmlrpc_env_init(&env);
-	frame = xmlrpc_base64_new(&env, len + trailer, buf);
+	frame = xmlrpc_base64_new(&env, frame_len, frame_buf);
 	if (!env.fault_occurred)
 		params = xmlrpc_array_new(&env);
 	if (!env.fault_occurred)
@@ -190,30 +204,55 @@ static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
 			XMLRPC_MEMBLOCK_RESIZE(char, &env, r->body, 0);
 	}
 	if (!env.fault_occurred)
-		xmlrpc_serialize_call(&env, r->body, wire_method(m->type),
-				      params);
+		xmlrpc_serialize_call(&env, r->body, method, params);
 	if (env.fault_occurred) {
 		log_warn("peer %u: cannot build a request: %s", p->id,
 			 env.fault_string);
 		goto out;
 	}
-	r->m = *m;
-	memset(m, 0, sizeof(*m));
 	r->resp_len = 0;
-	/* A vote is useless after an election timeout; an append may
-	 * carry a big batch, so give it longer. */
-	r->deadline = now_ms() + (r->m.type == RAFT_MSG_VOTE
-				      ? cfg->election_min_ms
-				      : cfg->election_max_ms + 500);
+	r->deadline = deadline;
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS,
 			 XMLRPC_MEMBLOCK_CONTENTS(char, r->body));
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE,
 			 (curl_off_t)XMLRPC_MEMBLOCK_SIZE(char, r->body));
-	if (curl_multi_add_handle(p->multi, r->easy) != CURLM_OK) {
-		raft_msg_free(&r->m);
+	if (curl_multi_add_handle(p->multi, r->easy) != CURLM_OK)
 		goto out;
-	}
 	r->busy = true;
+	rv = 0;
+out:
+	if (params)
+		xmlrpc_DECREF(params);
+	if (frame)
+		xmlrpc_DECREF(frame);
+	xmlrpc_env_clean(&env);
+	return rv;
+}
+
+/* Encodes, signs and serializes m into r's body and starts it.  Takes
+ * ownership of m.  0, or -1 (m freed) when it cannot be built. */
+static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
+{
+	struct peers *ps = p->peers;
+	const struct config *cfg = ps->cfg;
+	size_t len = wire_body_size(m),
+	       trailer = peerauth_trailer_size(ps->auth);
+	uint8_t *buf = xmalloc(len + trailer);
+	/* A vote is useless after an election timeout; an append may
+	 * carry a big batch, so give it longer. */
+	uint64_t deadline = now_ms() + (m->type == RAFT_MSG_VOTE
+					    ? cfg->election_min_ms
+					    : cfg->election_max_ms + 500);
+	int rv = -1;
+
+	wire_encode(m, peerauth_enabled(ps->auth), buf);
+	peerauth_sign_request(ps->auth, m->to, wall_ms(), buf, len, &r->tag);
+	r->chunk = false;
+	if (req_post(p, r, wire_method(m->type), buf, len + trailer,
+		     deadline) != 0)
+		goto out;
+	r->m = *m;
+	memset(m, 0, sizeof(*m));
 	if (r->m.type == RAFT_MSG_APPEND) {
 		atomic_fetch_add(&ps->appends_sent, 1);
 		atomic_fetch_add(&ps->entries_sent, r->m.u.append.n_entries);
@@ -222,18 +261,15 @@ static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
 out:
 	if (rv != 0)
 		raft_msg_free(m);
-	if (params)
-		xmlrpc_DECREF(params);
-	if (frame)
-		xmlrpc_DECREF(frame);
-	xmlrpc_env_clean(&env);
 	free(buf);
 	return rv;
 }
 
 /* The answer to r: checked (HTTP, XML-RPC, frame, MAC, sender) and handed
- * to the node. */
-static void req_answer(struct peer *p, struct peer_req *r)
+ * to the node.  Returns 0 when a frame was handed on, 1 when the answer is
+ * a chunk's acknowledgement (*ack: the offset the peer expects next), -1
+ * otherwise (a fault, a bad answer, a failed link). */
+static int req_answer(struct peer *p, struct peer_req *r, uint64_t *ack)
 {
 	struct peers *ps = p->peers;
 	xmlrpc_env env;
@@ -244,7 +280,7 @@ static void req_answer(struct peer *p, struct peer_req *r)
 	size_t len = 0;
 	bool has_auth = false;
 	long http = 0;
-	int fault_code = 0, arv;
+	int fault_code = 0, arv, rv = -1;
 
 	memset(&reply, 0, sizeof(reply));
 	xmlrpc_env_init(&env);
@@ -272,6 +308,17 @@ static void req_answer(struct peer *p, struct peer_req *r)
 		goto out;
 	}
 	set_down(p, false, NULL);
+	if (r->chunk && xmlrpc_value_type(result) == XMLRPC_TYPE_I8) {
+		xmlrpc_int64 next = 0;
+		xmlrpc_read_i8(&env, result, &next);
+		if (env.fault_occurred || next < 0) {
+			bad_reply(p, "bad chunk acknowledgement");
+			goto out;
+		}
+		*ack = (uint64_t)next;
+		rv = 1;
+		goto out;
+	}
 	if (xmlrpc_value_type(result) != XMLRPC_TYPE_BASE64) {
 		bad_reply(p, "not a frame");
 		goto out;
@@ -290,21 +337,167 @@ static void req_answer(struct peer *p, struct peer_req *r)
 		bad_reply(p, peerauth_strerror(arv));
 		goto out_reply;
 	}
-	if (reply.type != (r->m.type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
-						      : RAFT_MSG_APPEND_RESP) ||
+	if (reply.type != (r->chunk		      ? RAFT_MSG_SNAPSHOT_RESP
+			   : r->m.type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
+							: RAFT_MSG_APPEND_RESP) ||
 	    reply.from != p->id || reply.to != ps->self) {
 		bad_reply(p, "answer of another type or from another node");
 		goto out_reply;
 	}
 	ps->on_reply(ps->arg, &reply);
+	rv = 0;
 out_reply:
 	wire_msg_release(&reply);
 out:
+	if (rv < 0 && r->chunk && fault_string != NULL)
+		log_info("peer %u: snapshot chunk refused: %s", p->id,
+			 fault_string);
 	free((void *)frame);
 	free((void *)fault_string);
 	if (result)
 		xmlrpc_DECREF(result);
 	xmlrpc_env_clean(&env);
+	return rv;
+}
+
+/* ---- snapshot transfers (the peer's thread) ------------------------------ */
+
+static void xfer_end(struct peer *p, bool failed, const char *why)
+{
+	struct peer_xfer *x = &p->xfer;
+
+	if (!x->active)
+		return;
+	if (x->fd >= 0)
+		close(x->fd);
+	x->fd = -1;
+	x->active = false;
+	x->req = NULL;
+	if (failed) {
+		log_info("peer %u: snapshot %llu not delivered: %s", p->id,
+			 (unsigned long long)x->index, why);
+		p->peers->on_snapshot_failed(p->peers->arg, p->id);
+	} else {
+		log_info("peer %u: snapshot %llu delivered: %llu bytes in "
+			 "%llu ms",
+			 p->id, (unsigned long long)x->index,
+			 (unsigned long long)x->size,
+			 (unsigned long long)(now_ms() - x->started));
+	}
+}
+
+/* The core asked for a snapshot to go to this peer (m: its
+ * RAFT_MSG_SNAPSHOT).  Sends whichever snapshot is current: the core's
+ * metadata may name an older one, and the answer says what was
+ * installed. */
+static void xfer_begin(struct peer *p, const struct raft_msg *m)
+{
+	struct peer_xfer *x = &p->xfer;
+	uint8_t hdr[SNAPFILE_HEADER_SIZE];
+	struct snapfile_meta meta;
+	const char *why = "cannot read the snapshot file";
+	ssize_t got;
+
+	if (x->active) {
+		if (m->term <= x->term)
+			return; /* already on its way */
+		xfer_end(p, false, NULL);
+	}
+	memset(x, 0, sizeof(*x));
+	x->fd = open(p->peers->snap_path, O_RDONLY | O_CLOEXEC);
+	x->active = true;
+	x->term = m->term;
+	x->started = now_ms();
+	if (x->fd < 0) {
+		xfer_end(p, true, strerror(errno));
+		return;
+	}
+	got = pread(x->fd, hdr, sizeof(hdr), 0);
+	if (got < 0 || snapfile_header_decode(hdr, (size_t)got, &meta,
+					      &why) != SNAPFILE_OK) {
+		xfer_end(p, true, why);
+		return;
+	}
+	x->index = meta.index;
+	x->sterm = meta.term;
+	x->size = meta.file_size;
+	x->offset = 0;
+	log_info("peer %u: sending snapshot %llu (%llu bytes)", p->id,
+		 (unsigned long long)x->index, (unsigned long long)x->size);
+}
+
+/* Starts the next chunk on r. */
+static void xfer_chunk(struct peer *p, struct peer_req *r)
+{
+	struct peers *ps = p->peers;
+	struct peer_xfer *x = &p->xfer;
+	struct wire_chunk k;
+	uint64_t left = x->size - x->offset;
+	size_t n = left < WIRE_CHUNK_MAX ? (size_t)left : WIRE_CHUNK_MAX,
+	       len = wire_chunk_size(n),
+	       trailer = peerauth_trailer_size(ps->auth);
+	uint8_t *buf = xmalloc(len + trailer), *data = xmalloc(n ? n : 1);
+	ssize_t got = n ? pread(x->fd, data, n, (off_t)x->offset) : 0;
+	bool last = x->offset + n == x->size;
+	/* The last chunk's answer waits for the receiver to check, load and
+	 * install the whole snapshot: give it time in proportion. */
+	uint64_t deadline =
+	    now_ms() + ps->cfg->election_max_ms + 5000 +
+	    (last ? 10000 + x->size / (10u * 1024u * 1024u) * 1000 : 0);
+
+	if (got < 0 || (size_t)got != n) {
+		free(buf);
+		free(data);
+		xfer_end(p, true, "short read of the snapshot file");
+		return;
+	}
+	memset(&k, 0, sizeof(k));
+	k.from = ps->self;
+	k.to = p->id;
+	k.term = x->term;
+	k.index = x->index;
+	k.sterm = x->sterm;
+	k.total = x->size;
+	k.offset = x->offset;
+	k.data = data;
+	k.len = n;
+	wire_chunk_encode(&k, peerauth_enabled(ps->auth), buf);
+	peerauth_sign_request(ps->auth, p->id, wall_ms(), buf, len, &r->tag);
+	memset(&r->m, 0, sizeof(r->m));
+	r->chunk = true;
+	if (req_post(p, r, "installSnapshot", buf, len + trailer, deadline) ==
+	    0) {
+		x->req = r;
+		atomic_fetch_add(&ps->snapshot_bytes, n);
+	} else {
+		xfer_end(p, true, "cannot build the request");
+	}
+	free(buf);
+	free(data);
+}
+
+/* r (the xfer's chunk) ended: ok says whether curl got an answer. */
+static void xfer_done(struct peer *p, struct peer_req *r, bool ok)
+{
+	struct peer_xfer *x = &p->xfer;
+	uint64_t ack = 0;
+	int rv;
+
+	x->req = NULL;
+	if (!ok) {
+		xfer_end(p, true, "the transfer failed");
+		return;
+	}
+	rv = req_answer(p, r, &ack);
+	if (rv == 0) {
+		xfer_end(p, false, NULL); /* the last chunk, answered */
+	} else if (rv == 1 && ack > x->offset && ack < x->size) {
+		x->offset = ack;
+	} else {
+		xfer_end(p, true,
+			 rv == 1 ? "unexpected acknowledgement"
+				 : "chunk refused or not answered");
+	}
 }
 
 static void req_finish(struct peer *p, struct peer_req *r)
@@ -312,6 +505,7 @@ static void req_finish(struct peer *p, struct peer_req *r)
 	curl_multi_remove_handle(p->multi, r->easy);
 	raft_msg_free(&r->m);
 	r->busy = false;
+	r->chunk = false;
 }
 
 /* ---- the peer's thread
@@ -332,7 +526,7 @@ static void *peer_main(void *arg)
 	struct peer *p = arg;
 
 	for (;;) {
-		struct peer_req *r;
+		struct peer_req *r = NULL;
 		CURLMsg *msg;
 		uint64_t t, next;
 		size_t i;
@@ -344,15 +538,27 @@ static void *peer_main(void *arg)
 			pthread_mutex_unlock(&p->lock);
 			break;
 		}
-		while (p->len > 0 && (r = free_req(p)) != NULL) {
+		while (p->len > 0) {
 			struct raft_msg m = p->q[p->head];
+			if (m.type != RAFT_MSG_SNAPSHOT &&
+			    (r = free_req(p)) == NULL)
+				break;
 			p->head = (p->head + 1) % PEER_QUEUE_MAX;
 			p->len--;
 			pthread_mutex_unlock(&p->lock);
-			req_start(p, r, &m);
+			if (m.type == RAFT_MSG_SNAPSHOT) {
+				xfer_begin(p, &m);
+				raft_msg_free(&m);
+			} else {
+				req_start(p, r, &m);
+			}
 			pthread_mutex_lock(&p->lock);
 		}
 		pthread_mutex_unlock(&p->lock);
+		/* One chunk at a time, beside the other requests. */
+		if (p->xfer.active && p->xfer.req == NULL &&
+		    (r = free_req(p)) != NULL)
+			xfer_chunk(p, r);
 
 		curl_multi_perform(p->multi, &running);
 		while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
@@ -362,12 +568,16 @@ static void *peer_main(void *arg)
 				r = &p->reqs[i];
 				if (!r->busy || r->easy != msg->easy_handle)
 					continue;
-				if (msg->data.result == CURLE_OK)
-					req_answer(p, r);
-				else
+				if (msg->data.result != CURLE_OK)
 					set_down(p, true,
 						 curl_easy_strerror(
 						     msg->data.result));
+				if (r->chunk && p->xfer.req == r)
+					xfer_done(p, r,
+						  msg->data.result == CURLE_OK);
+				else if (msg->data.result == CURLE_OK &&
+					 !r->chunk)
+					req_answer(p, r, NULL);
 				req_finish(p, r);
 			}
 		}
@@ -381,6 +591,8 @@ static void *peer_main(void *arg)
 				continue;
 			if (t >= r->deadline) {
 				set_down(p, true, "deadline passed");
+				if (r->chunk && p->xfer.req == r)
+					xfer_done(p, r, false);
 				req_finish(p, r);
 			} else if (r->deadline < next) {
 				next = r->deadline;
@@ -432,6 +644,7 @@ static int peer_setup(struct peers *ps, struct peer *p,
 {
 	p->peers = ps;
 	p->id = cn->id;
+	p->xfer.fd = -1;
 	snprintf(p->url, sizeof(p->url), "%s://%s/RPC2",
 		 ps->cfg->tls ? "https" : "http", cn->peer_address);
 	pthread_mutex_init(&p->lock, NULL);
@@ -455,8 +668,9 @@ static int peer_setup(struct peers *ps, struct peer *p,
 }
 
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      peers_reply_fn on_reply, void *arg, struct peers **out, char *err,
-	      size_t errlen)
+	      const char *snap_path, peers_reply_fn on_reply,
+	      peers_failed_fn on_snapshot_failed, void *arg,
+	      struct peers **out, char *err, size_t errlen)
 {
 	struct peers *ps = xcalloc(1, sizeof(*ps));
 	size_t i;
@@ -464,6 +678,8 @@ int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
 	ps->cfg = cfg;
 	ps->self = self;
 	ps->auth = auth;
+	ps->snap_path = snap_path;
+	ps->on_snapshot_failed = on_snapshot_failed;
 	ps->on_reply = on_reply;
 	ps->arg = arg;
 	*out = ps;
@@ -513,6 +729,8 @@ void peers_free(struct peers *ps)
 		struct peer *p = &ps->peer[i];
 		if (p->started)
 			pthread_join(p->thread, NULL);
+		if (p->xfer.fd >= 0)
+			close(p->xfer.fd);
 		while (p->len > 0) {
 			raft_msg_free(&p->q[p->head]);
 			p->head = (p->head + 1) % PEER_QUEUE_MAX;
@@ -540,4 +758,9 @@ void peers_stats(struct peers *ps, uint64_t *appends, uint64_t *entries)
 {
 	*appends = atomic_load(&ps->appends_sent);
 	*entries = atomic_load(&ps->entries_sent);
+}
+
+uint64_t peers_snapshot_bytes(struct peers *ps)
+{
+	return atomic_load(&ps->snapshot_bytes);
 }

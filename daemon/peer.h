@@ -4,14 +4,22 @@
  * answers.  Nothing here knows Raft beyond the message types, so the
  * transport can be replaced here alone.
  *
- * Threads: for each peer, cfg->max_inflight sender threads, each with its
- * own xmlrpc-c client and keep-alive connection, take that peer's
- * messages from one queue in order, make the RPC with a deadline and pass
- * the answer to on_reply, so a slow or dead peer never delays the others,
+ * Threads: one per peer, which keeps that peer's window of requests
+ * (cfg->max_inflight) in flight with one libcurl multi handle and passes
+ * each answer to on_reply, so a slow or dead peer never delays the others,
  * requestVote goes to all peers in parallel and AppendEntries can be
- * pipelined.  on_reply runs on a sender thread with no peer lock held.
+ * pipelined.  on_reply runs on a peer's thread with no peer lock held.
  *
- * Locks: one per peer (its queue, stop and down flags), a leaf lock. */
+ * Snapshots: a RAFT_MSG_SNAPSHOT the core emits is not sent as such: the
+ * peer's thread streams the node's current snapshot file (snap_path) in
+ * chunks (installSnapshot, wire.h), one at a time beside the other
+ * requests; the answer to the last chunk is the receiver's
+ * RAFT_MSG_SNAPSHOT_RESP, passed to on_reply.  If the transfer fails
+ * (the file cannot be read, a chunk is refused or times out),
+ * on_snapshot_failed(arg, peer id) is called instead, and the core sends
+ * the snapshot again later.
+ *
+ * Locks: one per peer (its queue and stop flag), a leaf lock. */
 #ifndef RAFTD_PEER_H
 #define RAFTD_PEER_H
 
@@ -26,13 +34,16 @@ struct peerauth;
 
 /* Called with each peer's answer (valid only during the call). */
 typedef void (*peers_reply_fn)(void *arg, const struct raft_msg *reply);
+/* Called when a snapshot could not be delivered to peer `to`. */
+typedef void (*peers_failed_fn)(void *arg, uint32_t to);
 
-/* Creates the clients for every member but `self` (xmlrpc_client_create is
- * not thread-safe: call from the main thread before any thread starts).
- * cfg and auth must outlive the peers.  0, or -1 with a message in err. */
+/* Creates the clients for every member but `self` (call from the main
+ * thread before any thread starts).  cfg, auth and snap_path must outlive
+ * the peers.  0, or -1 with a message in err. */
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      peers_reply_fn on_reply, void *arg, struct peers **out, char *err,
-	      size_t errlen);
+	      const char *snap_path, peers_reply_fn on_reply,
+	      peers_failed_fn on_snapshot_failed, void *arg,
+	      struct peers **out, char *err, size_t errlen);
 
 /* Starts the sender threads.  0, or -1 with a message in err. */
 int peers_start(struct peers *ps, char *err, size_t errlen);
@@ -46,7 +57,9 @@ void peers_send(struct peers *ps, struct raft_msg *m);
  * queued message and the clients.  Accepts NULL. */
 void peers_free(struct peers *ps);
 
-/* AppendEntries RPCs made and the entries they carried, all peers. */
+/* AppendEntries RPCs made and the entries they carried, all peers; and
+ * snapshot bytes sent. */
 void peers_stats(struct peers *ps, uint64_t *appends, uint64_t *entries);
+uint64_t peers_snapshot_bytes(struct peers *ps);
 
 #endif /* RAFTD_PEER_H */

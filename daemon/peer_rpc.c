@@ -1,5 +1,5 @@
-/* peer_rpc.c: the peer methods, requestVote(frame) and
- * appendEntries(frame) (peer_rpc.h).  A frame is refused by its header
+/* peer_rpc.c: the peer methods, requestVote(frame), appendEntries(frame)
+ * and installSnapshot(frame) (peer_rpc.h).  A frame is refused by its header
  * (receiver, member sender, method), then its MAC, before its body is
  * decoded; only then does the node see the message. */
 #include "peer_rpc.h"
@@ -71,26 +71,22 @@ static void log_refused(struct peer_rpc *s, const char *method, const char *why)
 			 method, why, (unsigned long long)held);
 }
 
-/* requestVote(frame) and appendEntries(frame): one <base64> frame in
- * (wire.h), checked (decode, bounds, peerauth.h) before the node sees it;
- * the answer's frame out, bound to the request by its MAC. */
-static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
-				 struct peer_rpc *s, enum raft_msg_type type,
-				 const char *method)
+/* The checks every peer frame passes before its body is decoded: one
+ * <base64> argument, a header for this method, from a member to this
+ * node, and its MAC.  On success *frame (the caller frees it), *len, *h
+ * and *tag are set; otherwise a fault is set in env. */
+static int frame_open(xmlrpc_env *env, xmlrpc_value *params,
+		      struct peer_rpc *s, enum raft_msg_type type,
+		      const char *method, const unsigned char **frame,
+		      size_t *len, struct wire_header *h,
+		      struct peerauth_tag *tag)
 {
-	xmlrpc_value *arg = NULL, *out = NULL;
-	const unsigned char *frame = NULL;
-	uint8_t *rbuf = NULL;
-	size_t len = 0, rlen;
-	struct raft_msg m, reply;
-	struct wire_header h;
-	struct peerauth_tag tag;
-	struct peerauth *auth = node_peerauth(s->node);
+	xmlrpc_value *arg = NULL;
 	const char *why = NULL;
-	bool has_auth = false, decoded = false, has_reply = false;
 	int rv;
 
-	memset(&m, 0, sizeof(m));
+	*frame = NULL;
+	*len = 0;
 	if (xmlrpc_array_size(env, params) != 1 && !env->fault_occurred)
 		peer_fault(env, API_FAULT_INVALID, "%s takes one argument",
 			   method);
@@ -104,7 +100,7 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 			   method);
 		goto out;
 	}
-	xmlrpc_read_base64(env, arg, &len, &frame);
+	xmlrpc_read_base64(env, arg, len, frame);
 	if (env->fault_occurred)
 		goto out;
 	/* Cheapest checks first, and the MAC before anything is allocated
@@ -112,33 +108,88 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 	 * frame for another node must not touch this node's replay windows
 	 * (a captured frame to node C replayed at node B would move B's
 	 * window and lock out the sender's real frames). */
-	if (wire_peek(frame, len, &h, &why) != 0) {
+	if (wire_peek(*frame, *len, h, &why) != 0) {
 		log_refused(s, method, why);
 		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method,
 			   why);
 		goto out;
 	}
-	if (h.type != type) {
+	if (h->type != type) {
 		log_refused(s, method, "frame of another method");
 		peer_fault(env, API_FAULT_INVALID,
 			   "%s: frame of another method", method);
 		goto out;
 	}
-	if (h.to != s->self_id || h.from == s->self_id ||
-	    config_node_by_id(s->cfg, h.from) == NULL) {
+	if (h->to != s->self_id || h->from == s->self_id ||
+	    config_node_by_id(s->cfg, h->from) == NULL) {
 		log_refused(s, method, "not from a member to this node");
 		peer_fault(env, API_FAULT_INVALID,
 			   "%s: not from a member to this node", method);
 		goto out;
 	}
-	rv = peerauth_verify_request(auth, h.from, wall_ms(), frame, len,
-				     h.auth, &tag);
+	rv = peerauth_verify_request(node_peerauth(s->node), h->from,
+				     wall_ms(), *frame, *len, h->auth, tag);
 	if (rv != PEERAUTH_OK) {
 		log_refused(s, method, peerauth_strerror(rv));
 		peer_fault(env, API_FAULT_UNAUTHORIZED, "unauthorized: %s",
 			   peerauth_strerror(rv));
 		goto out;
 	}
+out:
+	if (arg)
+		xmlrpc_DECREF(arg);
+	if (env->fault_occurred) {
+		free((void *)*frame);
+		*frame = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The answer frame for reply, signed for the request's tag.  Frees
+ * reply. */
+static xmlrpc_value *answer_frame(xmlrpc_env *env, struct peer_rpc *s,
+				  struct raft_msg *reply,
+				  const struct peerauth_tag *tag)
+{
+	struct peerauth *auth = node_peerauth(s->node);
+	size_t rlen = wire_body_size(reply);
+	uint8_t *rbuf = malloc(rlen + peerauth_trailer_size(auth));
+	xmlrpc_value *out = NULL;
+
+	if (rbuf == NULL) {
+		peer_fault(env, API_FAULT_UNAVAILABLE, "out of memory");
+		goto out;
+	}
+	wire_encode(reply, peerauth_enabled(auth), rbuf);
+	peerauth_sign_response(auth, tag, wall_ms(), rbuf, rlen);
+	out = xmlrpc_base64_new(env, rlen + peerauth_trailer_size(auth), rbuf);
+out:
+	raft_msg_free(reply);
+	free(rbuf);
+	return out;
+}
+
+/* requestVote(frame) and appendEntries(frame): one <base64> frame in
+ * (wire.h), checked (decode, bounds, peerauth.h) before the node sees it;
+ * the answer's frame out, bound to the request by its MAC. */
+static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
+				 struct peer_rpc *s, enum raft_msg_type type,
+				 const char *method)
+{
+	xmlrpc_value *out = NULL;
+	const unsigned char *frame = NULL;
+	size_t len = 0;
+	struct raft_msg m, reply;
+	struct wire_header h;
+	struct peerauth_tag tag;
+	const char *why = NULL;
+	bool has_auth = false, decoded = false, has_reply = false;
+
+	memset(&m, 0, sizeof(m));
+	if (frame_open(env, params, s, type, method, &frame, &len, &h, &tag) !=
+	    0)
+		goto out;
 	if (wire_decode(frame, len, &m, &has_auth, &why) != 0) {
 		log_refused(s, method, why);
 		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method,
@@ -155,24 +206,65 @@ static xmlrpc_value *peer_method(xmlrpc_env *env, xmlrpc_value *params,
 		peer_fault(env, API_FAULT_NO_REPLY, "no reply");
 		goto out;
 	}
-	rlen = wire_body_size(&reply);
-	rbuf = malloc(rlen + peerauth_trailer_size(auth));
-	if (rbuf == NULL) {
-		raft_msg_free(&reply);
-		peer_fault(env, API_FAULT_UNAVAILABLE, "out of memory");
-		goto out;
-	}
-	wire_encode(&reply, peerauth_enabled(auth), rbuf);
-	peerauth_sign_response(auth, &tag, wall_ms(), rbuf, rlen);
-	raft_msg_free(&reply);
-	out = xmlrpc_base64_new(env, rlen + peerauth_trailer_size(auth), rbuf);
+	out = answer_frame(env, s, &reply, &tag);
 out:
-	free(rbuf);
 	if (decoded)
 		wire_msg_release(&m);
 	free((void *)frame);
-	if (arg)
-		xmlrpc_DECREF(arg);
+	return out;
+}
+
+/* installSnapshot(frame): one chunk of the leader's snapshot (wire.h).
+ * Answers the offset expected next (an i8), or, for the chunk that
+ * completes it, the core's RAFT_MSG_SNAPSHOT_RESP as a signed frame. */
+static xmlrpc_value *chunk_method(xmlrpc_env *env, xmlrpc_value *params,
+				  struct peer_rpc *s)
+{
+	static const char method[] = "installSnapshot";
+	xmlrpc_value *out = NULL;
+	const unsigned char *frame = NULL;
+	size_t len = 0;
+	struct wire_chunk k;
+	struct node_chunk c;
+	struct raft_msg reply;
+	struct wire_header h;
+	struct peerauth_tag tag;
+	const char *why = NULL;
+	char err[512];
+	uint64_t next = 0;
+	bool has_auth = false, has_reply = false;
+
+	if (frame_open(env, params, s, RAFT_MSG_SNAPSHOT, method, &frame, &len,
+		       &h, &tag) != 0)
+		goto out;
+	if (wire_chunk_decode(frame, len, &k, &has_auth, &why) != 0) {
+		log_refused(s, method, why);
+		peer_fault(env, API_FAULT_INVALID, "%s: bad frame: %s", method,
+			   why);
+		goto out;
+	}
+	c.from = k.from;
+	c.term = k.term;
+	c.index = k.index;
+	c.sterm = k.sterm;
+	c.total = k.total;
+	c.offset = k.offset;
+	c.data = k.data;
+	c.len = k.len;
+	if (node_snapshot_chunk(s->node, &c, &next, &reply, &has_reply, err,
+				sizeof(err)) != 0) {
+		log_refused(s, method, err);
+		peer_fault(env, API_FAULT_INVALID, "%s: %s", method, err);
+		goto out;
+	}
+	if (has_reply)
+		out = answer_frame(env, s, &reply, &tag);
+	else if (next < k.total)
+		out = xmlrpc_i8_new(env, (xmlrpc_int64)next);
+	else
+		peer_fault(env, API_FAULT_NO_REPLY, "no reply");
+out:
+	free((void *)frame);
 	return out;
 }
 
@@ -203,9 +295,25 @@ static void meth_append_entries(struct call *c, xmlrpc_value *params, void *arg)
 	peer_call(c, params, arg, RAFT_MSG_APPEND, "appendEntries");
 }
 
+static void meth_install_snapshot(struct call *c, xmlrpc_value *params,
+				  void *arg)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v;
+
+	xmlrpc_env_init(&env);
+	v = chunk_method(&env, params, arg);
+	if (env.fault_occurred)
+		call_fault_env(c, &env);
+	else
+		call_return(c, v);
+	xmlrpc_env_clean(&env);
+}
+
 const struct method_def peer_rpc_methods[] = {
     {"requestVote", meth_request_vote, NULL, "peer RPC"},
     {"appendEntries", meth_append_entries, NULL, "peer RPC"},
+    {"installSnapshot", meth_install_snapshot, NULL, "peer RPC"},
 };
 
 const size_t peer_rpc_methods_count =

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "core/raft.h"
 #include "errtab.h"
 #include "xalloc.h"
@@ -803,5 +804,311 @@ int sm_verify(const struct sm *sm)
 			return SM_ECORRUPT;
 		last = sm->entries[i].index;
 	}
+	return SM_OK;
+}
+
+/* ---- snapshots --------------------------------------------------------- */
+
+/* The layout (all integers little-endian):
+ *   u64 last_applied
+ *   u64 n_keys,    then per key in ascending order:
+ *                  u32 klen, u32 vlen, key bytes, value bytes
+ *   u64 n_tids,    then per tid, oldest first:
+ *                  u64 index, u64 hash, u8 result, u32 len, tid bytes
+ *   u64 n_entries, then per addEntry record in index order:
+ *                  u64 index, u64 term, u32 tid_len, u32 data_len, tid, data
+ */
+
+struct save_ctx {
+	int (*out)(void *arg, const void *p, size_t n);
+	void *arg;
+	int rv;
+};
+
+static void save_bytes(struct save_ctx *c, const void *p, size_t n)
+{
+	if (c->rv == SM_OK && n > 0 && c->out(c->arg, p, n) != 0)
+		c->rv = SM_EIO;
+}
+
+static void save_u64(struct save_ctx *c, uint64_t v)
+{
+	uint8_t b[8];
+
+	bytes_put_u64(b, v);
+	save_bytes(c, b, sizeof(b));
+}
+
+static void save_u32(struct save_ctx *c, uint32_t v)
+{
+	uint8_t b[4];
+
+	bytes_put_u32(b, v);
+	save_bytes(c, b, sizeof(b));
+}
+
+/* In order, iteratively on the right spine (the recursion depth is the
+ * tree's height, at most SM_MAX_HEIGHT). */
+static void save_tree(struct save_ctx *c, const struct sm_node *n)
+{
+	while (n != NULL && c->rv == SM_OK) {
+		save_tree(c, n->left);
+		save_u32(c, (uint32_t)n->klen);
+		save_u32(c, (uint32_t)n->vlen);
+		save_bytes(c, n->key, n->klen);
+		save_bytes(c, n->val, n->vlen);
+		n = n->right;
+	}
+}
+
+int sm_save(const struct sm *sm, int (*out)(void *arg, const void *p, size_t n),
+	    void *arg)
+{
+	struct save_ctx c = {.out = out, .arg = arg, .rv = SM_OK};
+	const struct sm_tid *t;
+
+	save_u64(&c, sm->last_applied);
+	save_u64(&c, sm->n_keys);
+	save_tree(&c, sm->root);
+	save_u64(&c, sm->n_tids);
+	for (t = sm->oldest; t != NULL; t = t->newer) {
+		uint8_t r = (uint8_t)t->result;
+
+		save_u64(&c, t->index);
+		save_u64(&c, t->hash);
+		save_bytes(&c, &r, 1);
+		save_u32(&c, (uint32_t)t->len);
+		save_bytes(&c, t->tid, t->len);
+	}
+	save_u64(&c, sm->n_entries);
+	for (size_t i = 0; i < sm->n_entries; i++) {
+		const struct sm_entry *e = &sm->entries[i];
+
+		save_u64(&c, e->index);
+		save_u64(&c, e->term);
+		save_u32(&c, (uint32_t)e->tid_len);
+		save_u32(&c, (uint32_t)e->data_len);
+		save_bytes(&c, e->tid, e->tid_len);
+		save_bytes(&c, e->data, e->data_len);
+	}
+	return c.rv;
+}
+
+struct load_ctx {
+	int (*in)(void *arg, void *p, size_t n);
+	void *arg;
+	const char *why; /* the first failure; NULL while all is well */
+};
+
+static bool load_bytes(struct load_ctx *c, void *p, size_t n)
+{
+	if (c->why != NULL)
+		return false;
+	if (n > 0 && c->in(c->arg, p, n) != 0) {
+		c->why = "state machine data cut short";
+		return false;
+	}
+	return true;
+}
+
+static uint64_t load_u64(struct load_ctx *c)
+{
+	uint8_t b[8];
+
+	return load_bytes(c, b, sizeof(b)) ? bytes_get_u64(b) : 0;
+}
+
+static uint32_t load_u32(struct load_ctx *c)
+{
+	uint8_t b[4];
+
+	return load_bytes(c, b, sizeof(b)) ? bytes_get_u32(b) : 0;
+}
+
+static void load_fail(struct load_ctx *c, const char *why)
+{
+	if (c->why == NULL)
+		c->why = why;
+}
+
+/* A balanced tree of the sorted nodes a[lo, hi): the middle one at the
+ * root, so every subtree's halves differ in size by at most one and in
+ * height by at most one (an AVL tree, heights set). */
+static struct sm_node *build_tree(struct sm_node **a, size_t lo, size_t hi)
+{
+	size_t mid;
+	struct sm_node *n;
+
+	if (lo >= hi)
+		return NULL;
+	mid = lo + (hi - lo) / 2;
+	n = a[mid];
+	n->left = build_tree(a, lo, mid);
+	n->right = build_tree(a, mid + 1, hi);
+	node_update(n);
+	return n;
+}
+
+static void load_keys(struct sm *sm, struct load_ctx *c)
+{
+	uint64_t n = load_u64(c), i;
+	struct sm_node **a = NULL;
+	size_t cap = 0, got = 0;
+
+	for (i = 0; i < n && c->why == NULL; i++) {
+		uint32_t klen = load_u32(c), vlen = load_u32(c);
+		struct sm_node *nd;
+
+		if (c->why != NULL)
+			break;
+		if (klen > COMMAND_MAX_KEY || vlen > COMMAND_MAX_VALUE) {
+			load_fail(c, "key or value longer than a command "
+				     "allows");
+			break;
+		}
+		nd = xmalloc(sizeof(*nd) + klen + 1);
+		nd->left = nd->right = NULL;
+		nd->height = 1;
+		nd->klen = klen;
+		nd->vlen = vlen;
+		nd->val = xmalloc((size_t)vlen + 1);
+		nd->key[klen] = '\0';
+		nd->val[vlen] = '\0';
+		if (!load_bytes(c, nd->key, klen) ||
+		    !load_bytes(c, nd->val, vlen)) {
+			node_free(nd);
+			break;
+		}
+		if (got > 0 && key_cmp(a[got - 1]->key, a[got - 1]->klen,
+				       nd->key, nd->klen) >= 0) {
+			node_free(nd);
+			load_fail(c, "keys out of order");
+			break;
+		}
+		if (got == cap) {
+			cap = cap ? 2 * cap : 1024;
+			a = xrealloc(a, cap * sizeof(*a));
+		}
+		a[got++] = nd;
+		sm->kv_bytes += klen + vlen;
+	}
+	if (c->why != NULL) {
+		for (i = 0; i < got; i++)
+			node_free(a[i]);
+		free(a);
+		return;
+	}
+	sm->root = build_tree(a, 0, got);
+	sm->n_keys = got;
+	free(a);
+}
+
+static void load_tids(struct sm *sm, struct load_ctx *c)
+{
+	uint64_t n = load_u64(c), i, last = 0;
+
+	if (n > SM_TID_KEEP) {
+		load_fail(c, "more remembered tids than a node keeps");
+		return;
+	}
+	for (i = 0; i < n && c->why == NULL; i++) {
+		uint64_t index = load_u64(c), hash = load_u64(c);
+		uint8_t result = 0;
+		uint32_t len;
+		char tid[COMMAND_MAX_TID + 1];
+		struct command_str s;
+
+		load_bytes(c, &result, 1);
+		len = load_u32(c);
+		if (c->why != NULL)
+			break;
+		if (len == 0 || len > COMMAND_MAX_TID) {
+			load_fail(c, "tid of a bad length");
+			break;
+		}
+		if (!load_bytes(c, tid, len))
+			break;
+		if (index <= last || index > sm->last_applied) {
+			load_fail(c, "tids out of index order");
+			break;
+		}
+		if (result > SM_RESULT_TID_CONFLICT) {
+			load_fail(c, "unknown tid result");
+			break;
+		}
+		if (tid_find(sm, tid, len) != NULL) {
+			load_fail(c, "a tid remembered twice");
+			break;
+		}
+		s.p = tid;
+		s.len = len;
+		tid_remember(sm, &s, hash, index, (enum sm_result)result);
+		last = index;
+	}
+}
+
+static void load_entries(struct sm *sm, struct load_ctx *c)
+{
+	uint64_t n = load_u64(c), i, last = 0;
+
+	for (i = 0; i < n && c->why == NULL; i++) {
+		uint64_t index = load_u64(c), term = load_u64(c);
+		uint32_t tlen = load_u32(c), dlen = load_u32(c);
+		struct command cmd;
+		char *tid, *data;
+
+		if (c->why != NULL)
+			break;
+		if (tlen > COMMAND_MAX_TID || dlen > COMMAND_MAX_VALUE) {
+			load_fail(c, "addEntry record longer than a command "
+				     "allows");
+			break;
+		}
+		if (index <= last || index > sm->last_applied || term == 0) {
+			load_fail(c, "addEntry records out of index order");
+			break;
+		}
+		tid = xmalloc((size_t)tlen + 1);
+		data = xmalloc((size_t)dlen + 1);
+		if (!load_bytes(c, tid, tlen) || !load_bytes(c, data, dlen)) {
+			free(tid);
+			free(data);
+			break;
+		}
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.tid.p = tid;
+		cmd.tid.len = tlen;
+		cmd.data.p = data;
+		cmd.data.len = dlen;
+		entry_append(sm, index, term, &cmd);
+		free(tid);
+		free(data);
+		last = index;
+	}
+}
+
+int sm_load(struct sm **smp, int (*in)(void *arg, void *p, size_t n),
+	    void *arg, const char **why)
+{
+	struct load_ctx c = {.in = in, .arg = arg, .why = NULL};
+	struct sm *sm = sm_new();
+	uint8_t extra;
+
+	*smp = NULL;
+	sm->last_applied = load_u64(&c);
+	if (c.why == NULL && sm->last_applied > RAFT_MAX_INDEX)
+		load_fail(&c, "last applied index out of range");
+	load_keys(sm, &c);
+	load_tids(sm, &c);
+	load_entries(sm, &c);
+	/* Nothing may follow: the reader reports the end of the data. */
+	if (c.why == NULL && in(arg, &extra, 1) == 0)
+		load_fail(&c, "bytes after the state machine data");
+	if (c.why != NULL) {
+		*why = c.why;
+		sm_free(sm);
+		return SM_ECORRUPT;
+	}
+	*smp = sm;
 	return SM_OK;
 }

@@ -183,6 +183,27 @@ void sm_stats(const struct sm *sm, struct sm_stats *st);
  * bytes.  SM_EIO when the stream reports an error. */
 int sm_dump(const struct sm *sm, FILE *f);
 
+/* Snapshots (docs/RAFTLOG-FORMAT.md, "The state machine in a snapshot").
+ *
+ * sm_save() writes the whole state as bytes through `out` (which returns
+ * 0, or non-zero to stop: sm_save then returns SM_EIO): last_applied, the
+ * key-value pairs in key order, the remembered tids in apply order, the
+ * addEntry records.  It only reads the sm and allocates nothing, so it can
+ * run in a child process forked with the sm frozen (snapshot.c).
+ *
+ * sm_load() builds a new sm from such bytes, read through `in` (which
+ * fills exactly n bytes and returns 0, or non-zero at the end of the data
+ * or on an error).  The bytes are untrusted (a file, or a peer's
+ * transfer): every length and count is checked, keys must ascend, tids
+ * and records must be in index order up to last_applied; anything else is
+ * SM_ECORRUPT with a static reason in *why, and nothing is returned.
+ * Memory grows with what was actually read, never with a count the
+ * bytes claim. */
+int sm_save(const struct sm *sm, int (*out)(void *arg, const void *p, size_t n),
+	    void *arg);
+int sm_load(struct sm **smp, int (*in)(void *arg, void *p, size_t n),
+	    void *arg, const char **why);
+
 /* Checks the internal invariants (tree order and balance, counters, the
  * tid table against its FIFO, entry order); SM_ECORRUPT when one fails.
  * O(n): meant for tests and debugging. */

@@ -72,7 +72,11 @@ struct storage {
 	int fd;	    /* raftlog */
 	int meta_fd[2];
 
-	uint64_t first_index;  /* from the header */
+	uint64_t first_index;  /* [mu] from the header */
+	uint64_t base_term;    /* [mu] of entry first_index - 1 (0: none) */
+	uint64_t cut_gen;      /* [mu] truncations and resets so far */
+	uint64_t min_cut;      /* [mu] lowest offset cut since compact began */
+	bool compacting;       /* [mu] storage_compact() runs */
 	uint64_t *offsets;     /* [mu] file offset of entry first_index+i */
 	uint64_t n_entries;    /* [mu] */
 	uint64_t cap_entries;  /* [mu] */
@@ -245,7 +249,7 @@ static uint64_t do_last_index(const struct storage *st)
 
 static uint64_t do_last_term(const struct storage *st)
 {
-	return st->n_runs ? st->runs[st->n_runs - 1].term : 0;
+	return st->n_runs ? st->runs[st->n_runs - 1].term : st->base_term;
 }
 
 /* Makes room for `more` entries and as many new term runs, so that
@@ -506,6 +510,7 @@ static int open_log(struct storage *st, char *err, size_t errlen)
 					      : STORAGE_EIO;
 	}
 	st->first_index = res.first_index;
+	st->base_term = res.base_term;
 	st->end = res.valid_end;
 	if (res.torn) {
 		/* The tail never completed a sync, so no one was told it
@@ -723,6 +728,8 @@ uint64_t storage_term_at(struct storage *st, uint64_t index)
 	uint64_t term = 0;
 
 	pthread_mutex_lock(&st->mu);
+	if (index > 0 && index == st->first_index - 1)
+		term = st->base_term;
 	if (index >= st->first_index && index <= do_last_index(st)) {
 		/* The last run starting at or before index. */
 		size_t lo = 0, hi = st->n_runs;
@@ -954,6 +961,9 @@ int storage_truncate(struct storage *st, uint64_t from_index)
 	while (st->n_runs > 0 && st->runs[st->n_runs - 1].first >= from_index)
 		st->n_runs--;
 	st->end = off;
+	st->cut_gen++;
+	if (off < st->min_cut)
+		st->min_cut = off;
 	st->written++;
 	ticket = st->written;
 	st->truncating = true;
@@ -1103,6 +1113,335 @@ void storage_set_sync_hook(struct storage *st, int (*hook)(void *arg),
 	st->sync_hook = hook;
 	st->sync_hook_arg = arg;
 	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- compaction (after a snapshot) ------------------------------------ */
+
+/* Starts a new log file at `tmp`: the header for first index base + 1 and
+ * the BASE record (base, term).  Returns the open descriptor, or -1 with
+ * errno and *what set. */
+static int start_file(const char *tmp, uint64_t base, uint64_t term,
+		      size_t *len, const char **what)
+{
+	uint8_t buf[RAFTLOG_HEADER_SIZE + RAFTLOG_BASE_SIZE];
+	size_t used = 0;
+	int fd;
+
+	raftlog_encode_header(buf, base + 1);
+	if (raftlog_encode_base(buf + RAFTLOG_HEADER_SIZE, RAFTLOG_BASE_SIZE,
+				base, term, &used) != RAFTLOG_OK) {
+		*what = "encode";
+		errno = EINVAL;
+		return -1;
+	}
+	*len = RAFTLOG_HEADER_SIZE + used;
+	*what = "open";
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	*what = "write";
+	if (pwrite_all(fd, buf, *len, 0) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Copies [from, to) of src to dst at dst_off.  0, or -1 with errno. */
+static int copy_range(int src, uint64_t from, uint64_t to, int dst,
+		      uint64_t dst_off, uint8_t *buf, size_t bufsize)
+{
+	while (from < to) {
+		size_t want = to - from < bufsize ? (size_t)(to - from) : bufsize;
+		size_t got;
+
+		if (pread_all(src, buf, want, from, &got) < 0)
+			return -1;
+		if (got != want) {
+			errno = EIO; /* the file shrank: caller's bug */
+			return -1;
+		}
+		if (pwrite_all(dst, buf, got, dst_off) < 0)
+			return -1;
+		from += got;
+		dst_off += got;
+	}
+	return 0;
+}
+
+/* Makes the new file at `tmp` (descriptor fd, durable) the raftlog: rename
+ * over it, fsync the directory, switch descriptors.  Caller holds mu and
+ * has waited for any running fdatasync of the old descriptor. */
+static int swap_in(struct storage *st, const char *tmp, int fd,
+		   const char **what)
+{
+	*what = "rename";
+	if (rename(tmp, st->log_path) < 0)
+		return -1;
+	*what = "fsync of the directory";
+	if (fsync(st->dir_fd) < 0)
+		return -1;
+	close(st->fd);
+	st->fd = fd;
+	return 0;
+}
+
+/* Waits until no fdatasync of the current descriptor runs (none starts
+ * while mu is held after this).  Caller holds mu. */
+static void do_wait_sync(struct storage *st)
+{
+	while ((st->syncing || st->truncating) && !st->failed)
+		pthread_cond_wait(&st->cv, &st->mu);
+}
+
+/* A failed step of a file swap: the old raftlog is intact (the rename is
+ * the commit point), but after a failed fsync of the directory we cannot
+ * tell which file a restart would see, so the storage fails.  Caller holds
+ * mu. */
+static int swap_failed(struct storage *st, const char *op, const char *what,
+		       int fd, const char *tmp, bool renamed)
+{
+	int e = errno;
+
+	if (fd >= 0 && !renamed)
+		close(fd);
+	if (!renamed)
+		unlink(tmp);
+	st_logf(st, "raftlog: %s of %s: %s failed: %s%s", op, st->log_path,
+		what, strerror(e),
+		renamed ? "; refusing further writes" : "; the log is unchanged");
+	if (renamed) {
+		st->failed = true;
+		pthread_cond_broadcast(&st->cv);
+		return STORAGE_EIO;
+	}
+	return STORAGE_EIO;
+}
+
+int storage_compact(struct storage *st, uint64_t upto)
+{
+	char *tmp = path_join(st->dir, "raftlog.tmp");
+	uint8_t *buf = NULL;
+	const char *what = "open";
+	uint64_t from_off, end0, term, gen0, tail_from, delta_base, n_drop;
+	size_t hdr_len = 0, r;
+	int fd = -1, rv = STORAGE_EIO;
+	bool renamed = false;
+
+	if (tmp == NULL)
+		return STORAGE_ENOMEM;
+	buf = malloc(1u << 20);
+	if (buf == NULL) {
+		free(tmp);
+		return STORAGE_ENOMEM;
+	}
+	pthread_mutex_lock(&st->mu);
+	do_wait_truncation(st);
+	if (st->failed)
+		goto out;
+	rv = STORAGE_OK;
+	if (upto < st->first_index || st->compacting)
+		goto out; /* nothing to drop, or another compaction runs */
+	rv = STORAGE_EINVAL;
+	if (upto > do_last_index(st))
+		goto out;
+	st->compacting = true;
+	term = 0;
+	{
+		/* The term of `upto`: the last run starting at or before. */
+		size_t lo = 0, hi = st->n_runs;
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (st->runs[mid].first <= upto)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		term = st->runs[lo].term;
+	}
+	from_off = upto < do_last_index(st) ? st->offsets[upto + 1 -
+							  st->first_index]
+					    : st->end;
+	end0 = st->end;
+	gen0 = st->cut_gen;
+	st->min_cut = UINT64_MAX;
+	pthread_mutex_unlock(&st->mu);
+
+	/* The bulk of the copy runs without mu: appends go on meanwhile,
+	 * at the old file's end, and are copied below. */
+	rv = STORAGE_EIO;
+	fd = start_file(tmp, upto, term, &hdr_len, &what);
+	if (fd < 0) {
+		pthread_mutex_lock(&st->mu);
+		rv = swap_failed(st, "compaction", what, fd, tmp, false);
+		goto out_compacting;
+	}
+	what = "copy";
+	if (copy_range(st->fd, from_off, end0, fd, hdr_len, buf, 1u << 20) <
+	    0) {
+		pthread_mutex_lock(&st->mu);
+		rv = swap_failed(st, "compaction", what, fd, tmp, false);
+		goto out_compacting;
+	}
+	what = "fdatasync";
+	if (fdatasync(fd) < 0) {
+		pthread_mutex_lock(&st->mu);
+		rv = swap_failed(st, "compaction", what, fd, tmp, false);
+		goto out_compacting;
+	}
+
+	pthread_mutex_lock(&st->mu);
+	do_wait_sync(st);
+	if (st->failed) {
+		close(fd);
+		unlink(tmp);
+		goto out_compacting;
+	}
+	/* A truncation since the copy cut the file: the copy is good up to
+	 * the lowest cut (a truncation only removes uncommitted entries,
+	 * all after `upto`, so never below from_off). */
+	tail_from = end0;
+	if (st->cut_gen != gen0 && st->min_cut < tail_from)
+		tail_from = st->min_cut;
+	if (tail_from < from_off) {
+		errno = EINVAL;
+		rv = swap_failed(st, "compaction", "a truncation below the "
+			"compaction point", fd, tmp, false);
+		goto out_compacting;
+	}
+	delta_base = hdr_len; /* new offset = old - from_off + hdr_len */
+	what = "copy of the tail";
+	if (ftruncate(fd, (off_t)(tail_from - from_off + delta_base)) < 0 ||
+	    copy_range(st->fd, tail_from, st->end, fd,
+		       tail_from - from_off + delta_base, buf, 1u << 20) < 0) {
+		rv = swap_failed(st, "compaction", what, fd, tmp, false);
+		goto out_compacting;
+	}
+	/* What was written since the bulk copy, once more to disk; held
+	 * under mu (appends wait), but it is small. */
+	what = "fdatasync";
+	if (fdatasync(fd) < 0) {
+		rv = swap_failed(st, "compaction", what, fd, tmp, false);
+		goto out_compacting;
+	}
+	if (swap_in(st, tmp, fd, &what) < 0) {
+		renamed = strcmp(what, "rename") != 0;
+		rv = swap_failed(st, "compaction", what, renamed ? -1 : fd, tmp,
+				 renamed);
+		goto out_compacting;
+	}
+	/* The in-memory index follows the new file. */
+	n_drop = upto + 1 - st->first_index;
+	for (r = 0; r + n_drop < st->n_entries; r++)
+		st->offsets[r] =
+		    st->offsets[r + n_drop] - from_off + delta_base;
+	st->n_entries -= n_drop;
+	{
+		size_t k = 0, j;
+		/* Runs that end at or before upto go; the one holding
+		 * upto + 1 now starts there. */
+		while (k + 1 < st->n_runs && st->runs[k + 1].first <= upto + 1)
+			k++;
+		for (j = 0; j + k < st->n_runs; j++)
+			st->runs[j] = st->runs[j + k];
+		st->n_runs -= k;
+		if (st->n_entries == 0)
+			st->n_runs = 0;
+		else if (st->runs[0].first < upto + 1)
+			st->runs[0].first = upto + 1;
+	}
+	st->end = st->end - from_off + delta_base;
+	st->first_index = upto + 1;
+	st->base_term = term;
+	/* Everything written so far is in the new file, on disk; `synced`
+	 * stays as it was all the same, so that the next storage_sync()
+	 * runs (a cheap) fdatasync and reports the entries it covers to the
+	 * core: a leader counts itself towards a commit only through such a
+	 * report. */
+	st_logf(st,
+		"raftlog: compacted %s: now entries %" PRIu64 "..%" PRIu64
+		" (%" PRIu64 " bytes)",
+		st->log_path, st->first_index, do_last_index(st), st->end);
+	rv = STORAGE_OK;
+out_compacting:
+	st->compacting = false;
+	pthread_cond_broadcast(&st->cv);
+out:
+	pthread_mutex_unlock(&st->mu);
+	free(buf);
+	free(tmp);
+	return rv;
+}
+
+int storage_reset(struct storage *st, uint64_t base, uint64_t term)
+{
+	char *tmp = path_join(st->dir, "raftlog.tmp");
+	const char *what = "open";
+	size_t hdr_len = 0;
+	int fd = -1, rv = STORAGE_EIO;
+	bool renamed;
+
+	if (tmp == NULL)
+		return STORAGE_ENOMEM;
+	pthread_mutex_lock(&st->mu);
+	do_wait_truncation(st);
+	while (st->compacting && !st->failed)
+		pthread_cond_wait(&st->cv, &st->mu);
+	do_wait_sync(st);
+	if (st->failed)
+		goto out;
+	rv = STORAGE_EINVAL;
+	if (base == 0 || term == 0)
+		goto out;
+	fd = start_file(tmp, base, term, &hdr_len, &what);
+	if (fd < 0 || (what = "fdatasync", fdatasync(fd) < 0)) {
+		rv = swap_failed(st, "reset", what, fd, tmp, false);
+		goto out;
+	}
+	if (swap_in(st, tmp, fd, &what) < 0) {
+		renamed = strcmp(what, "rename") != 0;
+		rv = swap_failed(st, "reset", what, renamed ? -1 : fd, tmp,
+				 renamed);
+		goto out;
+	}
+	st->first_index = base + 1;
+	st->base_term = term;
+	st->n_entries = 0;
+	st->n_runs = 0;
+	st->end = hdr_len;
+	st->cut_gen++;
+	st->min_cut = 0;
+	st_logf(st,
+		"raftlog: %s now starts after index %" PRIu64 " (term %" PRIu64
+		"), empty",
+		st->log_path, base, term);
+	rv = STORAGE_OK;
+out:
+	pthread_mutex_unlock(&st->mu);
+	free(tmp);
+	return rv;
+}
+
+uint64_t storage_base_term(struct storage *st)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&st->mu);
+	v = st->base_term;
+	pthread_mutex_unlock(&st->mu);
+	return v;
+}
+
+uint64_t storage_size(struct storage *st)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&st->mu);
+	v = st->end;
+	pthread_mutex_unlock(&st->mu);
+	return v;
 }
 
 static const struct errtab storage_errtab[] = {

@@ -79,7 +79,9 @@ void storage_hard_state(struct storage *st, uint64_t *term, uint32_t *vote);
 int storage_set_hard_state(struct storage *st, uint64_t term, uint32_t vote);
 
 /* The log's extent.  An empty log has last_index == first_index - 1 and
- * last_term 0.  first_index is 1 until snapshots exist. */
+ * last_term the base term.  first_index is 1 until the log is compacted
+ * (storage_compact, storage_reset); then the entry before it, which a
+ * snapshot covers, had term storage_base_term(). */
 uint64_t storage_first_index(struct storage *st);
 uint64_t storage_last_index(struct storage *st);
 uint64_t storage_last_term(struct storage *st);
@@ -118,6 +120,30 @@ int storage_append_commit(struct storage *st, uint64_t commit_index,
  * whose removal is not yet on disk.  from_index > last index is a no-op;
  * from_index < first_index is STORAGE_EINVAL. */
 int storage_truncate(struct storage *st, uint64_t from_index);
+
+/* Log compaction after a snapshot (docs/RAFTLOG-FORMAT.md, "Compaction").
+ *
+ * storage_compact(): drops the entries up to `upto` (which a durable
+ * snapshot covers): writes the rest to raftlog.tmp behind a header and a
+ * BASE record, fdatasyncs it, renames it over raftlog and fsyncs the
+ * directory.  The bulk copy runs without the mutex, so appends go on; what
+ * they wrote meanwhile is copied and synced under it.  A crash before the
+ * rename leaves the old log whole; after it, the new one (the snapshot
+ * covers what it lacks).  upto below the first index is a no-op (so is a
+ * second call while one runs); beyond the last index, STORAGE_EINVAL.
+ *
+ * storage_reset(): the log becomes empty, starting after (base, term): a
+ * follower that installed a snapshot its log does not match.  The same
+ * temp-file, rename, fsync sequence; durable when it returns.
+ *
+ * A failure before the rename leaves everything as it was (STORAGE_EIO,
+ * the storage still works); a failed directory fsync after it fails the
+ * storage. */
+int storage_compact(struct storage *st, uint64_t upto);
+int storage_reset(struct storage *st, uint64_t base, uint64_t term);
+uint64_t storage_base_term(struct storage *st);
+/* The raftlog's size in bytes. */
+uint64_t storage_size(struct storage *st);
 
 /* Returns once every write with a ticket <= `ticket` is on disk (at once if
  * it already is).  If another thread's fdatasync is running, waits for it

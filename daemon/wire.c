@@ -24,6 +24,9 @@ const char *wire_method(enum raft_msg_type type)
 	case RAFT_MSG_APPEND:
 	case RAFT_MSG_APPEND_RESP:
 		return "appendEntries";
+	case RAFT_MSG_SNAPSHOT:
+	case RAFT_MSG_SNAPSHOT_RESP:
+		return "installSnapshot";
 	}
 	return "?";
 }
@@ -240,12 +243,19 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 		*why = "unknown frame version";
 		return -1;
 	}
-	if (type < RAFT_MSG_VOTE || type > RAFT_MSG_APPEND_RESP) {
+	if (type < RAFT_MSG_VOTE || type > RAFT_MSG_SNAPSHOT_RESP) {
 		*why = "unknown message type";
 		return -1;
 	}
-	if ((flags & ~WIRE_FLAG_AUTH) != 0 || reserved != 0) {
+	if ((flags & ~(WIRE_FLAG_AUTH | WIRE_FLAG_CHUNK)) != 0 ||
+	    reserved != 0) {
 		*why = "unknown frame flags";
+		return -1;
+	}
+	/* Snapshot data travels in chunk frames only, and a chunk frame
+	 * carries nothing else. */
+	if (((flags & WIRE_FLAG_CHUNK) != 0) != (type == RAFT_MSG_SNAPSHOT)) {
+		*why = "chunk flag on a message that is not a snapshot";
 		return -1;
 	}
 	if ((flags & WIRE_FLAG_AUTH) &&
@@ -255,6 +265,7 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 	}
 	h->type = (enum raft_msg_type)type;
 	h->auth = (flags & WIRE_FLAG_AUTH) != 0;
+	h->chunk = (flags & WIRE_FLAG_CHUNK) != 0;
 	h->from = get_u32(&c);
 	h->to = get_u32(&c);
 	if (h->from == 0 || h->to == 0) {
@@ -275,6 +286,10 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
 	*auth = false;
 	if (wire_peek(buf, len, &h, &reason) != 0)
 		goto fail;
+	if (h.chunk) {
+		reason = "a snapshot chunk, not a message";
+		goto fail;
+	}
 	c.p = buf + 4;
 	c.left = len - 4;
 	c.bad = false;
@@ -339,4 +354,82 @@ void wire_msg_release(struct raft_msg *m)
 		m->u.append.entries = NULL;
 		m->u.append.n_entries = 0;
 	}
+}
+
+/* ---- snapshot chunks ------------------------------------------------------ */
+
+size_t wire_chunk_size(size_t len)
+{
+	return WIRE_HEADER_SIZE + WIRE_CHUNK_FIXED + len;
+}
+
+void wire_chunk_encode(const struct wire_chunk *k, bool auth, uint8_t *buf)
+{
+	uint8_t *p = buf;
+
+	p = put_u8(p, WIRE_VERSION);
+	p = put_u8(p, (uint8_t)RAFT_MSG_SNAPSHOT);
+	p = put_u8(p, (uint8_t)(WIRE_FLAG_CHUNK | (auth ? WIRE_FLAG_AUTH : 0)));
+	p = put_u8(p, 0);
+	p = put_u32(p, k->from);
+	p = put_u32(p, k->to);
+	p = put_u64(p, k->term);
+	p = put_u64(p, k->index);
+	p = put_u64(p, k->sterm);
+	p = put_u64(p, k->total);
+	p = put_u64(p, k->offset);
+	p = put_u32(p, (uint32_t)k->len);
+	if (k->len > 0)
+		memcpy(p, k->data, k->len);
+}
+
+int wire_chunk_decode(const uint8_t *buf, size_t len, struct wire_chunk *k,
+		      bool *auth, const char **why)
+{
+	struct wire_header h;
+	struct cursor c;
+	const char *reason = NULL;
+	uint32_t n;
+
+	memset(k, 0, sizeof(*k));
+	*auth = false;
+	if (wire_peek(buf, len, &h, &reason) != 0)
+		goto fail;
+	if (!h.chunk) {
+		reason = "not a snapshot chunk";
+		goto fail;
+	}
+	c.p = buf + 4;
+	c.left = len - 4;
+	c.bad = false;
+	if (h.auth)
+		c.left -= WIRE_AUTH_SIZE;
+	k->from = get_u32(&c);
+	k->to = get_u32(&c);
+	k->term = get_u64(&c);
+	k->index = get_u64(&c);
+	k->sterm = get_u64(&c);
+	k->total = get_u64(&c);
+	k->offset = get_u64(&c);
+	n = get_u32(&c);
+	if (c.bad || n != c.left) {
+		reason = "truncated chunk or bad length";
+		goto fail;
+	}
+	k->data = c.p;
+	k->len = n;
+	/* The core's bounds (raft.h), and a chunk inside its file. */
+	if (k->term == 0 || k->term > RAFT_MAX_TERM || k->index == 0 ||
+	    k->index > RAFT_MAX_INDEX || k->sterm == 0 ||
+	    k->sterm > k->term || k->offset > k->total ||
+	    n > k->total - k->offset) {
+		reason = "chunk fields out of range";
+		goto fail;
+	}
+	*auth = h.auth;
+	return 0;
+fail:
+	memset(k, 0, sizeof(*k));
+	*why = reason;
+	return -1;
 }

@@ -26,6 +26,7 @@
 #define WIRE_VERSION 1
 #define WIRE_HEADER_SIZE 20
 #define WIRE_FLAG_AUTH 0x01
+#define WIRE_FLAG_CHUNK 0x02 /* a snapshot chunk (type RAFT_MSG_SNAPSHOT) */
 /* u64 epoch, u64 seq, u64 time, 32-byte HMAC-SHA256 (peerauth.h). */
 #define WIRE_AUTH_SIZE 56
 /* The largest frame a peer may send: a batch holds at most 1 MiB of
@@ -52,6 +53,7 @@ void wire_encode(const struct raft_msg *m, bool auth, uint8_t *buf);
 struct wire_header {
 	enum raft_msg_type type;
 	bool auth;
+	bool chunk; /* WIRE_FLAG_CHUNK: decode with wire_chunk_decode() */
 	uint32_t from;
 	uint32_t to;
 };
@@ -71,5 +73,35 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
 /* Frees what wire_decode() allocated (the entry array).  Accepts a
  * zeroed message. */
 void wire_msg_release(struct raft_msg *m);
+
+/* Snapshot data (installSnapshot): a chunk frame has the header above with
+ * type RAFT_MSG_SNAPSHOT and WIRE_FLAG_CHUNK (from, to and the sender's
+ * term), then u64 snapshot index, u64 snapshot term, u64 file size, u64
+ * offset, u32 len, len bytes of the snapshot file, then the trailer.  The
+ * receiver writes the chunks to a file and gives its core
+ * RAFT_MSG_SNAPSHOT once the file is whole (docs/DESIGN.md, "Snapshots").
+ * A chunk carries at most WIRE_CHUNK_MAX bytes, so its frame stays within
+ * WIRE_MAX_FRAME. */
+#define WIRE_CHUNK_FIXED 36
+#define WIRE_CHUNK_MAX (512u * 1024u)
+
+struct wire_chunk {
+	uint32_t from, to;
+	uint64_t term;	/* the sender's current term */
+	uint64_t index; /* the snapshot's last included index... */
+	uint64_t sterm; /* ...and its term */
+	uint64_t total; /* the file's size */
+	uint64_t offset;
+	const uint8_t *data; /* borrowed (from the frame, when decoded) */
+	size_t len;
+};
+
+/* Header and body bytes of a chunk of len data bytes (no trailer). */
+size_t wire_chunk_size(size_t len);
+/* As wire_encode(), for a chunk. */
+void wire_chunk_encode(const struct wire_chunk *k, bool auth, uint8_t *buf);
+/* As wire_decode(), for a chunk frame: k->data points into buf. */
+int wire_chunk_decode(const uint8_t *buf, size_t len, struct wire_chunk *k,
+		      bool *auth, const char **why);
 
 #endif /* RAFTD_WIRE_H */

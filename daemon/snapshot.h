@@ -1,0 +1,82 @@
+/* snapshot.h: a node's snapshot files (the format is common/snapfile.h;
+ * docs/DESIGN.md, "Snapshots", has the design).
+ *
+ * A data dir holds at most one valid snapshot, `snapshot`: the state
+ * machine as of some applied index, and the cluster configuration.  A new
+ * one is written to `snapshot.tmp` (ours) or `snapshot.recv` (sent by the
+ * leader), made durable, and renamed over `snapshot` (then the directory
+ * is fsync'ed): a crash at any point leaves the old snapshot or the new
+ * one, whole, and a leftover temporary file that start-up removes.
+ *
+ * Taking a snapshot without stopping the node: snapshot_start() runs
+ * under the node's lock, where the state machine is consistent, and only
+ * creates the file and fork()s: the child writes its copy-on-write image
+ * of the state machine and exits, while the parent goes on applying
+ * entries at once.  The pause is the fork (page tables, not data:
+ * milliseconds for a large state machine).  snapshot_finish() waits for
+ * the child without any lock.
+ *
+ * Thread safety: no shared state; the caller serializes the jobs.
+ */
+#ifndef RAFTD_SNAPSHOT_H
+#define RAFTD_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "snapfile.h"
+
+struct sm;
+
+#define SNAPSHOT_FILE "snapshot"
+#define SNAPSHOT_TMP "snapshot.tmp"
+#define SNAPSHOT_RECV "snapshot.recv"
+
+/* A snapshot being written by a child process. */
+struct snapshot_job {
+	pid_t pid;
+	uint64_t index, term;
+	uint64_t fork_ns; /* how long fork() took (the node's pause) */
+};
+
+/* The configuration section's nodes, from the config. */
+uint32_t snapshot_nodes(const struct config *cfg, struct snapfile_node *out);
+
+/* Writes a whole snapshot file of sm (header, configuration, state,
+ * checksum) to fd from offset 0 and fdatasyncs it.  In-process: the child
+ * runs it, and so do tests.  0, or -1 with errno. */
+int snapshot_write_fd(int fd, const struct sm *sm, uint64_t index,
+		      uint64_t term, const struct snapfile_node *nodes,
+		      uint32_t n_nodes);
+
+/* Call with the state machine frozen (the caller's lock held): creates
+ * DIR/snapshot.tmp and forks the child that writes it.  0, or -1 with a
+ * message in err (nothing left running). */
+int snapshot_start(const char *dir, const struct sm *sm, uint64_t index,
+		   uint64_t term, const struct config *cfg,
+		   struct snapshot_job *job, char *err, size_t errlen);
+
+/* Waits for the job's child (no lock needed): 0 when DIR/snapshot.tmp is
+ * complete and durable, -1 with a message otherwise (the temp file is
+ * removed). */
+int snapshot_finish(const char *dir, struct snapshot_job *job, char *err,
+		    size_t errlen);
+
+/* Renames DIR/name over DIR/snapshot and fsyncs DIR: the snapshot is the
+ * node's from then on.  0, or -1 with a message. */
+int snapshot_commit(const char *dir, const char *name, char *err,
+		    size_t errlen);
+
+/* Reads and checks the snapshot at path and builds its state machine.
+ * 0 (*smp owned by the caller), or SNAPFILE_ENOENT, or another SNAPFILE_E*
+ * with a message in err: a file that is damaged is never loaded. */
+int snapshot_load(const char *path, struct snapfile_meta *meta, struct sm **smp,
+		  char *err, size_t errlen);
+
+/* Removes the temporary files a crash may have left in dir. */
+void snapshot_cleanup(const char *dir);
+
+#endif /* RAFTD_SNAPSHOT_H */
