@@ -31,6 +31,12 @@ enum api_fault {
 #define API_MAX_BODY (4u * 1024u * 1024u)
 #define API_MAX_ITEMS 10000u
 
+/* snapshot() waits this long for the snapshot to be written; a
+ * readSnapshot() answer carries at most this many bytes of the file (in
+ * base64, well within API_MAX_BODY). */
+#define API_SNAPSHOT_TIMEOUT_MS 120000u
+#define API_SNAPSHOT_CHUNK (1024u * 1024u)
+
 /* The NOT_LEADER fault string: "not leader; leader=ID@HOST:PORT", or
  * "not leader; leader=unknown" when id is 0 or addr NULL/empty. */
 #define API_HINT_MAX (ADDR_MAX + 48)

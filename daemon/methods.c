@@ -825,6 +825,7 @@ static void meth_status(struct call *c, xmlrpc_value *params, void *arg)
 {
 	const struct methods_ctx *ctx = arg;
 	struct node_status_info si;
+	struct node_snap_info sn;
 	xmlrpc_value *out;
 	xmlrpc_env env;
 
@@ -862,8 +863,106 @@ static void meth_status(struct call *c, xmlrpc_value *params, void *arg)
 		   int_value(&env, si.read_copy_cpu_ns_max / 1000));
 	struct_set(&env, out, "droppedMessages",
 		   int_value(&env, si.dropped_msgs));
+	node_snap_info(ctx->node, &sn);
+	struct_set(&env, out, "snapshotIndex", int_value(&env, sn.index));
+	struct_set(&env, out, "snapshotTerm", int_value(&env, sn.term));
+	struct_set(&env, out, "snapshotBytes", int_value(&env, sn.bytes));
+	struct_set(&env, out, "snapshotsTaken", int_value(&env, sn.taken));
+	struct_set(&env, out, "snapshotsInstalled",
+		   int_value(&env, sn.installed));
+	struct_set(&env, out, "snapshotsSent", int_value(&env, sn.sent));
+	struct_set(&env, out, "snapshotPauseMaxUs",
+		   int_value(&env, sn.fork_ns_max / 1000));
+	struct_set(&env, out, "snapshotError",
+		   xmlrpc_string_new(&env, sn.error));
+	struct_set(&env, out, "logFirstIndex", int_value(&env, sn.log_first));
+	struct_set(&env, out, "logEntries", int_value(&env, sn.log_entries));
+	struct_set(&env, out, "logBytes", int_value(&env, sn.log_bytes));
 	answer(c, &env, out);
 out:
+	xmlrpc_env_clean(&env);
+}
+
+/* snapshot(): takes one on this node now and answers its
+ * {index, term, bytes}.  Blocks this server thread while the snapshot is
+ * written (it is an operator's command). */
+static void meth_snapshot(struct call *c, xmlrpc_value *params, void *arg)
+{
+	const struct methods_ctx *ctx = arg;
+	struct node_snap_info sn;
+	xmlrpc_value *out;
+	xmlrpc_env env;
+	uint64_t index = 0, term = 0;
+	char err[256];
+
+	xmlrpc_env_init(&env);
+	if (param_count(&env, params, 0, 0, "snapshot") < 0) {
+		call_fault_env(c, &env);
+		goto out;
+	}
+	if (node_snapshot_now(ctx->node, API_SNAPSHOT_TIMEOUT_MS, &index,
+			      &term, err, sizeof(err)) != 0) {
+		call_fault(c, API_FAULT_UNAVAILABLE, "snapshot: %s", err);
+		goto out;
+	}
+	node_snap_info(ctx->node, &sn);
+	out = xmlrpc_struct_new(&env);
+	struct_set(&env, out, "index", int_value(&env, index));
+	struct_set(&env, out, "term", int_value(&env, term));
+	struct_set(&env, out, "bytes", int_value(&env, sn.bytes));
+	answer(c, &env, out);
+out:
+	xmlrpc_env_clean(&env);
+}
+
+/* readSnapshot(index, offset, max): up to max bytes (at most
+ * API_SNAPSHOT_CHUNK) of this node's current snapshot file from offset,
+ * as {index, size, data (base64)}; index 0 takes whichever is current.
+ * Fault 6 when there is none, or it was replaced since (start again). */
+static void meth_read_snapshot(struct call *c, xmlrpc_value *params, void *arg)
+{
+	const struct methods_ctx *ctx = arg;
+	xmlrpc_value *out;
+	xmlrpc_env env;
+	int64_t index = 0, offset = 0, max = 0;
+	uint64_t idx, size = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256];
+
+	xmlrpc_env_init(&env);
+	if (param_count(&env, params, 3, 3, "readSnapshot") < 0 ||
+	    param_int(&env, params, 0, "index", &index) < 0 ||
+	    param_int(&env, params, 1, "offset", &offset) < 0 ||
+	    param_int(&env, params, 2, "max", &max) < 0) {
+		call_fault_env(c, &env);
+		goto out;
+	}
+	if (index < 0 || offset < 0 || max < 1 || max > API_SNAPSHOT_CHUNK) {
+		call_fault(c, API_FAULT_INVALID,
+			   "readSnapshot: index and offset >= 0, max 1..%u",
+			   API_SNAPSHOT_CHUNK);
+		goto out;
+	}
+	buf = malloc((size_t)max);
+	if (buf == NULL) {
+		call_fault(c, API_FAULT_UNAVAILABLE, "out of memory");
+		goto out;
+	}
+	idx = (uint64_t)index;
+	if (node_snapshot_read(ctx->node, &idx, (uint64_t)offset, buf,
+			       (size_t)max, &len, &size, err,
+			       sizeof(err)) != 0) {
+		call_fault(c, API_FAULT_UNAVAILABLE, "readSnapshot: %s", err);
+		goto out;
+	}
+	out = xmlrpc_struct_new(&env);
+	struct_set(&env, out, "index", int_value(&env, idx));
+	struct_set(&env, out, "size", int_value(&env, size));
+	struct_set(&env, out, "data", xmlrpc_base64_new(&env, len, buf));
+	answer(c, &env, out);
+out:
+	free(buf);
 	xmlrpc_env_clean(&env);
 }
 
@@ -890,6 +989,10 @@ const struct method_def methods_client[] = {
     {"status", meth_status, NULL, "status() -> {id, state, term, leader, ...}"},
     {"showLog", meth_show_log, NULL,
      "showLog(from, max) -> [{index, term, tid, data, committed}]"},
+    {"snapshot", meth_snapshot, NULL,
+     "snapshot() -> {index, term, bytes}: take one on this node now"},
+    {"readSnapshot", meth_read_snapshot, NULL,
+     "readSnapshot(index, offset, max) -> {index, size, data}"},
 };
 
 const size_t methods_client_count =

@@ -104,12 +104,21 @@ static void put_hist(struct text *t, const char *name, const char *labels,
 	    labels[0] ? "}" : "", (unsigned long long)cum);
 }
 
+/* One unlabelled gauge or counter, with its HELP and TYPE lines. */
+static void put_one(struct text *t, const char *name, const char *type,
+		    const char *help, uint64_t v)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
+	    type, name, (unsigned long long)v);
+}
+
 void metrics_render(struct node *n, const struct metrics_server *ms,
 		    char **text, size_t *len)
 {
 	static const enum raft_role roles[] = {RAFT_FOLLOWER, RAFT_CANDIDATE,
 					       RAFT_LEADER};
 	struct node_status_info si;
+	struct node_snap_info sn;
 	struct text t = {0};
 	uint64_t sum = 0, b[HIST_BUCKETS];
 	char labels[96];
@@ -157,6 +166,28 @@ void metrics_render(struct node *n, const struct metrics_server *ms,
 	    "refused.\n# TYPE raftd_dropped_messages_total counter\n"
 	    "raftd_dropped_messages_total %llu\n",
 	    (unsigned long long)si.dropped_msgs);
+	node_snap_info(n, &sn);
+	put_one(&t, "raftd_snapshot_index", "gauge",
+		"The latest snapshot's last included index (0: none).",
+		sn.index);
+	put_one(&t, "raftd_snapshot_bytes", "gauge",
+		"The latest snapshot file's size.", sn.bytes);
+	put_one(&t, "raftd_snapshots_taken_total", "counter",
+		"Snapshots this node took.", sn.taken);
+	put_one(&t, "raftd_snapshots_installed_total", "counter",
+		"Snapshots installed from the leader.", sn.installed);
+	put_one(&t, "raftd_snapshots_sent_total", "counter",
+		"Snapshots sent to followers.", sn.sent);
+	put(&t,
+	    "# HELP raftd_snapshot_pause_seconds_max The longest pause of "
+	    "taking a snapshot (the fork, under the node's lock).\n"
+	    "# TYPE raftd_snapshot_pause_seconds_max gauge\n"
+	    "raftd_snapshot_pause_seconds_max %g\n",
+	    (double)sn.fork_ns_max / 1e9);
+	put_one(&t, "raftd_log_first_index", "gauge",
+		"The first index the raftlog holds.", sn.log_first);
+	put_one(&t, "raftd_log_bytes", "gauge", "The raftlog's size.",
+		sn.log_bytes);
 	put(&t, "# HELP raftd_peer_match_index As leader: the highest index "
 		"known to match on each peer.\n"
 		"# TYPE raftd_peer_match_index gauge\n");
