@@ -533,9 +533,26 @@ static void request_completed(void *cls, struct MHD_Connection *mc,
 			      enum MHD_RequestTerminationCode toe)
 {
 	struct conn *cn = *con_cls;
+	int i;
 
 	if (cn == NULL)
 		return;
+	/* A call resumed with a continuation that the access handler never
+	 * ran (the server stopped first, or the client went away): run it
+	 * now, so that what it owns is released, and drop its answer. */
+	for (i = 0; i < 4; i++) {
+		call_cont_fn fn;
+		void *arg;
+
+		pthread_mutex_lock(&cn->call.mu);
+		fn = cn->call.cont;
+		arg = cn->call.cont_arg;
+		cn->call.cont = NULL;
+		pthread_mutex_unlock(&cn->call.mu);
+		if (fn == NULL)
+			break;
+		fn(&cn->call, arg);
+	}
 	/* From the request's first byte to the answer sent. */
 	if (cn->call.metric >= 0 && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		metrics_observe(&cn->l->s->metrics, (size_t)cn->call.metric,
