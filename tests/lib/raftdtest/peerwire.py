@@ -15,8 +15,10 @@ import time
 import xmlrpc.client
 
 VERSION = 1
-VOTE, VOTE_RESP, APPEND, APPEND_RESP = 1, 2, 3, 4
+VOTE, VOTE_RESP, APPEND, APPEND_RESP, SNAPSHOT, SNAPSHOT_RESP = \
+    1, 2, 3, 4, 5, 6
 FLAG_AUTH = 0x01
+FLAG_CHUNK = 0x02
 ENTRY_NOOP, ENTRY_COMMAND = 0, 1
 LABEL_REQUEST = b"raftd-peer-request-v1\0"
 LABEL_RESPONSE = b"raftd-peer-response-v1\0"
@@ -44,6 +46,36 @@ def pack_append(frm, to, term, prev_index=0, prev_term=0, commit=0, seq=1,
     return _header(APPEND, frm, to, term, auth) + body
 
 
+def pack_chunk(frm, to, term, index, sterm, total, offset, data,
+               auth=False):
+    """A snapshot chunk (installSnapshot): `data` is the bytes of the
+    snapshot file at `offset`, of a file of `total` bytes."""
+    hdr = bytearray(_header(SNAPSHOT, frm, to, term, auth))
+    hdr[2] |= FLAG_CHUNK
+    return bytes(hdr) + struct.pack("<QQQQI", index, sterm, total, offset,
+                                    len(data)) + data
+
+
+class Signer:
+    """Signs frames as one sender incarnation would: a random epoch, seq
+    counting up.  secret None: unsigned frames (an insecure cluster)."""
+
+    def __init__(self, secret, epoch=None):
+        import random
+        self.secret = secret
+        self.epoch = epoch if epoch is not None else random.getrandbits(63)
+        self.seq = 0
+
+    def sign(self, frame):
+        if self.secret is None:
+            return frame
+        self.seq += 1
+        return sign_request(frame, self.secret, self.epoch, self.seq)
+
+    def chunk(self, frm, to, **kw):
+        return self.sign(pack_chunk(frm, to, **kw))
+
+
 def sign_request(frame, secret, epoch, seq, now_ms=None):
     """Sets the frame's auth flag and appends the trailer."""
     if now_ms is None:
@@ -65,6 +97,8 @@ def unpack(frame):
     off = 20
     if mtype == VOTE_RESP:
         d["prevote"], d["granted"] = struct.unpack_from("<BB", frame, off)
+    elif mtype == SNAPSHOT_RESP:
+        d["success"], d["index"] = struct.unpack_from("<BQ", frame, off)
     elif mtype == APPEND_RESP:
         (d["success"], d["prevIndex"], d["matchIndex"], d["conflictTerm"],
          d["conflictIndex"], d["lastLogIndex"], d["seq"]) = \
@@ -83,8 +117,9 @@ def check_response(frame, secret, epoch, seq):
 
 
 def call(port, method, frame, host="127.0.0.1", timeout=10):
-    """POSTs one peer call; returns the answer frame (bytes) or raises
-    xmlrpc.client.Fault."""
+    """POSTs one peer call; returns the answer frame (bytes), or the value
+    when the answer is not a frame (a snapshot chunk's next offset), or
+    raises xmlrpc.client.Fault."""
     body = xmlrpc.client.dumps((xmlrpc.client.Binary(frame),), method)
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
@@ -94,4 +129,6 @@ def call(port, method, frame, host="127.0.0.1", timeout=10):
     finally:
         conn.close()
     (result,), _ = xmlrpc.client.loads(data)
-    return bytes(result.data)
+    if isinstance(result, xmlrpc.client.Binary):
+        return bytes(result.data)
+    return result
