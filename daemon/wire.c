@@ -24,6 +24,9 @@ const char *wire_method(enum raft_msg_type type)
 	case RAFT_MSG_APPEND:
 	case RAFT_MSG_APPEND_RESP:
 		return "appendEntries";
+	case RAFT_MSG_SNAPSHOT:
+	case RAFT_MSG_SNAPSHOT_RESP:
+		return "installSnapshot";
 	}
 	return "?";
 }
@@ -65,6 +68,10 @@ size_t wire_body_size(const struct raft_msg *m)
 		return size;
 	case RAFT_MSG_APPEND_RESP:
 		return size + 1 + 8 * 6;
+	case RAFT_MSG_SNAPSHOT:
+		return size + 8 + 8;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		return size + 1 + 8;
 	}
 	return size;
 }
@@ -117,6 +124,14 @@ void wire_encode(const struct raft_msg *m, bool auth, uint8_t *buf)
 		p = put_u64(p, ar->conflict_index);
 		p = put_u64(p, ar->last_log_index);
 		put_u64(p, ar->seq);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		p = put_u64(p, m->u.snapshot.index);
+		put_u64(p, m->u.snapshot.term);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		p = put_u8(p, m->u.snapshot_resp.success);
+		put_u64(p, m->u.snapshot_resp.index);
 		break;
 	}
 }
@@ -240,7 +255,7 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 		*why = "unknown frame version";
 		return -1;
 	}
-	if (type < RAFT_MSG_VOTE || type > RAFT_MSG_APPEND_RESP) {
+	if (type < RAFT_MSG_VOTE || type > RAFT_MSG_SNAPSHOT_RESP) {
 		*why = "unknown message type";
 		return -1;
 	}
@@ -311,6 +326,14 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
 		m->u.append_resp.conflict_index = get_u64(&c);
 		m->u.append_resp.last_log_index = get_u64(&c);
 		m->u.append_resp.seq = get_u64(&c);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		m->u.snapshot.index = get_u64(&c);
+		m->u.snapshot.term = get_u64(&c);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		m->u.snapshot_resp.success = get_bool(&c);
+		m->u.snapshot_resp.index = get_u64(&c);
 		break;
 	}
 	if (c.bad) {
