@@ -855,10 +855,14 @@ static void take_install(struct world *w, struct node *nd,
 		nd->n = index;
 	}
 	nd->first = index + 1;
-	if (s != &nd->disk.snap) {
-		w->installs++;
-	} else {
+	if (s == &nd->disk.snap) {
 		w->snap_resets++;
+	} else if (held && nd->n > index) {
+		w->installs_kept++;
+		nd->installs_kept++;
+	} else {
+		w->installs++;
+		nd->installs++;
 	}
 	vlog(w, nd->id, "install snapshot (%llu, %llu), %s",
 	     (unsigned long long)index, (unsigned long long)s->term,
@@ -2557,7 +2561,7 @@ void world_add_totals(struct world_totals *t, const struct world *w)
 	t->injected += w->injected;
 	t->snapshots += w->snapshots;
 	t->compactions += w->compactions;
-	t->installs += w->installs;
+	t->installs += w->installs + w->installs_kept;
 	t->snap_resets += w->snap_resets;
 	t->snap_transfers += w->snap_transfers;
 	t->snap_notices += w->snap_notices;

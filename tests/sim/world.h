@@ -142,6 +142,8 @@ struct node {
 	struct snap_data snap_pending;
 	uint64_t snap_at;
 	uint64_t snap_keep;
+	uint64_t installs;	/* snapshots installed, the log dropped */
+	uint64_t installs_kept; /* ... the entries after it kept */
 	/* A snapshot received from the leader, durable here, while its
 	 * RAFT_MSG_SNAPSHOT is being delivered (raft.h): what an install in
 	 * that update installs. */
@@ -296,7 +298,8 @@ struct world {
 	uint64_t crashes;
 	uint64_t snapshots;	 /* made durable by world_snapshot */
 	uint64_t compactions;	 /* raft_snapshot_taken that dropped entries */
-	uint64_t installs;	 /* snapshots installed from a leader */
+	uint64_t installs;	 /* snapshots installed, the log dropped */
+	uint64_t installs_kept;	 /* ... the entries after it kept */
 	uint64_t snap_resets;	 /* restarts whose log missed the snapshot */
 	uint64_t snap_notices;	 /* raft_snapshot_failed calls */
 	uint64_t snap_transfers; /* snapshot requests put on the wire */
