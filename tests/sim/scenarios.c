@@ -1957,6 +1957,8 @@ static void sc_snapshot_crashed_follower(struct world *w)
 		    progress_to(w, l, f)->match_index + 1,
 		"leader n%u compacted beyond its window (log from %llu)", l,
 		(unsigned long long)raft_first_index(N(w, l)->r));
+	/* What was on the wire to it before it crashed is gone. */
+	world_run_for(w, 2 * (uint64_t)w->o.delay_max + 1);
 	count_snaps_start(w, &c, 0, f);
 	world_restart(w, f);
 	target = N(w, l)->commit;
@@ -1973,6 +1975,7 @@ static void sc_snapshot_crashed_follower(struct world *w)
 		"snapshots not durable");
 	REQUIRE(w, raft_first_index(N(w, l)->r) > N(w, f)->disk.n + 1,
 		"leader n%u still holds what n%u needs", l, f);
+	world_run_for(w, 2 * (uint64_t)w->o.delay_max + 1);
 	c.sent = c.ok = 0;
 	world_restart(w, f);
 	target = N(w, l)->commit;
@@ -2157,6 +2160,7 @@ static void sc_snapshot_lost(struct world *w)
 	e0 = w->elections;
 	/* 1. Lost, unnoticed. */
 	w->o.snap_lose_ppm = 1000000;
+	world_run_for(w, 2 * (uint64_t)w->o.delay_max + 1);
 	count_snaps_start(w, &c, l, f);
 	world_restart(w, f);
 	phase = 3 * timeout + timeout / 2;
