@@ -68,6 +68,10 @@ size_t wire_body_size(const struct raft_msg *m)
 		return size;
 	case RAFT_MSG_APPEND_RESP:
 		return size + 1 + 8 * 6;
+	case RAFT_MSG_SNAPSHOT:
+		return size + 8 + 8;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		return size + 1 + 8;
 	}
 	return size;
 }
@@ -120,6 +124,14 @@ void wire_encode(const struct raft_msg *m, bool auth, uint8_t *buf)
 		p = put_u64(p, ar->conflict_index);
 		p = put_u64(p, ar->last_log_index);
 		put_u64(p, ar->seq);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		p = put_u64(p, m->u.snapshot.index);
+		put_u64(p, m->u.snapshot.term);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		p = put_u8(p, m->u.snapshot_resp.success);
+		put_u64(p, m->u.snapshot_resp.index);
 		break;
 	}
 }
@@ -326,6 +338,14 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
 		m->u.append_resp.conflict_index = get_u64(&c);
 		m->u.append_resp.last_log_index = get_u64(&c);
 		m->u.append_resp.seq = get_u64(&c);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		m->u.snapshot.index = get_u64(&c);
+		m->u.snapshot.term = get_u64(&c);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		m->u.snapshot_resp.success = get_bool(&c);
+		m->u.snapshot_resp.index = get_u64(&c);
 		break;
 	}
 	if (c.bad) {

@@ -1,5 +1,5 @@
-/* wire.h: Raft peer messages as bytes (the frames requestVote and
- * appendEntries carry as one XML-RPC <base64> value).
+/* wire.h: Raft peer messages as bytes (the frames requestVote,
+ * appendEntries and installSnapshot carry as one XML-RPC <base64> value).
  *
  * The codec is pure (no XML-RPC, no clock, no allocation but the entry
  * array) so that it can be fuzzed alone.  A frame is
@@ -9,7 +9,10 @@
  *            the body), u8 0, u32 from, u32 to, u64 term
  *   body     the fields of the type, in raft.h's order (bools as one byte,
  *            0 or 1); an AppendEntries ends in u32 n_entries and n records
- *            of u64 term, u8 type, u32 len, len bytes
+ *            of u64 term, u8 type, u32 len, len bytes; an InstallSnapshot
+ *            (RAFT_MSG_SNAPSHOT) is u64 index, u64 term, its answer u8
+ *            success, u64 index: the snapshot's metadata only, its data
+ *            travels apart
  *   trailer  WIRE_AUTH_SIZE bytes when WIRE_FLAG_AUTH is set (peerauth.h)
  *
  * all integers little-endian.  The body must end exactly where the trailer

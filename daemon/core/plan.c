@@ -9,8 +9,9 @@ bool raft_plan_after_writes(const struct raft_msg *m)
 	 * the log writes of its update and of all earlier ones are durable
 	 * (a vote must be recorded before it is granted, §5.2; an
 	 * acknowledgement must be on disk before the leader counts it,
-	 * §5.3), except a leader's AppendEntries, which may overlap the
-	 * leader's own write (thesis §10.2.1). */
+	 * §5.3; an installed snapshot before it is acknowledged, §7), except
+	 * a leader's AppendEntries, which may overlap the leader's own write
+	 * (thesis §10.2.1). */
 	return m->type != RAFT_MSG_APPEND;
 }
 

@@ -4,17 +4,23 @@
  *
  * raft_plan_run() walks an update and calls the caller's operations:
  *
- *   1-2. write   issue the hard state, the truncation and the appends, if
- *                any (called for every update, so that a caller can
- *                check the update here); the caller makes them durable
- *                in the background, in issue order (group commit is the
- *                caller's business);
+ *   1-2. write   issue the hard state, the install of a snapshot
+ *                (`snapshot_index`: make the snapshot received from the
+ *                leader the latest, make the stored log start after it,
+ *                load the state machine from it), the truncation and the
+ *                appends, if any, in that order (called for every update,
+ *                so that a caller can check the update here); the caller
+ *                makes them durable in the background, in issue order
+ *                (group commit is the caller's business);
  *   3.   send    each message, with `after_writes` set for those that may
  *                leave only once every write issued so far is durable:
  *                all but a leader's AppendEntries requests, which go out
  *                in parallel with the leader's own write (thesis §10.2.1;
  *                the leader counts itself towards a commit only for what
- *                raft_persisted() reported);
+ *                raft_persisted() reported).  So InstallSnapshot's answer
+ *                leaves once the install is durable, and a snapshot
+ *                request once the snapshot it names is (a node that
+ *                installed one and then leads may name it at once);
  *   4.   apply   the state machine up to the commit index;
  *   5.   read    each confirmed read (serve once applied >= index) and
  *                each failed one;

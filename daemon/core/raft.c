@@ -150,6 +150,38 @@ static void log_truncate(struct raft_log *l, uint64_t from)
 		l->n = from - l->offset - 1;
 }
 
+/* Drops the entries up to `to` (>= the offset, <= the last index): they
+ * are covered by a snapshot (§7), and the log now starts after them. */
+static void log_compact(struct raft_log *l, uint64_t to)
+{
+	uint64_t k = to - l->offset, i;
+
+	/* Internal: raft_snapshot_taken and the install check `to` against
+	 * the log before calling. */
+	assert(to >= l->offset && to <= l->offset + l->n);
+	if (k == 0)
+		return;
+	l->offset_term = l->entries[k - 1].term;
+	for (i = 0; i < k; i++)
+		free(l->entries[i].buf);
+	memmove(l->entries, l->entries + k, (l->n - k) * sizeof(*l->entries));
+	l->n -= k;
+	l->offset = to;
+}
+
+/* Discards the whole log: it now starts after (index, term), the last
+ * entry of a snapshot (Figure 13, step 7). */
+static void log_reset(struct raft_log *l, uint64_t index, uint64_t term)
+{
+	uint64_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->entries[i].buf);
+	l->n = 0;
+	l->offset = index;
+	l->offset_term = term;
+}
+
 static void log_free(struct raft_log *l)
 {
 	uint64_t i;
@@ -227,6 +259,8 @@ static void update_begin(struct raft *r, uint64_t now)
 	r->up.n_msgs = 0;
 	r->up.n_reads = 0;
 	r->up.n_reads_failed = 0;
+	r->up.snapshot_index = 0;
+	r->up.snapshot_term = 0;
 	r->trace_len = 0;
 	if (r->trace)
 		r->trace[0] = '\0';
@@ -581,8 +615,59 @@ static void send_append_from(struct raft *r, struct raft_progress *p,
 	}
 }
 
+/* §7: "the leader must occasionally send snapshots to followers that lag
+ * behind", when the entries a follower needs next were compacted away.
+ * The message names the latest snapshot; the caller moves its data (and
+ * may send a newer one, which the answer then names).  Nothing else goes
+ * to the follower until it is answered (heartbeats aside, which carry no
+ * entries), raft_snapshot_failed() is called, or RAFT_SNAPSHOT_TIMEOUT
+ * election timeouts pass (raft_tick). */
+static void send_snapshot(struct raft *r, struct raft_progress *p)
+{
+	struct raft_msg *m;
+
+	/* Internal: the log has an offset only once a snapshot covers it
+	 * (raft_load_snapshot, raft_snapshot_taken, the install). */
+	assert(r->snapshot_index >= r->log.offset && r->snapshot_index >= 1);
+	m = msg_new(r, RAFT_MSG_SNAPSHOT, p->id);
+	m->u.snapshot.index = r->snapshot_index;
+	m->u.snapshot.term = r->snapshot_term;
+	p->state = RAFT_PROGRESS_SNAPSHOT;
+	p->snapshot_sent = r->snapshot_index;
+	p->snapshot_at = r->now;
+	p->n_inflight = 0;
+	p->last_send = r->now;
+	r->snapshots_sent++;
+	trace(r,
+	      "term %llu: follower %u needs entries from %llu, compacted: "
+	      "sending snapshot up to %llu",
+	      (unsigned long long)r->term, p->id,
+	      (unsigned long long)p->next_index,
+	      (unsigned long long)r->snapshot_index);
+}
+
+/* The snapshot to p was lost (raft_snapshot_failed) or went unanswered
+ * for too long: probe again, which sends it again.  With `later`, the
+ * probe counts as out (PROBE's single slot) until p answers a later
+ * heartbeat round (send_heartbeat), so that a transport that fails at
+ * once is not asked again at every proposal or heartbeat while the
+ * follower is unreachable. */
+static void snapshot_retry(struct raft *r, struct raft_progress *p, bool later)
+{
+	p->state = RAFT_PROGRESS_PROBE;
+	p->next_index = p->match_index + 1;
+	p->n_inflight = later ? 1 : 0;
+	p->inflight[0] = 0;
+	p->probe_seq = r->seq;
+}
+
 static void send_append(struct raft *r, struct raft_progress *p)
 {
+	if (p->next_index - 1 < r->log.offset) {
+		/* The entries it needs are gone (§7). */
+		send_snapshot(r, p);
+		return;
+	}
 	if (p->state == RAFT_PROGRESS_PROBE) {
 		/* One request at a time until the follower's log matches. */
 		send_append_from(r, p, p->next_index, true);
@@ -606,6 +691,13 @@ static void send_heartbeat(struct raft *r, struct raft_progress *p)
 	if (p->state == RAFT_PROGRESS_PROBE &&
 	    (p->n_inflight == 0 || p->acked_seq > p->probe_seq))
 		send_append(r, p);
+	else if (p->match_index < r->log.offset)
+		/* The term at match_index was compacted away (a follower
+		 * waiting for a snapshot, or about to need one): prev (0, 0)
+		 * matches every log.  Heartbeats go on while a snapshot is
+		 * out, so that the follower does not campaign meanwhile and
+		 * its answers count for CheckQuorum and ReadIndex. */
+		send_append_from(r, p, 1, false);
 	else
 		send_append_from(r, p, p->match_index + 1, false);
 }
@@ -637,12 +729,22 @@ static void maybe_send(struct raft *r, struct raft_progress *p)
 {
 	uint64_t last = log_last_index(&r->log);
 
-	if (p->state == RAFT_PROGRESS_PROBE) {
+	switch (p->state) {
+	case RAFT_PROGRESS_SNAPSHOT:
+		return; /* §7: nothing until the snapshot is answered */
+	case RAFT_PROGRESS_PROBE:
 		if (p->n_inflight == 0)
 			send_append(r, p);
 		return;
+	case RAFT_PROGRESS_REPLICATE:
+		break;
 	}
-	while (p->next_index <= last && p->n_inflight < r->cfg.max_inflight) {
+	while (p->state == RAFT_PROGRESS_REPLICATE && p->next_index <= last &&
+	       p->n_inflight < r->cfg.max_inflight) {
+		if (p->next_index - 1 < r->log.offset) {
+			send_snapshot(r, p); /* compacted meanwhile */
+			break;
+		}
 		if (p->n_inflight > 0 && r->cfg.pipeline_full_only &&
 		    !batch_full(r, p->next_index))
 			break;
@@ -931,9 +1033,15 @@ static void recv_append(struct raft *r, const struct raft_msg *m)
 	reset_election_timer(r);
 
 	if (a->prev_index < r->log.offset) {
-		/* Room for snapshots: entries below the offset are committed
-		 * and therefore match; not reachable while offset is 0. */
-		send_append_resp(r, m, false, 0, 0, r->log.offset + 1);
+		/* Entries up to the offset were compacted into a snapshot:
+		 * they are committed, so the leader of our term holds the
+		 * same ones (§5.4, Leader Completeness), and so it does up to
+		 * our commit index.  Whatever this request carries up to
+		 * there is here already: answer with the commit index as the
+		 * match (etcd does the same) and let the leader go on after
+		 * it.  (A heartbeat to a follower waiting for a snapshot has
+		 * prev 0, below any offset.) */
+		send_append_resp(r, m, true, r->commit_index, 0, 0);
 		return;
 	}
 	/* §5.3 consistency check, with the conflict hint of the paper's
@@ -1003,6 +1111,18 @@ static void progress_free_inflight(struct raft_progress *p, uint64_t match)
 	p->n_inflight = keep;
 }
 
+/* p holds our log up to its match_index (a snapshot's answer, or an
+ * AppendEntries answer while a snapshot was out): replicate from there,
+ * pipelined since the match is known (maybe_send sends a newer snapshot
+ * if even that was compacted since). */
+static void snapshot_done(struct raft *r, struct raft_progress *p)
+{
+	p->state = RAFT_PROGRESS_REPLICATE;
+	p->next_index = p->match_index + 1;
+	p->n_inflight = 0;
+	p->last_progress = r->now;
+}
+
 static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 {
 	const struct raft_msg_append_resp *a = &m->u.append_resp;
@@ -1030,6 +1150,18 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 			p->match_index = a->match_index;
 			p->last_progress = r->now;
 		}
+		if (p->state == RAFT_PROGRESS_SNAPSHOT) {
+			/* A heartbeat's answer while the snapshot is out.  Once
+			 * the follower holds what the log still has (it
+			 * installed the snapshot and that answer was lost, or
+			 * it caught up otherwise), replicate from its match;
+			 * until then, wait. */
+			if (p->match_index >= r->log.offset)
+				snapshot_done(r, p);
+			maybe_commit(r);
+			maybe_send(r, p);
+			return;
+		}
 		if (p->state == RAFT_PROGRESS_PROBE &&
 		    a->match_index + 1 < p->next_index) {
 			/* A heartbeat's answer (prev = match_index): the probe
@@ -1051,6 +1183,8 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 		maybe_send(r, p);
 		return;
 	}
+	if (p->state == RAFT_PROGRESS_SNAPSHOT)
+		return; /* an older request's: the snapshot answers for it */
 	/* Rejected.  A follower whose log now ends below what it once
 	 * acknowledged has lost entries (a disk fault, or an operator cut
 	 * its raftlog): believe its log end and repair it from there, or it
@@ -1110,6 +1244,125 @@ static void recv_append_resp(struct raft *r, const struct raft_msg *m)
 	p->next_index = next;
 	p->n_inflight = 0;
 	send_append(r, p);
+}
+
+static void send_snapshot_resp(struct raft *r, const struct raft_msg *req,
+			       bool success, uint64_t index)
+{
+	struct raft_msg *resp = msg_new(r, RAFT_MSG_SNAPSHOT_RESP, req->from);
+
+	resp->u.snapshot_resp.success = success;
+	resp->u.snapshot_resp.index = index;
+}
+
+/* InstallSnapshot, receiver side (§7, Figure 13).  The caller delivers the
+ * message once the snapshot's data is durable here; the core only decides
+ * what becomes of the log and the commit index, and reports it in the
+ * update (snapshot_index, step 2 of raft.h's order) for the caller to
+ * carry out before the answer leaves. */
+static void recv_snapshot(struct raft *r, const struct raft_msg *m)
+{
+	const struct raft_msg_snapshot *s = &m->u.snapshot;
+	bool keep;
+
+	if (m->term < r->term) {
+		/* Figure 13: "Reply immediately if term < currentTerm"; our
+		 * term makes the stale leader step down (§5.1). */
+		send_snapshot_resp(r, m, false, 0);
+		return;
+	}
+	/* m->from claims to lead m->term, as with AppendEntries: a claim
+	 * for a term whose leader we know, by anyone else (or while we
+	 * lead it), is from a broken or forged peer (§5.2, Election
+	 * Safety).  Installing it could replace entries no leader ever
+	 * committed: drop it. */
+	if (r->role == RAFT_LEADER) {
+		drop(r, m, "InstallSnapshot from a second leader of our term");
+		return;
+	}
+	if (r->term_leader != 0 && r->term_leader != m->from) {
+		drop(r, m, "InstallSnapshot from a second leader of the term");
+		return;
+	}
+	if (r->role != RAFT_FOLLOWER || r->leader_id != m->from)
+		become_follower(r, m->term, m->from);
+	r->last_leader_contact = r->now;
+	reset_election_timer(r);
+
+	if (s->index <= r->commit_index) {
+		/* We hold everything it covers, committed (an answer that
+		 * was lost, a duplicate, or a follower that caught up
+		 * meanwhile): nothing to install. */
+		send_snapshot_resp(r, m, true, r->commit_index);
+		return;
+	}
+	/* Figure 13, step 6: "If existing log entry has same index and term
+	 * as snapshot's last included entry, retain log entries following
+	 * it" (by Log Matching they are the leader's too); step 7: otherwise
+	 * "discard the entire log".  Entries after the commit index are the
+	 * only ones that can go, and none of them is committed. */
+	keep = s->index <= log_last_index(&r->log) &&
+	       log_term_at(&r->log, s->index) == s->term;
+	if (keep) {
+		log_compact(&r->log, s->index);
+		if (r->persisted_index < s->index)
+			r->persisted_index = s->index;
+	} else {
+		log_reset(&r->log, s->index, s->term);
+		r->persisted_index = s->index;
+	}
+	r->commit_index = s->index;
+	r->snapshot_index = s->index;
+	r->snapshot_term = s->term;
+	r->up.snapshot_index = s->index;
+	r->up.snapshot_term = s->term;
+	trace(r,
+	      "term %llu: installed the snapshot of %u up to (%llu, %llu), "
+	      "%s",
+	      (unsigned long long)r->term, m->from,
+	      (unsigned long long)s->index, (unsigned long long)s->term,
+	      keep ? "keeping the entries after it" : "discarding the log");
+	send_snapshot_resp(r, m, true, s->index);
+}
+
+/* InstallSnapshot's answer, on the leader.  Its index, not the one the
+ * request named, is what the follower now holds: the caller may have
+ * sent a newer snapshot than the message said. */
+static void recv_snapshot_resp(struct raft *r, const struct raft_msg *m)
+{
+	const struct raft_msg_snapshot_resp *a = &m->u.snapshot_resp;
+	struct raft_progress *p = progress_of(r, m->from);
+
+	if (r->role != RAFT_LEADER || m->term != r->term)
+		return; /* stale */
+	/* A leader without a snapshot never sent one; a follower of our
+	 * term refuses none (it refuses a stale term only, answering with
+	 * its newer one); and what it holds is committed, so within our
+	 * log (§5.4).  Anything else would move match_index past our log. */
+	if (r->snapshot_index == 0 || !a->success ||
+	    a->index > log_last_index(&r->log)) {
+		drop(r, m, "InstallSnapshot answer to a request never sent");
+		return;
+	}
+	p->recent_active = true;
+	if (a->index > p->match_index) {
+		p->match_index = a->index;
+		p->last_progress = r->now;
+	}
+	if (p->state == RAFT_PROGRESS_REPLICATE) {
+		/* A late or duplicate answer: the pipeline goes on. */
+		if (p->next_index < p->match_index + 1)
+			p->next_index = p->match_index + 1;
+		progress_free_inflight(p, p->match_index);
+	} else {
+		trace(r,
+		      "term %llu: follower %u installed a snapshot up to %llu",
+		      (unsigned long long)r->term, m->from,
+		      (unsigned long long)a->index);
+		snapshot_done(r, p);
+	}
+	maybe_commit(r);
+	maybe_send(r, p);
 }
 
 /* Bounds a message must respect on its own, whatever the receiver's state
@@ -1183,6 +1436,31 @@ const char *raft_msg_check(const struct raft_msg *m)
 			return "conflict term above the follower's term";
 		return NULL;
 	}
+	case RAFT_MSG_SNAPSHOT: {
+		const struct raft_msg_snapshot *sn = &m->u.snapshot;
+		if (m->term == 0)
+			return "InstallSnapshot for term 0";
+		/* A snapshot covers at least one entry, of a term >= 1 and
+		 * not above the leader's (§5.3: its log holds no later
+		 * term). */
+		if (sn->index == 0 || sn->index > RAFT_MAX_INDEX)
+			return "snapshot index out of range";
+		if (sn->term == 0)
+			return "snapshot term 0";
+		if (sn->term > m->term)
+			return "snapshot term above the leader's term";
+		return NULL;
+	}
+	case RAFT_MSG_SNAPSHOT_RESP: {
+		const struct raft_msg_snapshot_resp *a = &m->u.snapshot_resp;
+		if (a->index > RAFT_MAX_INDEX)
+			return "index out of range";
+		/* Success names what the follower holds (>= 1: a snapshot
+		 * covers an entry); a refusal names nothing. */
+		if (a->success != (a->index != 0))
+			return "snapshot answer's index and outcome disagree";
+		return NULL;
+	}
 	}
 	return "unknown message type";
 }
@@ -1223,7 +1501,10 @@ int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m)
 	if (m->term > r->term && m->type != RAFT_MSG_VOTE &&
 	    !(m->type == RAFT_MSG_VOTE_RESP && m->u.vote_resp.prevote &&
 	      m->u.vote_resp.granted)) {
-		uint32_t leader = m->type == RAFT_MSG_APPEND ? m->from : 0;
+		uint32_t leader =
+		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_SNAPSHOT)
+			? m->from
+			: 0;
 		become_follower(r, m->term, leader);
 	}
 
@@ -1239,6 +1520,12 @@ int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m)
 		break;
 	case RAFT_MSG_APPEND_RESP:
 		recv_append_resp(r, m);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		recv_snapshot(r, m);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		recv_snapshot_resp(r, m);
 		break;
 	}
 	return RAFT_OK;
@@ -1285,6 +1572,23 @@ void raft_tick(struct raft *r, uint64_t now)
 		 * its match index (retransmission). */
 		for (i = 0; i < r->cfg.n_nodes; i++) {
 			struct raft_progress *p = &r->progress[i];
+			if (!is_self(r, p) &&
+			    p->state == RAFT_PROGRESS_SNAPSHOT &&
+			    r->now >=
+				p->snapshot_at +
+				    RAFT_SNAPSHOT_TIMEOUT_ELECTIONS *
+					(uint64_t)r->cfg.election_max_ms) {
+				/* §7: no answer (the request or the answer
+				 * lost, and the caller did not notice): send
+				 * it again, with this round. */
+				trace(r,
+				      "term %llu: snapshot to %u unanswered "
+				      "since %llu; sending it again",
+				      (unsigned long long)r->term, p->id,
+				      (unsigned long long)p->snapshot_at);
+				snapshot_retry(r, p, false);
+				continue;
+			}
 			if (is_self(r, p) ||
 			    p->state != RAFT_PROGRESS_REPLICATE)
 				continue;
@@ -1422,6 +1726,34 @@ int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote)
 	return RAFT_OK;
 }
 
+int raft_load_snapshot(struct raft *r, uint64_t base_index, uint64_t base_term,
+		       uint64_t snap_index, uint64_t snap_term)
+{
+	/* Once, before any entry and before raft_start (which draws the
+	 * first election deadline, never 0). */
+	if (r->log.n != 0 || r->log.offset != 0 || r->snapshot_index != 0 ||
+	    r->election_deadline != 0)
+		return RAFT_EINVAL;
+	if (snap_index > RAFT_MAX_INDEX || snap_term > RAFT_MAX_TERM ||
+	    base_index > snap_index)
+		return RAFT_EINVAL;
+	/* Index 0 has term 0, every entry a term >= 1, and terms never
+	 * decrease along a log (§5.3). */
+	if ((base_index == 0) != (base_term == 0) ||
+	    (snap_index == 0) != (snap_term == 0) || base_term > snap_term ||
+	    (base_index == snap_index && base_term != snap_term))
+		return RAFT_EINVAL;
+	r->log.offset = base_index;
+	r->log.offset_term = base_term;
+	r->snapshot_index = snap_index;
+	r->snapshot_term = snap_term;
+	/* A snapshot holds only committed entries (§7), applied by the
+	 * state machine it was taken of. */
+	r->commit_index = snap_index;
+	r->persisted_index = base_index;
+	return RAFT_OK;
+}
+
 int raft_load_entry(struct raft *r, uint64_t term, uint8_t type,
 		    const void *buf, uint32_t len)
 {
@@ -1443,6 +1775,30 @@ void raft_start(struct raft *r, uint64_t now)
 	r->role = RAFT_FOLLOWER;
 	r->leader_id = 0;
 	r->term_leader = 0;
+	if (r->snapshot_index > r->log.offset &&
+	    log_term_at(&r->log, r->snapshot_index) != r->snapshot_term) {
+		/* The stored log does not reach the snapshot's last entry,
+		 * or holds another one there: the snapshot became durable
+		 * before the log writes it covers (a crash between the two),
+		 * or before an install's rewrite of the log.  What the log
+		 * holds up to there is superseded by the committed entries
+		 * the snapshot covers, and what follows a different entry
+		 * at its index is not committed (Log Matching): Figure 13,
+		 * step 7, discard it.  The update asks the caller to do the
+		 * same to its stored log. */
+		trace(r,
+		      "term %llu: the log (%llu..%llu) does not hold the "
+		      "snapshot's last entry (%llu, %llu); discarding it",
+		      (unsigned long long)r->term,
+		      (unsigned long long)r->log.offset + 1,
+		      (unsigned long long)log_last_index(&r->log),
+		      (unsigned long long)r->snapshot_index,
+		      (unsigned long long)r->snapshot_term);
+		log_reset(&r->log, r->snapshot_index, r->snapshot_term);
+		r->persisted_index = r->snapshot_index;
+		r->up.snapshot_index = r->snapshot_index;
+		r->up.snapshot_term = r->snapshot_term;
+	}
 	/* A log entry of a term we never recorded means the hard state was
 	 * lost; adopt the term and have it written again, with a vote for
 	 * ourselves: we may have voted in that term, so we must not vote for
@@ -1453,6 +1809,49 @@ void raft_start(struct raft *r, uint64_t now)
 		note_hard_state(r);
 	}
 	reset_election_timer(r);
+}
+
+/* ---- snapshots taken by the caller (§7) --------------------------------- */
+
+int raft_snapshot_taken(struct raft *r, uint64_t index, uint64_t compact_to)
+{
+	/* A snapshot holds committed entries only (§7), of the log we hold
+	 * (its last entry's term must be known: the offset's counts), and
+	 * never goes back to an older one than the latest. */
+	if (index == 0 || index > r->commit_index || index < r->log.offset ||
+	    index > log_last_index(&r->log) || index < r->snapshot_index)
+		return RAFT_EINVAL;
+	if (compact_to < r->log.offset || compact_to > index)
+		return RAFT_EINVAL;
+	r->snapshot_index = index;
+	r->snapshot_term = log_term_at(&r->log, index);
+	/* Nothing else refers to the entries that go: a follower's
+	 * next_index below the new offset makes the next send a snapshot
+	 * (send_append, maybe_send), a heartbeat names prev 0 when the
+	 * follower's match is below it (send_heartbeat), reads name only
+	 * indexes, and messages of the last update were the caller's to
+	 * use before this call (raft.h). */
+	log_compact(&r->log, compact_to);
+	if (r->persisted_index < compact_to)
+		r->persisted_index = compact_to;
+	return RAFT_OK;
+}
+
+void raft_snapshot_failed(struct raft *r, uint64_t now, uint32_t to)
+{
+	struct raft_progress *p;
+
+	update_begin(r, now);
+	if (r->role != RAFT_LEADER)
+		return;
+	p = progress_of(r, to);
+	if (p == NULL || is_self(r, p) || p->state != RAFT_PROGRESS_SNAPSHOT)
+		return; /* answered, timed out or deposed meanwhile */
+	trace(r,
+	      "term %llu: snapshot to %u failed; sending it again once it "
+	      "answers a heartbeat",
+	      (unsigned long long)r->term, to);
+	snapshot_retry(r, p, true);
 }
 
 /* ---- accessors
@@ -1475,6 +1874,10 @@ uint64_t raft_last_term(const struct raft *r)
 {
 	return log_term_at(&r->log, log_last_index(&r->log));
 }
+
+uint64_t raft_first_index(const struct raft *r) { return r->log.offset + 1; }
+
+uint64_t raft_snapshot_index(const struct raft *r) { return r->snapshot_index; }
 
 uint64_t raft_term_at(const struct raft *r, uint64_t index)
 {

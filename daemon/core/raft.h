@@ -10,12 +10,17 @@
  *   raft_propose()    a client wants an entry appended (leader only)
  *   raft_read()       a client wants a linearizable read (ReadIndex, §6.4 of
  *                     Ongaro's thesis)
+ *   raft_snapshot_failed()  a snapshot it asked to send did not get there
  *
+ * (raft_snapshot_taken(), the caller's news of a snapshot of its own, is
+ * not an event: it changes the log, never asks for anything.)
  * and after every event takes what to do out of `struct raft_update`
  * (raft_update_take).  The caller must act on an update in this order:
  *
  *   1. if `hs_changed`, durably write (term, vote);
- *   2. if `truncate_from`, durably drop log entries with index >= it;
+ *   2. if `snapshot_index`, install that snapshot (§7): make it the latest
+ *      and make the stored log start after it (see the field); then if
+ *      `truncate_from`, durably drop log entries with index >= it;
  *      then durably append the `n_append` entries starting at `append_first`
  *      (read them with raft_entry_at() before the next event);
  *   3. send `msgs`.  A message may leave the node only once the hard state
@@ -24,14 +29,18 @@
  *      before the leader's own write completes (thesis §10.2.1): the leader
  *      counts itself towards a commit only for entries reported through
  *      raft_persisted();
- *   4. apply entries up to `commit_index` to the state machine;
+ *   4. apply entries up to `commit_index` to the state machine (after an
+ *      install, from the snapshot's state on);
  *   5. answer `reads` (a read may be served once the state machine has
  *      applied up to its index) and fail `reads_failed`;
  *   6. call raft_tick() again no later than `wake_at`.
  *
- * Room is kept for snapshots (the log has an offset, `struct raft_log`),
- * membership changes (entry types, `struct raft_node` list) and leadership
- * transfer (message types); none are implemented yet.
+ * Snapshots and log compaction (§7): the core holds a snapshot's metadata
+ * only (its last index and term); the caller keeps the data, moves it to
+ * followers and says when one is durable (raft_load_snapshot,
+ * raft_snapshot_taken, RAFT_MSG_SNAPSHOT).  Room is kept for membership
+ * changes (entry types, `struct raft_node` list) and leadership transfer
+ * (message types); neither is implemented yet.
  */
 #ifndef RAFT_CORE_RAFT_H
 #define RAFT_CORE_RAFT_H
@@ -68,6 +77,11 @@ enum {
 #define RAFT_MAX_TERM_JUMP (UINT64_C(1) << 32)
 /* Entries one AppendEntries may carry (the shell batches at most 1,000). */
 #define RAFT_MAX_MSG_ENTRIES 100000u
+/* A leader that sent a snapshot and heard no answer (and no
+ * raft_snapshot_failed()) for this many maximal election timeouts sends
+ * it again.  A caller whose transfers may take longer keeps the one in
+ * progress when asked again for the same follower. */
+#define RAFT_SNAPSHOT_TIMEOUT_ELECTIONS 5u
 
 enum raft_role {
 	RAFT_FOLLOWER = 0,
@@ -140,12 +154,20 @@ struct raft_msg_append_resp {
  * metadata: the shell moves the data (in chunks, to a file of the
  * receiver's) and hands the receiver this message only once the whole
  * snapshot is durable on its disk.  A leader emits it when a follower
- * needs entries the leader's log no longer holds. */
+ * needs entries the leader's log no longer holds, naming its latest
+ * snapshot; the sending shell may send a newer one (the latest it has)
+ * and must then deliver the message with that one's index and term.
+ * Bounds (raft_msg_check): message term >= 1, 1 <= index <= RAFT_MAX_INDEX,
+ * 1 <= term <= the message's term. */
 struct raft_msg_snapshot {
 	uint64_t index; /* last index the snapshot includes */
 	uint64_t term;	/* its term */
 };
 
+/* The answer; it leaves only once the install is durable (plan.h).  A
+ * refusal (a stale term) carries index 0, a success the index the
+ * follower now holds the log up to: the snapshot's, or its own commit
+ * index when that was further already. */
 struct raft_msg_snapshot_resp {
 	bool success;
 	uint64_t index; /* success: the follower holds the log up to this */
@@ -215,12 +237,19 @@ struct raft_update {
 	uint32_t leader_id; /* 0 when unknown */
 
 	/* A snapshot received from the leader was installed (a follower,
-	 * step 2b of the order at the top, before the appends): the log now
-	 * starts after (index, term).  The shell makes its stored log match
-	 * (keeping the entries after index when it holds index with that
-	 * term, dropping them all otherwise) and loads its state machine from
-	 * that snapshot, which it already holds durably (it delivered the
-	 * RAFT_MSG_SNAPSHOT).  0 when none. */
+	 * step 2 of the order at the top, after the hard state and before
+	 * any truncation or append): the log now starts after (index, term)
+	 * and the commit index is index.  The shell makes that snapshot its
+	 * latest and its stored log match (keeping the entries after index
+	 * when it holds index with that term, dropping them all otherwise:
+	 * with the earlier writes done in order, that is what the core
+	 * decided too) and loads its state machine from that snapshot,
+	 * which it already holds durably (it delivered the
+	 * RAFT_MSG_SNAPSHOT).  Also set in raft_start()'s update when the
+	 * loaded log did not hold the loaded snapshot's last entry (it
+	 * became durable before the log writes it covers): then the stored
+	 * log is to be dropped the same way, and the state machine is that
+	 * snapshot's already.  0 when none. */
 	uint64_t snapshot_index;
 	uint64_t snapshot_term;
 
@@ -235,7 +264,8 @@ enum raft_progress_state {
 	RAFT_PROGRESS_REPLICATE, /* pipelined, next_index advanced
 				    optimistically */
 	RAFT_PROGRESS_SNAPSHOT,	 /* a snapshot is on its way (§7); nothing
-				    else until it is answered */
+				    but heartbeats until it is answered,
+				    fails or times out */
 };
 
 struct raft_progress {
@@ -363,12 +393,16 @@ struct raft {
 int raft_init(struct raft *r, const struct raft_config *cfg);
 void raft_close(struct raft *r);
 int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote);
-/* Snapshots (§7).  At start-up, before raft_load_entry(): the stored log
- * starts after (base_index, base_term) (0, 0 for a log never compacted),
- * and the latest durable snapshot covers up to (snap_index, snap_term),
- * with base_index <= snap_index (0, 0 for none).  The state machine is
- * the caller's, loaded from that snapshot: the core takes snap_index as
- * committed.  RAFT_EINVAL if they do not fit together. */
+/* Snapshots (§7).  At start-up, before raft_load_entry() and at most
+ * once: the stored log starts after (base_index, base_term) (0, 0 for a
+ * log never compacted), and the latest durable snapshot covers up to
+ * (snap_index, snap_term), with base_index <= snap_index (0, 0 for none).
+ * The state machine is the caller's, loaded from that snapshot: the core
+ * takes snap_index as committed.  The entries loaded next start at
+ * base_index + 1; if they do not hold (snap_index, snap_term),
+ * raft_start() discards them (its update says so).  RAFT_EINVAL if the
+ * four do not fit together (an index without a term or the reverse, base
+ * after snap, terms decreasing, out of bounds) or if called late. */
 int raft_load_snapshot(struct raft *r, uint64_t base_index, uint64_t base_term,
 		       uint64_t snap_index, uint64_t snap_term);
 /* Copies `buf`. */
@@ -401,16 +435,24 @@ int raft_read(struct raft *r, uint64_t now, uint64_t id);
 /* The caller made a snapshot of its state machine durable, covering the
  * log up to `index` (<= the commit index; the term is the log's at
  * index): a leader sends it to followers that need what compaction
- * removed.  Then the caller may drop the log up to `compact_to` (<= index;
- * equal to the current offset to keep everything): entries before it
- * leave memory (the caller drops them from its storage too).  Not an
- * event: no update.  RAFT_EINVAL if index is beyond the commit index or
- * outside the log, or compact_to beyond index. */
+ * removed.  Then the core drops its log up to `compact_to` (the current
+ * offset <= compact_to <= index; equal to the offset to keep everything,
+ * below index to keep a window for followers a little behind): the
+ * caller drops them from its storage too, after the snapshot is durable
+ * and after every log write issued before (compaction is the last step).
+ * Not an event: no update.  Call it between events, once done with the
+ * last update: the entries it frees may be the ones that update's
+ * messages and appends point to.  RAFT_EINVAL (and nothing changes) if
+ * index is 0, beyond the commit index, outside the log (the offset
+ * counts) or older than the latest snapshot, or compact_to is outside
+ * [offset, index]. */
 int raft_snapshot_taken(struct raft *r, uint64_t index, uint64_t compact_to);
 
 /* The caller could not deliver the snapshot the core asked it to send to
  * node `to` (transport failure): the leader goes back to probing it, and
- * will send it again.  An event. */
+ * sends it again once `to` answers a later heartbeat (so a peer that is
+ * down costs no transfer per heartbeat).  An event; nothing happens
+ * unless this node leads and waits for a snapshot's answer from `to`. */
 void raft_snapshot_failed(struct raft *r, uint64_t now, uint32_t to);
 
 /* The update built by the last event.  Pointers inside are valid until the

@@ -356,6 +356,14 @@ static size_t frame_fields(const uint8_t *b, size_t len, struct field *f,
 		for (off = 21; off < 69; off += 8)
 			ADD(off, 8);
 		break;
+	case RAFT_MSG_SNAPSHOT:
+		ADD(20, 8);
+		ADD(28, 8);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		ADD(20, 1);
+		ADD(21, 8);
+		break;
 	}
 #undef ADD
 	return n;

@@ -155,6 +155,13 @@ static bool msg_equal(const struct raft_msg *a, const struct raft_msg *b)
 		       a->u.append_resp.last_log_index ==
 			   b->u.append_resp.last_log_index &&
 		       a->u.append_resp.seq == b->u.append_resp.seq;
+	case RAFT_MSG_SNAPSHOT:
+		return a->u.snapshot.index == b->u.snapshot.index &&
+		       a->u.snapshot.term == b->u.snapshot.term;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		return a->u.snapshot_resp.success ==
+			   b->u.snapshot_resp.success &&
+		       a->u.snapshot_resp.index == b->u.snapshot_resp.index;
 	}
 	return false;
 }
@@ -197,7 +204,12 @@ struct snap {
 	uint64_t last;
 	uint64_t dropped;
 	uint32_t term_leader;
-	uint64_t *terms;  /* [i - 1] for index i */
+	/* The log held in memory: entries first..last (first - 1 is the
+	 * offset, of term offset_term, §7), and the latest snapshot. */
+	uint64_t first;
+	uint64_t offset_term;
+	uint64_t snapshot;
+	uint64_t *terms;  /* [i - first] for index i */
 	uint64_t *hashes; /* entry fingerprints, same indexing */
 	/* Where they live for short logs (most): no malloc per event. */
 	uint64_t terms_in[32];
@@ -227,19 +239,29 @@ static void snap_take(struct snap *s, const struct core *c)
 	s->last = raft_last_index(r);
 	s->dropped = r->dropped_msgs;
 	s->term_leader = r->term_leader;
+	s->first = raft_first_index(r);
+	s->offset_term = raft_term_at(r, s->first - 1);
+	s->snapshot = raft_snapshot_index(r);
 	s->terms = s->terms_in;
 	s->hashes = s->hashes_in;
-	if (s->last > sizeof(s->terms_in) / sizeof(s->terms_in[0])) {
-		s->terms = xmalloc(s->last * sizeof(*s->terms));
-		s->hashes = xmalloc(s->last * sizeof(*s->hashes));
+	if (s->last + 1 - s->first >
+	    sizeof(s->terms_in) / sizeof(s->terms_in[0])) {
+		s->terms =
+		    xmalloc((s->last + 1 - s->first) * sizeof(*s->terms));
+		s->hashes =
+		    xmalloc((s->last + 1 - s->first) * sizeof(*s->hashes));
 	}
-	for (i = 1; i <= s->last; i++) {
+	for (i = s->first; i <= s->last; i++) {
 		const struct raft_entry *e = raft_entry_at(r, i);
-		uint64_t h = fnv(FNV_INIT, &e->term, sizeof(e->term));
+		uint64_t h;
+		ENSURE(e != NULL, "entry %llu of %llu..%llu missing",
+		       (unsigned long long)i, (unsigned long long)s->first,
+		       (unsigned long long)s->last);
+		h = fnv(FNV_INIT, &e->term, sizeof(e->term));
 		h = fnv(h, &e->type, 1);
 		h = fnv(h, &e->len, sizeof(e->len));
-		s->terms[i - 1] = e->term;
-		s->hashes[i - 1] = e->len ? fnv(h, e->buf, e->len) : h;
+		s->terms[i - s->first] = e->term;
+		s->hashes[i - s->first] = e->len ? fnv(h, e->buf, e->len) : h;
 	}
 }
 
@@ -272,6 +294,26 @@ static void snap_before(struct core *c, struct snap *b)
 		return;
 	}
 	snap_take(b, c);
+}
+
+/* The term of entry i as s saw it: 0 for index 0 (and past the log), the
+ * offset's for the offset, UINT64_MAX for what was compacted before it
+ * (unknown). */
+static uint64_t snap_term(const struct snap *s, uint64_t i)
+{
+	if (i == 0 || i > s->last)
+		return 0;
+	if (i + 1 == s->first)
+		return s->offset_term;
+	if (i < s->first)
+		return UINT64_MAX;
+	return s->terms[i - s->first];
+}
+
+/* Entry i's fingerprint as s saw it (i within first..last). */
+static uint64_t snap_hash(const struct snap *s, uint64_t i)
+{
+	return s->hashes[i - s->first];
 }
 
 static bool is_member(const struct raft *r, uint32_t id)
@@ -319,8 +361,7 @@ static void check_sent(const struct core *c, const struct snap *a,
 			       raft_role_name(a->role), a->vote);
 		}
 		ENSURE(m->u.vote.last_log_index == a->last &&
-			   m->u.vote.last_log_term ==
-			       (a->last ? a->terms[a->last - 1] : 0),
+			   m->u.vote.last_log_term == snap_term(a, a->last),
 		       "vote request misstates the log");
 		break;
 	case RAFT_MSG_VOTE_RESP:
@@ -346,12 +387,19 @@ static void check_sent(const struct core *c, const struct snap *a,
 		       (unsigned long long)a->term);
 		ENSURE(m->u.append.prev_index <= a->last &&
 			   m->u.append.prev_term ==
-			       (m->u.append.prev_index
-				    ? a->terms[m->u.append.prev_index - 1]
-				    : 0),
+			       snap_term(a, m->u.append.prev_index),
 		       "prev (%llu, %llu) not in the log",
 		       (unsigned long long)m->u.append.prev_index,
 		       (unsigned long long)m->u.append.prev_term);
+		/* Entries start inside the log (§7: what was compacted
+		 * goes by snapshot); prev 0 is a heartbeat's to a follower
+		 * whose match was compacted away. */
+		ENSURE(m->u.append.prev_index + 1 >= a->first ||
+			   (m->u.append.prev_index == 0 &&
+			    m->u.append.n_entries == 0),
+		       "AppendEntries after %llu, log from %llu",
+		       (unsigned long long)m->u.append.prev_index,
+		       (unsigned long long)a->first);
 		ENSURE(m->u.append.leader_commit <= a->commit,
 		       "sends commit %llu beyond its %llu",
 		       (unsigned long long)m->u.append.leader_commit,
@@ -376,6 +424,33 @@ static void check_sent(const struct core *c, const struct snap *a,
 			       "acknowledges %llu holding %llu",
 			       (unsigned long long)m->u.append_resp.match_index,
 			       (unsigned long long)a->last);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		/* §7: the leader's latest snapshot, of committed entries. */
+		ENSURE(a->role == RAFT_LEADER && m->term == a->term &&
+			   m->u.snapshot.index == a->snapshot &&
+			   m->u.snapshot.index <= a->commit &&
+			   m->u.snapshot.index + 1 >= a->first &&
+			   m->u.snapshot.term ==
+			       snap_term(a, m->u.snapshot.index),
+		       "InstallSnapshot (%llu, %llu) in term %llu as %s, "
+		       "snapshot %llu, log from %llu, commit %llu",
+		       (unsigned long long)m->u.snapshot.index,
+		       (unsigned long long)m->u.snapshot.term,
+		       (unsigned long long)m->term, raft_role_name(a->role),
+		       (unsigned long long)a->snapshot,
+		       (unsigned long long)a->first,
+		       (unsigned long long)a->commit);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		ENSURE(m->term == a->term, "answers in term %llu, is in %llu",
+		       (unsigned long long)m->term,
+		       (unsigned long long)a->term);
+		if (m->u.snapshot_resp.success)
+			ENSURE(m->u.snapshot_resp.index <= a->commit,
+			       "says it holds %llu with commit %llu",
+			       (unsigned long long)m->u.snapshot_resp.index,
+			       (unsigned long long)a->commit);
 		break;
 	}
 	codec_roundtrip(m);
@@ -445,42 +520,62 @@ static void check_step(struct core *c, const struct snap *b,
 	       "leader from %s", raft_role_name(b->role));
 
 	/* Commit: never back, never past the log; committed entries never
-	 * change (§5.4 State Machine Safety, as one node can see it). */
+	 * change (§5.4 State Machine Safety, as one node can see it), those
+	 * compacted away included: the log starts after the latest
+	 * snapshot's index at the most, and within what is committed (§7). */
 	ENSURE(a.commit >= b->commit, "commit back from %llu to %llu",
 	       (unsigned long long)b->commit, (unsigned long long)a.commit);
 	ENSURE(a.commit <= a.last, "commit %llu past the log (%llu)",
 	       (unsigned long long)a.commit, (unsigned long long)a.last);
-	for (i = 0; i < b->commit; i++)
-		ENSURE(a.hashes[i] == b->hashes[i],
-		       "committed entry %llu changed",
-		       (unsigned long long)(i + 1));
+	ENSURE(a.first >= 1 && a.first - 1 <= a.snapshot &&
+		   a.snapshot <= a.commit && a.first - 1 <= a.last,
+	       "log from %llu to %llu, snapshot %llu, commit %llu",
+	       (unsigned long long)a.first, (unsigned long long)a.last,
+	       (unsigned long long)a.snapshot, (unsigned long long)a.commit);
+	ENSURE(a.first >= b->first && a.snapshot >= b->snapshot,
+	       "log start back from %llu to %llu, snapshot from %llu to %llu",
+	       (unsigned long long)b->first, (unsigned long long)a.first,
+	       (unsigned long long)b->snapshot, (unsigned long long)a.snapshot);
+	lo = a.first > b->first ? a.first : b->first;
+	for (i = lo; i <= b->commit && i <= a.last; i++)
+		ENSURE(snap_hash(&a, i) == snap_hash(b, i),
+		       "committed entry %llu changed", (unsigned long long)i);
+	ENSURE(b->commit <= a.last || a.first > b->commit,
+	       "committed entries up to %llu went (log %llu..%llu)",
+	       (unsigned long long)b->commit, (unsigned long long)a.first,
+	       (unsigned long long)a.last);
 
 	/* §5.3: terms along a log never decrease, none is 0, none is above
 	 * the node's term. */
-	for (i = 0; i < a.last; i++) {
-		ENSURE(a.terms[i] >= 1 && a.terms[i] <= a.term &&
-			   (i == 0 || a.terms[i] >= a.terms[i - 1]),
+	for (i = a.first; i <= a.last; i++) {
+		uint64_t t = snap_term(&a, i), p = snap_term(&a, i - 1);
+		ENSURE(t >= 1 && t <= a.term && (p == UINT64_MAX || t >= p),
 		       "log term %llu at %llu (term %llu)",
-		       (unsigned long long)a.terms[i],
-		       (unsigned long long)(i + 1), (unsigned long long)a.term);
+		       (unsigned long long)t, (unsigned long long)i,
+		       (unsigned long long)a.term);
 	}
 
 	/* Leader Append-Only (§5.3): while it leads a term, a node only
-	 * appends, and only entries of that term. */
+	 * appends, and only entries of that term.  (Nothing here compacts
+	 * a leader's log: raft_snapshot_taken is no event.) */
 	if (b->role == RAFT_LEADER && a.role == RAFT_LEADER &&
 	    a.term == b->term) {
-		ENSURE(up->truncate_from == 0 && a.last >= b->last,
-		       "leader truncated (from %llu, %llu -> %llu)",
+		ENSURE(up->truncate_from == 0 && a.last >= b->last &&
+			   a.first == b->first && up->snapshot_index == 0,
+		       "leader truncated or installed (from %llu, %llu -> "
+		       "%llu, first %llu -> %llu)",
 		       (unsigned long long)up->truncate_from,
-		       (unsigned long long)b->last, (unsigned long long)a.last);
-		for (i = 0; i < b->last; i++)
-			ENSURE(a.hashes[i] == b->hashes[i],
+		       (unsigned long long)b->last, (unsigned long long)a.last,
+		       (unsigned long long)b->first,
+		       (unsigned long long)a.first);
+		for (i = b->first; i <= b->last; i++)
+			ENSURE(snap_hash(&a, i) == snap_hash(b, i),
 			       "leader changed entry %llu",
-			       (unsigned long long)(i + 1));
-		for (i = b->last; i < a.last; i++)
-			ENSURE(a.terms[i] == a.term,
+			       (unsigned long long)i);
+		for (i = b->last + 1; i <= a.last; i++)
+			ENSURE(snap_term(&a, i) == a.term,
 			       "leader appended term %llu in term %llu",
-			       (unsigned long long)a.terms[i],
+			       (unsigned long long)snap_term(&a, i),
 			       (unsigned long long)a.term);
 	}
 
@@ -497,33 +592,79 @@ static void check_step(struct core *c, const struct snap *b,
 	       "term/vote changed (%llu/%u -> %llu/%u) without hs_changed",
 	       (unsigned long long)b->term, b->vote, (unsigned long long)a.term,
 	       a.vote);
-	lo = a.last < b->last ? a.last : b->last;
-	for (d = 0; d < lo && a.hashes[d] == b->hashes[d]; d++)
-		;
-	d++; /* the first index that differs, or lo + 1 */
-	if (d <= b->last)
-		ENSURE(up->truncate_from >= 1 && up->truncate_from <= d,
-		       "entry %llu changed or went, truncate_from %llu",
-		       (unsigned long long)d,
-		       (unsigned long long)up->truncate_from);
-	if (up->truncate_from != 0)
-		ENSURE(up->truncate_from > b->commit &&
-			   up->truncate_from <= b->last,
-		       "truncate_from %llu (commit %llu, last %llu)",
-		       (unsigned long long)up->truncate_from,
-		       (unsigned long long)b->commit,
-		       (unsigned long long)b->last);
-	if (d <= a.last)
-		ENSURE(up->n_append > 0 && up->append_first <= d,
-		       "entries from %llu not reported as appended",
-		       (unsigned long long)d);
-	if (up->n_append > 0)
-		ENSURE(up->append_first >= 1 &&
-			   up->append_first + up->n_append - 1 == a.last,
-		       "append %llu+%llu, log ends at %llu",
-		       (unsigned long long)up->append_first,
-		       (unsigned long long)up->n_append,
-		       (unsigned long long)a.last);
+	if (up->snapshot_index != 0 || a.first != b->first) {
+		/* An install (§7, Figure 13), of a snapshot received from
+		 * the term's leader beyond what was committed here: the log
+		 * starts after it and it is committed; the entries after it
+		 * stay exactly when the log held it (step 6), nothing else
+		 * changes in the log. */
+		uint64_t x = up->snapshot_index;
+		ENSURE(kind == EV_RECV && in != NULL &&
+			   in->type == RAFT_MSG_SNAPSHOT && rv == 0,
+		       "the log moved to %llu outside an install",
+		       (unsigned long long)a.first);
+		ENSURE(
+		    x == in->u.snapshot.index &&
+			up->snapshot_term == in->u.snapshot.term &&
+			a.first == x + 1 &&
+			a.offset_term == up->snapshot_term && a.snapshot == x &&
+			a.commit == x && x > b->commit &&
+			a.role == RAFT_FOLLOWER && a.leader == in->from,
+		    "installed (%llu, %llu) from %u: log from %llu, "
+		    "snapshot %llu, commit %llu (was %llu), %s of %u",
+		    (unsigned long long)x,
+		    (unsigned long long)up->snapshot_term, in->from,
+		    (unsigned long long)a.first, (unsigned long long)a.snapshot,
+		    (unsigned long long)a.commit, (unsigned long long)b->commit,
+		    raft_role_name(a.role), a.leader);
+		ENSURE(up->truncate_from == 0 && up->n_append == 0,
+		       "an install truncated or appended");
+		if (snap_term(b, x) == up->snapshot_term) {
+			ENSURE(a.last == b->last,
+			       "log ending at %llu kept up to %llu only",
+			       (unsigned long long)b->last,
+			       (unsigned long long)a.last);
+			for (i = x + 1; i <= a.last; i++)
+				ENSURE(snap_hash(&a, i) == snap_hash(b, i),
+				       "entry %llu after the snapshot changed",
+				       (unsigned long long)i);
+		} else {
+			ENSURE(a.last == x, "log not discarded (ends at %llu)",
+			       (unsigned long long)a.last);
+		}
+		d = UINT64_MAX;
+	} else {
+		lo = a.last < b->last ? a.last : b->last;
+		for (d = a.first;
+		     d <= lo && snap_hash(&a, d) == snap_hash(b, d); d++)
+			;
+		/* d: the first index that differs, or lo + 1 */
+		if (d <= b->last)
+			ENSURE(up->truncate_from >= 1 && up->truncate_from <= d,
+			       "entry %llu changed or went, truncate_from %llu",
+			       (unsigned long long)d,
+			       (unsigned long long)up->truncate_from);
+		if (up->truncate_from != 0)
+			ENSURE(up->truncate_from > b->commit &&
+				   up->truncate_from <= b->last,
+			       "truncate_from %llu (commit %llu, last %llu)",
+			       (unsigned long long)up->truncate_from,
+			       (unsigned long long)b->commit,
+			       (unsigned long long)b->last);
+		if (d <= a.last)
+			ENSURE(up->n_append > 0 && up->append_first <= d,
+			       "entries from %llu not reported as appended",
+			       (unsigned long long)d);
+		if (up->n_append > 0)
+			ENSURE(up->append_first >= a.first &&
+				   up->append_first + up->n_append - 1 ==
+				       a.last,
+			       "append %llu+%llu, log %llu..%llu",
+			       (unsigned long long)up->append_first,
+			       (unsigned long long)up->n_append,
+			       (unsigned long long)a.first,
+			       (unsigned long long)a.last);
+	}
 
 	for (k = 0; k < up->n_msgs; k++)
 		check_sent(c, &a, &up->msgs[k]);
@@ -547,11 +688,13 @@ static void check_step(struct core *c, const struct snap *b,
 		ENSURE(a.term == b->term && a.vote == b->vote &&
 			   a.role == b->role && a.leader == b->leader &&
 			   a.commit == b->commit && a.last == b->last &&
+			   a.first == b->first && a.snapshot == b->snapshot &&
 			   d > a.last,
 		       "a dropped message changed the core");
 		ENSURE(up->n_msgs == 0 && !up->hs_changed &&
 			   up->truncate_from == 0 && up->n_append == 0 &&
-			   up->n_reads == 0 && up->n_reads_failed == 0,
+			   up->snapshot_index == 0 && up->n_reads == 0 &&
+			   up->n_reads_failed == 0,
 		       "a dropped message produced work");
 	} else {
 		ENSURE(rv != RAFT_EINVAL, "refused without counting it");
@@ -651,9 +794,13 @@ enum {
 	C_FULL_ONLY = 4, /* pipeline_full_only */
 };
 
+/* `snap`: NULL, or the stored log's base index and term and the latest
+ * snapshot's index and term (raft_load_snapshot); the log's terms then
+ * start at base + 1. */
 static void core_start(struct core *c, const char *name, uint32_t id,
 		       uint32_t n, unsigned opts, uint64_t term, uint32_t vote,
-		       const uint64_t *terms, size_t n_terms)
+		       const uint64_t *terms, size_t n_terms,
+		       const uint64_t *snap)
 {
 	struct raft_config cfg;
 	struct snap b;
@@ -683,6 +830,10 @@ static void core_start(struct core *c, const char *name, uint32_t id,
 	c->have_prev = false;
 	ENSURE(raft_init(&c->r, &cfg) == 0, "raft_init");
 	ENSURE(raft_load_hard_state(&c->r, term, vote) == 0, "hard state");
+	if (snap != NULL)
+		ENSURE(raft_load_snapshot(&c->r, snap[0], snap[1], snap[2],
+					  snap[3]) == 0,
+		       "load snapshot");
 	for (k = 0; k < n_terms; k++) {
 		bool noop = k == 0 || terms[k] != terms[k - 1];
 		int len =
@@ -798,7 +949,7 @@ static void build_follower(struct core *c)
 	struct raft_entry e = {5, RAFT_ENTRY_COMMAND, 3, (uint8_t *)"set"};
 	struct raft_msg m;
 
-	core_start(c, "follower", 1, 5, C_PREVOTE, 5, 2, log5, N_LOG5);
+	core_start(c, "follower", 1, 5, C_PREVOTE, 5, 2, log5, N_LOG5, NULL);
 	m = mk_append(2, 1, 5, 7, 5, 5, 3, NULL, 0);
 	ev_recv(c, &m);
 	m = mk_append(2, 1, 5, 7, 5, 7, 4, &e, 1);
@@ -814,7 +965,7 @@ static void build_restarted(struct core *c)
 {
 	static const uint64_t t[] = {1, 1, 2, 3, 4, 4, 4, 4};
 
-	core_start(c, "restarted", 3, 5, C_PREVOTE, 6, 3, t, 8);
+	core_start(c, "restarted", 3, 5, C_PREVOTE, 6, 3, t, 8, NULL);
 	expect(c, RAFT_FOLLOWER, 6, 0, 8);
 }
 
@@ -823,7 +974,8 @@ static void build_precandidate(struct core *c)
 {
 	struct raft_msg m;
 
-	core_start(c, "precandidate", 4, 5, C_PREVOTE, 5, 0, log5, N_LOG5 - 1);
+	core_start(c, "precandidate", 4, 5, C_PREVOTE, 5, 0, log5, N_LOG5 - 1,
+		   NULL);
 	ev_tick(c, 301);
 	m = mk_vote_resp(1, 4, 6, true, true);
 	ev_recv(c, &m);
@@ -836,7 +988,7 @@ static void build_candidate(struct core *c)
 {
 	struct raft_msg m;
 
-	core_start(c, "candidate", 5, 5, C_NO_QUORUM, 5, 0, log5, N_LOG5);
+	core_start(c, "candidate", 5, 5, C_NO_QUORUM, 5, 0, log5, N_LOG5, NULL);
 	ev_tick(c, 301);
 	m = mk_vote_resp(1, 5, 6, false, true);
 	ev_recv(c, &m);
@@ -853,7 +1005,7 @@ static void build_leader(struct core *c)
 {
 	struct raft_msg m;
 
-	core_start(c, "leader", 2, 5, 0, 5, 0, log5, N_LOG5);
+	core_start(c, "leader", 2, 5, 0, 5, 0, log5, N_LOG5, NULL);
 	ev_tick(c, 301);
 	m = mk_vote_resp(1, 2, 6, false, true);
 	ev_recv(c, &m);
@@ -881,7 +1033,8 @@ static void build_leader3(struct core *c)
 	static const uint64_t t[] = {1, 2, 3};
 	struct raft_msg m;
 
-	core_start(c, "leader-of-3", 1, 3, C_PREVOTE | C_FULL_ONLY, 3, 0, t, 3);
+	core_start(c, "leader-of-3", 1, 3, C_PREVOTE | C_FULL_ONLY, 3, 0, t, 3,
+		   NULL);
 	ev_tick(c, 301);
 	m = mk_vote_resp(2, 1, 4, true, true);
 	ev_recv(c, &m);
@@ -900,7 +1053,8 @@ static void build_top(struct core *c)
 	static const uint64_t t[] = {1, 2, RAFT_MAX_TERM - 1};
 	struct raft_msg m;
 
-	core_start(c, "top-term", 3, 3, C_PREVOTE, RAFT_MAX_TERM - 2, 0, t, 3);
+	core_start(c, "top-term", 3, 3, C_PREVOTE, RAFT_MAX_TERM - 2, 0, t, 3,
+		   NULL);
 	ev_tick(c, 301);
 	m = mk_vote_resp(1, 3, RAFT_MAX_TERM, true, true);
 	ev_recv(c, &m);
@@ -910,9 +1064,54 @@ static void build_top(struct core *c)
 	expect(c, RAFT_LEADER, RAFT_MAX_TERM, 0, 4);
 }
 
+/* The core has no prev snapshot: the next event takes a fresh one (after
+ * a change that is no event, raft_snapshot_taken). */
+static void forget_prev(struct core *c)
+{
+	if (c->have_prev)
+		snap_free(&c->prev);
+	c->have_prev = false;
+}
+
+/* n2 of 3 restarted from a snapshot up to (6, 2) with its stored log
+ * compacted up to (4, 2) and entries 5..8 of terms 2, 2, 3, 3; it wins
+ * term 4 (no PreVote), n1 acknowledges its no-op (9, committed), it
+ * snapshots that and compacts up to 7 (§7).  n3 refuses with a log
+ * ending at 3, which the log no longer reaches: n3 waits for a snapshot
+ * (RAFT_PROGRESS_SNAPSHOT). */
+static void build_compacted(struct core *c)
+{
+	static const uint64_t t[] = {2, 2, 3, 3};
+	static const uint64_t snap[] = {4, 2, 6, 2};
+	struct raft_msg m;
+	uint32_t i;
+
+	core_start(c, "compacted", 2, 3, 0, 3, 0, t, 4, snap);
+	expect(c, RAFT_FOLLOWER, 3, 6, 8);
+	ev_tick(c, 301);
+	m = mk_vote_resp(1, 2, 4, false, true);
+	ev_recv(c, &m);
+	ev_persisted(c);
+	m = mk_append_resp(1, 2, 4, true, 8, 9, 0, 0, 9, 0);
+	ev_recv(c, &m);
+	expect(c, RAFT_LEADER, 4, 9, 9);
+	ENSURE(raft_snapshot_taken(&c->r, 9, 7) == 0, "snapshot taken");
+	forget_prev(c);
+	m = mk_append_resp(3, 2, 4, false, 8, 0, 0, 4, 3, 0);
+	ev_recv(c, &m);
+	for (i = 0; i < c->r.cfg.n_nodes; i++)
+		if (c->r.progress[i].id == 3)
+			ENSURE(c->r.progress[i].state == RAFT_PROGRESS_SNAPSHOT,
+			       "n3 not waiting for a snapshot");
+	ENSURE(raft_first_index(&c->r) == 8 && raft_snapshot_index(&c->r) == 9,
+	       "log from %llu, snapshot %llu",
+	       (unsigned long long)raft_first_index(&c->r),
+	       (unsigned long long)raft_snapshot_index(&c->r));
+}
+
 static void (*const builders[])(struct core *c) = {
     build_follower, build_restarted, build_precandidate, build_candidate,
-    build_leader,   build_leader3,   build_top,
+    build_leader,   build_leader3,   build_top,		 build_compacted,
 };
 #define N_BUILDERS (sizeof(builders) / sizeof(builders[0]))
 
@@ -1425,6 +1624,20 @@ void fuzz_peer_sample(void (*emit)(const struct raft_msg *m, void *arg),
 	core_close(&c);
 	build_follower(&c);
 	m = mk_vote(3, 1, 5, false, 8, 4);
+	ev_recv(&c, &m);
+	core_close(&c);
+	/* InstallSnapshot's answers: refused (a stale term), installed. */
+	build_follower(&c);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_SNAPSHOT;
+	m.from = 2;
+	m.to = 1;
+	m.term = 4;
+	m.u.snapshot.index = 12;
+	m.u.snapshot.term = 4;
+	ev_recv(&c, &m);
+	m.term = 5;
+	m.u.snapshot.term = 5;
 	ev_recv(&c, &m);
 	core_close(&c);
 	sample_emit = NULL;

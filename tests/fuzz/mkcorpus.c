@@ -57,6 +57,13 @@ static const char *kind_of(const struct raft_msg *m, char *buf, size_t len)
 		snprintf(buf, len, "append-resp-%s",
 			 m->u.append_resp.success ? "ok" : "refused");
 		break;
+	case RAFT_MSG_SNAPSHOT:
+		snprintf(buf, len, "snapshot");
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		snprintf(buf, len, "snapshot-resp-%s",
+			 m->u.snapshot_resp.success ? "ok" : "refused");
+		break;
 	default:
 		snprintf(buf, len, "unknown");
 		break;
@@ -113,7 +120,8 @@ static void emit(const struct raft_msg *m, void *arg)
 	write_frame(g, name, buf, body);
 
 	wire_encode(m, true, buf);
-	if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_APPEND) {
+	if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_APPEND ||
+	    m->type == RAFT_MSG_SNAPSHOT) {
 		struct peerauth_tag tag;
 		peerauth_sign_request(g->auth, m->to, FUZZ_PEER_TIME_MS, buf,
 				      body, &tag);

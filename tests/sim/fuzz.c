@@ -2,11 +2,13 @@
  * configuration and network/disk behaviour, then drives the world through
  * a random schedule of partitions (symmetric and one-way), loss,
  * duplication, delays, crashes, restarts, slow disks, spurious ticks,
- * proposals and reads.  Then everything is healed and the cluster must
- * elect a leader, commit, and converge (world_settle).  Everything is
- * drawn from the seed, so SEED=n replays a run exactly.  With a rogue
- * (`sim --rogue`), a member also forges a message after every step
- * (rogue.h). */
+ * proposals and reads.  In a share of the seeds the nodes also take
+ * snapshots at random moments and compact their logs (§7), and snapshot
+ * transfers are slow, fail or get lost.  Then everything is healed and
+ * the cluster must elect a leader, commit, and converge (world_settle).
+ * Everything is drawn from the seed, so SEED=n replays a run exactly.
+ * With a rogue (`sim --rogue`), a member also forges a message after
+ * every step (rogue.h). */
 #include "fuzz.h"
 
 #include <stdio.h>
@@ -15,6 +17,9 @@
 #include "rogue.h"
 
 #define BIT(id) (1u << (id))
+
+/* The share of the seeds that take snapshots. */
+#define SNAP_SEEDS_PERCENT 40
 
 static uint32_t pick(struct rng *g, const uint32_t *v, size_t n)
 {
@@ -154,12 +159,46 @@ static void act(struct world *w, struct rng *g)
 	/* else: just let time pass */
 }
 
+/* Snapshots (a share of the seeds): how often, and how slow, lossy and
+ * failing their transfers are.  Drawn from a stream of their own, so that
+ * a seed's schedule is the same with and without them. */
+struct snap_plan {
+	bool on;
+	uint32_t per_mille; /* chance per action of a snapshot somewhere */
+};
+
+static void choose_snapshots(struct rng *sg, struct world_opts *o,
+			     struct snap_plan *sp)
+{
+	sp->on = rng_below(sg, 100) < SNAP_SEEDS_PERCENT;
+	if (!sp->on)
+		return;
+	sp->per_mille = PICK(sg, 20, 50, 100, 300);
+	o->snap_persist_min = PICK(sg, 0, 0, 2, 10);
+	o->snap_persist_max = o->snap_persist_min + PICK(sg, 0, 5, 30, 200);
+	o->snap_xfer_min = PICK(sg, 0, 0, 5, 50);
+	o->snap_xfer_max = o->snap_xfer_min + PICK(sg, 0, 10, 100, 500);
+	o->snap_fail_ppm = PICK(sg, 0, 0, 50000, 300000);
+	o->snap_lose_ppm = PICK(sg, 0, 0, 20000, 200000);
+}
+
+/* A random node snapshots what it applied, keeping a random window of
+ * entries before the snapshot's index (often none). */
+static void snapshot_act(struct world *w, struct rng *sg)
+{
+	uint32_t id = 1 + (uint32_t)rng_below(sg, w->n);
+	uint64_t keep = PICK(sg, 0, 0, 1, 5, 50);
+
+	(void)world_snapshot(w, id, keep);
+}
+
 int fuzz_run(uint64_t seed, bool rogue, bool verbose, struct world_totals *t)
 {
 	struct world_opts o;
 	struct world *w = NULL;
 	struct rogue rg;
-	struct rng g;
+	struct rng g, sg;
+	struct snap_plan sp;
 	uint64_t chaos_end;
 	int rv = -1;
 
@@ -167,6 +206,8 @@ int fuzz_run(uint64_t seed, bool rogue, bool verbose, struct world_totals *t)
 	 * network and disks draw from). */
 	rng_seed(&g, seed ^ 0x5EED5EED5EED5EEDULL);
 	choose_opts(&g, &o, seed);
+	rng_seed(&sg, seed ^ 0x5A95407A5A95407AULL);
+	choose_snapshots(&sg, &o, &sp);
 	o.verbose = verbose;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || world_init(w, &o) != 0) {
@@ -185,6 +226,13 @@ int fuzz_run(uint64_t seed, bool rogue, bool verbose, struct world_totals *t)
 		       o.pipeline_full_only ? " (full batches)" : "", o.prevote,
 		       o.check_quorum, o.delay_min, o.delay_max, o.persist_min,
 		       o.persist_max);
+	if (verbose && sp.on)
+		printf("sim: seed %llu: snapshots %u/1000 actions, written in "
+		       "%u-%u ms, transfers %u-%u ms more, %u ppm failed, %u "
+		       "ppm lost\n",
+		       (unsigned long long)seed, sp.per_mille,
+		       o.snap_persist_min, o.snap_persist_max, o.snap_xfer_min,
+		       o.snap_xfer_max, o.snap_fail_ppm, o.snap_lose_ppm);
 	/* The rogue draws from its own stream: the schedule above stays
 	 * what the seed says (the world's own stream does not: forged
 	 * messages make cores redraw their timer jitter). */
@@ -194,6 +242,8 @@ int fuzz_run(uint64_t seed, bool rogue, bool verbose, struct world_totals *t)
 	while (!w->failed && w->now < chaos_end) {
 		world_run_for(w, rng_range(&g, 1, 30));
 		act(w, &g);
+		if (sp.on && rng_below(&sg, 1000) < sp.per_mille)
+			snapshot_act(w, &sg);
 	}
 	if (!w->failed)
 		world_settle(w, 30000);

@@ -147,6 +147,14 @@ int main(int argc, char **argv)
 	}
 	printf("sim: %llu messages sent by the cores, %llu forged\n",
 	       (unsigned long long)t.msgs, (unsigned long long)t.injected);
+	printf(
+	    "sim: %llu snapshots taken, %llu compactions, %llu snapshot "
+	    "transfers (%llu failures noticed), %llu installed, %llu "
+	    "restarts past their log\n",
+	    (unsigned long long)t.snapshots, (unsigned long long)t.compactions,
+	    (unsigned long long)t.snap_transfers,
+	    (unsigned long long)t.snap_notices, (unsigned long long)t.installs,
+	    (unsigned long long)t.snap_resets);
 	failed_scen += failed_golden;
 	printf("sim: %llu scenarios, %llu seeds, %llu steps, %llu invariant "
 	       "checks, %llu failures\n",

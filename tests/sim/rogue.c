@@ -90,8 +90,8 @@ static void wellformed(struct world *w, struct rng *g, uint32_t to,
 	uint64_t last = raft_last_index(r);
 
 	memset(m, 0, sizeof(*m));
-	m->type =
-	    (enum raft_msg_type)between(g, RAFT_MSG_VOTE, RAFT_MSG_APPEND_RESP);
+	m->type = (enum raft_msg_type)between(g, RAFT_MSG_VOTE,
+					      RAFT_MSG_SNAPSHOT_RESP);
 	m->from = other_member(w, g, to, to);
 	m->to = to;
 	m->term = term;
@@ -127,6 +127,15 @@ static void wellformed(struct world *w, struct rng *g, uint32_t to,
 		a->seq = between(g, 0, 100);
 		break;
 	}
+	case RAFT_MSG_SNAPSHOT:
+		m->u.snapshot.index = between(g, 1, last + 5);
+		m->u.snapshot.term = between(g, 1, term);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		m->u.snapshot_resp.success = rng_below(g, 2);
+		m->u.snapshot_resp.index =
+		    m->u.snapshot_resp.success ? between(g, 1, last + 5) : 0;
+		break;
 	}
 }
 
@@ -252,6 +261,40 @@ static void out_of_bounds(struct rng *g, struct raft_msg *m)
 			break;
 		}
 		break;
+	case RAFT_MSG_SNAPSHOT:
+		switch (rng_below(g, 5)) {
+		case 0:
+			m->u.snapshot.index = big;
+			break;
+		case 1:
+			m->u.snapshot.index = 0;
+			break;
+		case 2:
+			m->u.snapshot.term = 0;
+			break;
+		case 3:
+			m->u.snapshot.term = m->term + between(g, 1, 5);
+			break;
+		default:
+			m->term = 0;
+			break;
+		}
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		switch (rng_below(g, 3)) {
+		case 0:
+			m->u.snapshot_resp.index = big;
+			break;
+		case 1: /* success naming nothing */
+			m->u.snapshot_resp.success = true;
+			m->u.snapshot_resp.index = 0;
+			break;
+		default: /* a refusal naming an index */
+			m->u.snapshot_resp.success = false;
+			m->u.snapshot_resp.index = between(g, 1, 1000);
+			break;
+		}
+		break;
 	}
 }
 
@@ -286,10 +329,12 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 	switch (kind) {
 	case ROGUE_SECOND_LEADER:
 		/* §5.2: the term has a leader; anyone else claiming it is
-		 * forged.  A well-formed AppendEntries, dropped whole. */
+		 * forged.  A well-formed AppendEntries or InstallSnapshot,
+		 * dropped whole. */
 		do
 			wellformed(w, g, to, cur, &m);
-		while (m.type != RAFT_MSG_APPEND);
+		while (m.type != RAFT_MSG_APPEND &&
+		       m.type != RAFT_MSG_SNAPSHOT);
 		m.from = other_member(w, g, to, tr->term_leader);
 		refuse = false;
 		break;
@@ -300,6 +345,18 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 		break;
 	case ROGUE_NEVER_SENT:
 		refuse = false;
+		if (raft_role(tr) == RAFT_LEADER && rng_below(g, 4) == 0) {
+			/* A snapshot answer naming more than the leader's
+			 * log, or a refusal in its own term (a follower
+			 * refuses a stale term only): dropped. */
+			do
+				wellformed(w, g, to, cur, &m);
+			while (m.type != RAFT_MSG_SNAPSHOT_RESP);
+			if (m.u.snapshot_resp.success)
+				m.u.snapshot_resp.index =
+				    last + between(g, 1, 1000);
+			break;
+		}
 		if (raft_role(tr) == RAFT_LEADER && rng_below(g, 3) != 0) {
 			/* An answer naming a request beyond anything sent:
 			 * dropped. */
@@ -331,6 +388,7 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 			wellformed(w, g, to,
 				   between(g, cur > 2 ? cur - 2 : 0, cur), &m);
 		while (m.type != RAFT_MSG_APPEND_RESP &&
+		       m.type != RAFT_MSG_SNAPSHOT_RESP &&
 		       !(m.type == RAFT_MSG_VOTE_RESP &&
 			 (raft_role(tr) == RAFT_FOLLOWER ||
 			  raft_role(tr) == RAFT_LEADER)));
@@ -343,6 +401,17 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 			} else {
 				m.term = cur - 1;
 				m.u.append_resp.conflict_term = 0;
+			}
+		}
+		if (m.type == RAFT_MSG_SNAPSHOT_RESP &&
+		    raft_role(tr) == RAFT_LEADER && m.term == cur) {
+			/* The same: stale, or a refusal (dropped). */
+			if (cur < 2) {
+				count = true;
+				m.u.snapshot_resp.success = false;
+				m.u.snapshot_resp.index = 0;
+			} else {
+				m.term = cur - 1;
 			}
 		}
 		break;

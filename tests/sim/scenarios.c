@@ -1780,12 +1780,750 @@ static void sc_rogue_mix(struct world *w)
 		 (unsigned long long)r.ignored, (unsigned long long)acked);
 }
 
+/* ---- snapshots and log compaction (§7) -------------------------------------
+ * Nodes snapshot their state machines (world_snapshot) and compact their
+ * logs; a leader that no longer holds what a follower needs sends its
+ * snapshot (InstallSnapshot, Figure 13).  The world checks after every
+ * step that snapshots hold committed prefixes only, that every state
+ * machine's state is the committed prefix it claims, and that compaction
+ * never runs ahead of a durable snapshot; these scenarios build the
+ * situations that need it. */
+
+static bool pred_snapshots_durable(struct world *w, void *arg)
+{
+	uint32_t k;
+
+	(void)arg;
+	for (k = 1; k <= w->n; k++)
+		if (N(w, k)->up && N(w, k)->snap_pending.index != 0)
+			return false;
+	return true;
+}
+
+/* Every up node of mask snapshots what it applied, keeping `keep` entries
+ * before the snapshot; waits until they are durable (and compacted, as
+ * far as the core goes). */
+static bool snapshot_nodes(struct world *w, uint32_t mask, uint64_t keep)
+{
+	uint32_t k;
+
+	for (k = 1; k <= w->n; k++)
+		if ((mask & BIT(k)) && N(w, k)->up)
+			(void)world_snapshot(w, k, keep);
+	return world_run_until(w, 1000, pred_snapshots_durable, NULL);
+}
+
+/* Snapshot traffic between a leader and a follower, as the cores emit it
+ * (until w->on_send is reset). */
+struct snap_count {
+	uint32_t leader;
+	uint32_t follower;
+	uint64_t sent;	   /* InstallSnapshot leader -> follower */
+	uint64_t ok;	   /* successful answers follower -> leader */
+	uint64_t refused;  /* refusals by the follower (a stale term) */
+	uint64_t appends;  /* AppendEntries with entries to the follower */
+	uint64_t first_at; /* when the first snapshot was sent */
+};
+
+static void count_snaps(struct world *w, const struct raft_msg *m, void *arg)
+{
+	struct snap_count *c = arg;
+
+	if (m->type == RAFT_MSG_SNAPSHOT && m->to == c->follower &&
+	    (c->leader == 0 || m->from == c->leader)) {
+		if (c->sent++ == 0)
+			c->first_at = w->now;
+	}
+	if (m->type == RAFT_MSG_APPEND && m->to == c->follower &&
+	    m->u.append.n_entries > 0 &&
+	    (c->leader == 0 || m->from == c->leader))
+		c->appends++;
+	if (m->type == RAFT_MSG_SNAPSHOT_RESP && m->from == c->follower) {
+		if (m->u.snapshot_resp.success)
+			c->ok++;
+		else
+			c->refused++;
+	}
+}
+
+/* Counts snapshot traffic from `leader` (0: any node) to `follower`. */
+static void count_snaps_start(struct world *w, struct snap_count *c,
+			      uint32_t leader, uint32_t follower)
+{
+	memset(c, 0, sizeof(*c));
+	c->leader = leader;
+	c->follower = follower;
+	w->on_send = count_snaps;
+	w->on_send_arg = c;
+}
+
+static uint64_t installs(const struct world *w)
+{
+	return w->installs + w->installs_kept;
+}
+
+/* A follower cut off while the others commit 200 entries and compact
+ * their whole logs (no entry kept before the snapshot): when it comes
+ * back, the leader no longer holds what it needs and sends its snapshot
+ * (§7); the follower installs it, replies, and AppendEntries go on from
+ * there, pipelined.  One snapshot, no more (nothing is lost). */
+static void sc_snapshot_catchup_partition(struct world *w)
+{
+	struct snap_count c;
+	const struct raft_progress *p;
+	uint32_t l, f;
+	uint64_t i0, target, took, t0;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	f = nth_in(w, w->all, l, (uint32_t)rng_below(&w->rng, w->n - 1));
+	REQUIRE(w, commit_many(w, l, 20, 1000), "cannot commit");
+	world_isolate(w, f, true);
+	REQUIRE(w, commit_many(w, l, 200, 5000), "cannot commit without n%u",
+		f);
+	REQUIRE(w, snapshot_nodes(w, w->all & ~BIT(f), 0),
+		"snapshots not durable");
+	REQUIRE(w, raft_first_index(N(w, l)->r) > N(w, f)->n + 1,
+		"leader n%u's log (from %llu) still holds what n%u needs "
+		"(after %llu)",
+		l, (unsigned long long)raft_first_index(N(w, l)->r), f,
+		(unsigned long long)N(w, f)->n);
+	i0 = N(w, f)->installs;
+	count_snaps_start(w, &c, l, f);
+	t0 = w->now;
+	world_isolate(w, f, false);
+	target = N(w, l)->commit;
+	REQUIRE(w, world_wait_applied(w, BIT(f), target, 3000),
+		"n%u applied %llu of %llu after it came back", f,
+		(unsigned long long)N(w, f)->applied,
+		(unsigned long long)target);
+	took = w->now - t0;
+	REQUIRE(w, world_leader(w, w->all) == l, "leader changed");
+	REQUIRE(w, c.sent == 1 && c.ok >= 1 && N(w, f)->installs == i0 + 1,
+		"%llu snapshots sent to n%u, %llu answered, %llu installed",
+		(unsigned long long)c.sent, f, (unsigned long long)c.ok,
+		(unsigned long long)(N(w, f)->installs - i0));
+	REQUIRE(w, N(w, f)->first > 1 && N(w, f)->r->snapshot_index >= 200,
+		"n%u's log starts at %llu, snapshot %llu", f,
+		(unsigned long long)N(w, f)->first,
+		(unsigned long long)N(w, f)->r->snapshot_index);
+	/* Replication goes on after the snapshot, by AppendEntries. */
+	REQUIRE(w, commit_many(w, l, 50, 2000), "cannot commit after it");
+	REQUIRE(w, world_wait_applied(w, BIT(f), N(w, l)->commit, 1000),
+		"n%u does not follow after the snapshot", f);
+	w->on_send = NULL;
+	p = progress_to(w, l, f);
+	REQUIRE(w,
+		p != NULL && p->state == RAFT_PROGRESS_REPLICATE &&
+		    p->match_index >= target,
+		"leader n%u's progress of n%u: state %d, match %llu", l, f,
+		p ? (int)p->state : -1,
+		p ? (unsigned long long)p->match_index : 0ULL);
+	REQUIRE(w, c.appends >= 1, "no AppendEntries to n%u after its snapshot",
+		f);
+	set_note("n%u caught up %llu entries by one snapshot in %llu ms", f,
+		 (unsigned long long)target, (unsigned long long)took);
+}
+
+/* A follower crashed while the others commit; the leader keeps a window
+ * of entries before its snapshot.  When the window holds what the
+ * follower needs it catches up by AppendEntries alone; after a longer
+ * absence, past the window, by a snapshot, and then by AppendEntries
+ * (the window's entries after the snapshot). */
+static void sc_snapshot_crashed_follower(struct world *w)
+{
+	struct snap_count c;
+	uint32_t l, f;
+	uint64_t keep, target;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	f = nth_in(w, w->all, l, 0);
+	REQUIRE(w, commit_many(w, l, 20, 1000), "cannot commit");
+	/* 1. Within the window. */
+	world_crash(w, f);
+	REQUIRE(w, commit_many(w, l, 100, 3000), "cannot commit without n%u",
+		f);
+	/* What the leader knows n%u holds (its acknowledgements), not
+	 * what its disk holds. */
+	keep = N(w, l)->applied - progress_to(w, l, f)->match_index +
+	       rng_range(&w->rng, 0, 20);
+	REQUIRE(w, snapshot_nodes(w, w->all & ~BIT(f), keep),
+		"snapshots not durable");
+	REQUIRE(w,
+		raft_first_index(N(w, l)->r) <=
+		    progress_to(w, l, f)->match_index + 1,
+		"leader n%u compacted beyond its window (log from %llu)", l,
+		(unsigned long long)raft_first_index(N(w, l)->r));
+	/* What was on the wire to it before it crashed is gone. */
+	world_run_for(w, 2 * (uint64_t)w->o.delay_max + 1);
+	count_snaps_start(w, &c, 0, f);
+	world_restart(w, f);
+	target = N(w, l)->commit;
+	REQUIRE(w, world_wait_applied(w, BIT(f), target, 3000),
+		"n%u did not catch up within the window", f);
+	REQUIRE(w, c.sent == 0, "%llu snapshots sent within the window",
+		(unsigned long long)c.sent);
+	/* 2. Past it: a window of 0-10 entries, 100 committed meanwhile. */
+	world_crash(w, f);
+	REQUIRE(w, commit_many(w, l, 100, 3000), "cannot commit without n%u",
+		f);
+	REQUIRE(w,
+		snapshot_nodes(w, w->all & ~BIT(f), rng_range(&w->rng, 0, 10)),
+		"snapshots not durable");
+	REQUIRE(w, raft_first_index(N(w, l)->r) > N(w, f)->disk.n + 1,
+		"leader n%u still holds what n%u needs", l, f);
+	world_run_for(w, 2 * (uint64_t)w->o.delay_max + 1);
+	c.sent = c.ok = 0;
+	world_restart(w, f);
+	target = N(w, l)->commit;
+	REQUIRE(w, world_wait_applied(w, BIT(f), target, 3000),
+		"n%u did not catch up past the window", f);
+	REQUIRE(w, c.sent >= 1 && c.ok >= 1,
+		"n%u caught up with %llu snapshots sent, %llu answered", f,
+		(unsigned long long)c.sent, (unsigned long long)c.ok);
+	REQUIRE(w, commit_many(w, l, 20, 1000), "cannot commit after it");
+	w->on_send = NULL;
+	set_note("window %llu entries; then %llu snapshot(s)",
+		 (unsigned long long)keep, (unsigned long long)c.sent);
+}
+
+static bool pred_snap_sent(struct world *w, void *arg)
+{
+	(void)w;
+	return ((const struct snap_count *)arg)->sent > 0;
+}
+
+/* A snapshot racing with appends and with a leader change.  A follower
+ * comes back behind the others' compacted logs; the leader's snapshot
+ * takes a second to transfer while the leader keeps appending; the
+ * leader crashes; the others elect a new one, in whose term the
+ * follower votes; then the old leader's snapshot arrives, of a term now
+ * stale: refused (Figure 13: reply immediately if term < currentTerm).
+ * The new leader sends its own, and the follower catches up while
+ * entries keep being appended. */
+static void sc_snapshot_race(struct world *w)
+{
+	struct snap_count c;
+	uint32_t l1, l2, f;
+	uint64_t t1, k, pid;
+
+	l1 = settled_leader(w);
+	if (l1 == 0)
+		return;
+	f = nth_in(w, w->all, l1, 1);
+	REQUIRE(w, commit_many(w, l1, 20, 1000), "cannot commit");
+	world_isolate(w, f, true);
+	REQUIRE(w, commit_many(w, l1, 100, 3000), "cannot commit without n%u",
+		f);
+	REQUIRE(w, snapshot_nodes(w, w->all & ~BIT(f), 0),
+		"snapshots not durable");
+	t1 = N(w, l1)->term;
+	w->o.snap_xfer_min = 1000;
+	w->o.snap_xfer_max = 1100;
+	count_snaps_start(w, &c, 0, f);
+	world_isolate(w, f, false);
+	REQUIRE(w, world_run_until(w, 500, pred_snap_sent, &c),
+		"n%u sent no snapshot to n%u", l1, f);
+	/* Appends race with the transfer. */
+	for (k = 0; k < 10; k++) {
+		REQUIRE(w, world_propose(w, l1, &pid) == 0, "n%u refused", l1);
+		world_run_for(w, 5);
+	}
+	world_crash(w, l1);
+	l2 = world_wait_leader(w, w->all & ~BIT(l1), 3000);
+	REQUIRE(w, l2 != 0 && N(w, l2)->term > t1, "no new leader");
+	REQUIRE(w, N(w, f)->term > t1, "n%u still in term %llu", f,
+		(unsigned long long)N(w, f)->term);
+	/* Appends on the new leader while its snapshot travels. */
+	for (k = 0; k < 300 && !w->failed; k++) {
+		if (N(w, f)->applied >= N(w, l2)->commit && c.refused > 0 &&
+		    k > 20)
+			break;
+		if (world_leader(w, w->all) == l2)
+			(void)world_propose(w, l2, NULL);
+		world_run_for(w, 10);
+	}
+	REQUIRE(w, world_leader(w, w->all) == l2, "leader changed again");
+	REQUIRE(w, c.refused >= 1,
+		"the old leader's snapshot was not refused by n%u (%llu sent, "
+		"%llu answered)",
+		f, (unsigned long long)c.sent, (unsigned long long)c.ok);
+	REQUIRE(w, world_wait_applied(w, BIT(f), N(w, l2)->commit, 3000),
+		"n%u did not catch up with n%u", f, l2);
+	w->o.snap_xfer_min = w->o.snap_xfer_max = 0;
+	world_restart(w, l1);
+	REQUIRE(w, commit_many(w, l2, 5, 2000), "n%u cannot commit", l2);
+	w->on_send = NULL;
+	set_note("n%u -> n%u; %llu snapshots to n%u, %llu refused", l1, l2,
+		 (unsigned long long)c.sent, f, (unsigned long long)c.refused);
+}
+
+/* Figure 13, step 6: a follower that holds the snapshot's last entry
+ * keeps the entries after it.  Its answers to the leader are lost (a
+ * one-way cut) while it receives everything, and the third node's disk
+ * is slow so that the commit index lags: the leader's snapshot (of what
+ * it applied) ends before the follower's log, after its commit index. */
+static bool pred_replicating(struct world *w, void *arg)
+{
+	const uint32_t *lf = arg;
+	const struct raft_progress *p = progress_to(w, lf[0], lf[1]);
+
+	return p != NULL && p->state == RAFT_PROGRESS_REPLICATE &&
+	       p->match_index == N(w, lf[0])->n;
+}
+
+static void sc_snapshot_keeps_tail(struct world *w)
+{
+	uint32_t l, f, x, lf[2];
+	uint64_t k0, x_index;
+
+	/* In order (one entry per request, all in flight at once): the
+	 * follower gets them all, and nothing else stalls. */
+	fifo_links(w, 2);
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	f = nth_in(w, w->all, l, 0);
+	x = nth_in(w, w->all, l, 1);
+	REQUIRE(w, commit_many(w, l, 10, 1000), "cannot commit");
+	lf[0] = l;
+	lf[1] = f;
+	REQUIRE(w,
+		commit_many(w, l, 5, 1000) &&
+		    world_run_until(w, 1000, pred_replicating, lf),
+		"n%u does not replicate to n%u", l, f);
+	lf[1] = x;
+	REQUIRE(w, world_run_until(w, 1000, pred_replicating, lf),
+		"n%u does not replicate to n%u", l, x);
+	world_set_link(w, f, l, false);
+	world_set_persist_delay(w, x, 40, 50);
+	for (k0 = 0; k0 < 6; k0++) {
+		REQUIRE(w, world_propose(w, l, NULL) == 0, "n%u refused", l);
+		world_run_for(w, 1);
+	}
+	for (k0 = 0; k0 < 30; k0++) {
+		(void)world_propose(w, l, NULL);
+		world_run_for(w, 2);
+	}
+	world_run_for(w, 10);
+	REQUIRE(w, N(w, l)->applied < N(w, f)->n,
+		"n%u holds %llu entries, n%u applied %llu", f,
+		(unsigned long long)N(w, f)->n, l,
+		(unsigned long long)N(w, l)->applied);
+	REQUIRE(w, snapshot_nodes(w, BIT(l), 0), "snapshot not durable");
+	x_index = raft_snapshot_index(N(w, l)->r);
+	REQUIRE(w, x_index > N(w, f)->commit && x_index < N(w, f)->n,
+		"snapshot at %llu, n%u's commit %llu, log %llu",
+		(unsigned long long)x_index, f,
+		(unsigned long long)N(w, f)->commit,
+		(unsigned long long)N(w, f)->n);
+	k0 = N(w, f)->installs_kept;
+	world_set_link(w, f, l, true);
+	world_set_persist_delay(w, x, w->o.persist_min, w->o.persist_max);
+	REQUIRE(w, world_wait_applied(w, BIT(f), N(w, l)->commit, 3000),
+		"n%u did not catch up", f);
+	REQUIRE(w, N(w, f)->installs_kept == k0 + 1,
+		"n%u installed %llu snapshots keeping its tail", f,
+		(unsigned long long)(N(w, f)->installs_kept - k0));
+	REQUIRE(w, commit_many(w, l, 10, 1000), "cannot commit after it");
+	set_note("snapshot at %llu kept n%u's entries after it",
+		 (unsigned long long)x_index, f);
+}
+
+/* A snapshot transfer lost, then failing, then getting through.  Lost
+ * silently: the leader sends it again after RAFT_SNAPSHOT_TIMEOUT_ELECTIONS
+ * election timeouts, not sooner, with heartbeats going on meanwhile (the
+ * follower does not campaign).  Failing at once (the sender's transport
+ * says so, raft_snapshot_failed): sent again once the follower answers a
+ * heartbeat, at most once a heartbeat, not in a loop. */
+static void sc_snapshot_lost(struct world *w)
+{
+	struct snap_count c;
+	uint32_t l, f;
+	uint64_t timeout, phase, e0, n0, bound;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	f = nth_in(w, w->all, l, 0);
+	REQUIRE(w, commit_many(w, l, 20, 1000), "cannot commit");
+	world_crash(w, f);
+	REQUIRE(w, commit_many(w, l, 100, 3000), "cannot commit without n%u",
+		f);
+	REQUIRE(w, snapshot_nodes(w, w->all & ~BIT(f), 0),
+		"snapshots not durable");
+	timeout =
+	    RAFT_SNAPSHOT_TIMEOUT_ELECTIONS * (uint64_t)w->cfg.election_max_ms;
+	e0 = w->elections;
+	/* 1. Lost, unnoticed. */
+	w->o.snap_lose_ppm = 1000000;
+	world_run_for(w, 2 * (uint64_t)w->o.delay_max + 1);
+	count_snaps_start(w, &c, l, f);
+	world_restart(w, f);
+	phase = 3 * timeout + timeout / 2;
+	world_run_for(w, phase);
+	REQUIRE(w, c.sent >= 3 && c.sent <= 4,
+		"%llu snapshots sent in %llu ms of silent loss (timeout %llu)",
+		(unsigned long long)c.sent, (unsigned long long)phase,
+		(unsigned long long)timeout);
+	REQUIRE(w, N(w, f)->applied < N(w, l)->commit && w->elections == e0,
+		"n%u caught up or an election happened", f);
+	/* 2. Failing, noticed (from the next send on: the one out may be
+	 * waiting for its timeout). */
+	w->o.snap_lose_ppm = 0;
+	w->o.snap_fail_ppm = 1000000;
+	c.sent = 0;
+	REQUIRE(w, world_run_until(w, timeout + 100, pred_snap_sent, &c),
+		"no snapshot sent again within the timeout");
+	n0 = w->snap_notices;
+	c.sent = 0;
+	phase = 20 * (uint64_t)w->cfg.heartbeat_ms;
+	world_run_for(w, phase);
+	bound = phase / w->cfg.heartbeat_ms + 2;
+	REQUIRE(w,
+		c.sent >= 3 && c.sent <= bound &&
+		    w->snap_notices - n0 + 1 >= c.sent,
+		"%llu snapshots sent in %llu ms of failures (%llu noticed, "
+		"bound %llu)",
+		(unsigned long long)c.sent, (unsigned long long)phase,
+		(unsigned long long)(w->snap_notices - n0),
+		(unsigned long long)bound);
+	REQUIRE(w, w->elections == e0, "an election happened");
+	/* 3. Through. */
+	w->o.snap_fail_ppm = 0;
+	REQUIRE(w, world_wait_applied(w, BIT(f), N(w, l)->commit, 2000),
+		"n%u did not catch up once transfers worked", f);
+	REQUIRE(w, commit_many(w, l, 10, 1000), "cannot commit after it");
+	w->on_send = NULL;
+	set_note("resent after %llu ms silent loss; %llu failures noticed",
+		 (unsigned long long)timeout,
+		 (unsigned long long)(w->snap_notices - n0));
+}
+
+/* Restarts from a snapshot and the log's tail.  (a) Every node snapshots
+ * with a random window and the cluster crashes whole with writes in
+ * flight: each restarts from its snapshot and the entries after its
+ * base.  (b) A node crashes with its snapshot durable and its log not yet
+ * compacted (its log disk slow): it restarts with the log from before
+ * and the newer snapshot.  (c) A follower applies entries its own disk
+ * does not hold yet, snapshots them (the snapshot file is quicker than
+ * the log) and crashes: its log does not reach the snapshot, and
+ * raft_start drops it. */
+static void sc_snapshot_restart(struct world *w)
+{
+	uint32_t l, f, i;
+	uint64_t g0, r0;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	/* (a) */
+	for (i = 0; i < 2; i++) {
+		REQUIRE(w, commit_many(w, l, 50, 2000), "cannot commit");
+		REQUIRE(w, snapshot_nodes(w, w->all, rng_range(&w->rng, 0, 30)),
+			"snapshots not durable");
+		(void)world_propose(w, l, NULL);
+		(void)world_propose(w, l, NULL);
+		world_run_for(w, rng_below(&w->rng, 3));
+		g0 = world_commit_max(w);
+		for (f = 1; f <= w->n; f++)
+			world_crash(w, f);
+		world_run_for(w, 50);
+		for (f = 1; f <= w->n; f++)
+			world_restart(w, f);
+		l = world_wait_leader(w, w->all, 3000);
+		REQUIRE(w, l != 0, "no leader after restarting");
+		REQUIRE(w, commit_one(w, l, 1000, NULL), "cannot commit");
+		REQUIRE(w, world_wait_applied(w, w->all, g0, 2000),
+			"committed entries not applied after restarting");
+	}
+	/* (b) */
+	f = nth_in(w, w->all, l, 0);
+	REQUIRE(w, commit_many(w, l, 20, 1000), "cannot commit");
+	world_set_persist_delay(w, f, 300, 300);
+	REQUIRE(w, commit_many(w, l, 5, 1000), "cannot commit");
+	REQUIRE(w, snapshot_nodes(w, BIT(f), 0), "snapshot not durable");
+	REQUIRE(w, N(w, f)->disk.base < N(w, f)->disk.snap.index,
+		"n%u's log compacted (to %llu) at once", f,
+		(unsigned long long)N(w, f)->disk.base);
+	world_crash(w, f);
+	world_set_persist_delay(w, f, w->o.persist_min, w->o.persist_max);
+	world_restart(w, f);
+	REQUIRE(w, commit_many(w, l, 5, 1000), "cannot commit");
+	REQUIRE(w, world_wait_applied(w, BIT(f), N(w, l)->commit, 2000),
+		"n%u did not catch up after restarting", f);
+	/* (c) */
+	r0 = w->snap_resets;
+	world_set_persist_delay(w, f, 500, 500);
+	for (i = 0; i < 5; i++) {
+		(void)world_propose(w, l, NULL);
+		world_run_for(w, 15);
+	}
+	world_run_for(w, 30);
+	REQUIRE(w, N(w, f)->applied > N(w, f)->disk.n,
+		"n%u applied %llu, its disk holds %llu", f,
+		(unsigned long long)N(w, f)->applied,
+		(unsigned long long)N(w, f)->disk.n);
+	REQUIRE(w, snapshot_nodes(w, BIT(f), 0), "snapshot not durable");
+	world_crash(w, f);
+	world_set_persist_delay(w, f, w->o.persist_min, w->o.persist_max);
+	world_restart(w, f);
+	REQUIRE(w, w->snap_resets == r0 + 1,
+		"n%u restarted without dropping its short log", f);
+	REQUIRE(w, commit_many(w, l, 5, 1000), "cannot commit");
+	REQUIRE(w, world_wait_applied(w, BIT(f), N(w, l)->commit, 2000),
+		"n%u did not catch up after restarting", f);
+	set_note("%llu snapshots, %llu compactions",
+		 (unsigned long long)w->snapshots,
+		 (unsigned long long)w->compactions);
+}
+
+/* The random workload with snapshots: 10 s of proposals and reads under
+ * 5% loss and 0-30 ms delays, a minority crashed or cut off now and then,
+ * and a random node snapshotting every 50 ms or so with a random window
+ * (often none); transfers take up to 50 ms more, 5% fail and 5% are
+ * lost. */
+static void sc_snapshot_random(struct world *w)
+{
+	uint32_t i, j, l, k, faulty;
+	uint64_t t, acked = 0;
+
+	for (i = 1; i <= w->n; i++)
+		for (j = 1; j <= w->n; j++) {
+			world_set_loss(w, i, j, 50000);
+			world_set_delay(w, i, j, 0, 30);
+		}
+	for (t = 0; t < 10000 && !w->failed; t += 10) {
+		l = world_leader(w, world_up_mask(w));
+		if (l) {
+			world_propose(w, l, NULL);
+			if (t % 50 == 0)
+				world_read(w, l, NULL);
+		}
+		world_run_for(w, 10);
+		if (rng_below(&w->rng, 5) == 0)
+			(void)world_snapshot(
+			    w, 1 + (uint32_t)rng_below(&w->rng, w->n),
+			    (uint64_t[]){0, 0, 1, 10,
+					 100}[rng_below(&w->rng, 5)]);
+		if (rng_below(&w->rng, 50) != 0)
+			continue;
+		faulty = 0;
+		for (k = 1; k <= w->n; k++)
+			if (!N(w, k)->up || N(w, k)->isolated)
+				faulty |= BIT(k);
+		if (__builtin_popcount(faulty) >= 2) {
+			k = nth_in(w, faulty, 0,
+				   (uint32_t)rng_below(&w->rng, 2));
+			if (N(w, k)->up)
+				world_isolate(w, k, false);
+			else
+				world_restart(w, k);
+		} else {
+			k = 1 + (uint32_t)rng_below(&w->rng, w->n);
+			if (rng_below(&w->rng, 2))
+				world_isolate(w, k, true);
+			else
+				world_crash(w, k);
+		}
+	}
+	REQUIRE(w, world_settle(w, 30000), "did not settle");
+	for (t = 0; t < w->n_props; t++)
+		acked += w->props[t].state == PROP_ACKED;
+	REQUIRE(w, acked >= 300 && w->snapshots >= 50 && w->compactions >= 20,
+		"%llu acknowledged, %llu snapshots, %llu compactions",
+		(unsigned long long)acked, (unsigned long long)w->snapshots,
+		(unsigned long long)w->compactions);
+	set_note("%llu acked, %llu snapshots, %llu compactions, %llu installs",
+		 (unsigned long long)acked, (unsigned long long)w->snapshots,
+		 (unsigned long long)w->compactions,
+		 (unsigned long long)installs(w));
+}
+
+/* (g) Forged snapshot messages.  InstallSnapshot from a member that is
+ * not the term's leader (to a follower, and to the leader itself), at the
+ * current term, naming entries beyond the follower's log, its commit, or
+ * below it; the same from the deposed leader at the term that deposed it;
+ * each field out of its bounds; and snapshot answers the leader never
+ * asked for (more than its log, a refusal in its own term, any success
+ * before it has a snapshot).  Dropped or refused: nothing changes,
+ * nothing is installed (the world would catch forged data installed),
+ * and the cluster goes on compacting and sending real snapshots. */
+static bool forge_snapshot(struct world *w, uint32_t x, uint32_t to)
+{
+	const struct node *nd = N(w, to);
+	uint64_t t = nd->term, idx[3];
+	struct raft_msg m;
+	int k;
+
+	idx[0] = nd->n + 5;
+	idx[1] = nd->commit + 1;
+	idx[2] = nd->commit ? nd->commit : 1;
+	for (k = 0; k < 3; k++) {
+		m = mk_msg(RAFT_MSG_SNAPSHOT, x, to, t);
+		m.u.snapshot.index = idx[k];
+		m.u.snapshot.term = t;
+		if (!forged(w, to, &m, 0, "snapshot from a non-leader"))
+			return false;
+	}
+	return true;
+}
+
+static bool forge_snapshot_bounds(struct world *w, uint32_t l, uint32_t to)
+{
+	uint64_t t = N(w, to)->term;
+	struct raft_msg m;
+	int v;
+
+	for (v = 0; v < 8; v++) {
+		m = mk_msg(RAFT_MSG_SNAPSHOT, l, to, t);
+		m.u.snapshot.index = N(w, to)->n + 1;
+		m.u.snapshot.term = t;
+		switch (v) {
+		case 0:
+			m.u.snapshot.index = 0;
+			break;
+		case 1:
+			m.u.snapshot.index = RAFT_MAX_INDEX + 1;
+			break;
+		case 2:
+			m.u.snapshot.index = UINT64_MAX;
+			break;
+		case 3:
+			m.u.snapshot.term = 0;
+			break;
+		case 4:
+			m.u.snapshot.term = t + 1;
+			break;
+		case 5:
+			m.term = 0;
+			m.u.snapshot.term = 0;
+			break;
+		case 6:
+			m = mk_msg(RAFT_MSG_SNAPSHOT_RESP, to, l, t);
+			m.u.snapshot_resp.success = true;
+			break;
+		default:
+			m = mk_msg(RAFT_MSG_SNAPSHOT_RESP, to, l, t);
+			m.u.snapshot_resp.index = RAFT_MAX_INDEX + 1;
+			m.u.snapshot_resp.success = true;
+			break;
+		}
+		if (!forged(w, v >= 6 ? l : to, &m, RAFT_EINVAL,
+			    "snapshot message out of bounds"))
+			return false;
+	}
+	return true;
+}
+
+static bool forge_snapshot_answers(struct world *w, uint32_t l, uint32_t f)
+{
+	const struct node *nd = N(w, l);
+	struct raft_msg m;
+
+	m = mk_msg(RAFT_MSG_SNAPSHOT_RESP, f, l, nd->term);
+	m.u.snapshot_resp.success = true;
+	m.u.snapshot_resp.index = nd->n + 1;
+	if (!forged(w, l, &m, 0, "snapshot answer past the log"))
+		return false;
+	m.u.snapshot_resp.index = RAFT_MAX_INDEX;
+	if (!forged(w, l, &m, 0, "snapshot answer at the largest index"))
+		return false;
+	m.u.snapshot_resp.success = false;
+	m.u.snapshot_resp.index = 0;
+	if (!forged(w, l, &m, 0, "snapshot refusal in the leader's term"))
+		return false;
+	if (raft_snapshot_index(nd->r) == 0) {
+		m.u.snapshot_resp.success = true;
+		m.u.snapshot_resp.index = nd->commit ? nd->commit : 1;
+		if (!forged(w, l, &m, 0, "snapshot answer, none sent"))
+			return false;
+	}
+	return true;
+}
+
+static void sc_forged_snapshot(struct world *w)
+{
+	uint32_t l, l2, f, x, lf[2];
+	uint64_t n0 = forged_count, i0;
+
+	l = settled_leader(w);
+	if (l == 0)
+		return;
+	REQUIRE(w, commit_many(w, l, 10, 1000), "n%u cannot commit", l);
+	f = nth_in(w, w->all, l, 0);
+	x = nth_in(w, w->all, l, 1);
+	lf[0] = l;
+	lf[1] = f;
+	REQUIRE(w, world_run_until(w, 1000, pred_follows, lf),
+		"n%u does not follow n%u", f, l);
+	/* Before any snapshot exists. */
+	if (!forge_snapshot(w, x, f) || !forge_snapshot(w, x, l) ||
+	    !forge_snapshot_bounds(w, l, f) || !forge_snapshot_answers(w, l, f))
+		return;
+	/* With snapshots and compacted logs; a follower waiting for one. */
+	world_isolate(w, f, true);
+	REQUIRE(w, commit_many(w, l, 50, 2000), "n%u cannot commit", l);
+	REQUIRE(w, snapshot_nodes(w, w->all & ~BIT(f), 0),
+		"snapshots not durable");
+	w->o.snap_xfer_min = w->o.snap_xfer_max = 200;
+	i0 = N(w, f)->installs;
+	world_isolate(w, f, false);
+	world_run_for(w, 2 * (uint64_t)w->cfg.heartbeat_ms);
+	if (!forge_snapshot(w, x, f) || !forge_snapshot(w, x, l) ||
+	    !forge_snapshot_bounds(w, l, f) || !forge_snapshot_answers(w, l, f))
+		return;
+	REQUIRE(w, world_wait_applied(w, BIT(f), N(w, l)->commit, 2000),
+		"n%u did not catch up by the real snapshot", f);
+	REQUIRE(w, N(w, f)->installs == i0 + 1, "n%u installed %llu snapshots",
+		f, (unsigned long long)(N(w, f)->installs - i0));
+	if (!forge_snapshot(w, x, f) || !forge_snapshot_answers(w, l, f))
+		return;
+	/* The deposed leader, at the term that deposed it. */
+	world_isolate(w, l, true);
+	l2 = world_wait_leader(w, w->all & ~BIT(l), 3000);
+	REQUIRE(w, l2 != 0, "no leader without n%u", l);
+	f = nth_in(w, w->all & ~BIT(l), l2, 0);
+	lf[0] = l2;
+	lf[1] = f;
+	REQUIRE(w, world_run_until(w, 1000, pred_follows, lf),
+		"n%u does not follow n%u", f, l2);
+	if (!forge_snapshot(w, l, f) || !forge_snapshot(w, l, l2) ||
+	    !forge_snapshot_answers(w, l2, f))
+		return;
+	world_isolate(w, l, false);
+	w->o.snap_xfer_min = w->o.snap_xfer_max = 0;
+	REQUIRE(w, commit_many(w, l2, 5, 1000), "n%u cannot commit", l2);
+	REQUIRE(w, world_settle(w, 5000), "did not settle");
+	if (!no_forged_entry(w))
+		return;
+	set_note("%llu forged snapshot messages dropped or refused",
+		 (unsigned long long)(forged_count - n0));
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static void opts_full_only(struct world_opts *o)
 {
 	o->pipeline_full_only = true;
 	o->max_batch_entries = 16;
+}
+
+static void opts_wide_pipeline(struct world_opts *o)
+{
+	o->max_inflight = RAFT_MAX_INFLIGHT;
+}
+
+static void opts_snap_random(struct world_opts *o)
+{
+	o->snap_persist_max = 20;
+	o->snap_xfer_max = 50;
+	o->snap_fail_ppm = 50000;
+	o->snap_lose_ppm = 50000;
+	o->crash_keep_ppm = 300000;
 }
 
 struct scenario {
@@ -1824,6 +2562,14 @@ static const struct scenario scenarios[] = {
     {"forged-commit", 5, sc_forged_commit, NULL},
     {"forged-answers", 3, sc_forged_answers, NULL},
     {"rogue-mix", 5, sc_rogue_mix, NULL},
+    {"snapshot-catchup-partition", 5, sc_snapshot_catchup_partition, NULL},
+    {"snapshot-crashed-follower", 3, sc_snapshot_crashed_follower, NULL},
+    {"snapshot-race", 5, sc_snapshot_race, NULL},
+    {"snapshot-keeps-tail", 3, sc_snapshot_keeps_tail, opts_wide_pipeline},
+    {"snapshot-lost", 3, sc_snapshot_lost, NULL},
+    {"snapshot-restart", 3, sc_snapshot_restart, NULL},
+    {"snapshot-random", 5, sc_snapshot_random, opts_snap_random},
+    {"forged-snapshot", 5, sc_forged_snapshot, NULL},
 };
 
 int scenarios_run(const char *only, uint64_t seed, uint64_t n_seeds,

@@ -119,6 +119,10 @@ static const char *msg_name(enum raft_msg_type t)
 		return "append";
 	case RAFT_MSG_APPEND_RESP:
 		return "append-resp";
+	case RAFT_MSG_SNAPSHOT:
+		return "snapshot";
+	case RAFT_MSG_SNAPSHOT_RESP:
+		return "snapshot-resp";
 	}
 	return "?";
 }
@@ -269,33 +273,88 @@ static bool link_open(const struct world *w, uint32_t from, uint32_t to)
 	       !w->nodes[to].isolated;
 }
 
+/* `data`: a snapshot request's snapshot, which takes `extra` ms more. */
 static void flight_schedule(struct world *w, const struct world_link *l,
-			    struct raft_msg *m)
+			    struct raft_msg *m, const struct snap_data *data,
+			    uint64_t extra)
 {
 	struct flight *f = xcalloc(1, sizeof(*f));
 
 	f->m = *m;
-	f->at = w->now + rng_range(&w->rng, l->delay_min, l->delay_max);
+	f->snap = *data;
+	f->at = w->now + rng_range(&w->rng, l->delay_min, l->delay_max) + extra;
 	f->seq = ++w->flight_seq;
 	heap_push(w, f);
+}
+
+/* The sender of a snapshot request learns that the transfer failed
+ * (raft_snapshot_failed), a little later. */
+static void snap_notice(struct world *w, const struct raft_msg *m)
+{
+	struct flight *f = xcalloc(1, sizeof(*f));
+
+	f->m = *m;
+	f->notice = true;
+	f->incarnation = w->nodes[m->from].incarnation;
+	f->at = w->now + rng_range(&w->rng, 1, 20);
+	f->seq = ++w->flight_seq;
+	heap_push(w, f);
+}
+
+/* A snapshot request leaves: the sender's shell transfers its latest
+ * durable snapshot, which may be newer than the one the core named, and
+ * names it in the message it delivers.  False if the transfer fails or
+ * is lost (noticed or not). */
+static bool snap_transfer(struct world *w, struct raft_msg *m,
+			  struct snap_data *data)
+{
+	const struct snap_data *latest = &w->nodes[m->from].disk.snap;
+
+	CHECK(w, latest->index >= m->u.snapshot.index,
+	      "n%u sends a snapshot up to %llu holding a durable one up to "
+	      "%llu only",
+	      m->from, (unsigned long long)m->u.snapshot.index,
+	      (unsigned long long)latest->index);
+	*data = *latest;
+	m->u.snapshot.index = latest->index;
+	m->u.snapshot.term = latest->term;
+	w->snap_transfers++;
+	if (rng_ppm(&w->rng, w->o.snap_fail_ppm)) {
+		snap_notice(w, m);
+		return false;
+	}
+	return !rng_ppm(&w->rng, w->o.snap_lose_ppm);
 }
 
 /* Puts a message on the wire.  Takes ownership of m's entries. */
 static void net_post(struct world *w, struct raft_msg *m)
 {
 	const struct world_link *l = &w->links[m->from][m->to];
+	struct snap_data data = {0, 0, 0};
+	uint64_t extra = 0;
 
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		if (!snap_transfer(w, m, &data)) {
+			w->msgs_dropped++;
+			raft_msg_free(m);
+			return;
+		}
+		extra =
+		    rng_range(&w->rng, w->o.snap_xfer_min, w->o.snap_xfer_max);
+	}
 	if (!link_open(w, m->from, m->to) || rng_ppm(&w->rng, l->drop_ppm)) {
 		w->msgs_dropped++;
+		if (m->type == RAFT_MSG_SNAPSHOT && rng_below(&w->rng, 2))
+			snap_notice(w, m);
 		raft_msg_free(m);
 		return;
 	}
 	if (rng_ppm(&w->rng, l->dup_ppm)) {
 		struct raft_msg dup;
 		raft_msg_copy(&dup, m);
-		flight_schedule(w, l, &dup);
+		flight_schedule(w, l, &dup, &data, extra);
 	}
-	flight_schedule(w, l, m);
+	flight_schedule(w, l, m, &data, extra);
 }
 
 /* ---- disks -------------------------------------------------------------- */
@@ -308,8 +367,107 @@ static bool is_committed_chain(const struct world *w, uint64_t index,
 	       w->committed[index - 1].chain == chain;
 }
 
-/* Makes (a prefix of) a batch durable: hard state, truncation, then up to
- * keep_entries of its entries, the order raft.h prescribes. */
+/* Whether the world knows `s` as a committed prefix: a snapshot holds
+ * committed entries only, applied (§7). */
+static bool snap_committed(const struct world *w, const struct snap_data *s)
+{
+	return s->index >= 1 && s->index <= w->n_committed &&
+	       w->committed[s->index - 1].chain == s->chain &&
+	       w->committed[s->index - 1].term == s->term;
+}
+
+/* Sets entries [from, to] of a disk from the committed sequence: what a
+ * snapshot covers (payloads gone). */
+static void disk_fill_committed(struct world *w, struct disk *d, uint64_t from,
+				uint64_t to)
+{
+	uint64_t i;
+
+	GROW(d->log, d->cap, to);
+	for (i = from; i <= to; i++) {
+		struct disk_entry *e = &d->log[i - 1];
+		e->term = w->committed[i - 1].term;
+		e->type = w->committed[i - 1].type;
+		e->len = 0;
+		e->buf = NULL;
+		e->chain = w->committed[i - 1].chain;
+	}
+}
+
+/* The stored log drops its entries up to `to`, covered by the durable
+ * snapshot (the last step of taking one). */
+static void disk_compact(struct world *w, struct node *nd, uint64_t to)
+{
+	struct disk *d = &nd->disk;
+	uint64_t i;
+
+	CHECK(w, to <= d->snap.index,
+	      "n%u compacts its stored log up to %llu, beyond its durable "
+	      "snapshot (%llu)",
+	      nd->id, (unsigned long long)to,
+	      (unsigned long long)d->snap.index);
+	CHECK(w, to <= d->n,
+	      "n%u compacts its stored log up to %llu holding %llu entries",
+	      nd->id, (unsigned long long)to, (unsigned long long)d->n);
+	if (w->failed)
+		return;
+	for (i = d->base + 1; i <= to; i++) {
+		CHECK(w, is_committed_chain(w, i, d->log[i - 1].chain),
+		      "n%u compacts entry %llu away, which is not the "
+		      "committed one",
+		      nd->id, (unsigned long long)i);
+		free(d->log[i - 1].buf);
+		d->log[i - 1].buf = NULL;
+	}
+	if (to > d->base)
+		d->base = to;
+}
+
+/* An install reaches the disk: the snapshot becomes the latest, and the
+ * stored log keeps the entries after its index when it holds that index
+ * with its term, none otherwise (Figure 13, steps 6-7). */
+static void disk_install(struct world *w, struct node *nd,
+			 const struct snap_data *s)
+{
+	struct disk *d = &nd->disk;
+	uint64_t i;
+
+	CHECK(w, snap_committed(w, s),
+	      "n%u installs a snapshot up to (%llu, %llu) that is not the "
+	      "committed prefix",
+	      nd->id, (unsigned long long)s->index,
+	      (unsigned long long)s->term);
+	if (w->failed)
+		return;
+	if (s->index > d->snap.index)
+		d->snap = *s;
+	if (d->n >= s->index && d->log[s->index - 1].term == s->term) {
+		CHECK(w, d->log[s->index - 1].chain == s->chain,
+		      "Log Matching: n%u's disk holds (%llu, %llu) with "
+		      "another prefix than the snapshot",
+		      nd->id, (unsigned long long)s->index,
+		      (unsigned long long)s->term);
+		disk_compact(w, nd, s->index);
+		return;
+	}
+	for (i = d->base + 1; i <= d->n; i++) {
+		CHECK(w,
+		      i <= s->index ||
+			  !is_committed_chain(w, i, d->log[i - 1].chain),
+		      "n%u's install deletes committed entry %llu from its "
+		      "disk",
+		      nd->id, (unsigned long long)i);
+		free(d->log[i - 1].buf);
+		d->log[i - 1].buf = NULL;
+	}
+	disk_fill_committed(w, d, 1, s->index);
+	d->n = s->index;
+	d->base = s->index;
+}
+
+/* Makes (a prefix of) a batch durable: hard state, install, compaction,
+ * truncation, then up to keep_entries of its entries, the order raft.h
+ * prescribes. */
 static void disk_apply(struct world *w, struct node *nd, struct disk_batch *b,
 		       uint64_t keep_entries)
 {
@@ -327,7 +485,15 @@ static void disk_apply(struct world *w, struct node *nd, struct disk_batch *b,
 		d->term = b->term;
 		d->vote = b->vote;
 	}
+	if (b->install.index)
+		disk_install(w, nd, &b->install);
+	if (b->compact_to)
+		disk_compact(w, nd, b->compact_to);
 	if (b->truncate_from) {
+		CHECK(w, b->truncate_from > d->base,
+		      "n%u truncates its disk from %llu, compacted up to %llu",
+		      nd->id, (unsigned long long)b->truncate_from,
+		      (unsigned long long)d->base);
 		CHECK(w, b->truncate_from >= 1 && b->truncate_from <= d->n + 1,
 		      "n%u truncates its disk from %llu but holds %llu entries",
 		      nd->id, (unsigned long long)b->truncate_from,
@@ -401,8 +567,10 @@ static void disk_complete(struct world *w, struct node *nd)
 		last = b->append_first + b->n_append - 1;
 		last_term = b->entries[b->n_append - 1].term;
 	}
-	vlog(w, nd->id, "durable: write %llu%s%s, %llu entries",
+	vlog(w, nd->id, "durable: write %llu%s%s%s%s, %llu entries",
 	     (unsigned long long)b->seq, b->has_hs ? ", hard state" : "",
+	     b->install.index ? ", install" : "",
+	     b->compact_to ? ", compaction" : "",
 	     b->truncate_from ? ", truncation" : "",
 	     (unsigned long long)b->n_append);
 	batch_free(b);
@@ -424,6 +592,11 @@ static void disk_complete(struct world *w, struct node *nd)
 		      "the updates describe (%llu entries)",
 		      nd->id, (unsigned long long)nd->disk.n,
 		      (unsigned long long)nd->n);
+		CHECK(w, nd->disk.base + 1 == nd->first,
+		      "n%u's flushed log is compacted up to %llu, the core's "
+		      "starts at %llu",
+		      nd->id, (unsigned long long)nd->disk.base,
+		      (unsigned long long)nd->first);
 	}
 	if (last > 0) {
 		/* raft.h: tell the core (the leader counts itself for a
@@ -483,6 +656,7 @@ static void note_commit(struct world *w, struct node *nd, uint64_t c)
 		e->chain = nd->log[i - 1].chain;
 		e->term = nd->log[i - 1].term;
 		e->pid = nd->log[i - 1].pid;
+		e->type = nd->log[i - 1].type;
 		e->seen_term = nd->term;
 	}
 	w->n_committed = c;
@@ -492,6 +666,10 @@ static void note_commit(struct world *w, struct node *nd, uint64_t c)
 	for (k = 1; k <= w->n; k++) {
 		const struct node *x = &w->nodes[k];
 		const struct disk *d = &x->disk;
+		if (d->snap.index >= c) {
+			durable++; /* in a durable snapshot */
+			continue;
+		}
 		if (d->n < c ||
 		    d->log[c - 1].chain != w->committed[c - 1].chain)
 			continue;
@@ -575,15 +753,138 @@ static void shadow_append(struct world *w, struct node *nd,
 	}
 }
 
+/* Issues write b on nd's disk, durable after the disk's latency and after
+ * every write issued before it. */
+static void disk_queue(struct world *w, struct node *nd, struct disk_batch *b)
+{
+	uint64_t delay =
+	    rng_range(&w->rng, nd->disk.delay_min, nd->disk.delay_max);
+
+	b->seq = ++nd->disk.issued_seq;
+	b->durable_at = w->now + delay;
+	/* One disk: writes become durable in the order they were issued. */
+	if (nd->disk.tail && nd->disk.tail->durable_at > b->durable_at)
+		b->durable_at = nd->disk.tail->durable_at;
+	if (nd->disk.tail)
+		nd->disk.tail->next = b;
+	else
+		nd->disk.head = b;
+	nd->disk.tail = b;
+}
+
+/* Sets entries [from, to] of nd's shadow log from the committed sequence
+ * (what a snapshot covers). */
+static void shadow_fill_committed(struct world *w, struct node *nd,
+				  uint64_t from, uint64_t to)
+{
+	uint64_t i;
+
+	GROW(nd->log, nd->cap, to);
+	for (i = from; i <= to; i++) {
+		struct shadow_entry *e = &nd->log[i - 1];
+		e->term = w->committed[i - 1].term;
+		e->chain = w->committed[i - 1].chain;
+		e->pid = w->committed[i - 1].pid;
+		e->type = w->committed[i - 1].type;
+	}
+}
+
+/* Step 2's install (raft.h): the snapshot the node just received (or, at
+ * start, its own latest when the log it loaded missed it) becomes its
+ * log's start and its state machine's state.  Checked: it is one the node
+ * holds, it is a committed prefix, it goes past what the node committed,
+ * and the core kept the entries after it exactly when its log held the
+ * snapshot's last entry (Figure 13, steps 6-7). */
+static void take_install(struct world *w, struct node *nd,
+			 const struct raft_update *up, struct snap_data *out)
+{
+	const struct snap_data *s = NULL;
+	uint64_t index = up->snapshot_index, i;
+	bool held, kept;
+
+	if (nd->recv_snap.index == index &&
+	    nd->recv_snap.term == up->snapshot_term)
+		s = &nd->recv_snap;
+	else if (nd->disk.snap.index == index &&
+		 nd->disk.snap.term == up->snapshot_term)
+		s = &nd->disk.snap;
+	CHECK(w, s != NULL,
+	      "n%u installs a snapshot up to (%llu, %llu) it does not hold",
+	      nd->id, (unsigned long long)index,
+	      (unsigned long long)up->snapshot_term);
+	if (w->failed)
+		return;
+	CHECK(w, snap_committed(w, s),
+	      "State Machine Safety: n%u installs a snapshot up to (%llu, "
+	      "%llu) that is not the committed prefix",
+	      nd->id, (unsigned long long)index, (unsigned long long)s->term);
+	CHECK(w,
+	      index >= nd->commit &&
+		  (s == &nd->disk.snap || index > nd->commit),
+	      "n%u installs a snapshot up to %llu with commit %llu", nd->id,
+	      (unsigned long long)index, (unsigned long long)nd->commit);
+	CHECK(w, nd->role != RAFT_LEADER && raft_role(nd->r) != RAFT_LEADER,
+	      "leader n%u installs a snapshot", nd->id);
+	if (w->failed)
+		return;
+	held = nd->n >= index && nd->log[index - 1].term == s->term;
+	kept = raft_last_index(nd->r) > index;
+	CHECK(w,
+	      kept == (held && nd->n > index) &&
+		  raft_first_index(nd->r) == index + 1,
+	      "n%u's core %s the entries after its snapshot (%llu, %llu), its "
+	      "log %s it",
+	      nd->id, kept ? "kept" : "dropped", (unsigned long long)index,
+	      (unsigned long long)s->term, held ? "holding" : "not holding");
+	if (held)
+		CHECK(
+		    w, nd->log[index - 1].chain == s->chain,
+		    "Log Matching: n%u holds (%llu, %llu) with another prefix "
+		    "than its snapshot",
+		    nd->id, (unsigned long long)index,
+		    (unsigned long long)s->term);
+	if (w->failed)
+		return;
+	if (!held) {
+		for (i = index + 1; i <= nd->n; i++)
+			CHECK(w,
+			      !is_committed_chain(w, i, nd->log[i - 1].chain),
+			      "n%u's install deleted committed entry %llu",
+			      nd->id, (unsigned long long)i);
+		shadow_fill_committed(w, nd, 1, index);
+		nd->n = index;
+	}
+	nd->first = index + 1;
+	if (s == &nd->disk.snap) {
+		w->snap_resets++;
+	} else if (held && nd->n > index) {
+		w->installs_kept++;
+		nd->installs_kept++;
+	} else {
+		w->installs++;
+		nd->installs++;
+	}
+	vlog(w, nd->id, "install snapshot (%llu, %llu), %s",
+	     (unsigned long long)index, (unsigned long long)s->term,
+	     held ? "keeping the log after it" : "log dropped");
+	/* The state machine loads the snapshot (plan.h, write step). */
+	if (s->index > nd->applied) {
+		nd->applied = s->index;
+		nd->sm_chain = s->chain;
+	}
+	*out = *s;
+}
+
 /* Steps 1-2 of raft.h: queue the hard state and log changes for the disk,
  * and mirror them in the shadow log. */
 static void take_writes(struct world *w, struct node *nd,
 			const struct raft_update *up)
 {
 	struct disk_batch *b;
-	uint64_t i, delay;
+	uint64_t i;
 
-	if (!up->hs_changed && up->truncate_from == 0 && up->n_append == 0)
+	if (!up->hs_changed && up->truncate_from == 0 && up->n_append == 0 &&
+	    up->snapshot_index == 0)
 		return;
 	b = xcalloc(1, sizeof(*b));
 	if (up->hs_changed) {
@@ -600,6 +901,8 @@ static void take_writes(struct world *w, struct node *nd,
 		b->term = nd->hs_term = up->term;
 		b->vote = nd->hs_vote = up->vote;
 	}
+	if (up->snapshot_index)
+		take_install(w, nd, up, &b->install);
 	if (up->truncate_from) {
 		CHECK(w, up->truncate_from >= 1 && up->truncate_from <= nd->n,
 		      "n%u truncates from %llu but its log has %llu entries",
@@ -640,17 +943,7 @@ static void take_writes(struct world *w, struct node *nd,
 			shadow_append(w, nd, e, &b->entries[i]);
 		}
 	}
-	delay = rng_range(&w->rng, nd->disk.delay_min, nd->disk.delay_max);
-	b->seq = ++nd->disk.issued_seq;
-	b->durable_at = w->now + delay;
-	/* One disk: writes become durable in the order they were issued. */
-	if (nd->disk.tail && nd->disk.tail->durable_at > b->durable_at)
-		b->durable_at = nd->disk.tail->durable_at;
-	if (nd->disk.tail)
-		nd->disk.tail->next = b;
-	else
-		nd->disk.head = b;
-	nd->disk.tail = b;
+	disk_queue(w, nd, b);
 }
 
 /* What a core sends must fit its own state and the protocol. */
@@ -721,6 +1014,43 @@ static void check_msg(struct world *w, struct node *nd,
 			      (unsigned long long)m->u.append_resp.match_index,
 			      (unsigned long long)nd->n);
 		return;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		CHECK(w, m->term == nd->hs_term,
+		      "n%u answers in term %llu, its hard state says %llu",
+		      nd->id, (unsigned long long)m->term,
+		      (unsigned long long)nd->hs_term);
+		if (m->u.snapshot_resp.success)
+			CHECK(w, m->u.snapshot_resp.index <= nd->commit,
+			      "n%u says it holds a snapshot up to %llu with "
+			      "commit %llu",
+			      nd->id,
+			      (unsigned long long)m->u.snapshot_resp.index,
+			      (unsigned long long)nd->commit);
+		return;
+	case RAFT_MSG_SNAPSHOT: {
+		const struct raft_msg_snapshot *sn = &m->u.snapshot;
+		CHECK(w,
+		      nd->role == RAFT_LEADER && m->term == nd->term &&
+			  m->term == nd->hs_term,
+		      "n%u (%s, term %llu) sends InstallSnapshot for term %llu",
+		      nd->id, raft_role_name(nd->role),
+		      (unsigned long long)nd->term,
+		      (unsigned long long)m->term);
+		/* §7: a snapshot holds committed entries only, and the
+		 * leader names its latest (which its log no longer
+		 * needs to start before). */
+		CHECK(w,
+		      sn->index == raft_snapshot_index(nd->r) &&
+			  sn->index <= nd->commit && sn->index <= nd->n &&
+			  sn->term == nd->log[sn->index - 1].term &&
+			  nd->log[sn->index - 1].chain ==
+			      w->committed[sn->index - 1].chain,
+		      "n%u sends a snapshot up to (%llu, %llu) that is not its "
+		      "latest or not committed",
+		      nd->id, (unsigned long long)sn->index,
+		      (unsigned long long)sn->term);
+		return;
+	}
 	case RAFT_MSG_APPEND:
 		break;
 	}
@@ -746,6 +1076,12 @@ static void check_msg(struct world *w, struct node *nd,
 	CHECK(w, m->u.append.n_entries <= w->cfg.max_batch_entries,
 	      "n%u sends %u entries, max_batch_entries is %u", nd->id,
 	      m->u.append.n_entries, w->cfg.max_batch_entries);
+	CHECK(w,
+	      m->u.append.n_entries == 0 ||
+		  m->u.append.prev_index + 1 >= nd->first,
+	      "n%u sends entries from %llu, its log starts at %llu", nd->id,
+	      (unsigned long long)(m->u.append.prev_index + 1),
+	      (unsigned long long)nd->first);
 	for (i = 0; i < m->u.append.n_entries && !w->failed; i++) {
 		const struct raft_entry *e = &m->u.append.entries[i];
 		uint64_t index = m->u.append.prev_index + 1 + i;
@@ -813,6 +1149,20 @@ static void resolve_props(struct world *w, struct node *nd)
 			continue;
 		}
 		t = raft_term_at(nd->r, p->index);
+		if (p->index + 1 < nd->first) {
+			/* Compacted (an install overtook it): the core can
+			 * no longer say which entry committed there, so
+			 * neither can its shell (raft.h). */
+			CHECK(w, t == 0,
+			      "n%u's raft_term_at(%llu) is %llu below its "
+			      "log's start",
+			      nd->id, (unsigned long long)p->index,
+			      (unsigned long long)t);
+			p->state = PROP_UNKNOWN;
+			p->done_at = w->now;
+			node_drop_prop(nd, k);
+			continue;
+		}
 		CHECK(w, t == nd->log[p->index - 1].term,
 		      "n%u's raft_term_at(%llu) disagrees with its updates",
 		      nd->id, (unsigned long long)p->index);
@@ -841,20 +1191,29 @@ static void apply(struct world *w, struct node *nd)
 	while (nd->applied < nd->commit && !w->failed) {
 		uint64_t i = nd->applied + 1;
 		const struct raft_entry *e = raft_entry_at(nd->r, i);
-		uint64_t prev = i > 1 ? nd->log[i - 2].chain : 0;
+		uint64_t state;
 
-		CHECK(w,
-		      e != NULL &&
-			  chain_next(prev, entry_hash(e->term, e->type, e->buf,
-						      e->len)) ==
-			      nd->log[i - 1].chain,
+		/* The state machine hashes what it applies onto its state
+		 * (which a snapshot may have set): equal states, equal
+		 * applied sequences. */
+		CHECK(w, e != NULL,
+		      "n%u applies entry %llu, which its log (from %llu) does "
+		      "not hold",
+		      nd->id, (unsigned long long)i,
+		      (unsigned long long)nd->first);
+		if (e == NULL)
+			break;
+		state = chain_next(
+		    nd->sm_chain, entry_hash(e->term, e->type, e->buf, e->len));
+		CHECK(w, state == nd->log[i - 1].chain,
 		      "n%u's entry %llu changed since it was appended", nd->id,
 		      (unsigned long long)i);
-		CHECK(w, nd->log[i - 1].chain == w->committed[i - 1].chain,
+		CHECK(w, state == w->committed[i - 1].chain,
 		      "State Machine Safety: n%u applies a different entry "
 		      "%llu than another node",
 		      nd->id, (unsigned long long)i);
 		nd->applied = i;
+		nd->sm_chain = state;
 	}
 }
 
@@ -1115,6 +1474,91 @@ static void node_process(struct world *w, struct node *nd)
 		serve_reads(nd, w);
 }
 
+/* ---- snapshots taken by the nodes (§7) ---------------------------------- */
+
+int world_snapshot(struct world *w, uint32_t id, uint64_t keep)
+{
+	struct node *nd = &w->nodes[id];
+
+	if (w->failed || !nd->up || nd->paused_until > w->now ||
+	    nd->snap_pending.index != 0 || nd->applied == 0 ||
+	    nd->applied <= nd->disk.snap.index)
+		return -1;
+	/* The state machine's own state, as it stands. */
+	nd->snap_pending.index = nd->applied;
+	nd->snap_pending.term = nd->log[nd->applied - 1].term;
+	nd->snap_pending.chain = nd->sm_chain;
+	nd->snap_keep = keep;
+	nd->snap_at = w->now + rng_range(&w->rng, w->o.snap_persist_min,
+					 w->o.snap_persist_max);
+	vlog(w, id, "snapshot up to (%llu, %llu) being written",
+	     (unsigned long long)nd->snap_pending.index,
+	     (unsigned long long)nd->snap_pending.term);
+	return 0;
+}
+
+/* nd's snapshot is durable: it becomes the latest (unless an install
+ * made a newer one durable meanwhile); the core hears of it
+ * (raft_snapshot_taken) and the stored log is compacted behind the
+ * writes already queued, the last step. */
+static void snap_complete(struct world *w, struct node *nd)
+{
+	struct snap_data s = nd->snap_pending;
+	uint64_t offset = raft_first_index(nd->r) - 1, compact_to;
+	bool fits;
+	int rv;
+
+	memset(&nd->snap_pending, 0, sizeof(nd->snap_pending));
+	CHECK(w, snap_committed(w, &s),
+	      "State Machine Safety: n%u's state machine at %llu is not the "
+	      "committed prefix",
+	      nd->id, (unsigned long long)s.index);
+	if (w->failed || s.index <= nd->disk.snap.index)
+		return; /* an install overtook it */
+	nd->disk.snap = s;
+	w->snapshots++;
+	compact_to = s.index > nd->snap_keep ? s.index - nd->snap_keep : 0;
+	if (compact_to < offset)
+		compact_to = offset;
+	/* raft.h: refused when an install moved the log past it. */
+	fits = s.index >= offset && s.index >= raft_snapshot_index(nd->r) &&
+	       s.index <= raft_commit_index(nd->r) && s.index <= nd->n;
+	if (!fits)
+		compact_to = offset;
+	rv = raft_snapshot_taken(nd->r, s.index, compact_to);
+	vlog(w, nd->id,
+	     "durable: snapshot up to (%llu, %llu), compact to %llu: %s",
+	     (unsigned long long)s.index, (unsigned long long)s.term,
+	     (unsigned long long)compact_to, raft_strerror(rv));
+	CHECK(w, rv == (fits ? 0 : RAFT_EINVAL),
+	      "raft_snapshot_taken(n%u, %llu, %llu) with log %llu..%llu, "
+	      "commit %llu: %s",
+	      nd->id, (unsigned long long)s.index,
+	      (unsigned long long)compact_to, (unsigned long long)offset + 1,
+	      (unsigned long long)nd->n, (unsigned long long)nd->commit,
+	      raft_strerror(rv));
+	if (rv != 0 || w->failed)
+		return;
+	CHECK(w,
+	      raft_snapshot_index(nd->r) == s.index &&
+		  raft_first_index(nd->r) == compact_to + 1 &&
+		  raft_last_index(nd->r) == nd->n,
+	      "n%u's core after raft_snapshot_taken(%llu, %llu): snapshot "
+	      "%llu, log %llu..%llu",
+	      nd->id, (unsigned long long)s.index,
+	      (unsigned long long)compact_to,
+	      (unsigned long long)raft_snapshot_index(nd->r),
+	      (unsigned long long)raft_first_index(nd->r),
+	      (unsigned long long)raft_last_index(nd->r));
+	if (compact_to > offset) {
+		struct disk_batch *b = xcalloc(1, sizeof(*b));
+		b->compact_to = compact_to;
+		disk_queue(w, nd, b);
+		nd->first = compact_to + 1;
+		w->compactions++;
+	}
+}
+
 /* ---- nodes: start, crash ------------------------------------------------ */
 
 static void node_start(struct world *w, struct node *nd)
@@ -1137,32 +1581,59 @@ static void node_start(struct world *w, struct node *nd)
 	rv = raft_load_hard_state(nd->r, nd->disk.term, nd->disk.vote);
 	CHECK(w, rv == 0, "raft_load_hard_state(n%u): %s", nd->id,
 	      raft_strerror(rv));
+	if (nd->disk.snap.index != 0 || nd->disk.base != 0) {
+		/* The stored log starts after its base; the state machine
+		 * is loaded from the latest snapshot. */
+		const struct disk *d = &nd->disk;
+		rv = raft_load_snapshot(nd->r, d->base,
+					d->base ? d->log[d->base - 1].term : 0,
+					d->snap.index, d->snap.term);
+		CHECK(w, rv == 0,
+		      "raft_load_snapshot(n%u, %llu, %llu, %llu, %llu): %s",
+		      nd->id, (unsigned long long)d->base,
+		      (unsigned long long)(d->base ? d->log[d->base - 1].term
+						   : 0),
+		      (unsigned long long)d->snap.index,
+		      (unsigned long long)d->snap.term, raft_strerror(rv));
+	}
+	/* The shadow holds the whole history: compacted entries as the
+	 * disk remembers them (the committed ones), then the stored log. */
 	nd->n = 0;
 	for (i = 0; i < nd->disk.n && !w->failed; i++) {
 		const struct disk_entry *e = &nd->disk.log[i];
 		struct shadow_entry *s;
-		rv = raft_load_entry(nd->r, e->term, e->type, e->buf, e->len);
-		CHECK(w, rv == 0, "raft_load_entry(n%u, %llu): %s", nd->id,
-		      (unsigned long long)(i + 1), raft_strerror(rv));
 		GROW(nd->log, nd->cap, nd->n + 1);
 		s = &nd->log[nd->n++];
 		s->term = e->term;
 		s->type = e->type;
 		s->chain = e->chain;
+		if (i < nd->disk.base) {
+			s->pid = w->committed[i].pid;
+			continue;
+		}
 		s->pid = payload_pid(e->type, e->buf, e->len);
+		rv = raft_load_entry(nd->r, e->term, e->type, e->buf, e->len);
+		CHECK(w, rv == 0, "raft_load_entry(n%u, %llu): %s", nd->id,
+		      (unsigned long long)(i + 1), raft_strerror(rv));
 	}
+	nd->first = nd->disk.base + 1;
 	nd->hs_term = nd->disk.term;
 	nd->hs_vote = nd->disk.vote;
 	nd->term = nd->disk.term;
 	nd->role = RAFT_FOLLOWER;
 	nd->leader = 0;
-	nd->commit = 0;
-	nd->applied = 0; /* the state machine is rebuilt from the log */
+	/* The state machine is the latest snapshot's, then rebuilt from the
+	 * log; what the snapshot holds is committed. */
+	nd->commit = nd->disk.snap.index;
+	nd->applied = nd->disk.snap.index;
+	nd->sm_chain = nd->disk.snap.chain;
+	memset(&nd->snap_pending, 0, sizeof(nd->snap_pending));
+	memset(&nd->recv_snap, 0, sizeof(nd->recv_snap));
 	nd->up = true;
 	nd->disk.issued_seq = nd->disk.durable_seq = 0;
 	raft_start(nd->r, node_now(w, nd));
 	node_process(w, nd);
-	if (nd->disk.n > 0 && !w->failed) {
+	if (nd->disk.n > nd->disk.base && !w->failed) {
 		raft_persisted(nd->r, node_now(w, nd), nd->disk.n,
 			       nd->disk.log[nd->disk.n - 1].term);
 		node_process(w, nd);
@@ -1216,6 +1687,8 @@ void world_crash(struct world *w, uint32_t id)
 			q->state = READ_LOST;
 	}
 	nd->n_reads = 0;
+	/* A snapshot still being written is lost with the page cache. */
+	memset(&nd->snap_pending, 0, sizeof(nd->snap_pending));
 	raft_close(nd->r);
 	free(nd->r);
 	nd->r = NULL;
@@ -1244,15 +1717,25 @@ void world_restart(struct world *w, uint32_t id)
 		return;
 	nd->paused_until = 0;
 	nd->incarnation++;
-	vlog(w, id, "RESTART with term %llu vote %u and %llu entries",
-	     (unsigned long long)nd->disk.term, nd->disk.vote,
-	     (unsigned long long)nd->disk.n);
+	if (nd->disk.snap.index == 0 && nd->disk.base == 0)
+		vlog(w, id, "RESTART with term %llu vote %u and %llu entries",
+		     (unsigned long long)nd->disk.term, nd->disk.vote,
+		     (unsigned long long)nd->disk.n);
+	else
+		vlog(w, id,
+		     "RESTART with term %llu vote %u, snapshot (%llu, %llu) "
+		     "and entries %llu..%llu",
+		     (unsigned long long)nd->disk.term, nd->disk.vote,
+		     (unsigned long long)nd->disk.snap.index,
+		     (unsigned long long)nd->disk.snap.term,
+		     (unsigned long long)nd->disk.base + 1,
+		     (unsigned long long)nd->disk.n);
 	node_start(w, nd);
 }
 
 /* ---- the event loop ----------------------------------------------------- */
 
-enum { EV_NONE, EV_DISK, EV_MSG, EV_WAKE };
+enum { EV_NONE, EV_DISK, EV_SNAP, EV_MSG, EV_WAKE };
 
 static void vlog_msg(struct world *w, const struct raft_msg *m)
 {
@@ -1295,7 +1778,32 @@ static void vlog_msg(struct world *w, const struct raft_msg *m)
 		     (unsigned long long)ar->conflict_index,
 		     (unsigned long long)ar->last_log_index);
 		break;
+	case RAFT_MSG_SNAPSHOT:
+		vlog(w, m->to, "<- n%u snapshot term %llu up to (%llu, %llu)",
+		     m->from, (unsigned long long)m->term,
+		     (unsigned long long)m->u.snapshot.index,
+		     (unsigned long long)m->u.snapshot.term);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		vlog(w, m->to, "<- n%u snapshot-resp term %llu %s index %llu",
+		     m->from, (unsigned long long)m->term,
+		     m->u.snapshot_resp.success ? "ok" : "REJECT",
+		     (unsigned long long)m->u.snapshot_resp.index);
+		break;
 	}
+}
+
+/* The sender's transport reports a failed snapshot transfer. */
+static void deliver_notice(struct world *w, struct flight *f)
+{
+	struct node *nd = &w->nodes[f->m.from];
+
+	if (!nd->up || nd->incarnation != f->incarnation)
+		return; /* the process that sent it is gone */
+	w->snap_notices++;
+	vlog(w, nd->id, "snapshot to n%u failed", f->m.to);
+	raft_snapshot_failed(nd->r, node_now(w, nd), f->m.to);
+	node_process(w, nd);
 }
 
 static void deliver(struct world *w, struct flight *f)
@@ -1303,17 +1811,39 @@ static void deliver(struct world *w, struct flight *f)
 	struct node *to = &w->nodes[f->m.to];
 	int rv;
 
+	if (f->notice) {
+		deliver_notice(w, f);
+		return;
+	}
 	if (!to->up || !link_open(w, f->m.from, f->m.to)) {
 		w->msgs_dropped++;
+		/* A transfer cut short: the sender may notice. */
+		if (f->m.type == RAFT_MSG_SNAPSHOT && rng_below(&w->rng, 2))
+			snap_notice(w, &f->m);
 		return;
 	}
 	w->msgs_delivered++;
 	if (w->o.verbose)
 		vlog_msg(w, &f->m);
+	if (f->m.type == RAFT_MSG_SNAPSHOT) {
+		/* The data is durable here before the message is handed
+		 * over (raft.h); the install, if any, promotes it. */
+		CHECK(w,
+		      f->snap.index == f->m.u.snapshot.index &&
+			  f->snap.term == f->m.u.snapshot.term,
+		      "a snapshot request names (%llu, %llu), carries (%llu, "
+		      "%llu)",
+		      (unsigned long long)f->m.u.snapshot.index,
+		      (unsigned long long)f->m.u.snapshot.term,
+		      (unsigned long long)f->snap.index,
+		      (unsigned long long)f->snap.term);
+		to->recv_snap = f->snap;
+	}
 	rv = raft_recv(to->r, node_now(w, to), &f->m);
 	CHECK(w, rv == 0, "raft_recv(n%u, %s from n%u): %s", to->id,
 	      msg_name(f->m.type), f->m.from, raft_strerror(rv));
 	node_process(w, to);
+	memset(&to->recv_snap, 0, sizeof(to->recv_snap));
 }
 
 /* Election Safety over every node at once (roles change only in the
@@ -1365,6 +1895,18 @@ static bool world_step(struct world *w, uint64_t limit)
 			who = i;
 		}
 	}
+	for (i = 1; i <= w->n; i++) {
+		struct node *nd = &w->nodes[i];
+		if (!nd->up || nd->snap_pending.index == 0)
+			continue;
+		t = nd->snap_at > w->now ? nd->snap_at : w->now;
+		t = t > nd->paused_until ? t : nd->paused_until;
+		if (t < best) {
+			best = t;
+			kind = EV_SNAP;
+			who = i;
+		}
+	}
 	if (w->n_heap > 0) {
 		t = w->heap[0]->at > w->now ? w->heap[0]->at : w->now;
 		if (t < best) {
@@ -1401,9 +1943,12 @@ static bool world_step(struct world *w, uint64_t limit)
 	case EV_DISK:
 		disk_complete(w, &w->nodes[who]);
 		break;
+	case EV_SNAP:
+		snap_complete(w, &w->nodes[who]);
+		break;
 	case EV_MSG: {
 		struct flight *f = heap_pop(w);
-		struct node *to = &w->nodes[f->m.to];
+		struct node *to = &w->nodes[f->notice ? f->m.from : f->m.to];
 		if (to->up && to->paused_until > w->now) {
 			/* It waits in the socket buffer, in order. */
 			f->at = to->paused_until;
@@ -1445,9 +1990,17 @@ int world_inject(struct world *w, uint32_t to, const struct raft_msg *m)
 		vlog(w, to, "FORGED message (from %u to %u):", m->from, m->to);
 		vlog_msg(w, m);
 	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		/* Data no state machine ever had: installing it would be
+		 * caught (take_install). */
+		nd->recv_snap.index = m->u.snapshot.index;
+		nd->recv_snap.term = m->u.snapshot.term;
+		nd->recv_snap.chain = UINT64_C(0xF0F0F0F0F0F0F0F0);
+	}
 	rv = raft_recv(nd->r, node_now(w, nd), m);
 	vlog(w, to, "FORGED message %s", rv == 0 ? "taken" : raft_strerror(rv));
 	node_process(w, nd);
+	memset(&nd->recv_snap, 0, sizeof(nd->recv_snap));
 	step_checks(w);
 	return rv;
 }
@@ -1758,10 +2311,32 @@ void world_deep_check(struct world *w)
 		struct node *nd = &w->nodes[k];
 		uint64_t chain = 0;
 
+		/* The durable snapshot and what it covers: committed
+		 * entries only, and compaction never ahead of it (§7). */
+		CHECK(w,
+		      nd->disk.base <= nd->disk.snap.index &&
+			  (nd->disk.snap.index == 0 ||
+			   snap_committed(w, &nd->disk.snap)),
+		      "n%u's disk is compacted up to %llu with a snapshot up "
+		      "to %llu (committed: %d)",
+		      k, (unsigned long long)nd->disk.base,
+		      (unsigned long long)nd->disk.snap.index,
+		      nd->disk.snap.index ? snap_committed(w, &nd->disk.snap)
+					  : 1);
 		/* The durable log: its chains are right and every entry
 		 * agrees with every other log (Log Matching). */
 		for (i = 1; i <= nd->disk.n && !w->failed; i++) {
 			const struct disk_entry *e = &nd->disk.log[i - 1];
+			if (i <= nd->disk.base) {
+				CHECK(w,
+				      e->buf == NULL &&
+					  is_committed_chain(w, i, e->chain),
+				      "n%u's compacted entry %llu is not "
+				      "the committed one",
+				      k, (unsigned long long)i);
+				chain = e->chain;
+				continue;
+			}
 			chain = chain_next(chain, entry_hash(e->term, e->type,
 							     e->buf, e->len));
 			CHECK(w, chain == e->chain,
@@ -1772,12 +2347,33 @@ void world_deep_check(struct world *w)
 		if (!nd->up)
 			continue;
 		/* The core's log is the one its updates described. */
-		CHECK(w, raft_last_index(nd->r) == nd->n,
-		      "n%u holds %llu entries, its updates say %llu", k,
+		CHECK(w,
+		      raft_last_index(nd->r) == nd->n &&
+			  raft_first_index(nd->r) == nd->first &&
+			  nd->first <= nd->n + 1,
+		      "n%u holds entries %llu..%llu, its updates say "
+		      "%llu..%llu",
+		      k, (unsigned long long)raft_first_index(nd->r),
 		      (unsigned long long)raft_last_index(nd->r),
-		      (unsigned long long)nd->n);
-		chain = 0;
-		for (i = 1; i <= nd->n && !w->failed; i++) {
+		      (unsigned long long)nd->first, (unsigned long long)nd->n);
+		CHECK(w,
+		      raft_snapshot_index(nd->r) + 1 >= nd->first &&
+			  raft_snapshot_index(nd->r) <= nd->commit &&
+			  (nd->disk.head != NULL ||
+			   raft_snapshot_index(nd->r) <= nd->disk.snap.index),
+		      "n%u's snapshot index %llu (log from %llu, commit %llu, "
+		      "durable snapshot %llu)",
+		      k, (unsigned long long)raft_snapshot_index(nd->r),
+		      (unsigned long long)nd->first,
+		      (unsigned long long)nd->commit,
+		      (unsigned long long)nd->disk.snap.index);
+		chain = nd->first >= 2 ? nd->log[nd->first - 2].chain : 0;
+		if (nd->first >= 2)
+			CHECK(w, is_committed_chain(w, nd->first - 1, chain),
+			      "n%u's log starts after %llu, which is not the "
+			      "committed one",
+			      k, (unsigned long long)(nd->first - 1));
+		for (i = nd->first; i <= nd->n && !w->failed; i++) {
 			const struct raft_entry *e = raft_entry_at(nd->r, i);
 			CHECK(w, e != NULL, "n%u lost entry %llu", k,
 			      (unsigned long long)i);
@@ -1791,11 +2387,22 @@ void world_deep_check(struct world *w)
 			      k, (unsigned long long)i);
 			log_matching(w, i, e->term, chain, "in-memory", k);
 		}
-		CHECK(w, nd->applied <= nd->commit && nd->commit <= nd->n,
-		      "n%u: applied %llu, commit %llu, log %llu", k,
+		CHECK(w,
+		      nd->applied <= nd->commit && nd->commit <= nd->n &&
+			  nd->applied + 1 >= nd->first,
+		      "n%u: applied %llu, commit %llu, log %llu..%llu", k,
 		      (unsigned long long)nd->applied,
 		      (unsigned long long)nd->commit,
-		      (unsigned long long)nd->n);
+		      (unsigned long long)nd->first, (unsigned long long)nd->n);
+		/* State Machine Safety: the state machine's state is the
+		 * committed prefix it claims to have applied. */
+		CHECK(w,
+		      nd->applied == 0
+			  ? nd->sm_chain == 0
+			  : is_committed_chain(w, nd->applied, nd->sm_chain),
+		      "State Machine Safety: n%u's state machine at %llu is "
+		      "not the committed prefix",
+		      k, (unsigned long long)nd->applied);
 		CHECK(w,
 		      nd->commit == 0 ||
 			  (nd->commit <= w->n_committed &&
@@ -1952,6 +2559,12 @@ void world_add_totals(struct world_totals *t, const struct world *w)
 	t->msgs += w->msgs_sent;
 	t->checks += w->checks;
 	t->injected += w->injected;
+	t->snapshots += w->snapshots;
+	t->compactions += w->compactions;
+	t->installs += w->installs + w->installs_kept;
+	t->snap_resets += w->snap_resets;
+	t->snap_transfers += w->snap_transfers;
+	t->snap_notices += w->snap_notices;
 	if (w->failed)
 		t->failures++;
 }
@@ -1979,6 +2592,8 @@ void world_default_opts(struct world_opts *o, const char *name, uint64_t seed,
 	o->persist_max = 2;
 	o->payload_min = 8;
 	o->payload_max = 64;
+	o->snap_persist_min = 0;
+	o->snap_persist_max = 2;
 }
 
 int world_init(struct world *w, const struct world_opts *o)

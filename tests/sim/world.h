@@ -27,6 +27,16 @@ struct world_link {
 	uint32_t delay_max;
 };
 
+/* A snapshot of a simulated state machine (§7): its state after applying
+ * the entries 1..index, which is the chain hash of those entries (the
+ * state machine hashes what it applies, so equal states mean equal
+ * applied sequences), and the term of entry `index`.  index 0: none. */
+struct snap_data {
+	uint64_t index;
+	uint64_t term;
+	uint64_t chain;
+};
+
 /* An entry as a disk holds it (owns buf).  `chain` hashes the entry and
  * every entry before it, so equal chains mean equal prefixes. */
 struct disk_entry {
@@ -45,6 +55,12 @@ struct disk_batch {
 	bool has_hs;
 	uint64_t term;
 	uint32_t vote;
+	/* Installs this snapshot first (after the hard state): it becomes
+	 * the latest, and the log starts after it (raft.h, step 2). */
+	struct snap_data install;
+	/* Compacts the stored log up to here (after a snapshot covering it
+	 * was durable: compaction is the last step).  0: none. */
+	uint64_t compact_to;
 	uint64_t truncate_from;
 	/* Highest index known committed when the core decided this write:
 	 * a truncation may reach the disk after the cluster has committed
@@ -63,6 +79,12 @@ struct disk {
 	struct disk_entry *log; /* index i at log[i - 1] */
 	uint64_t n;
 	uint64_t cap;
+	/* Entries up to `base` were compacted away: what a real disk would
+	 * no longer hold (their payload is freed, buf NULL); their term and
+	 * chain stay, as the harness's history.  base <= snap.index. */
+	uint64_t base;
+	/* The latest durable snapshot (a file apart from the log). */
+	struct snap_data snap;
 	struct disk_batch *head; /* not yet durable, oldest first */
 	struct disk_batch *tail;
 	uint64_t issued_seq;
@@ -71,7 +93,9 @@ struct disk {
 	uint32_t delay_max;
 };
 
-/* The harness's image of one entry of a core's in-memory log. */
+/* The harness's image of one entry of a core's log: the whole history
+ * 1..n, also below the core's first index (entries compacted or
+ * installed from a snapshot, filled in from the committed sequence). */
 struct shadow_entry {
 	uint64_t term;
 	uint64_t chain;
@@ -100,6 +124,7 @@ struct node {
 	struct shadow_entry *log; /* index i at log[i - 1] */
 	uint64_t n;
 	uint64_t cap;
+	uint64_t first; /* the core's first index (raft_first_index) */
 	uint64_t hs_term;
 	uint32_t hs_vote;
 	uint64_t commit;
@@ -107,8 +132,22 @@ struct node {
 	uint64_t term;
 	uint32_t leader;
 
-	/* The state machine: entries 1..applied applied in order. */
+	/* The state machine: entries 1..applied applied in order; its state
+	 * is the chain hash of what it applied (struct snap_data). */
 	uint64_t applied;
+	uint64_t sm_chain;
+	/* A snapshot of the state machine being written (index 0: none),
+	 * durable at snap_at; then raft_snapshot_taken() compacts up to
+	 * snap_keep entries before its index. */
+	struct snap_data snap_pending;
+	uint64_t snap_at;
+	uint64_t snap_keep;
+	uint64_t installs;	/* snapshots installed, the log dropped */
+	uint64_t installs_kept; /* ... the entries after it kept */
+	/* A snapshot received from the leader, durable here, while its
+	 * RAFT_MSG_SNAPSHOT is being delivered (raft.h): what an install in
+	 * that update installs. */
+	struct snap_data recv_snap;
 
 	struct held_msg *held_head;
 	struct held_msg *held_tail;
@@ -165,14 +204,22 @@ struct committed {
 	uint64_t chain;
 	uint64_t term;
 	uint64_t pid;
+	uint8_t type;
 	uint64_t seen_term; /* term of the first node seen to commit it */
 };
 
-/* A message on the wire. */
+/* A message on the wire.  A snapshot request carries the snapshot's data
+ * (the sender's latest durable one, which the message then names).  A
+ * notice is no message: the sender's transport telling it that its
+ * snapshot to m.to failed (raft_snapshot_failed), if it still runs the
+ * incarnation that sent it. */
 struct flight {
 	uint64_t at;
 	uint64_t seq;
 	struct raft_msg m;
+	struct snap_data snap;
+	bool notice;
+	uint64_t incarnation;
 };
 
 /* (index, term) -> chain, for Log Matching across every log ever seen. */
@@ -207,6 +254,17 @@ struct world_opts {
 	bool random_clocks;   /* give every node a different clock origin */
 	/* Chance that a crash keeps part of the unsynced writes. */
 	uint32_t crash_keep_ppm;
+	/* Snapshots (world_snapshot): how long writing one takes (a file
+	 * apart from the log, so not ordered with the log's writes), how
+	 * long a transfer takes on top of the link's delay, and the chance
+	 * that a transfer fails (the sender learns of it) or is lost
+	 * silently.  A transfer the link drops is noticed half the time. */
+	uint32_t snap_persist_min;
+	uint32_t snap_persist_max;
+	uint32_t snap_xfer_min;
+	uint32_t snap_xfer_max;
+	uint32_t snap_fail_ppm;
+	uint32_t snap_lose_ppm;
 	bool verbose;
 	FILE *trace_out; /* where verbose output goes; NULL: stdout */
 };
@@ -238,6 +296,13 @@ struct world {
 	uint64_t elections;	 /* distinct (term, leader) pairs seen */
 	uint64_t leader_commits; /* commit advances made by a leader counting */
 	uint64_t crashes;
+	uint64_t snapshots;	 /* made durable by world_snapshot */
+	uint64_t compactions;	 /* raft_snapshot_taken that dropped entries */
+	uint64_t installs;	 /* snapshots installed, the log dropped */
+	uint64_t installs_kept;	 /* ... the entries after it kept */
+	uint64_t snap_resets;	 /* restarts whose log missed the snapshot */
+	uint64_t snap_notices;	 /* raft_snapshot_failed calls */
+	uint64_t snap_transfers; /* snapshot requests put on the wire */
 	uint64_t same_time_steps;
 	uint64_t last_step_at;
 	uint64_t steps_since_deep;
@@ -279,6 +344,14 @@ struct world_totals {
 	uint64_t checks;
 	uint64_t injected;
 	uint64_t failures;
+	/* Snapshots (§7): taken, compactions, installs, restarts that
+	 * dropped a log missing the snapshot, transfers, failure notices. */
+	uint64_t snapshots;
+	uint64_t compactions;
+	uint64_t installs;
+	uint64_t snap_resets;
+	uint64_t snap_transfers;
+	uint64_t snap_notices;
 };
 
 /* Adds w's counters (and its failure, if any) to *t. */
@@ -338,6 +411,14 @@ void world_heal(struct world *w);
 void world_pause(struct world *w, uint32_t id, uint64_t ms);
 void world_crash(struct world *w, uint32_t id);
 void world_restart(struct world *w, uint32_t id);
+/* Node id's state machine starts writing a snapshot of what it applied
+ * (durable after snap_persist_min..max ms, unless it crashes first);
+ * then raft_snapshot_taken() is called with up to `keep` entries kept
+ * before the snapshot's index, and the stored log is compacted behind
+ * the writes already queued.  Returns 0, or -1 if there is nothing to do
+ * (down, paused, nothing applied since its latest snapshot, one being
+ * written). */
+int world_snapshot(struct world *w, uint32_t id, uint64_t keep);
 /* An extra raft_tick() at an arbitrary moment (must be harmless). */
 void world_tick(struct world *w, uint32_t id);
 /* A forged message: hands m to node `to` now, as if it had just arrived

@@ -144,6 +144,47 @@ static struct raft_msg golden_append_resp_msg(void)
 	return m;
 }
 
+/* InstallSnapshot from 1 to 3 in term 7: the snapshot covers up to index
+ * 0x0102030405060708, of term 6. */
+static const uint8_t golden_snapshot[] = {
+    0x01, 0x05, 0x00, 0x00,			    /* v1, SNAPSHOT */
+    0x01, 0x00, 0x00, 0x00,			    /* from 1 */
+    0x03, 0x00, 0x00, 0x00,			    /* to 3 */
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* term 7 */
+    0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* index */
+    0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* snapshot term 6 */
+};
+
+static struct raft_msg golden_snapshot_msg(void)
+{
+	struct raft_msg m = {
+	    .type = RAFT_MSG_SNAPSHOT, .from = 1, .to = 3, .term = 7};
+
+	m.u.snapshot.index = UINT64_C(0x0102030405060708);
+	m.u.snapshot.term = 6;
+	return m;
+}
+
+/* Its answer from 3 to 1 in term 7: installed, the log held up to 300. */
+static const uint8_t golden_snapshot_resp[] = {
+    0x01, 0x06, 0x00, 0x00,			    /* v1, SNAPSHOT_RESP */
+    0x03, 0x00, 0x00, 0x00,			    /* from 3 */
+    0x01, 0x00, 0x00, 0x00,			    /* to 1 */
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* term 7 */
+    0x01,					    /* success */
+    0x2c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* index 300 */
+};
+
+static struct raft_msg golden_snapshot_resp_msg(void)
+{
+	struct raft_msg m = {
+	    .type = RAFT_MSG_SNAPSHOT_RESP, .from = 3, .to = 1, .term = 7};
+
+	m.u.snapshot_resp.success = true;
+	m.u.snapshot_resp.index = 300;
+	return m;
+}
+
 struct golden {
 	const char *name;
 	const uint8_t *bytes;
@@ -158,6 +199,9 @@ static const struct golden goldens[] = {
     {"append", golden_append, sizeof(golden_append), golden_append_msg},
     {"append answer", golden_append_resp, sizeof(golden_append_resp),
      golden_append_resp_msg},
+    {"snapshot", golden_snapshot, sizeof(golden_snapshot), golden_snapshot_msg},
+    {"snapshot answer", golden_snapshot_resp, sizeof(golden_snapshot_resp),
+     golden_snapshot_resp_msg},
 };
 #define N_GOLDENS (sizeof(goldens) / sizeof(goldens[0]))
 
@@ -251,6 +295,14 @@ static void same_msg(const struct raft_msg *got, const struct raft_msg *want,
 		FIELD(u.append_resp.conflict_index);
 		FIELD(u.append_resp.last_log_index);
 		FIELD(u.append_resp.seq);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		FIELD(u.snapshot.index);
+		FIELD(u.snapshot.term);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		FIELD(u.snapshot_resp.success);
+		FIELD(u.snapshot_resp.index);
 		break;
 	}
 }
@@ -399,6 +451,8 @@ static void test_method(void)
 	CHECK_EQ_STR(wire_method(RAFT_MSG_VOTE_RESP), "requestVote");
 	CHECK_EQ_STR(wire_method(RAFT_MSG_APPEND), "appendEntries");
 	CHECK_EQ_STR(wire_method(RAFT_MSG_APPEND_RESP), "appendEntries");
+	CHECK_EQ_STR(wire_method(RAFT_MSG_SNAPSHOT), "installSnapshot");
+	CHECK_EQ_STR(wire_method(RAFT_MSG_SNAPSHOT_RESP), "installSnapshot");
 }
 
 /* Each golden frame is what wire_encode writes for its message, and
@@ -587,6 +641,91 @@ static void test_roundtrip_append_answers(void)
 	ROUNDTRIP(&m, false);
 }
 
+static void test_roundtrip_snapshots(void)
+{
+	struct raft_msg m = {
+	    .type = RAFT_MSG_SNAPSHOT, .from = 2, .to = 5, .term = 8};
+	struct raft_msg a = {
+	    .type = RAFT_MSG_SNAPSHOT_RESP, .from = 5, .to = 2, .term = 8};
+
+	/* The smallest snapshot there is, one of the message's term, one
+	 * at the bounds. */
+	m.u.snapshot.index = 1;
+	m.u.snapshot.term = 1;
+	ROUNDTRIP(&m, false);
+	ROUNDTRIP(&m, true);
+	m.u.snapshot.index = 12345;
+	m.u.snapshot.term = 8;
+	ROUNDTRIP(&m, false);
+	m.term = RAFT_MAX_TERM;
+	m.from = UINT32_MAX;
+	m.u.snapshot.index = RAFT_MAX_INDEX;
+	m.u.snapshot.term = RAFT_MAX_TERM;
+	ROUNDTRIP(&m, true);
+
+	/* Answers: installed (or held already) up to an index, and the
+	 * refusal of a stale term, which names none. */
+	a.u.snapshot_resp.success = true;
+	a.u.snapshot_resp.index = 12345;
+	ROUNDTRIP(&a, false);
+	ROUNDTRIP(&a, true);
+	a.u.snapshot_resp.index = RAFT_MAX_INDEX;
+	ROUNDTRIP(&a, false);
+	a.term = 9;
+	a.u.snapshot_resp.success = false;
+	a.u.snapshot_resp.index = 0;
+	ROUNDTRIP(&a, true);
+	a.term = 0;
+	ROUNDTRIP(&a, false);
+}
+
+/* What raft_msg_check refuses in the snapshot messages, through the
+ * decoder: each field out of its bounds (raft.h). */
+static void test_snapshot_bounds(void)
+{
+	uint8_t p[sizeof(golden_snapshot)];
+	uint8_t a[sizeof(golden_snapshot_resp)];
+	const size_t index = OFF_BODY, term = OFF_BODY + 8;
+
+	memcpy(p, golden_snapshot, sizeof(p));
+	put_u64(p + 12, 0);
+	REFUSED(p, sizeof(p), "InstallSnapshot for term 0");
+	put_u64(p + 12, RAFT_MAX_TERM + 1);
+	REFUSED(p, sizeof(p), "term out of range");
+	memcpy(p, golden_snapshot, sizeof(p));
+	put_u64(p + index, 0);
+	REFUSED(p, sizeof(p), "snapshot index out of range");
+	put_u64(p + index, RAFT_MAX_INDEX + 1);
+	REFUSED(p, sizeof(p), "snapshot index out of range");
+	put_u64(p + index, UINT64_MAX);
+	REFUSED(p, sizeof(p), "snapshot index out of range");
+	memcpy(p, golden_snapshot, sizeof(p));
+	put_u64(p + term, 0);
+	REFUSED(p, sizeof(p), "snapshot term 0");
+	put_u64(p + term, 8); /* the message's term is 7 */
+	REFUSED(p, sizeof(p), "snapshot term above the leader's term");
+	put_u64(p + term, UINT64_MAX);
+	REFUSED(p, sizeof(p), "snapshot term above the leader's term");
+	put_u64(p + term, 7); /* of the message's own term: fine */
+	{
+		struct raft_msg m;
+		const char *why = NULL;
+		bool auth;
+		CHECK(wire_decode(p, sizeof(p), &m, &auth, &why) == 0);
+	}
+
+	memcpy(a, golden_snapshot_resp, sizeof(a));
+	put_u64(a + OFF_BODY + 1, RAFT_MAX_INDEX + 1);
+	REFUSED(a, sizeof(a), "index out of range");
+	put_u64(a + OFF_BODY + 1, 0);
+	REFUSED(a, sizeof(a), "snapshot answer's index and outcome disagree");
+	memcpy(a, golden_snapshot_resp, sizeof(a));
+	a[OFF_BODY] = 0; /* a refusal that names an index */
+	REFUSED(a, sizeof(a), "snapshot answer's index and outcome disagree");
+	put_u64(a + 12, RAFT_MAX_TERM + 1);
+	REFUSED(a, sizeof(a), "term out of range");
+}
+
 /* Every proper prefix of a valid frame is refused. */
 static void truncations_refused(const uint8_t *frame, size_t len, int line)
 {
@@ -617,7 +756,7 @@ static void test_truncations(void)
 static void test_bad_header(void)
 {
 	static const uint8_t versions[] = {0, 2, 0x81, 0xff};
-	static const uint8_t types[] = {0, 5, 0x80, 0xff};
+	static const uint8_t types[] = {0, 7, 0x80, 0xff};
 	static const uint8_t flags[] = {0x02, 0x03, 0x80, 0xff};
 
 	for (size_t i = 0; i < sizeof(versions); i++)
@@ -648,6 +787,13 @@ static void test_bad_header(void)
 			  "trailing bytes after the message");
 	REFUSED_WITH_BYTE(golden_vote_resp, OFF_TYPE, RAFT_MSG_VOTE,
 			  "truncated frame or bad field");
+	REFUSED_WITH_BYTE(golden_vote, OFF_TYPE, RAFT_MSG_SNAPSHOT,
+			  "trailing bytes after the message");
+	/* (its index's first byte, 0x08, is no bool) */
+	REFUSED_WITH_BYTE(golden_snapshot, OFF_TYPE, RAFT_MSG_SNAPSHOT_RESP,
+			  "truncated frame or bad field");
+	REFUSED_WITH_BYTE(golden_snapshot_resp, OFF_TYPE, RAFT_MSG_SNAPSHOT,
+			  "truncated frame or bad field");
 }
 
 static void test_bad_bools(void)
@@ -662,6 +808,8 @@ static void test_bad_bools(void)
 		REFUSED_WITH_BYTE(golden_vote_resp, OFF_BODY + 1, bad[i],
 				  "truncated frame or bad field");
 		REFUSED_WITH_BYTE(golden_append_resp, OFF_BODY, bad[i],
+				  "truncated frame or bad field");
+		REFUSED_WITH_BYTE(golden_snapshot_resp, OFF_BODY, bad[i],
 				  "truncated frame or bad field");
 	}
 }
@@ -868,6 +1016,8 @@ int main(void)
 	test_roundtrip_votes();
 	test_roundtrip_appends();
 	test_roundtrip_append_answers();
+	test_roundtrip_snapshots();
+	test_snapshot_bounds();
 	test_truncations();
 	test_bad_header();
 	test_bad_bools();
