@@ -264,9 +264,11 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 		*why = "unknown frame flags";
 		return -1;
 	}
-	/* Snapshot data travels in chunk frames only, and a chunk frame
-	 * carries nothing else. */
-	if (((flags & WIRE_FLAG_CHUNK) != 0) != (type == RAFT_MSG_SNAPSHOT)) {
+	/* A chunk frame carries snapshot data and nothing else.  (A plain
+	 * RAFT_MSG_SNAPSHOT frame is the core's metadata message; the
+	 * daemon's installSnapshot takes chunk frames only, so a snapshot is
+	 * installed only after its data arrived and was checked.) */
+	if ((flags & WIRE_FLAG_CHUNK) != 0 && type != RAFT_MSG_SNAPSHOT) {
 		*why = "chunk flag on a message that is not a snapshot";
 		return -1;
 	}
@@ -376,7 +378,8 @@ void wire_msg_release(struct raft_msg *m)
 	}
 }
 
-/* ---- snapshot chunks ------------------------------------------------------ */
+/* ---- snapshot chunks ------------------------------------------------------
+ */
 
 size_t wire_chunk_size(size_t len)
 {
@@ -440,9 +443,8 @@ int wire_chunk_decode(const uint8_t *buf, size_t len, struct wire_chunk *k,
 	k->len = n;
 	/* The core's bounds (raft.h), and a chunk inside its file. */
 	if (k->term == 0 || k->term > RAFT_MAX_TERM || k->index == 0 ||
-	    k->index > RAFT_MAX_INDEX || k->sterm == 0 ||
-	    k->sterm > k->term || k->offset > k->total ||
-	    n > k->total - k->offset) {
+	    k->index > RAFT_MAX_INDEX || k->sterm == 0 || k->sterm > k->term ||
+	    k->offset > k->total || n > k->total - k->offset) {
 		reason = "chunk fields out of range";
 		goto fail;
 	}

@@ -279,6 +279,16 @@ static void img_commit(struct image *im, uint64_t commit)
 	img_add(im, rec, used);
 }
 
+static void img_base(struct image *im, uint64_t index, uint64_t term)
+{
+	uint8_t rec[RAFTLOG_BASE_SIZE];
+	size_t used;
+
+	CHECK(raftlog_encode_base(rec, sizeof(rec), index, term, &used) ==
+	      RAFTLOG_OK);
+	img_add(im, rec, used);
+}
+
 static void write_file(const char *path, const uint8_t *p, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -476,14 +486,30 @@ static void test_scan_bad_files(void)
 	CHECK(raftlog_scan_file(path, NULL, &res, err, sizeof(err)) ==
 	      RAFTLOG_ECORRUPT);
 
-	/* A log that starts later (after a snapshot, some day). */
+	/* A log that starts later (compacted after a snapshot): its BASE
+	 * record names the entry before its first one. */
 	img_header(&im, 50);
+	img_base(&im, 49, 3);
 	img_entry(&im, 50, 3, 10);
 	img_entry(&im, 51, 3, 10);
 	write_file(path, im.p, im.len);
 	CHECK(raftlog_scan_file(path, NULL, &res, err, sizeof(err)) ==
 	      RAFTLOG_OK);
 	CHECK(res.first_index == 50 && res.last_index == 51);
+
+	/* ... and without it, or with one naming another index, it is
+	 * corrupt: nothing says what came before. */
+	img_header(&im, 50);
+	img_entry(&im, 50, 3, 10);
+	write_file(path, im.p, im.len);
+	CHECK(raftlog_scan_file(path, NULL, &res, err, sizeof(err)) ==
+	      RAFTLOG_ECORRUPT);
+	img_header(&im, 50);
+	img_base(&im, 48, 3);
+	img_entry(&im, 50, 3, 10);
+	write_file(path, im.p, im.len);
+	CHECK(raftlog_scan_file(path, NULL, &res, err, sizeof(err)) ==
+	      RAFTLOG_ECORRUPT);
 
 	/* Terms never decrease, even in the last record. */
 	img_header(&im, 1);

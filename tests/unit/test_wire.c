@@ -757,7 +757,7 @@ static void test_bad_header(void)
 {
 	static const uint8_t versions[] = {0, 2, 0x81, 0xff};
 	static const uint8_t types[] = {0, 7, 0x80, 0xff};
-	static const uint8_t flags[] = {0x02, 0x03, 0x80, 0xff};
+	static const uint8_t flags[] = {0x80, 0x81, 0x04, 0xff};
 
 	for (size_t i = 0; i < sizeof(versions); i++)
 		REFUSED_WITH_BYTE(golden_vote_resp, OFF_VERSION, versions[i],
@@ -768,6 +768,12 @@ static void test_bad_header(void)
 	for (size_t i = 0; i < sizeof(flags); i++)
 		REFUSED_WITH_BYTE(golden_append, OFF_FLAGS, flags[i],
 				  "unknown frame flags");
+	/* The chunk flag belongs to snapshot data alone. */
+	REFUSED_WITH_BYTE(golden_append, OFF_FLAGS, WIRE_FLAG_CHUNK,
+			  "chunk flag on a message that is not a snapshot");
+	REFUSED_WITH_BYTE(golden_vote, OFF_FLAGS,
+			  WIRE_FLAG_CHUNK | WIRE_FLAG_AUTH,
+			  "chunk flag on a message that is not a snapshot");
 	REFUSED_WITH_BYTE(golden_append, OFF_RESERVED, 1,
 			  "unknown frame flags");
 	REFUSED_WITH_BYTE(golden_append, OFF_RESERVED, 0xff,
