@@ -108,7 +108,13 @@ def draw_step(rng, k, n):
                   mode=rng.choice(["cut", "cut", "zero", "garbage"]),
                   back=rng.randint(1, 4), frac=rng.random(),
                   junk=rng.randint(1, 200),
-                  hold=round(rng.uniform(0.2, 1.5), 2))
+                  hold=round(rng.uniform(0.2, 1.5), 2),
+                  # A crash in the middle of taking a snapshot, of
+                  # compacting the raftlog or of receiving a snapshot
+                  # leaves the file it was writing cut short.
+                  leftover=rng.choice([None, None, "snapshot.tmp",
+                                       "raftlog.tmp", "snapshot.recv"]),
+                  leftover_frac=rng.random())
     return st
 
 
@@ -412,9 +418,36 @@ class Nemesis:
                         "offset (nothing changed)"),
                     "entries %d..%d lost" % (lost[0], lost[-1]) if lost
                     else "no entry lost")
+        stamp = None
+        if st.get("leftover"):
+            text, stamp = self.leave_partial(nid, st["leftover"],
+                                             st["leftover_frac"])
+            what += "; " + text
         self.note("torn write on node %d%s: %s; down %.2f s" % (
             nid, " (leader)" if nid == leader else "", what, st["hold"]))
-        return {"nid": nid, "expect": expect, "what": what}
+        return {"nid": nid, "expect": expect, "what": what,
+                "leftover": st.get("leftover"), "stamp": stamp}
+
+    def leave_partial(self, nid, name, frac):
+        """Leaves in nid's data dir the file `name` cut short, as a crash
+        while writing it would: the first frac of the file it would have
+        become (the snapshot, or the raftlog for a compaction's
+        raftlog.tmp), or a few bytes when there is none yet."""
+        d = self.cluster.data_dir(nid)
+        src = os.path.join(d, "raftlog" if name == "raftlog.tmp"
+                           else "snapshot")
+        try:
+            with open(src, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            data = b"RAFTSNAP" + bytes(56)
+        data = data[:int(frac * len(data))]
+        path = os.path.join(d, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        st_ = os.stat(path)
+        return ("a crash left %s cut at %d bytes" % (name, len(data)),
+                (st_.st_ino, st_.st_mtime_ns))
 
     def end_torn(self, st, ctx):
         cl = self.cluster
@@ -426,6 +459,18 @@ class Nemesis:
         m = TORN_RE.search(text)
         got = int(m.group(1)) if m else None
         self.torn_checks.append((nid, ctx["expect"], got, ctx["what"]))
+        left = ctx.get("leftover")
+        if left in ("snapshot.tmp", "snapshot.recv"):
+            # raftd removes these at start-up (a new snapshot or transfer
+            # may write the name again: another file, not ours).
+            try:
+                st_ = os.stat(os.path.join(cl.data_dir(nid), left))
+                kept = (st_.st_ino, st_.st_mtime_ns) == ctx["stamp"]
+            except FileNotFoundError:
+                kept = False
+            if kept:
+                self.run.fail("node %d kept the partial %s after its "
+                              "restart" % (nid, left))
         self.note("restarted %d: %s" % (
             nid, m.group(0) if m else "NO torn-tail message"))
         return [nid], "torn write: " + ctx["what"]

@@ -59,6 +59,16 @@ STOP_TIMEOUT = 8.0
 now = time.monotonic
 
 
+def snapshot_config():
+    """The fault runs take snapshots every few hundred entries, so kills,
+    pauses, partitions and torn writes land during snapshots, compactions
+    and InstallSnapshot transfers: FAULT_SNAPSHOT_ENTRIES (default 300; 0
+    turns snapshots off) and FAULT_SNAPSHOT_TRAILING (default 100)."""
+    every = int(os.environ.get("FAULT_SNAPSHOT_ENTRIES", "300"))
+    trailing = int(os.environ.get("FAULT_SNAPSHOT_TRAILING", "100"))
+    return {"snapshot_entries": every, "snapshot_trailing": trailing}
+
+
 def new_cluster(net, n, workdir, name):
     """The fault runs' cluster of n nodes on `net`, in workdir, not yet
     started: requests time out after 1.5 s (well within a client's 6 s
@@ -67,6 +77,7 @@ def new_cluster(net, n, workdir, name):
     node must not hold a poll up for long)."""
     return Cluster(n, name=name, net=net, workdir=workdir,
                    request_timeout=1500, start=False,
+                   extra=snapshot_config(),
                    log_level=os.environ.get("FAULT_LOG_LEVEL", "info"),
                    start_timeout=START_TIMEOUT, stop_timeout=STOP_TIMEOUT,
                    status_timeout=1.0)
@@ -105,6 +116,7 @@ class Run:
         self.workdir = None
         self.net = None
         self.summary = {}
+        self.snapshots = None    # what the nodes did with snapshots
 
     # -- recording ------------------------------------------------------------
 
@@ -356,6 +368,7 @@ class Run:
             self.fail("final reads failed for %s" % missing)
         # Every node's log the same (Log Matching on a healed cluster).
         self.compare_logs(settled)
+        self.log_snapshots()
         # Stop the nodes (clean shutdown) and check their raftlogs.
         for prob in cl.stop_all():
             self.fail(prob)
@@ -385,6 +398,9 @@ class Run:
                                (p, e, traceback.format_exc()))
 
     def fetch_log(self, nid):
+        """nid's log as showLog gives it, from the first index it still
+        holds (a compacted log starts after its snapshot): a list of
+        (index, term, tid, data, committed)."""
         rows = []
         frm = 1
         for _ in range(1000):
@@ -397,10 +413,12 @@ class Run:
         return rows
 
     def compare_logs(self, settled):
-        """Log Matching on the healed cluster: the committed entries of
-        every node are the same, and once nothing moves (the same statuses
-        before and after reading the logs) the whole logs are the same.
-        When the nodes did not settle, only the committed entries."""
+        """Log Matching on the healed cluster: where two nodes both hold
+        an index (their logs may start at different indexes after their
+        snapshots), their committed entries are the same; and once nothing
+        moves (the same statuses before and after reading the logs) every
+        node holds the same entries up to the same last index.  When the
+        nodes did not settle, only the committed entries."""
         cl = self.cluster
         for attempt in range(5 if settled else 1):
             if settled:
@@ -415,35 +433,65 @@ class Run:
                     self.fail("showLog of node %d: %s" % (nid, e))
                     return
             after = cl.statuses(cl.ids())
-            committed = {nid: [r[:4] for r in rows if r[4]]
+            for nid, rows in logs.items():
+                idx = [r[0] for r in rows]
+                if idx and idx != list(range(idx[0], idx[0] + len(idx))):
+                    self.fail("node %d's showLog has gaps: %r..%r" % (
+                        nid, idx[:3], idx[-3:]))
+                    return
+            committed = {nid: {r[0]: r[:4] for r in rows if r[4]}
                          for nid, rows in logs.items()}
-            ref_id = max(committed, key=lambda n: len(committed[n]))
-            ref = committed[ref_id]
-            bad = False
-            for nid, rows in committed.items():
-                if rows != ref[:len(rows)]:
-                    j = next(i for i, (a, b) in enumerate(zip(rows, ref))
-                             if a != b)
-                    self.fail("node %d's committed entries differ from node "
-                              "%d's at position %d: %r vs %r" %
-                              (nid, ref_id, j, rows[j], ref[j]))
-                    bad = True
-            if bad:
-                return
+            ids = sorted(committed)
+            for i, a in enumerate(ids):
+                for b in ids[i + 1:]:
+                    both = sorted(set(committed[a]) & set(committed[b]))
+                    bad = [x for x in both
+                           if committed[a][x] != committed[b][x]]
+                    if bad:
+                        x = bad[0]
+                        self.fail("nodes %d and %d hold different committed "
+                                  "entries at index %d: %r vs %r" %
+                                  (a, b, x, committed[a][x],
+                                   committed[b][x]))
+                        return
             stable = ok and brief(before) == brief(after)
-            full = {nid: [r[:4] for r in rows] for nid, rows in logs.items()}
-            if len({tuple(v) for v in full.values()}) == 1:
-                self.log_length = len(ref)
+            full = {nid: {r[0]: r[:4] for r in rows}
+                    for nid, rows in logs.items()}
+            lasts = {nid: max(v) if v else 0 for nid, v in full.items()}
+            same = len(set(lasts.values())) == 1 and all(
+                full[a][x] == full[b][x]
+                for i, a in enumerate(ids) for b in ids[i + 1:]
+                for x in set(full[a]) & set(full[b]))
+            if same:
+                self.log_length = max(lasts.values())
+                self.log_first = {nid: min(v) if v else 0
+                                  for nid, v in full.items()}
                 return
             if not settled:
                 return
             if stable:
                 self.fail("the nodes' logs differ although every node "
                           "reports the same commit and last index: %s" %
-                          {nid: len(v) for nid, v in full.items()})
+                          lasts)
                 return
         self.fail("the nodes' logs kept changing after the clients "
                   "stopped (5 attempts)")
+
+    def log_snapshots(self):
+        """What the nodes did with snapshots during the run (since their
+        last start): taken, installed from the leader, sent."""
+        sts = self.cluster.statuses(self.cluster.ids())
+        tot = {f: sum(st.get(f, 0) for st in sts.values())
+               for f in ("snapshotsTaken", "snapshotsInstalled",
+                         "snapshotsSent")}
+        self.snapshots = dict(tot, first_index={
+            nid: st.get("logFirstIndex") for nid, st in sts.items()})
+        self.log("%s: snapshots taken %d, installed %d, sent %d (counted "
+                 "since each node's last start); log first indexes %s" % (
+                     self.kind, tot["snapshotsTaken"],
+                     tot["snapshotsInstalled"], tot["snapshotsSent"],
+                     ", ".join("%d: %s" % (nid, st.get("logFirstIndex"))
+                               for nid, st in sorted(sts.items()))))
 
     def raftctl_check(self):
         raftctl = build_path("raftctl")
@@ -516,6 +564,7 @@ class Run:
             "incr_unknown": self.stats.incr_unknown,
             "faults": dict(self.nemesis.counts),
             "check_seconds": round(now() - t_check, 1),
+            "snapshots": self.snapshots,
         }
         if self.problems and not self.verbose:
             for t, text in self.nemesis.events:

@@ -12,6 +12,7 @@ HEADER = 32
 MAGIC = b"RAFTDLOG"
 REC_ENTRY = 1
 REC_COMMIT = 2
+REC_BASE = 3     # a compacted log's first record: the entry before it
 
 
 def _crc32c_table():
@@ -69,6 +70,9 @@ def records(path):
                                                            off + 16)
         elif rtype == REC_COMMIT and length >= 8:
             (rec["commit"],) = struct.unpack_from("<Q", data, off + 16)
+        elif rtype == REC_BASE and length >= 16:
+            rec["base_index"], rec["base_term"] = struct.unpack_from(
+                "<QQ", data, off + 16)
         recs.append(rec)
         off += size
     return recs
