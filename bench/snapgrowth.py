@@ -5,7 +5,8 @@ Starts a 3-node raftd cluster on loopback with the default snapshot settings
 VALUE_BYTES bytes over KEYS keys with bench/raftbench, in rounds.  After
 every STEP puts it prints one row per node: the data dir's bytes (snapshot +
 raftlog + the rest), the raftlog's first index and entries, the snapshot
-index and size, the node's RSS, and the time a restarted follower takes
+index and size, the node's RSS, the longest pause of taking a snapshot
+since the node's start (the fork, under the node's lock), and the time a restarted follower takes
 from its start to serving with everything it had applied (the restart
 rotates over the followers).  At the end a follower's data dir is wiped
 and the time and bytes it takes to rejoin (through InstallSnapshot) are
@@ -119,9 +120,10 @@ def main():
               "about %d KiB" % (a.puts, a.value_bytes, a.keys, a.clients,
                                 extra or "default", idle, live // 1024),
               flush=True)
-        print("%9s %4s %10s %10s %10s %9s %9s %9s %8s %9s" % (
+        print("%9s %4s %10s %10s %10s %9s %9s %9s %8s %9s %9s" % (
             "puts", "node", "datadir_B", "snap_B", "raftlog_B", "log_first",
-            "log_n", "snap_idx", "rss_KiB", "restart_s"), flush=True)
+            "log_n", "snap_idx", "rss_KiB", "pause_ms", "restart_s"),
+            flush=True)
         base = c.status(lead)["commitIndex"]
         done, rate, nxt, turn = 0, 5000.0, a.step, 0
         for _ in range(MAX_ROUNDS):
@@ -153,12 +155,13 @@ def main():
             for nid in c.ids():
                 st = c.status(nid)
                 d = c.data_dir(nid)
-                print("%9d %4d %10d %10d %10d %9d %9d %9d %8d %9s" % (
+                print("%9d %4d %10d %10d %10d %9d %9d %9d %8d %9.2f %9s" % (
                     done, nid, dir_bytes(d),
                     fsize(os.path.join(d, "snapshot")),
                     fsize(os.path.join(d, "raftlog")),
                     st.get("logFirstIndex", 1), st.get("logEntries", -1),
                     st.get("snapshotIndex", 0), rss_kib(c.nodes[nid].pid),
+                    st.get("snapshotPauseMaxUs", 0) / 1000.0,
                     ("%.3f" % took if took is not None else "none")
                     if nid == follower else "-"), flush=True)
         # A wiped follower rejoins.
