@@ -1550,6 +1550,44 @@ struct snap_chunk {
 	size_t len;
 };
 
+/* The most readSnapshot calls one transfer may take: the largest file a
+ * reader accepts, in whole chunks, and one more. */
+#define CMD_BACKUP_MAX_CHUNKS                                                  \
+	((SNAPFILE_MAX_BODY + SNAPFILE_HEADER_SIZE + SNAPFILE_TRAILER_SIZE) /  \
+	     API_SNAPSHOT_CHUNK +                                              \
+	 2)
+
+/* One readSnapshot(want, off, API_SNAPSHOT_CHUNK) call: RPC_OK with the
+ * decoded answer in *c (c->data malloc'd), else the call's code (a fault
+ * in *err) or RPC_EPROTO for an answer without its members. */
+static int read_chunk(struct cmd_ctx *ctx, size_t pos, uint64_t want,
+		      uint64_t off, struct snap_chunk *c, struct rpc_error *err)
+{
+	xmlrpc_value *pi = int_param(want), *po = int_param(off);
+	xmlrpc_value *params, *res = NULL;
+	int rv;
+
+	params = build("(VVi)", pi, po, (int)API_SNAPSHOT_CHUNK);
+	xmlrpc_DECREF(pi);
+	xmlrpc_DECREF(po);
+	rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
+	rv = rpc_call_node(ctx->rpc, pos, "readSnapshot", params,
+			   ctx->timeout_ms, &res, err);
+	xmlrpc_DECREF(params);
+	if (rv != RPC_OK)
+		goto out;
+	if (rpc_struct_int(res, "index", &c->index) < 0 ||
+	    rpc_struct_int(res, "size", &c->size) < 0 ||
+	    rpc_struct_base64(res, "data", &c->data, &c->len) < 0) {
+		free(c->data);
+		c->data = NULL;
+		rv = RPC_EPROTO;
+	}
+	xmlrpc_DECREF(res);
+out:
+	return rv;
+}
+
 /* Reads the node's snapshot `index` (0: whichever is current) into bf,
  * readSnapshot(index, offset, API_SNAPSHOT_CHUNK) after readSnapshot
  * until the whole file is there.  When the node answers that the
@@ -1562,26 +1600,23 @@ static int fetch_snapshot(struct cmd_ctx *ctx, const char *cmd, size_t pos,
 			  uint64_t index, struct backup_file *bf,
 			  uint64_t *got_index)
 {
-	uint64_t want = index, off = 0, size = 0;
+	uint64_t want = index, off = 0, size = 0, calls = 0;
 	unsigned restarts = 0;
 	char ferr[1024];
 	int rv = CMD_EXIT_FAIL;
 
-	for (;;) {
-		xmlrpc_value *pi = int_param(want), *po = int_param(off);
-		xmlrpc_value *params, *res = NULL;
+	while (size == 0 || off < size) {
 		struct rpc_error err = {0};
 		struct snap_chunk c = {0};
 		uint64_t expect;
 		int r;
 
-		params = build("(VVi)", pi, po, (int)API_SNAPSHOT_CHUNK);
-		xmlrpc_DECREF(pi);
-		xmlrpc_DECREF(po);
-		rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
-		r = rpc_call_node(ctx->rpc, pos, "readSnapshot", params,
-				  ctx->timeout_ms, &res, &err);
-		xmlrpc_DECREF(params);
+		if (++calls >
+		    CMD_BACKUP_MAX_CHUNKS * (CMD_BACKUP_RESTARTS + 1)) {
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			goto out;
+		}
+		r = read_chunk(ctx, pos, want, off, &c, &err);
 		if (r == RPC_EFAULT && err.fault == API_FAULT_UNAVAILABLE &&
 		    restarts < CMD_BACKUP_RESTARTS) {
 			/* Replaced by a newer snapshot: take that one. */
@@ -1595,52 +1630,53 @@ static int fetch_snapshot(struct cmd_ctx *ctx, const char *cmd, size_t pos,
 			off = size = 0;
 			if (backup_file_truncate(bf, ferr, sizeof(ferr)) < 0) {
 				errorf(cmd, "%s", ferr);
-				return CMD_EXIT_FAIL;
+				goto out;
 			}
 			continue;
 		}
-		if (r != RPC_OK)
-			return node_error(ctx, cmd, pos, "readSnapshot", r,
-					  &err);
-		if (rpc_struct_int(res, "index", &c.index) < 0 ||
-		    rpc_struct_int(res, "size", &c.size) < 0 ||
-		    rpc_struct_base64(res, "data", &c.data, &c.len) < 0)
-			goto bad;
-		xmlrpc_DECREF(res);
-		res = NULL;
-		/* The answer must be the snapshot asked for (or, asked for
-		 * index 0, one snapshot from then on), of one size, and a
-		 * chunk that moves forward: anything else would loop or
-		 * write garbage. */
-		if (c.index <= 0 || (want != 0 && (uint64_t)c.index != want) ||
-		    c.size < SNAPFILE_HEADER_SIZE + SNAPFILE_TRAILER_SIZE + 4 ||
-		    (size != 0 && (uint64_t)c.size != size))
-			goto bad;
-		want = (uint64_t)c.index;
-		size = (uint64_t)c.size;
-		expect = size - off < API_SNAPSHOT_CHUNK ? size - off
-							 : API_SNAPSHOT_CHUNK;
-		if (c.len == 0 || c.len > expect)
-			goto bad;
-		if (backup_file_write(bf, off, c.data, c.len, ferr,
-				      sizeof(ferr)) < 0) {
-			free(c.data);
-			errorf(cmd, "%s", ferr);
-			return CMD_EXIT_FAIL;
+		if (r == RPC_EPROTO) {
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			goto out;
 		}
+		if (r != RPC_OK) {
+			rv = node_error(ctx, cmd, pos, "readSnapshot", r, &err);
+			goto out;
+		}
+		/* The answer must be the snapshot asked for (or, asked for
+		 * index 0, one snapshot from then on), of one size a reader
+		 * accepts, and the whole chunk asked for: anything else
+		 * would loop or write garbage. */
+		expect = 0;
+		if (c.index > 0 && (want == 0 || (uint64_t)c.index == want) &&
+		    c.size >=
+			SNAPFILE_HEADER_SIZE + SNAPFILE_TRAILER_SIZE + 4 &&
+		    (uint64_t)c.size - SNAPFILE_HEADER_SIZE -
+			    SNAPFILE_TRAILER_SIZE <=
+			SNAPFILE_MAX_BODY &&
+		    (size == 0 || (uint64_t)c.size == size)) {
+			want = (uint64_t)c.index;
+			size = (uint64_t)c.size;
+			expect = size - off < API_SNAPSHOT_CHUNK
+				     ? size - off
+				     : API_SNAPSHOT_CHUNK;
+		}
+		if (expect == 0 || c.len != expect) {
+			free(c.data);
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			goto out;
+		}
+		r = backup_file_write(bf, off, c.data, c.len, ferr,
+				      sizeof(ferr));
 		free(c.data);
+		if (r < 0) {
+			errorf(cmd, "%s", ferr);
+			goto out;
+		}
 		off += c.len;
-		if (off == size)
-			break;
-		continue;
-	bad:
-		free(c.data);
-		if (res)
-			xmlrpc_DECREF(res);
-		return report(ctx, cmd, NULL, RPC_EPROTO, NULL);
 	}
 	*got_index = want;
 	rv = CMD_EXIT_OK;
+out:
 	return rv;
 }
 
