@@ -15,6 +15,14 @@ from raftdtest import INVALID, NOT_FOUND, Cluster, wait_for  # noqa: E402
 # Small snapshots: one every 20 applied entries, 5 kept before it.
 SNAP = {"snapshot_entries": 20, "snapshot_trailing": 5}
 KEYS = 120
+# Large values, so that the snapshot spans several readSnapshot chunks
+# (API_SNAPSHOT_CHUNK, 1 MiB).
+BIG = 12
+BIG_LEN = 200000
+
+
+def big(i):
+    return ("big %d " % i) * (BIG_LEN // 6)
 
 
 def raftctl(conf, *args, timeout=60):
@@ -41,9 +49,12 @@ def write_keys(ck, c):
     cr = c.call_with_retry
     for i in range(KEYS):
         cr("put", key(i), "value %d" % i, "tid-" + key(i))
+    for i in range(BIG):
+        cr("put", "big/%d" % i, big(i), "tid-big-%d" % i)
     ck.eq(cr("addEntry", "t-once", "once-data"), True, "addEntry t-once")
     ck.eq(cr("delete", key(7), "tid-del-7"), True, "delete with a tid")
-    ck.note("%d puts, an addEntry and a delete, with tids" % KEYS)
+    ck.note("%d puts, %d puts of %d bytes, an addEntry and a delete, with "
+            "tids" % (KEYS, BIG, len(big(0))))
 
 
 def test_snapshots(ck, c):
@@ -127,6 +138,8 @@ def test_backup(ck, c, work):
     ck.check(index >= applied, "backup: index %d >= applied %d before it" %
              (index, applied))
     ck.eq(os.path.getsize(path), int(m.group(5)), "backup: the file's size")
+    ck.check(int(m.group(5)) > 2 * 1024 * 1024, "backup: %s bytes, several "
+             "1 MiB chunks" % m.group(5))
     ck.check(not os.path.exists(path + ".tmp"), "backup: no FILE.tmp left")
     ck.note("raftctl backup: %s" % out.strip())
     # The same again, --json, over an existing file (replaced whole).
@@ -176,6 +189,9 @@ def test_restored(ck, c2, index):
             v = repr(e)
         if v != "value %d" % i:
             missing.append((key(i), v))
+    for i in range(BIG):
+        if cr("get", "big/%d" % i) != big(i):
+            missing.append("big/%d" % i)
     ck.eq(missing, [], "every key of the backup is in the new cluster")
     ck.fault(lambda: cr("get", key(7)), NOT_FOUND, "the deleted key stays "
              "deleted")
