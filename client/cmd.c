@@ -14,10 +14,12 @@
 
 #include <xmlrpc-c/base.h>
 
+#include "backup.h"
 #include "calendar.h"
 #include "check.h"
 #include "nodelist.h"
 #include "rpc.h"
+#include "snapfile.h"
 #include "util.h"
 
 /* How long `status` waits for the slowest node. */
@@ -382,6 +384,13 @@ out:
 	return rv;
 }
 
+/* The optional int members of a status() answer (-1: not reported). */
+static void status_json_opt(const char *key, int64_t v)
+{
+	if (v >= 0)
+		printf(", \"%s\": %" PRId64, key, v);
+}
+
 static void status_json(const struct nodelist *nl, const struct rpc_status *st)
 {
 	fputs("[\n", stdout);
@@ -407,10 +416,41 @@ static void status_json(const struct nodelist *nl, const struct rpc_status *st)
 			       ", \"lastLogTerm\": %" PRId64,
 			       s->commit_index, s->last_applied,
 			       s->last_log_index, s->last_log_term);
+			status_json_opt("snapshotIndex", s->snapshot_index);
+			status_json_opt("snapshotTerm", s->snapshot_term);
+			status_json_opt("snapshotBytes", s->snapshot_bytes);
+			status_json_opt("snapshotsTaken", s->snapshots_taken);
+			status_json_opt("snapshotsInstalled",
+					s->snapshots_installed);
+			status_json_opt("snapshotsSent", s->snapshots_sent);
+			status_json_opt("snapshotPauseMaxUs",
+					s->snapshot_pause_max_us);
+			status_json_opt("logFirstIndex", s->log_first_index);
+			status_json_opt("logEntries", s->log_entries);
+			status_json_opt("logBytes", s->log_bytes);
+			if (s->has_snapshot_error) {
+				fputs(", \"snapshotError\": ", stdout);
+				util_json_string(stdout, s->snapshot_error);
+			}
 		}
 		printf("}%s\n", i + 1 < nl->n ? "," : "");
 	}
 	fputs("]\n", stdout);
+}
+
+/* The LOG column: "ENTRIES/BYTES" human readable, "-" when the node does
+ * not report them. */
+static void status_log_cell(const struct rpc_status *s, char *out, size_t size)
+{
+	char e[16], b[16];
+
+	if (s->log_entries < 0 || s->log_bytes < 0) {
+		snprintf(out, size, "-");
+		return;
+	}
+	util_human((uint64_t)s->log_entries, 0, e, sizeof(e));
+	util_human((uint64_t)s->log_bytes, 1, b, sizeof(b));
+	snprintf(out, size, "%s/%s", e, b);
 }
 
 static void status_table(const struct nodelist *nl, const struct rpc_status *st)
@@ -422,21 +462,46 @@ static void status_table(const struct nodelist *nl, const struct rpc_status *st)
 		if (l > wa)
 			wa = l;
 	}
-	printf("%4s  %-*s  %-9s  %6s  %6s  %8s  %8s\n", "ID", wa, "ADDRESS",
-	       "STATE", "TERM", "LEADER", "COMMIT", "LAST");
+	/* New columns go at the end: scripts (the testbed's status) read
+	 * the first seven by position. */
+	printf("%4s  %-*s  %-9s  %6s  %6s  %8s  %8s  %8s  %11s\n", "ID", wa,
+	       "ADDRESS", "STATE", "TERM", "LEADER", "COMMIT", "LAST", "SNAP",
+	       "LOG");
+	for (size_t i = 0; i < nl->n; i++) {
+		const struct rpc_status *s = &st[i];
+		char snap[24], log[32];
+
+		if (!s->up) {
+			printf("%4" PRIu32
+			       "  %-*s  %-9s  %6s  %6s  %8s  %8s  %8s  %11s\n",
+			       nl->nodes[i].id, wa, nl->nodes[i].address,
+			       "down", "-", "-", "-", "-", "-", "-");
+			continue;
+		}
+		if (s->snapshot_index < 0)
+			snprintf(snap, sizeof(snap), "-");
+		else
+			snprintf(snap, sizeof(snap), "%" PRId64,
+				 s->snapshot_index);
+		status_log_cell(s, log, sizeof(log));
+		printf("%4" PRIu32 "  %-*s  %-9s  %6" PRId64 "  %6" PRId64
+		       "  %8" PRId64 "  %8" PRId64 "  %8s  %11s\n",
+		       nl->nodes[i].id, wa, nl->nodes[i].address, s->state,
+		       s->term, s->leader, s->commit_index, s->last_log_index,
+		       snap, log);
+	}
+	/* A failed snapshot is worth a line of its own (the table stays one
+	 * row per node above it). */
 	for (size_t i = 0; i < nl->n; i++) {
 		const struct rpc_status *s = &st[i];
 
-		if (!s->up) {
-			printf("%4" PRIu32 "  %-*s  %-9s  %6s  %6s  %8s  %8s\n",
-			       nl->nodes[i].id, wa, nl->nodes[i].address,
-			       "down", "-", "-", "-", "-");
+		if (!s->up || !s->has_snapshot_error ||
+		    s->snapshot_error[0] == '\0')
 			continue;
-		}
-		printf("%4" PRIu32 "  %-*s  %-9s  %6" PRId64 "  %6" PRId64
-		       "  %8" PRId64 "  %8" PRId64 "\n",
-		       nl->nodes[i].id, wa, nl->nodes[i].address, s->state,
-		       s->term, s->leader, s->commit_index, s->last_log_index);
+		printf("node %" PRIu32 ": last snapshot failed: ",
+		       nl->nodes[i].id);
+		util_print_oneline(stdout, s->snapshot_error);
+		fputc('\n', stdout);
 	}
 }
 
@@ -1324,6 +1389,465 @@ static int cmd_cal(struct cmd_ctx *ctx, int argc, char **argv)
 	return rv;
 }
 
+/* ---- snapshots: snapshot, backup, restore ----------------------------- */
+
+/* How long snapshot() may take when -t does not say: the node's own bound
+ * (API_SNAPSHOT_TIMEOUT_MS) and a margin.  A large state machine takes
+ * seconds to write. */
+#define CMD_SNAPSHOT_TIMEOUT_MS (API_SNAPSHOT_TIMEOUT_MS + 10000u)
+/* Times a backup starts its transfer again (the node replaced its
+ * snapshot meanwhile) before it gives up. */
+#define CMD_BACKUP_RESTARTS 5
+
+static uint64_t snapshot_timeout(const struct cmd_ctx *ctx)
+{
+	return ctx->timeout_set ? ctx->timeout_ms : CMD_SNAPSHOT_TIMEOUT_MS;
+}
+
+/* An int parameter as i4 when it fits, else i8 (a file past 2 GiB). */
+static xmlrpc_value *int_param(uint64_t x)
+{
+	return x <= INT32_MAX ? build("i", (int)x)
+			      : build("I", (xmlrpc_int64)x);
+}
+
+/* Checks --node's value before anything talks to the cluster. */
+static int parse_node_id(const char *cmd, const char *node, uint32_t *id)
+{
+	uint64_t v;
+
+	*id = 0;
+	if (node == NULL)
+		return 0;
+	if (util_parse_u64(node, UINT32_MAX, &v) < 0 || v == 0) {
+		errorf(cmd, "--node %s: want a node id (see raftctl status)",
+		       node);
+		return -1;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+/* The node a snapshot command talks to: the one with id `id`, or (id 0)
+ * the leader.  Returns the exit status; *pos on success. */
+static int pick_node(struct cmd_ctx *ctx, const char *cmd, uint32_t id,
+		     size_t *pos)
+{
+	struct rpc_error err = {0};
+	int p;
+
+	if (id == 0) {
+		if (rpc_find_leader(ctx->rpc, pos, NULL, &err) != RPC_OK)
+			return report(ctx, cmd, NULL, RPC_EUNAVAIL, &err);
+		return CMD_EXIT_OK;
+	}
+	p = nodelist_find_id(rpc_nodes(ctx->rpc), id);
+	if (p < 0) {
+		errorf(cmd, "no node with id %" PRIu32, id);
+		return CMD_EXIT_USAGE;
+	}
+	*pos = (size_t)p;
+	return CMD_EXIT_OK;
+}
+
+/* A failed call to one node as a line and an exit status: no answer is
+ * 3, a fault 1. */
+static int node_error(struct cmd_ctx *ctx, const char *cmd, size_t pos,
+		      const char *method, int rv, const struct rpc_error *err)
+{
+	const struct nodelist_node *nd = &rpc_nodes(ctx->rpc)->nodes[pos];
+
+	if (rv == RPC_EUNAVAIL || err->fault == XMLRPC_NETWORK_ERROR) {
+		errorf(cmd, "node %" PRIu32 " (%s): %s: no answer: %s", nd->id,
+		       nd->address, method, err->msg);
+		return CMD_EXIT_UNAVAIL;
+	}
+	if (err->fault == XMLRPC_NO_SUCH_METHOD_ERROR) {
+		errorf(cmd,
+		       "node %" PRIu32 " (%s) does not know %s(): a raftd "
+		       "without snapshots",
+		       nd->id, nd->address, method);
+		return CMD_EXIT_FAIL;
+	}
+	errorf(cmd, "node %" PRIu32 " (%s): %s: fault %d: %s", nd->id,
+	       nd->address, method, err->fault, err->msg);
+	return CMD_EXIT_FAIL;
+}
+
+/* snapshot() on the node at `pos`: it takes one now (the whole call may
+ * take seconds).  Returns the exit status; the snapshot's index, term
+ * and size on success. */
+static int take_snapshot(struct cmd_ctx *ctx, const char *cmd, size_t pos,
+			 int64_t *index, int64_t *term, int64_t *bytes)
+{
+	xmlrpc_value *params = build("()"), *res = NULL;
+	struct rpc_error err = {0};
+	uint64_t timeout = snapshot_timeout(ctx);
+	int rv;
+
+	rpc_set_deadline(ctx->rpc, util_now_ms() + timeout);
+	rv = rpc_call_node(ctx->rpc, pos, "snapshot", params, timeout, &res,
+			   &err);
+	xmlrpc_DECREF(params);
+	if (rv != RPC_OK)
+		return node_error(ctx, cmd, pos, "snapshot", rv, &err);
+	rv = CMD_EXIT_OK;
+	if (rpc_struct_int(res, "index", index) < 0 ||
+	    rpc_struct_int(res, "term", term) < 0 ||
+	    rpc_struct_int(res, "bytes", bytes) < 0 || *index <= 0)
+		rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+	xmlrpc_DECREF(res);
+	return rv;
+}
+
+static int cmd_snapshot(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_args a;
+	int64_t index = 0, term = 0, bytes = 0;
+	uint32_t id;
+	size_t pos = 0;
+	int rv;
+
+	if (parse_args(ctx, "snapshot", argc, argv, ARG_NODE, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 0) {
+		rv = usage_error("snapshot", "snapshot [--node ID]");
+		goto out;
+	}
+	if (parse_node_id("snapshot", a.node, &id) < 0) {
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	rv = connect(ctx, "snapshot");
+	if (rv == CMD_EXIT_OK)
+		rv = pick_node(ctx, "snapshot", id, &pos);
+	if (rv == CMD_EXIT_OK)
+		rv = take_snapshot(ctx, "snapshot", pos, &index, &term, &bytes);
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	id = rpc_nodes(ctx->rpc)->nodes[pos].id;
+	if (ctx->json) {
+		printf("{\"id\": %" PRIu32 ", \"address\": ", id);
+		util_json_string(stdout,
+				 rpc_nodes(ctx->rpc)->nodes[pos].address);
+		printf(", \"index\": %" PRId64 ", \"term\": %" PRId64
+		       ", \"bytes\": %" PRId64 "}\n",
+		       index, term, bytes);
+	} else {
+		printf("node %" PRIu32 ": snapshot at index %" PRId64
+		       " (term %" PRId64 "), %" PRId64 " bytes\n",
+		       id, index, term, bytes);
+	}
+out:
+	args_free(&a);
+	return rv;
+}
+
+/* One readSnapshot answer. */
+struct snap_chunk {
+	int64_t index, size;
+	uint8_t *data;
+	size_t len;
+};
+
+/* The most readSnapshot calls one transfer may take: the largest file a
+ * reader accepts, in whole chunks, and one more. */
+#define CMD_BACKUP_MAX_CHUNKS                                                  \
+	((SNAPFILE_MAX_BODY + SNAPFILE_HEADER_SIZE + SNAPFILE_TRAILER_SIZE) /  \
+	     API_SNAPSHOT_CHUNK +                                              \
+	 2)
+
+/* One readSnapshot(want, off, API_SNAPSHOT_CHUNK) call: RPC_OK with the
+ * decoded answer in *c (c->data malloc'd), else the call's code (a fault
+ * in *err) or RPC_EPROTO for an answer without its members. */
+static int read_chunk(struct cmd_ctx *ctx, size_t pos, uint64_t want,
+		      uint64_t off, struct snap_chunk *c, struct rpc_error *err)
+{
+	xmlrpc_value *pi = int_param(want), *po = int_param(off);
+	xmlrpc_value *params, *res = NULL;
+	int rv;
+
+	params = build("(VVi)", pi, po, (int)API_SNAPSHOT_CHUNK);
+	xmlrpc_DECREF(pi);
+	xmlrpc_DECREF(po);
+	rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
+	rv = rpc_call_node(ctx->rpc, pos, "readSnapshot", params,
+			   ctx->timeout_ms, &res, err);
+	xmlrpc_DECREF(params);
+	if (rv != RPC_OK)
+		goto out;
+	if (rpc_struct_int(res, "index", &c->index) < 0 ||
+	    rpc_struct_int(res, "size", &c->size) < 0 ||
+	    rpc_struct_base64(res, "data", &c->data, &c->len) < 0) {
+		free(c->data);
+		c->data = NULL;
+		rv = RPC_EPROTO;
+	}
+	xmlrpc_DECREF(res);
+out:
+	return rv;
+}
+
+/* Reads the node's snapshot `index` (0: whichever is current) into bf,
+ * readSnapshot(index, offset, API_SNAPSHOT_CHUNK) after readSnapshot
+ * until the whole file is there.  When the node answers that the
+ * snapshot was replaced (or has none just now: fault 6), the transfer
+ * starts again from offset 0 with index 0, at most CMD_BACKUP_RESTARTS
+ * times.  Each call gets the -t deadline of its own, so a long transfer
+ * that makes progress goes on.  Returns the exit status; *got_index is
+ * the snapshot transferred. */
+static int fetch_snapshot(struct cmd_ctx *ctx, const char *cmd, size_t pos,
+			  uint64_t index, struct backup_file *bf,
+			  uint64_t *got_index)
+{
+	uint64_t want = index, off = 0, size = 0, calls = 0;
+	unsigned restarts = 0;
+	char ferr[1024];
+	int rv = CMD_EXIT_FAIL;
+
+	while (size == 0 || off < size) {
+		struct rpc_error err = {0};
+		struct snap_chunk c = {0};
+		uint64_t expect;
+		int r;
+
+		if (++calls >
+		    CMD_BACKUP_MAX_CHUNKS * (CMD_BACKUP_RESTARTS + 1)) {
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			goto out;
+		}
+		r = read_chunk(ctx, pos, want, off, &c, &err);
+		if (r == RPC_EFAULT && err.fault == API_FAULT_UNAVAILABLE &&
+		    restarts < CMD_BACKUP_RESTARTS) {
+			/* Replaced by a newer snapshot: take that one. */
+			restarts++;
+			if (ctx->verbose)
+				fprintf(stderr,
+					"raftctl: %s: %s; starting again "
+					"with the node's current snapshot\n",
+					cmd, err.msg);
+			want = 0;
+			off = size = 0;
+			if (backup_file_truncate(bf, ferr, sizeof(ferr)) < 0) {
+				errorf(cmd, "%s", ferr);
+				goto out;
+			}
+			continue;
+		}
+		if (r == RPC_EPROTO) {
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			goto out;
+		}
+		if (r != RPC_OK) {
+			rv = node_error(ctx, cmd, pos, "readSnapshot", r, &err);
+			goto out;
+		}
+		/* The answer must be the snapshot asked for (or, asked for
+		 * index 0, one snapshot from then on), of one size a reader
+		 * accepts, and the whole chunk asked for: anything else
+		 * would loop or write garbage. */
+		expect = 0;
+		if (c.index > 0 && (want == 0 || (uint64_t)c.index == want) &&
+		    c.size >=
+			SNAPFILE_HEADER_SIZE + SNAPFILE_TRAILER_SIZE + 4 &&
+		    (uint64_t)c.size - SNAPFILE_HEADER_SIZE -
+			    SNAPFILE_TRAILER_SIZE <=
+			SNAPFILE_MAX_BODY &&
+		    (size == 0 || (uint64_t)c.size == size)) {
+			want = (uint64_t)c.index;
+			size = (uint64_t)c.size;
+			expect = size - off < API_SNAPSHOT_CHUNK
+				     ? size - off
+				     : API_SNAPSHOT_CHUNK;
+		}
+		if (expect == 0 || c.len != expect) {
+			free(c.data);
+			rv = report(ctx, cmd, NULL, RPC_EPROTO, NULL);
+			goto out;
+		}
+		r = backup_file_write(bf, off, c.data, c.len, ferr,
+				      sizeof(ferr));
+		free(c.data);
+		if (r < 0) {
+			errorf(cmd, "%s", ferr);
+			goto out;
+		}
+		off += c.len;
+	}
+	*got_index = want;
+	rv = CMD_EXIT_OK;
+out:
+	return rv;
+}
+
+static int cmd_backup(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct backup_file bf = {.fd = -1};
+	struct snapfile_meta *meta = NULL;
+	struct cmd_args a;
+	int64_t index = 0, term = 0, bytes = 0;
+	uint64_t got = 0;
+	uint32_t id;
+	size_t pos = 0;
+	char err[1024];
+	int rv;
+
+	if (parse_args(ctx, "backup", argc, argv, ARG_NODE, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 1 || a.pos[0][0] == '\0') {
+		rv = usage_error("backup", "backup [--node ID] FILE");
+		goto out;
+	}
+	if (parse_node_id("backup", a.node, &id) < 0) {
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	rv = connect(ctx, "backup");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	/* The file first: a path that cannot be written fails before the
+	 * cluster does any work. */
+	if (backup_file_open(&bf, a.pos[0], err, sizeof(err)) < 0) {
+		errorf("backup", "%s", err);
+		rv = CMD_EXIT_FAIL;
+		goto out;
+	}
+	rv = pick_node(ctx, "backup", id, &pos);
+	if (rv == CMD_EXIT_OK)
+		rv = take_snapshot(ctx, "backup", pos, &index, &term, &bytes);
+	if (rv == CMD_EXIT_OK)
+		rv = fetch_snapshot(ctx, "backup", pos, (uint64_t)index, &bf,
+				    &got);
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	meta = xmalloc(sizeof(*meta));
+	if (backup_file_commit(&bf, meta, err, sizeof(err)) < 0) {
+		errorf("backup", "%s", err);
+		rv = CMD_EXIT_FAIL;
+		goto out;
+	}
+	if (meta->index != got) {
+		/* Renamed already, but not what the node said it sent. */
+		errorf("backup",
+		       "%s: holds index %" PRIu64 ", the node sent "
+		       "index %" PRIu64,
+		       a.pos[0], meta->index, got);
+		rv = CMD_EXIT_FAIL;
+		goto out;
+	}
+	id = rpc_nodes(ctx->rpc)->nodes[pos].id;
+	if (ctx->json) {
+		printf("{\"file\": ");
+		util_json_string(stdout, a.pos[0]);
+		printf(", \"id\": %" PRIu32 ", \"index\": %" PRIu64
+		       ", \"term\": %" PRIu64 ", \"bytes\": %" PRIu64 "}\n",
+		       id, meta->index, meta->term, meta->file_size);
+	} else {
+		printf("saved %s: snapshot of node %" PRIu32
+		       " at index %" PRIu64 " (term %" PRIu64 "), %" PRIu64
+		       " bytes\n",
+		       a.pos[0], id, meta->index, meta->term, meta->file_size);
+	}
+out:
+	backup_file_abort(&bf);
+	free(meta);
+	args_free(&a);
+	return rv;
+}
+
+/* The configuration a snapshot records, "1=HOST:PORT 2=..." (cut short
+ * for a line). */
+static void config_line(const struct snapfile_meta *m, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < m->n_nodes && used + 1 < size; i++) {
+		int n =
+		    snprintf(out + used, size - used, "%s%" PRIu32 "=%s",
+			     i ? " " : "", m->nodes[i].id, m->nodes[i].address);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static int cmd_restore(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct snapfile_meta *meta = xmalloc(sizeof(*meta));
+	struct cmd_args a;
+	char err[1024], cfg[1024];
+	int rv, v;
+
+	if (parse_args(ctx, "restore", argc, argv, 0, &a) < 0) {
+		free(meta);
+		return CMD_EXIT_USAGE;
+	}
+	if (a.n < 2) {
+		rv = usage_error("restore", "restore FILE DIR [DIR...]");
+		goto out;
+	}
+	for (int i = 1; i < a.n; i++) {
+		if (a.pos[i][0] == '\0') {
+			rv =
+			    usage_error("restore", "restore FILE DIR [DIR...]");
+			goto out;
+		}
+		for (int j = 1; j < i; j++) {
+			if (strcmp(a.pos[i], a.pos[j]) == 0) {
+				errorf("restore", "%s is named twice",
+				       a.pos[i]);
+				rv = CMD_EXIT_USAGE;
+				goto out;
+			}
+		}
+	}
+	rv = CMD_EXIT_FAIL;
+	v = snapfile_verify_path(a.pos[0], meta, err, sizeof(err));
+	if (v == SNAPFILE_ECORRUPT) {
+		errorf("restore",
+		       "%s: not a valid snapshot, nothing restored: "
+		       "%s",
+		       a.pos[0], err);
+		goto out;
+	}
+	if (v != SNAPFILE_OK) {
+		errorf("restore", "%s", err);
+		goto out;
+	}
+	/* Every dir is checked before any is written: a refusal leaves
+	 * nothing half done. */
+	for (int i = 1; i < a.n; i++) {
+		if (backup_check_dir(a.pos[i], err, sizeof(err)) < 0) {
+			errorf("restore",
+			       "%s; nothing restored (restore writes only "
+			       "new data dirs, and never overwrites a node's "
+			       "data)",
+			       err);
+			goto out;
+		}
+	}
+	config_line(meta, cfg, sizeof(cfg));
+	printf("%s: snapshot at index %" PRIu64 " (term %" PRIu64 "), %" PRIu64
+	       " bytes; taken in the configuration %s (for information: the "
+	       "config file's node list is the cluster's membership)\n",
+	       a.pos[0], meta->index, meta->term, meta->file_size, cfg);
+	for (int i = 1; i < a.n; i++) {
+		if (backup_restore_dir(a.pos[0], meta, a.pos[i], err,
+				       sizeof(err)) < 0) {
+			errorf("restore", "%s: %s", a.pos[i], err);
+			goto out;
+		}
+		printf("%s: restored (%s/snapshot)\n", a.pos[i], a.pos[i]);
+		fflush(stdout);
+	}
+	rv = CMD_EXIT_OK;
+out:
+	free(meta);
+	args_free(&a);
+	return rv;
+}
+
 /* ---- check ---------------------------------------------------------- */
 
 static int cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
@@ -1370,9 +1894,12 @@ void cmd_usage(FILE *out)
 	      "$RAFTCTL_SERVERS (a -s\n"
 	      "list), else $RAFTCTL_CONFIG (a config file).\n"
 	      "  -t SECONDS  deadline of each command, retries included "
-	      "(default 10; 0.5 is fine)\n"
+	      "(default 10; 0.5 is\n"
+	      "              fine; snapshot and backup wait 130 s for the "
+	      "snapshot unless -t)\n"
 	      "  --json      JSON output (leader, status, get, list, entries, "
-	      "log, cal list)\n"
+	      "log, cal list,\n"
+	      "              snapshot, backup)\n"
 	      "  -v          trace every call and retry on stderr\n"
 	      "\n"
 	      "Commands:\n"
@@ -1422,8 +1949,21 @@ void cmd_usage(FILE *out)
 	      "                                  raftctl cal list 2026-02\n"
 	      "  cal del EVENT-ID              delete an event\n"
 	      "                                  raftctl cal del k3x9a2b7qz\n"
-	      "  check DIR | check FILE...     check raftlogs copied from "
-	      "nodes (DIR/*/raftlog)\n"
+	      "  snapshot [--node ID]          take a snapshot now (default "
+	      "on the leader)\n"
+	      "                                  raftctl snapshot --node 2\n"
+	      "  backup [--node ID] FILE       save a consistent snapshot of "
+	      "the leader's state\n"
+	      "                                  raftctl backup "
+	      "kv-2026-02-03.snap\n"
+	      "  restore FILE DIR [DIR...]     put a backup into new nodes' "
+	      "data dirs (offline)\n"
+	      "                                  raftctl restore kv.snap "
+	      "data/n1 data/n2\n"
+	      "  check DIR | check FILE...     check raftlogs and snapshots "
+	      "copied from nodes\n"
+	      "                                (DIR/*/raftlog, "
+	      "DIR/*/snapshot)\n"
 	      "                                  raftctl check raftlogs\n"
 	      "  shell                         interactive prompt (also "
 	      "with no command)\n"
@@ -1451,7 +1991,8 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    {"cas", cmd_cas},	    {"list", cmd_list},
 	    {"add", cmd_add},	    {"entries", cmd_entries},
 	    {"log", cmd_log},	    {"cal", cmd_cal},
-	    {"check", cmd_check},
+	    {"check", cmd_check},   {"snapshot", cmd_snapshot},
+	    {"backup", cmd_backup}, {"restore", cmd_restore},
 	};
 
 	if (argc < 1)

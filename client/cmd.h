@@ -26,6 +26,7 @@ struct cmd_ctx {
 	const char *config_path; /* -c, or NULL */
 	const char *servers;	 /* -s, or NULL */
 	uint64_t timeout_ms;	 /* -t: each command's overall deadline */
+	bool timeout_set;	 /* -t was given (else snapshot waits longer) */
 	bool json;		 /* --json */
 	bool verbose;		 /* -v: trace every RPC on stderr */
 	bool in_shell;

@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 					optarg);
 				goto out;
 			}
+			ctx.timeout_set = true;
 			break;
 		case 'j':
 			ctx.json = true;

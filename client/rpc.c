@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,32 @@ int rpc_struct_strdup(xmlrpc_value *s, const char *key, char **out)
 	return rv;
 }
 
+int rpc_struct_base64(xmlrpc_value *s, const char *key, uint8_t **out,
+		      size_t *len)
+{
+	xmlrpc_value *v = member(s, key);
+	const unsigned char *bytes = NULL;
+	xmlrpc_env env;
+	int rv = RPC_EPROTO;
+
+	*out = NULL;
+	*len = 0;
+	if (v == NULL)
+		return RPC_EPROTO;
+	xmlrpc_env_init(&env);
+	if (xmlrpc_value_type(v) == XMLRPC_TYPE_BASE64) {
+		xmlrpc_read_base64(&env, v, len, &bytes);
+		if (!env.fault_occurred) {
+			/* malloc'd by xmlrpc-c: free() it */
+			*out = (uint8_t *)bytes;
+			rv = RPC_OK;
+		}
+	}
+	xmlrpc_env_clean(&env);
+	xmlrpc_DECREF(v);
+	return rv;
+}
+
 int rpc_struct_str(xmlrpc_value *s, const char *key, char *out, size_t outlen)
 {
 	char *str = NULL;
@@ -345,6 +372,40 @@ int rpc_decode_status(xmlrpc_value *v, struct rpc_status *st)
 		st->last_applied = -1;
 	if (rpc_struct_int(v, "lastLogTerm", &st->last_log_term) < 0)
 		st->last_log_term = -1;
+	/* Snapshots and the log's size: newer nodes only. */
+	{
+		static const struct {
+			const char *key;
+			size_t off;
+		} opt[] = {
+		    {"snapshotIndex",
+		     offsetof(struct rpc_status, snapshot_index)},
+		    {"snapshotTerm",
+		     offsetof(struct rpc_status, snapshot_term)},
+		    {"snapshotBytes",
+		     offsetof(struct rpc_status, snapshot_bytes)},
+		    {"snapshotsTaken",
+		     offsetof(struct rpc_status, snapshots_taken)},
+		    {"snapshotsInstalled",
+		     offsetof(struct rpc_status, snapshots_installed)},
+		    {"snapshotsSent",
+		     offsetof(struct rpc_status, snapshots_sent)},
+		    {"snapshotPauseMaxUs",
+		     offsetof(struct rpc_status, snapshot_pause_max_us)},
+		    {"logFirstIndex",
+		     offsetof(struct rpc_status, log_first_index)},
+		    {"logEntries", offsetof(struct rpc_status, log_entries)},
+		    {"logBytes", offsetof(struct rpc_status, log_bytes)},
+		};
+		for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
+			int64_t *f = (int64_t *)((char *)st + opt[i].off);
+			if (rpc_struct_int(v, opt[i].key, f) < 0)
+				*f = -1;
+		}
+	}
+	st->has_snapshot_error =
+	    rpc_struct_str(v, "snapshotError", st->snapshot_error,
+			   sizeof(st->snapshot_error)) == RPC_OK;
 	st->up = true;
 	return RPC_OK;
 }

@@ -46,6 +46,14 @@ struct rpc_status {
 	int64_t last_applied;
 	int64_t last_log_index;
 	int64_t last_log_term;
+	/* Snapshots and the log's size (docs/API.md); -1 each when the node
+	 * does not report them (an older raftd). */
+	int64_t snapshot_index, snapshot_term, snapshot_bytes;
+	int64_t snapshots_taken, snapshots_installed, snapshots_sent;
+	int64_t snapshot_pause_max_us;
+	int64_t log_first_index, log_entries, log_bytes;
+	bool has_snapshot_error;
+	char snapshot_error[256]; /* "" when the last one went well */
 };
 
 struct rpc;
@@ -113,6 +121,11 @@ int rpc_struct_bool(xmlrpc_value *s, const char *key, bool *out);
 int rpc_struct_str(xmlrpc_value *s, const char *key, char *out, size_t outlen);
 /* As rpc_struct_str(), but a malloc'd copy the caller frees. */
 int rpc_struct_strdup(xmlrpc_value *s, const char *key, char **out);
+
+/* Reads a base64 member of a struct: *out is malloc'd (the caller frees
+ * it), *len its size.  RPC_EPROTO when missing or of another type. */
+int rpc_struct_base64(xmlrpc_value *s, const char *key, uint8_t **out,
+		      size_t *len);
 
 /* Reads a boolean / a string (malloc'd, the caller frees) result. */
 int rpc_value_bool(xmlrpc_value *v, bool *out);

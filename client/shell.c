@@ -106,7 +106,7 @@ int shell_run(struct cmd_ctx *ctx, FILE *in)
 	ctx->in_shell = true;
 	if (tty)
 		puts("raftctl shell: commands as on the command line "
-		     "(get k, put k v, status, ...); help; exit");
+		     "(get k, put k v, status, backup FILE, ...); help; exit");
 	for (;;) {
 		char **argv = NULL;
 		int argc = 0;

@@ -172,3 +172,32 @@ int util_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+void util_human(uint64_t v, int bytes, char *out, size_t size)
+{
+	static const char *const count_units[] = {"", "k", "M", "G", "T", "P"};
+	static const char *const byte_units[] = {"B", "K", "M", "G", "T", "P"};
+	const char *const *units = bytes ? byte_units : count_units;
+	double base = bytes ? 1024.0 : 1000.0, x = (double)v;
+	size_t u = 0;
+
+	if (v < (bytes ? 1024u : 1000u)) {
+		snprintf(out, size, "%llu%s", (unsigned long long)v, units[0]);
+		return;
+	}
+	while (x >= base &&
+	       u + 1 < sizeof(byte_units) / sizeof(byte_units[0])) {
+		x /= base;
+		u++;
+	}
+	/* 999.7k would print as 1000k: say 1.0M. */
+	if (x >= base - 0.5 &&
+	    u + 1 < sizeof(byte_units) / sizeof(byte_units[0])) {
+		x /= base;
+		u++;
+	}
+	if (x < 9.95)
+		snprintf(out, size, "%.1f%s", x, units[u]);
+	else
+		snprintf(out, size, "%.0f%s", x, units[u]);
+}

@@ -31,6 +31,10 @@ void util_print_oneline(FILE *out, const char *s);
 /* Whether `s` contains a control character (below 0x20, or 0x7f). */
 int util_has_control(const char *s);
 
+/* `v` in at most 5 characters: a count as 999, 1.2k, 45k, 3.4M ... (powers
+ * of 1000), bytes as 812B, 4.5K, 45K, 3.4M ... (powers of 1024). */
+void util_human(uint64_t v, int bytes, char *out, size_t size);
+
 /* Parses a whole decimal unsigned integer (no sign, no spaces) up to
  * `max`.  Returns 0, or -1 when `s` is not such a number. */
 int util_parse_u64(const char *s, uint64_t max, uint64_t *out);

@@ -365,6 +365,12 @@ expect_rc 0
 expect_lines "^\[h$leader\] started, pid [0-9]+\$" 1
 expect_lines '^\[h[1-5]\] already running' 4
 
+# A snapshot on node 1 (from both client hosts: the second finds it
+# taken), which get_raftlog fetches beside h1's raftlog.
+tb run_client -t 30 snapshot --node 1
+expect_rc 0
+expect_lines '^\[c[12]\] node 1: snapshot at index [0-9]+ \(term [0-9]+\), [0-9]+ bytes$' 2
+
 tb get_raftlog
 expect_rc 0
 for ((i = 1; i <= nhosts; i++)); do
@@ -372,6 +378,10 @@ for ((i = 1; i <= nhosts; i++)); do
 	pass
 done
 expect_lines '^\[h[1-5]\] raftlog: [0-9]+ bytes' 5
+[ -s "$tmp/ws/raftlogs/h1/snapshot" ] || fail "no raftlogs/h1/snapshot"
+pass
+expect_lines '^\[h1\] snapshot: [0-9]+ bytes -> raftlogs/h1/snapshot$' 1
+expect_lines '^h1 .* [0-9]+ +[0-9]+ *$' 1
 
 t1=$(date +%s.%N)
 flow=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')

@@ -3,7 +3,12 @@
  * copies (with a legitimately stale follower and a torn tail) pass; a
  * divergent committed entry, a term decrease, gaps, a commit marker past
  * the log and Log Matching violations are reported with node, index and
- * term; damaged files are errors.  When the built raftctl is at hand
+ * term; damaged files are errors.  Then compacted logs (a BASE record
+ * first) with snapshot files (snapfix.h): consistent nodes whose logs start
+ * at different indexes pass; a divergence after different bases, a BASE
+ * or snapshot term against another node's committed entry, a log that
+ * starts past its snapshot or without one are reported; a damaged
+ * snapshot is a file error.  When the built raftctl is at hand
  * ($top_builddir/raftctl) its exit codes are checked too. */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,12 +24,14 @@
 #include "common/command.h"
 #include "common/raftlog.h"
 #include "tests/lib/check.h"
+#include "tests/unit/snapfix.h"
 
 static char tmpdir[1024];
 
-/* One record to write: an entry (term > 0 or explicit) or a commit. */
+/* One record to write: an entry (term > 0 or explicit), a commit, or (first
+ * only) a BASE record, which makes the log start after its index. */
 struct rec {
-	char kind; /* 'e' entry, 'c' commit marker, 0 end */
+	char kind; /* 'e' entry, 'c' commit marker, 'b' BASE, 0 end */
 	uint64_t index;
 	uint64_t term;
 	const char *data; /* an addEntry's data (encoded as a command) */
@@ -37,6 +44,10 @@ struct rec {
 #define C(i)                                                                   \
 	{                                                                      \
 		'c', (i), 0, NULL                                              \
+	}
+#define B(i, t)                                                                \
+	{                                                                      \
+		'b', (i), (t), NULL                                            \
 	}
 #define END                                                                    \
 	{                                                                      \
@@ -59,9 +70,15 @@ static size_t write_log(const char *dir, const char *node,
 		CHECK_HARD_ERROR("mkdir %s: %s", dir, strerror(errno));
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		CHECK_HARD_ERROR("mkdir %s: %s", path, strerror(errno));
-	raftlog_encode_header(buf, recs[0].kind == 'e' ? recs[0].index : 1);
+	raftlog_encode_header(buf, recs[0].kind == 'e'	 ? recs[0].index
+				   : recs[0].kind == 'b' ? recs[0].index + 1
+							 : 1);
 	for (const struct rec *r = recs; r->kind; r++) {
-		if (r->kind == 'c') {
+		if (r->kind == 'b') {
+			if (raftlog_encode_base(buf + len, (1 << 20) - len,
+						r->index, r->term, &used) != 0)
+				CHECK_HARD_ERROR("encode base");
+		} else if (r->kind == 'c') {
 			if (raftlog_encode_commit(buf + len, (1 << 20) - len,
 						  r->index, &used) != 0)
 				CHECK_HARD_ERROR("encode commit");
@@ -96,6 +113,21 @@ static size_t write_log(const char *dir, const char *node,
 		CHECK_HARD_ERROR("write %s: %s", path, strerror(errno));
 	free(buf);
 	return len;
+}
+
+/* Writes DIR/<node>/snapshot of (index, term); `flip` damages its body. */
+static void write_snap(const char *dir, const char *node, uint64_t index,
+		       uint64_t term, int flip)
+{
+	char path[2048];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		CHECK_HARD_ERROR("mkdir %s: %s", dir, strerror(errno));
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		CHECK_HARD_ERROR("mkdir %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s/snapshot", dir, node);
+	snapfix_write(path, index, term, flip);
 }
 
 /* Result of one check run. */
@@ -388,6 +420,235 @@ static void test_damaged(void)
 	free(dir);
 }
 
+/* Compacted logs.  a: a snapshot (5, 2) and a log after it; b: an older
+ * snapshot (3, 1) and a longer log; c: the whole log, never compacted;
+ * d: a restored node, a snapshot and no raftlog yet.  They agree: no
+ * violation, and the summary shows where each log starts. */
+static void test_compacted_healthy(void)
+{
+	char *dir = subdir("compacted");
+	const struct rec a[] = {B(5, 2), E(6, 2, "x6"), E(7, 3, "x7"), C(7),
+				END};
+	const struct rec b[] = {B(3, 1),
+				E(4, 2, "x4"),
+				E(5, 2, "x5"),
+				E(6, 2, "x6"),
+				E(7, 3, "x7"),
+				C(6),
+				END};
+	const struct rec c[] = {E(1, 1, "x1"), E(2, 1, "x2"), E(3, 1, "x3"),
+				E(4, 2, "x4"), E(5, 2, "x5"), E(6, 2, "x6"),
+				E(7, 3, "x7"), C(7),	      END};
+	struct result r;
+
+	write_log(dir, "a", a);
+	write_snap(dir, "a", 5, 2, 0);
+	write_log(dir, "b", b);
+	write_snap(dir, "b", 3, 1, 0);
+	write_log(dir, "c", c);
+	write_snap(dir, "d", 5, 2, 0);
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_OK);
+	CHECK(r.violations == 0);
+	CHECK(has(r.out, "nodes: 4"));
+	CHECK(has(r.out, "no violations"));
+	CHECK(has(r.out, "log starts after index 5 (term 2)"));
+	CHECK(has(r.out, "log starts after index 3 (term 1)"));
+	CHECK(has(r.out, "no raftlog: a snapshot only"));
+	CHECK(has(r.out, "SNAPSHOT"));
+	CHECK(has(r.out, "committed on every node up to index 5, on some "
+			 "node up to index 7"));
+	CHECK(r.err[0] == '\0');
+	result_free(&r);
+	CHECK(binary_exit_is(dir, 0));
+	free(dir);
+
+	/* A node that holds, uncommitted, another entry at the snapshot's
+	 * index of another node is a stale follower: a note only. */
+	dir = subdir("compacted-stale");
+	{
+		const struct rec s[] = {E(1, 1, "x1"),
+					E(2, 1, "x2"),
+					E(3, 1, "x3"),
+					C(3),
+					E(4, 1, "stale4"),
+					E(5, 1, "stale"),
+					END};
+
+		write_log(dir, "a", a);
+		write_snap(dir, "a", 5, 2, 0);
+		write_log(dir, "s", s);
+	}
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_OK);
+	CHECK(r.violations == 0);
+	CHECK(has(r.out, "note: node s index 5 term 1: not committed there"));
+	result_free(&r);
+	free(dir);
+}
+
+/* Conflicts across a snapshot boundary must be reported. */
+static void test_compacted_conflict(void)
+{
+	char *dir = subdir("compacted-conflict");
+	const struct rec a[] = {B(5, 2), E(6, 2, "x6"), E(7, 3, "x7"), C(7),
+				END};
+	/* c committed entry 5 of term 3: a's snapshot and BASE say term 2. */
+	const struct rec c[] = {
+	    E(1, 1, "x1"), E(2, 1, "x2"),    E(3, 1, "x3"), E(4, 2, "x4"),
+	    C(4),	   E(5, 3, "other"), C(5),	    END};
+	/* b's log starts earlier and holds entry 6 of term 2 as a does, but
+	 * another one: Log Matching and State Machine Safety both fail. */
+	const struct rec b[] = {B(3, 1),
+				E(4, 2, "x4"),
+				E(5, 2, "x5"),
+				E(6, 2, "mine"),
+				E(7, 3, "x7"),
+				C(7),
+				END};
+	struct result r;
+
+	write_log(dir, "a", a);
+	write_snap(dir, "a", 5, 2, 0);
+	write_log(dir, "c", c);
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_OK);
+	CHECK(r.violations == 2);
+	CHECK(has(r.out, "violation: committed entry: node c index 5 term 3: "
+			 "committed there, but node a's snapshot says term 2"));
+	CHECK(has(r.out, "violation: committed entry: node c index 5 term 3: "
+			 "committed there, but node a's BASE record says "
+			 "term 2"));
+	CHECK(has(r.out, "data=\"other\""));
+	result_free(&r);
+	CHECK(binary_exit_is(dir, 1));
+	free(dir);
+
+	dir = subdir("compacted-diverge");
+	write_log(dir, "a", a);
+	write_snap(dir, "a", 5, 2, 0);
+	write_log(dir, "b", b);
+	write_snap(dir, "b", 3, 1, 0);
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_OK);
+	CHECK(r.violations == 2);
+	CHECK(has(r.out, "violation: log matching: node a index 6 term 2: "
+			 "node b has the same index and term but a different "
+			 "entry"));
+	CHECK(has(r.out, "violation: committed entry: node b index 6 term 2: "
+			 "committed there, but node a committed a different "
+			 "entry (term 2)"));
+	CHECK(has(r.out, "data=\"mine\""));
+	result_free(&r);
+	CHECK(binary_exit_is(dir, 1));
+	free(dir);
+
+	/* Two snapshots of one index with different terms. */
+	dir = subdir("compacted-snaps");
+	write_snap(dir, "a", 5, 2, 0);
+	write_snap(dir, "e", 5, 3, 0);
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_OK);
+	CHECK(r.violations == 1);
+	CHECK(has(r.out, "violation: committed entry: node e index 5 term 3: "
+			 "its snapshot says so, but node a's snapshot says "
+			 "term 2"));
+	result_free(&r);
+	free(dir);
+
+	/* A BASE's term against a committed entry of another node, with no
+	 * snapshot in the way (f's own snapshot agrees with its BASE). */
+	dir = subdir("compacted-base");
+	{
+		const struct rec f[] = {B(4, 1), E(5, 2, "x5"), C(5), END};
+		const struct rec g[] = {E(1, 1, "x1"),
+					E(2, 1, "x2"),
+					E(3, 1, "x3"),
+					E(4, 2, "x4"),
+					E(5, 2, "x5"),
+					C(5),
+					END};
+
+		write_log(dir, "f", f);
+		write_snap(dir, "f", 4, 1, 0);
+		write_log(dir, "g", g);
+	}
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_OK);
+	CHECK(r.violations >= 2);
+	CHECK(has(r.out, "violation: committed entry: node g index 4 term 2: "
+			 "committed there, but node f's BASE record says "
+			 "term 1"));
+	CHECK(has(r.out, "violation: log matching: node f index 4 term 1: "
+			 "node g has term 2 there, yet both hold index 5 "
+			 "term 2"));
+	result_free(&r);
+	free(dir);
+}
+
+/* Logs that start where nothing on the node covers the entries before. */
+static void test_log_start(void)
+{
+	char *dir = subdir("logstart");
+	const struct rec a[] = {B(5, 2), E(6, 2, "x6"), C(6), END};
+	struct result r;
+
+	write_log(dir, "a", a); /* no snapshot at all */
+	write_log(dir, "b", a);
+	write_snap(dir, "b", 3, 1, 0); /* a snapshot older than the base */
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_OK);
+	CHECK(r.violations == 2);
+	CHECK(has(r.out, "violation: log start: node a index 5 term 2: the "
+			 "log starts after index 5 (its BASE record) but the "
+			 "node has no snapshot"));
+	CHECK(has(r.out, "violation: log start: node b index 5 term 2: the "
+			 "log starts after index 5, past its snapshot's index "
+			 "3: entries 4..5 are nowhere on this node"));
+	result_free(&r);
+	CHECK(binary_exit_is(dir, 1));
+	free(dir);
+}
+
+/* Damaged snapshots and compacted logs are file errors. */
+static void test_compacted_damaged(void)
+{
+	char *dir = subdir("compacted-corrupt");
+	const struct rec a[] = {B(5, 2), E(6, 2, "x6"), C(6), END};
+	/* A header that says the log starts at 6, and no BASE record. */
+	const struct rec nobase[] = {E(6, 2, "x6"), C(6), END};
+	const struct rec inside[] = {E(1, 1, "x1"), B(1, 1), END};
+	struct result r;
+
+	write_log(dir, "a", a);
+	write_snap(dir, "a", 5, 2, 1);
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_EFILE);
+	CHECK(has(r.err, "a/snapshot: corrupt: "));
+	result_free(&r);
+	CHECK(binary_exit_is(dir, 2));
+	free(dir);
+
+	dir = subdir("compacted-nobase");
+	write_log(dir, "a", nobase);
+	write_snap(dir, "a", 5, 2, 0);
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_EFILE);
+	CHECK(has(r.err, "the log starts at index 6 but has no valid base "
+			 "record"));
+	result_free(&r);
+	CHECK(binary_exit_is(dir, 2));
+	free(dir);
+
+	dir = subdir("compacted-inside");
+	write_log(dir, "a", inside);
+	r = run_check(dir);
+	CHECK(r.rv == CHECK_EFILE);
+	CHECK(has(r.err, "base record at offset"));
+	result_free(&r);
+	free(dir);
+}
+
 static void test_inputs(void)
 {
 	char *dir = subdir("inputs");
@@ -405,13 +666,23 @@ static void test_inputs(void)
 	CHECK(check_inputs_from_args(args, 1, &in, &n, err, sizeof(err)) == 0);
 	CHECK(n == 2 && strcmp(in[0].name, "n1") == 0 &&
 	      strcmp(in[1].name, "n2") == 0);
+	CHECK(n == 2 && in[0].snap == NULL && in[1].snap == NULL);
+	check_inputs_free(in, n);
+	/* A snapshot beside a raftlog is the node's; a snapshot alone is a
+	 * node too. */
+	write_snap(dir, "n1", 1, 1, 0);
+	write_snap(dir, "n3", 1, 1, 0);
+	CHECK(check_inputs_from_args(args, 1, &in, &n, err, sizeof(err)) == 0);
+	CHECK(n == 3 && in[0].snap != NULL && in[0].path != NULL &&
+	      in[1].snap == NULL && strcmp(in[2].name, "n3") == 0 &&
+	      in[2].path == NULL && in[2].snap != NULL);
 	check_inputs_free(in, n);
 	/* Files given one by one are named by their path. */
 	snprintf(file, sizeof(file), "%s/n1/raftlog", dir);
 	args[0] = file;
 	args[1] = dir;
 	CHECK(check_inputs_from_args(args, 2, &in, &n, err, sizeof(err)) == 0);
-	CHECK(n == 3 && strcmp(in[0].name, file) == 0);
+	CHECK(n == 4 && strcmp(in[0].name, file) == 0 && in[0].snap != NULL);
 	check_inputs_free(in, n);
 	/* A node's data dir itself (DIR/raftlog). */
 	snprintf(file, sizeof(file), "%s/n1", dir);
@@ -448,6 +719,10 @@ int main(void)
 	test_log_matching();
 	test_gaps_and_markers();
 	test_damaged();
+	test_compacted_healthy();
+	test_compacted_conflict();
+	test_log_start();
+	test_compacted_damaged();
 	test_inputs();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
