@@ -289,11 +289,16 @@ static void plan_send(void *arg, const struct raft_msg *m, bool after_writes)
 	struct step *s = pc->s;
 	struct raft_msg copy;
 
-	if ((m->type == RAFT_MSG_VOTE_RESP ||
-	     m->type == RAFT_MSG_APPEND_RESP) &&
-	    s->reply_to != 0 && m->to == s->reply_to && !s->has_reply) {
-		raft_msg_copy(&s->reply, m);
-		s->has_reply = true;
+	if (m->type == RAFT_MSG_VOTE_RESP || m->type == RAFT_MSG_APPEND_RESP ||
+	    m->type == RAFT_MSG_SNAPSHOT_RESP) {
+		/* An answer travels only as the reply to its request (the
+		 * peer methods take requests alone); one with no request to
+		 * ride on is dropped, as the network may drop any message. */
+		if (s->reply_to != 0 && m->to == s->reply_to &&
+		    !s->has_reply) {
+			raft_msg_copy(&s->reply, m);
+			s->has_reply = true;
+		}
 	} else if (!after_writes) {
 		raft_msg_copy(&copy, m);
 		peers_send(pc->n->peers, &copy);

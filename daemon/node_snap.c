@@ -191,11 +191,15 @@ static void take_one(struct node *n)
 	pthread_mutex_unlock(&n->lock);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rv = snapshot_finish(n->data_dir, &job, msg, sizeof(msg));
+	snapshot_wait(&job);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
+	/* The child has exited but is not reaped yet, so node_snap_stop()'s
+	 * kill() of snap_pid cannot hit another process until it is cleared
+	 * here, under the lock; reaping an exited child does not block. */
 	pthread_mutex_lock(&n->lock);
 	n->snap_pid = 0;
+	rv = snapshot_finish(n->data_dir, &job, msg, sizeof(msg));
 	n->snap_write_ms_last =
 	    (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
 	    (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);

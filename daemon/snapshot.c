@@ -206,6 +206,17 @@ out:
 	return rv;
 }
 
+void snapshot_wait(const struct snapshot_job *job)
+{
+	siginfo_t info;
+
+	if (job->pid <= 0)
+		return;
+	while (waitid(P_PID, (id_t)job->pid, &info, WEXITED | WNOWAIT) < 0 &&
+	       errno == EINTR)
+		;
+}
+
 int snapshot_finish(const char *dir, struct snapshot_job *job, char *err,
 		    size_t errlen)
 {

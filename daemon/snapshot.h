@@ -59,9 +59,14 @@ int snapshot_start(const char *dir, const struct sm *sm, uint64_t index,
 		   uint64_t term, const struct config *cfg,
 		   struct snapshot_job *job, char *err, size_t errlen);
 
-/* Waits for the job's child (no lock needed): 0 when DIR/snapshot.tmp is
- * complete and durable, -1 with a message otherwise (the temp file is
- * removed). */
+/* Waits until the job's child has exited, without reaping it (no lock
+ * needed): its pid stays reserved, so a kill() of job->pid from another
+ * thread until snapshot_finish() cannot reach a process that reused it. */
+void snapshot_wait(const struct snapshot_job *job);
+
+/* Reaps the job's child (waiting for it if snapshot_wait() did not): 0
+ * when DIR/snapshot.tmp is complete and durable, -1 with a message
+ * otherwise (the temp file is removed). */
 int snapshot_finish(const char *dir, struct snapshot_job *job, char *err,
 		    size_t errlen);
 

@@ -1,5 +1,6 @@
 # test_snapshot.py: snapshots and log compaction on real nodes: logs stay short, restarts load the snapshot, a wiped or lagging follower catches up through InstallSnapshot, tids survive compaction, and forged or disordered snapshot chunks change nothing.
 import os
+import re
 import random
 import shutil
 import sys
@@ -140,6 +141,7 @@ def main(ck):
     lead, _ = c.stable_leader()
     f = [n for n in c.ids() if n != lead][0]
     sent0 = c.status(lead)["snapshotsSent"]
+    log0 = len(c.log_text(lead))
     c.kill9(f)
     shutil.rmtree(c.data_dir(f))
     want.update(put_many(c, 2 * EVERY, 9000))
@@ -156,6 +158,15 @@ def main(ck):
              "snapshot (%d)" % (f, sf["logFirstIndex"]))
     ck.note("wiped node %d: installed snapshot %d, log from %d" %
             (f, sf["snapshotIndex"], sf["logFirstIndex"]))
+    # The follower's answer to the last chunk is its core's snapshot
+    # answer, and it reaches the leader's core: the transfer ends as
+    # delivered, not as a failure recovered later by a heartbeat.
+    text = c.log_text(lead)[log0:]
+    ck.check(re.search(r"peer %d: snapshot \d+ delivered" % f, text),
+             "the leader logged the snapshot to node %d as delivered" % f)
+    ck.check("not delivered" not in text,
+             "no snapshot transfer failed: %s" % [
+                 ln for ln in text.splitlines() if "not delivered" in ln][:3])
 
     # ---- a follower down while the log moved past compaction ----------------
     lead, _ = c.stable_leader()
