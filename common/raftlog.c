@@ -86,8 +86,8 @@ int raftlog_encode_commit(uint8_t *buf, size_t cap, uint64_t commit_index,
 	return RAFTLOG_OK;
 }
 
-int raftlog_encode_base(uint8_t *buf, size_t cap, uint64_t index,
-			uint64_t term, size_t *used)
+int raftlog_encode_base(uint8_t *buf, size_t cap, uint64_t index, uint64_t term,
+			size_t *used)
 {
 	if (cap < RAFTLOG_BASE_SIZE || index == 0 || term == 0)
 		return RAFTLOG_EINVAL;

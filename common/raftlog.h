@@ -99,8 +99,8 @@ int raftlog_encode_commit(uint8_t *buf, size_t cap, uint64_t commit_index,
 			  size_t *used);
 
 /* Encodes a BASE record (RAFTLOG_BASE_SIZE bytes) into `buf`. */
-int raftlog_encode_base(uint8_t *buf, size_t cap, uint64_t index,
-			uint64_t term, size_t *used);
+int raftlog_encode_base(uint8_t *buf, size_t cap, uint64_t index, uint64_t term,
+			size_t *used);
 
 /* ---- decoding ------------------------------------------------------- */
 

@@ -206,8 +206,8 @@ int snapfile_verify(int fd, struct snapfile_meta *meta, char *err,
 		}
 		crc = crc32c(crc, block, got);
 		if (cfg_have < cfg_cap) {
-			size_t k = got < cfg_cap - cfg_have ? got
-							    : cfg_cap - cfg_have;
+			size_t k =
+			    got < cfg_cap - cfg_have ? got : cfg_cap - cfg_have;
 			memcpy(cfg + cfg_have, block, k);
 			cfg_have += k;
 		}

@@ -294,8 +294,7 @@ static void plan_send(void *arg, const struct raft_msg *m, bool after_writes)
 		/* An answer travels only as the reply to its request (the
 		 * peer methods take requests alone); one with no request to
 		 * ride on is dropped, as the network may drop any message. */
-		if (s->reply_to != 0 && m->to == s->reply_to &&
-		    !s->has_reply) {
+		if (s->reply_to != 0 && m->to == s->reply_to && !s->has_reply) {
 			raft_msg_copy(&s->reply, m);
 			s->has_reply = true;
 		}

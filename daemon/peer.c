@@ -240,9 +240,9 @@ static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
 	uint8_t *buf = xmalloc(len + trailer);
 	/* A vote is useless after an election timeout; an append may
 	 * carry a big batch, so give it longer. */
-	uint64_t deadline = now_ms() + (m->type == RAFT_MSG_VOTE
-					    ? cfg->election_min_ms
-					    : cfg->election_max_ms + 500);
+	uint64_t deadline =
+	    now_ms() + (m->type == RAFT_MSG_VOTE ? cfg->election_min_ms
+						 : cfg->election_max_ms + 500);
 	int rv = -1;
 
 	wire_encode(m, peerauth_enabled(ps->auth), buf);
@@ -337,9 +337,10 @@ static int req_answer(struct peer *p, struct peer_req *r, uint64_t *ack)
 		bad_reply(p, peerauth_strerror(arv));
 		goto out_reply;
 	}
-	if (reply.type != (r->chunk		      ? RAFT_MSG_SNAPSHOT_RESP
-			   : r->m.type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
-							: RAFT_MSG_APPEND_RESP) ||
+	if (reply.type != (r->chunk ? RAFT_MSG_SNAPSHOT_RESP
+			   : r->m.type == RAFT_MSG_VOTE
+			       ? RAFT_MSG_VOTE_RESP
+			       : RAFT_MSG_APPEND_RESP) ||
 	    reply.from != p->id || reply.to != ps->self) {
 		bad_reply(p, "answer of another type or from another node");
 		goto out_reply;
@@ -413,8 +414,8 @@ static void xfer_begin(struct peer *p, const struct raft_msg *m)
 		return;
 	}
 	got = pread(x->fd, hdr, sizeof(hdr), 0);
-	if (got < 0 || snapfile_header_decode(hdr, (size_t)got, &meta,
-					      &why) != SNAPFILE_OK) {
+	if (got < 0 || snapfile_header_decode(hdr, (size_t)got, &meta, &why) !=
+			   SNAPFILE_OK) {
 		xfer_end(p, true, why);
 		return;
 	}
@@ -669,8 +670,8 @@ static int peer_setup(struct peers *ps, struct peer *p,
 
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
 	      const char *snap_path, peers_reply_fn on_reply,
-	      peers_failed_fn on_snapshot_failed, void *arg,
-	      struct peers **out, char *err, size_t errlen)
+	      peers_failed_fn on_snapshot_failed, void *arg, struct peers **out,
+	      char *err, size_t errlen)
 {
 	struct peers *ps = xcalloc(1, sizeof(*ps));
 	size_t i;

@@ -42,8 +42,8 @@ typedef void (*peers_failed_fn)(void *arg, uint32_t to);
  * the peers.  0, or -1 with a message in err. */
 int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
 	      const char *snap_path, peers_reply_fn on_reply,
-	      peers_failed_fn on_snapshot_failed, void *arg,
-	      struct peers **out, char *err, size_t errlen);
+	      peers_failed_fn on_snapshot_failed, void *arg, struct peers **out,
+	      char *err, size_t errlen);
 
 /* Starts the sender threads.  0, or -1 with a message in err. */
 int peers_start(struct peers *ps, char *err, size_t errlen);

@@ -75,11 +75,10 @@ static void log_refused(struct peer_rpc *s, const char *method, const char *why)
  * <base64> argument, a header for this method, from a member to this
  * node, and its MAC.  On success *frame (the caller frees it), *len, *h
  * and *tag are set; otherwise a fault is set in env. */
-static int frame_open(xmlrpc_env *env, xmlrpc_value *params,
-		      struct peer_rpc *s, enum raft_msg_type type,
-		      const char *method, const unsigned char **frame,
-		      size_t *len, struct wire_header *h,
-		      struct peerauth_tag *tag)
+static int frame_open(xmlrpc_env *env, xmlrpc_value *params, struct peer_rpc *s,
+		      enum raft_msg_type type, const char *method,
+		      const unsigned char **frame, size_t *len,
+		      struct wire_header *h, struct peerauth_tag *tag)
 {
 	xmlrpc_value *arg = NULL;
 	const char *why = NULL;
@@ -127,8 +126,8 @@ static int frame_open(xmlrpc_env *env, xmlrpc_value *params,
 			   "%s: not from a member to this node", method);
 		goto out;
 	}
-	rv = peerauth_verify_request(node_peerauth(s->node), h->from,
-				     wall_ms(), *frame, *len, h->auth, tag);
+	rv = peerauth_verify_request(node_peerauth(s->node), h->from, wall_ms(),
+				     *frame, *len, h->auth, tag);
 	if (rv != PEERAUTH_OK) {
 		log_refused(s, method, peerauth_strerror(rv));
 		peer_fault(env, API_FAULT_UNAUTHORIZED, "unauthorized: %s",

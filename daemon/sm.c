@@ -1087,8 +1087,8 @@ static void load_entries(struct sm *sm, struct load_ctx *c)
 	}
 }
 
-int sm_load(struct sm **smp, int (*in)(void *arg, void *p, size_t n),
-	    void *arg, const char **why)
+int sm_load(struct sm **smp, int (*in)(void *arg, void *p, size_t n), void *arg,
+	    const char **why)
 {
 	struct load_ctx c = {.in = in, .arg = arg, .why = NULL};
 	struct sm *sm = sm_new();

@@ -201,8 +201,8 @@ int sm_dump(const struct sm *sm, FILE *f);
  * bytes claim. */
 int sm_save(const struct sm *sm, int (*out)(void *arg, const void *p, size_t n),
 	    void *arg);
-int sm_load(struct sm **smp, int (*in)(void *arg, void *p, size_t n),
-	    void *arg, const char **why);
+int sm_load(struct sm **smp, int (*in)(void *arg, void *p, size_t n), void *arg,
+	    const char **why);
 
 /* Checks the internal invariants (tree order and balance, counters, the
  * tid table against its FIFO, entry order); SM_ECORRUPT when one fails.

@@ -1154,7 +1154,8 @@ static int copy_range(int src, uint64_t from, uint64_t to, int dst,
 		      uint64_t dst_off, uint8_t *buf, size_t bufsize)
 {
 	while (from < to) {
-		size_t want = to - from < bufsize ? (size_t)(to - from) : bufsize;
+		size_t want =
+		    to - from < bufsize ? (size_t)(to - from) : bufsize;
 		size_t got;
 
 		if (pread_all(src, buf, want, from, &got) < 0)
@@ -1211,7 +1212,8 @@ static int swap_failed(struct storage *st, const char *op, const char *what,
 		unlink(tmp);
 	st_logf(st, "raftlog: %s of %s: %s failed: %s%s", op, st->log_path,
 		what, strerror(e),
-		renamed ? "; refusing further writes" : "; the log is unchanged");
+		renamed ? "; refusing further writes"
+			: "; the log is unchanged");
 	if (renamed) {
 		st->failed = true;
 		pthread_cond_broadcast(&st->cv);
@@ -1261,9 +1263,9 @@ int storage_compact(struct storage *st, uint64_t upto)
 		}
 		term = st->runs[lo].term;
 	}
-	from_off = upto < do_last_index(st) ? st->offsets[upto + 1 -
-							  st->first_index]
-					    : st->end;
+	from_off = upto < do_last_index(st)
+		       ? st->offsets[upto + 1 - st->first_index]
+		       : st->end;
 	end0 = st->end;
 	gen0 = st->cut_gen;
 	st->min_cut = UINT64_MAX;
@@ -1307,8 +1309,10 @@ int storage_compact(struct storage *st, uint64_t upto)
 		tail_from = st->min_cut;
 	if (tail_from < from_off) {
 		errno = EINVAL;
-		rv = swap_failed(st, "compaction", "a truncation below the "
-			"compaction point", fd, tmp, false);
+		rv = swap_failed(st, "compaction",
+				 "a truncation below the "
+				 "compaction point",
+				 fd, tmp, false);
 		goto out_compacting;
 	}
 	delta_base = hdr_len; /* new offset = old - from_off + hdr_len */
