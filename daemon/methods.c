@@ -872,7 +872,7 @@ static void meth_status(struct call *c, xmlrpc_value *params, void *arg)
 		   int_value(&env, sn.installed));
 	struct_set(&env, out, "snapshotsSent", int_value(&env, sn.sent));
 	struct_set(&env, out, "snapshotPauseMaxUs",
-		   int_value(&env, sn.fork_ns_max / 1000));
+		   int_value(&env, sn.pause_ns_max / 1000));
 	struct_set(&env, out, "snapshotError",
 		   xmlrpc_string_new(&env, sn.error));
 	struct_set(&env, out, "logFirstIndex", int_value(&env, sn.log_first));
@@ -900,8 +900,8 @@ static void meth_snapshot(struct call *c, xmlrpc_value *params, void *arg)
 		call_fault_env(c, &env);
 		goto out;
 	}
-	if (node_snapshot_now(ctx->node, API_SNAPSHOT_TIMEOUT_MS, &index,
-			      &term, err, sizeof(err)) != 0) {
+	if (node_snapshot_now(ctx->node, API_SNAPSHOT_TIMEOUT_MS, &index, &term,
+			      err, sizeof(err)) != 0) {
 		call_fault(c, API_FAULT_UNAVAILABLE, "snapshot: %s", err);
 		goto out;
 	}

@@ -108,8 +108,8 @@ static void put_hist(struct text *t, const char *name, const char *labels,
 static void put_one(struct text *t, const char *name, const char *type,
 		    const char *help, uint64_t v)
 {
-	put(t, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
-	    type, name, (unsigned long long)v);
+	put(t, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
+	    name, (unsigned long long)v);
 }
 
 void metrics_render(struct node *n, const struct metrics_server *ms,
@@ -183,7 +183,7 @@ void metrics_render(struct node *n, const struct metrics_server *ms,
 	    "taking a snapshot (the fork, under the node's lock).\n"
 	    "# TYPE raftd_snapshot_pause_seconds_max gauge\n"
 	    "raftd_snapshot_pause_seconds_max %g\n",
-	    (double)sn.fork_ns_max / 1e9);
+	    (double)sn.pause_ns_max / 1e9);
 	put_one(&t, "raftd_log_first_index", "gauge",
 		"The first index the raftlog holds.", sn.log_first);
 	put_one(&t, "raftd_log_bytes", "gauge", "The raftlog's size.",

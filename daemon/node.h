@@ -133,8 +133,8 @@ struct node_snap_info {
 	uint64_t log_entries; /* entries in the raftlog */
 	uint64_t log_bytes;   /* the raftlog's size */
 	uint64_t taken, installed, sent;
-	uint64_t fork_ns_last, fork_ns_max; /* the pause of taking one */
-	uint64_t write_ms_last;		    /* the writer's run */
+	uint64_t pause_ns_last, pause_ns_max; /* the pause of taking one */
+	uint64_t write_ms_last;		      /* the writer's run */
 	bool busy;
 	char error[256]; /* the last failure, "" when none */
 };
@@ -172,8 +172,8 @@ struct node_chunk {
 	size_t len;
 };
 int node_snapshot_chunk(struct node *n, const struct node_chunk *c,
-			uint64_t *next, struct raft_msg *reply,
-			bool *has_reply, char *err, size_t errlen);
+			uint64_t *next, struct raft_msg *reply, bool *has_reply,
+			char *err, size_t errlen);
 
 /* This node's log as it is now, for showLog (any role; not
  * linearizable): calls fn(arg, e) under the node's lock for the entries

@@ -143,21 +143,21 @@ struct node {
 	bool timer_started;
 
 	/* ---- snapshots (node_snap.c) ---- */
-	char *data_dir;		   /* read-only */
-	char *snap_path;	   /* read-only: data_dir/snapshot */
-	pthread_t snap_thread;	   /* takes snapshots, compacts the log */
-	bool snap_started;	   /* read-only after start */
-	pthread_cond_t snap_cond;  /* [lock] snap_wanted set; stopping */
-	pthread_cond_t snap_done;  /* [lock] a snapshot job ended */
-	bool snap_wanted;	   /* [lock] take one when the thread can */
-	bool snap_busy;		   /* [lock] a job runs */
-	pid_t snap_pid;		   /* [lock] its writer child, 0: none */
-	uint64_t snap_jobs;	   /* [lock] jobs ended (taken or failed) */
-	uint64_t snap_taken;	   /* [lock] snapshots taken here */
-	uint64_t snap_installed;   /* [lock] installed from the leader */
-	uint64_t snap_bytes;	   /* [lock] size of the current file */
-	uint64_t snap_fork_ns_max; /* [lock] longest pause (the fork) */
-	uint64_t snap_fork_ns_last;
+	char *data_dir;		    /* read-only */
+	char *snap_path;	    /* read-only: data_dir/snapshot */
+	pthread_t snap_thread;	    /* takes snapshots, compacts the log */
+	bool snap_started;	    /* read-only after start */
+	pthread_cond_t snap_cond;   /* [lock] snap_wanted set; stopping */
+	pthread_cond_t snap_done;   /* [lock] a snapshot job ended */
+	bool snap_wanted;	    /* [lock] take one when the thread can */
+	bool snap_busy;		    /* [lock] a job runs */
+	pid_t snap_pid;		    /* [lock] its writer child, 0: none */
+	uint64_t snap_jobs;	    /* [lock] jobs ended (taken or failed) */
+	uint64_t snap_taken;	    /* [lock] snapshots taken here */
+	uint64_t snap_installed;    /* [lock] installed from the leader */
+	uint64_t snap_bytes;	    /* [lock] size of the current file */
+	uint64_t snap_pause_ns_max; /* [lock] longest pause (copy or fork) */
+	uint64_t snap_pause_ns_last;
 	uint64_t snap_write_ms_last; /* [lock] the child's run, last job */
 	char snap_error[256];	     /* [lock] last failure, "" if none */
 	/* The leader's snapshot, received and loaded, waiting for the core

@@ -76,13 +76,14 @@ int node_snap_load(struct node *n, uint64_t *s_index, uint64_t *s_term,
 	rv = snapshot_load(n->snap_path, &meta, &sm, msg, sizeof(msg));
 	if (rv == SNAPFILE_ENOENT) {
 		if (first != 1) {
-			snprintf(err, errlen,
-				 "%s: the log starts at index %llu but there is "
-				 "no snapshot to cover what comes before: this "
-				 "data dir is damaged. Remove it so that the "
-				 "node rejoins empty (the leader sends it a "
-				 "snapshot), or restore it from a backup.",
-				 n->data_dir, (unsigned long long)first);
+			snprintf(
+			    err, errlen,
+			    "%s: the log starts at index %llu but there is "
+			    "no snapshot to cover what comes before: this "
+			    "data dir is damaged. Remove it so that the "
+			    "node rejoins empty (the leader sends it a "
+			    "snapshot), or restore it from a backup.",
+			    n->data_dir, (unsigned long long)first);
 			return -1;
 		}
 		n->sm = sm_new();
@@ -153,20 +154,27 @@ int node_snap_load(struct node *n, uint64_t *s_index, uint64_t *s_term,
 /* ---- taking one -----------------------------------------------------------
  */
 
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000000u +
+	       (uint64_t)b->tv_nsec - (uint64_t)a->tv_nsec;
+}
+
 static void snap_fail(struct node *n, const char *what, const char *msg)
 {
-	snprintf(n->snap_error, sizeof(n->snap_error), "%s: %.200s", what,
-		 msg);
+	snprintf(n->snap_error, sizeof(n->snap_error), "%s: %.200s", what, msg);
 	log_warn("snapshot: %s: %s", what, msg);
 }
 
 /* One job, from the snapshot thread: n->lock held on entry and exit,
- * dropped while the child writes and while the log is compacted. */
+ * dropped while the file is written (by this thread from a copy, or by a
+ * forked child) and while the log is compacted. */
 static void take_one(struct node *n)
 {
 	struct snapshot_job job;
+	struct snapshot_copy copy;
 	struct timespec t0, t1;
-	uint64_t index, term, compact_to = 0, first, trailing;
+	uint64_t index, term, compact_to = 0, first, trailing, pause_ns;
 	char msg[512];
 	int rv;
 
@@ -179,30 +187,48 @@ static void take_one(struct node *n)
 		goto out;
 	}
 	n->snap_busy = true;
-	if (snapshot_start(n->data_dir, n->sm, index, term, n->cfg, &job, msg,
-			   sizeof(msg)) != 0) {
-		snap_fail(n, "take", msg);
-		goto out;
-	}
-	n->snap_pid = job.pid;
-	n->snap_fork_ns_last = job.fork_ns;
-	if (job.fork_ns > n->snap_fork_ns_max)
-		n->snap_fork_ns_max = job.fork_ns;
-	pthread_mutex_unlock(&n->lock);
-
+	memset(&job, 0, sizeof(job));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	snapshot_wait(&job);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (snapshot_copy(n->sm, &copy) == 0) {
+		/* Small: the pause is the copy; the file is written here,
+		 * without the lock. */
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		pause_ns = ns_between(&t0, &t1);
+		pthread_mutex_unlock(&n->lock);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rv = snapshot_write_copy(n->data_dir, &copy, index, term,
+					 n->cfg, msg, sizeof(msg));
+		snapshot_copy_free(&copy);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		pthread_mutex_lock(&n->lock);
+	} else {
+		/* Large: the pause is the fork; a child writes the file. */
+		if (snapshot_start(n->data_dir, n->sm, index, term, n->cfg,
+				   &job, msg, sizeof(msg)) != 0) {
+			snap_fail(n, "take", msg);
+			goto out;
+		}
+		pause_ns = job.fork_ns;
+		n->snap_pid = job.pid;
+		pthread_mutex_unlock(&n->lock);
 
-	/* The child has exited but is not reaped yet, so node_snap_stop()'s
-	 * kill() of snap_pid cannot hit another process until it is cleared
-	 * here, under the lock; reaping an exited child does not block. */
-	pthread_mutex_lock(&n->lock);
-	n->snap_pid = 0;
-	rv = snapshot_finish(n->data_dir, &job, msg, sizeof(msg));
-	n->snap_write_ms_last =
-	    (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
-	    (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		snapshot_wait(&job);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+
+		/* The child has exited but is not reaped yet, so
+		 * node_snap_stop()'s kill() of snap_pid cannot hit another
+		 * process until it is cleared here, under the lock; reaping
+		 * an exited child does not block. */
+		pthread_mutex_lock(&n->lock);
+		n->snap_pid = 0;
+		rv = snapshot_finish(n->data_dir, &job, msg, sizeof(msg));
+	}
+	n->snap_pause_ns_last = pause_ns;
+	if (pause_ns > n->snap_pause_ns_max)
+		n->snap_pause_ns_max = pause_ns;
+	n->snap_write_ms_last = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+				(uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
 	if (rv != 0) {
 		snap_fail(n, "write", msg);
 		goto out;
@@ -216,8 +242,7 @@ static void take_one(struct node *n)
 		free(tmp);
 		goto out;
 	}
-	if (snapshot_commit(n->data_dir, SNAPSHOT_TMP, msg, sizeof(msg)) !=
-	    0) {
+	if (snapshot_commit(n->data_dir, SNAPSHOT_TMP, msg, sizeof(msg)) != 0) {
 		/* Whichever file a restart finds is a valid snapshot, and
 		 * nothing was compacted: no harm but the failure. */
 		snap_fail(n, "install", msg);
@@ -242,10 +267,11 @@ static void take_one(struct node *n)
 	n->snap_taken++;
 	n->snap_bytes = file_size(n->snap_path);
 	n->snap_error[0] = '\0';
-	log_info("snapshot taken: index %llu, term %llu, %llu bytes; fork "
-		 "%.2f ms, written in %llu ms",
+	log_info("snapshot taken: index %llu, term %llu, %llu bytes; paused "
+		 "%.2f ms (%s), written in %llu ms",
 		 (unsigned long long)index, (unsigned long long)term,
-		 (unsigned long long)n->snap_bytes, (double)job.fork_ns / 1e6,
+		 (unsigned long long)n->snap_bytes, (double)pause_ns / 1e6,
+		 job.index != 0 ? "fork" : "copy",
 		 (unsigned long long)n->snap_write_ms_last);
 	pthread_mutex_unlock(&n->lock);
 
@@ -379,8 +405,8 @@ void node_snap_info(struct node *n, struct node_snap_info *out)
 	out->taken = n->snap_taken;
 	out->installed = n->snap_installed;
 	out->sent = n->raft.snapshots_sent;
-	out->fork_ns_last = n->snap_fork_ns_last;
-	out->fork_ns_max = n->snap_fork_ns_max;
+	out->pause_ns_last = n->snap_pause_ns_last;
+	out->pause_ns_max = n->snap_pause_ns_max;
 	out->write_ms_last = n->snap_write_ms_last;
 	out->busy = n->snap_busy;
 	snprintf(out->error, sizeof(out->error), "%s", n->snap_error);
@@ -413,8 +439,8 @@ int node_snapshot_read(struct node *n, uint64_t *index, uint64_t offset,
 		return -1;
 	}
 	got = pread(fd, hdr, sizeof(hdr), 0);
-	if (got < 0 || snapfile_header_decode(hdr, (size_t)got, &meta,
-					      &why) != SNAPFILE_OK) {
+	if (got < 0 || snapfile_header_decode(hdr, (size_t)got, &meta, &why) !=
+			   SNAPFILE_OK) {
 		snprintf(err, errlen, "snapshot file: %s",
 			 got < 0 ? strerror(errno) : why);
 		goto out;
@@ -478,8 +504,8 @@ static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 }
 
 int node_snapshot_chunk(struct node *n, const struct node_chunk *c,
-			uint64_t *next, struct raft_msg *reply,
-			bool *has_reply, char *err, size_t errlen)
+			uint64_t *next, struct raft_msg *reply, bool *has_reply,
+			char *err, size_t errlen)
 {
 	struct snapfile_meta meta;
 	struct raft_msg m;

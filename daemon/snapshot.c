@@ -93,7 +93,30 @@ static int writer_put(void *arg, const void *p, size_t n)
 	return 0;
 }
 
+/* The state machine's bytes come either from sm_save on a frozen sm, or
+ * from a copy taken earlier (snapshot_copy). */
+static int put_state(struct writer *w, const struct sm *sm,
+		     const struct snapshot_copy *copy)
+{
+	if (copy != NULL)
+		return writer_put(w, copy->buf, copy->len);
+	return sm_save(sm, writer_put, w) == 0 ? 0 : -1;
+}
+
+static int write_file(int fd, const struct sm *sm,
+		      const struct snapshot_copy *copy, uint64_t index,
+		      uint64_t term, const struct snapfile_node *nodes,
+		      uint32_t n_nodes);
+
 int snapshot_write_fd(int fd, const struct sm *sm, uint64_t index,
+		      uint64_t term, const struct snapfile_node *nodes,
+		      uint32_t n_nodes)
+{
+	return write_file(fd, sm, NULL, index, term, nodes, n_nodes);
+}
+
+static int write_file(int fd, const struct sm *sm,
+		      const struct snapshot_copy *copy, uint64_t index,
 		      uint64_t term, const struct snapfile_node *nodes,
 		      uint32_t n_nodes)
 {
@@ -114,8 +137,8 @@ int snapshot_write_fd(int fd, const struct sm *sm, uint64_t index,
 		errno = EINVAL;
 		goto out;
 	}
-	if (writer_put(w, cfgbuf, clen) < 0 ||
-	    sm_save(sm, writer_put, w) != 0 || writer_flush(w) < 0)
+	if (writer_put(w, cfgbuf, clen) < 0 || put_state(w, sm, copy) < 0 ||
+	    writer_flush(w) < 0)
 		goto out;
 	bytes_put_u32(tail, w->crc);
 	if (write_all(fd, tail, sizeof(tail), w->off) < 0)
@@ -206,6 +229,88 @@ out:
 	return rv;
 }
 
+/* ---- the copy path --------------------------------------------------- */
+
+static int copy_put(void *arg, const void *p, size_t n)
+{
+	struct snapshot_copy *c = arg;
+
+	if (n > SNAPSHOT_COPY_MAX - c->len)
+		return -1; /* too big: the caller forks instead */
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : 64u * 1024u;
+		uint8_t *nb;
+
+		while (cap < c->len + n)
+			cap *= 2;
+		nb = realloc(c->buf, cap);
+		if (nb == NULL)
+			return -1;
+		c->buf = nb;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+	return 0;
+}
+
+int snapshot_copy(const struct sm *sm, struct snapshot_copy *c)
+{
+	struct sm_stats st;
+
+	memset(c, 0, sizeof(*c));
+	sm_stats(sm, &st);
+	/* The keys and values alone say when a copy cannot fit; the tids
+	 * and records may still make it too big, found while copying. */
+	if (st.kv_bytes >= SNAPSHOT_COPY_MAX)
+		return -1;
+	if (sm_save(sm, copy_put, c) != 0) {
+		snapshot_copy_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+void snapshot_copy_free(struct snapshot_copy *c)
+{
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+}
+
+int snapshot_write_copy(const char *dir, const struct snapshot_copy *c,
+			uint64_t index, uint64_t term, const struct config *cfg,
+			char *err, size_t errlen)
+{
+	struct snapfile_node nodes[SNAPFILE_MAX_NODES];
+	uint32_t n = snapshot_nodes(cfg, nodes);
+	char *tmp = path_in(dir, SNAPSHOT_TMP);
+	int fd = -1, rv = -1;
+
+	if (tmp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write_file(fd, NULL, c, index, term, nodes, n) != 0) {
+		snprintf(err, errlen,
+			 "writing %s: %s (is the data dir's disk "
+			 "full?)",
+			 tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rv = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	return rv;
+}
+
 void snapshot_wait(const struct snapshot_job *job)
 {
 	siginfo_t info;
@@ -255,8 +360,7 @@ out:
 	return rv;
 }
 
-int snapshot_commit(const char *dir, const char *name, char *err,
-		    size_t errlen)
+int snapshot_commit(const char *dir, const char *name, char *err, size_t errlen)
 {
 	char *from = path_in(dir, name), *to = path_in(dir, SNAPSHOT_FILE);
 	int dfd = -1, rv = -1;
@@ -304,8 +408,8 @@ static int reader_get(void *arg, void *p, size_t n)
 	while (n > 0) {
 		size_t k;
 		if (r->pos == r->len) {
-			size_t want = r->left < READ_BUF ? (size_t)r->left
-							 : READ_BUF;
+			size_t want =
+			    r->left < READ_BUF ? (size_t)r->left : READ_BUF;
 			ssize_t got;
 			do
 				got = read(r->fd, r->buf, want);

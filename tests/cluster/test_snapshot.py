@@ -258,6 +258,47 @@ def main(ck):
     ck.eq(c.call_with_retry("put", "after-forgery", "ok"), True,
           "the cluster still commits")
     check_data(ck, c, c.leader(), want, "after the forged chunks")
+
+    # ---- a state past the copy bound: the forked writer, a transfer of
+    # several chunks ------------------------------------------------------
+    # 24 values of 200 KiB (4.8 MB of state) pass snapshot.h's
+    # SNAPSHOT_COPY_MAX: the snapshot is written by a forked child, and a
+    # wiped follower receives it in ten 512 KiB chunks.
+    big = {"big%02d" % i: chr(ord("a") + i % 26) * (200 * 1024)
+           for i in range(24)}
+    for k, v in big.items():
+        ck.eq(c.call_with_retry("put", k, v), True, "put %s" % k)
+    lead, _ = c.stable_leader()
+    log0 = len(c.log_text(lead))
+    r = c.client(lead, 60.0).snapshot()
+    ck.check(r["bytes"] > 24 * 200 * 1024, "the leader's snapshot holds "
+             "the big values (%d bytes)" % r["bytes"])
+    ck.check(re.search(r"snapshot taken: index %d, .*\(fork\)" % r["index"],
+                       c.log_text(lead)[log0:]),
+             "the leader forked a writer for a state past the copy bound")
+    f = [n for n in c.ids() if n != lead][0]
+    c.kill9(f)
+    shutil.rmtree(c.data_dir(f))
+    log0 = len(c.log_text(lead))
+    c.start(f)
+    commit = c.status(lead)["commitIndex"]
+    wait_for(lambda: applied_everywhere(c, [f], commit), 60,
+             "the wiped node %d to catch up with a %d-byte snapshot" %
+             (f, r["bytes"]))
+    m = re.search(r"peer %d: snapshot \d+ delivered: (\d+) bytes" % f,
+                  c.log_text(lead)[log0:])
+    ck.check(m and int(m.group(1)) >= r["bytes"],
+             "the leader delivered the whole snapshot to node %d (%s)" %
+             (f, m.group(0) if m else "no line"))
+    got = c.client(f).status()
+    ck.check(got["snapshotIndex"] >= r["index"],
+             "node %d installed it (snapshot %d)" % (f, got["snapshotIndex"]))
+    # The big values read back (through the leader).
+    for k in ("big00", "big13", "big23"):
+        v = c.call_with_retry("get", k)
+        ck.eq(v, big[k], "%s read back (%d bytes)" % (k, len(v or "")))
+    ck.note("a %d-byte snapshot (forked writer) went to wiped node %d: %s" %
+            (r["bytes"], f, m.group(0) if m else "?"))
     c.finish(ck)
 
 
