@@ -146,7 +146,7 @@ struct node {
 	char *data_dir;		    /* read-only */
 	char *snap_path;	    /* read-only: data_dir/snapshot */
 	pthread_t snap_thread;	    /* takes snapshots, compacts the log */
-	bool snap_started;	    /* read-only after start */
+	bool snap_started;	    /* [lock] the snapshot thread runs */
 	pthread_cond_t snap_cond;   /* [lock] snap_wanted set; stopping */
 	pthread_cond_t snap_done;   /* [lock] a snapshot job ended */
 	bool snap_wanted;	    /* [lock] take one when the thread can */

@@ -315,22 +315,29 @@ int node_snap_start(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
 		return -1;
 	}
+	/* Under the lock: the peers' threads already run node_snap_maybe(),
+	 * which reads it. */
+	pthread_mutex_lock(&n->lock);
 	n->snap_started = true;
+	pthread_mutex_unlock(&n->lock);
 	return 0;
 }
 
 void node_snap_stop(struct node *n)
 {
+	bool started;
+
 	pthread_mutex_lock(&n->lock);
 	/* A snapshot being written is abandoned: its temporary file is
 	 * removed at the next start. */
 	if (n->snap_pid > 0)
 		kill(n->snap_pid, SIGKILL);
 	pthread_cond_broadcast(&n->snap_cond);
-	pthread_mutex_unlock(&n->lock);
-	if (n->snap_started)
-		pthread_join(n->snap_thread, NULL);
+	started = n->snap_started;
 	n->snap_started = false;
+	pthread_mutex_unlock(&n->lock);
+	if (started)
+		pthread_join(n->snap_thread, NULL);
 	pthread_mutex_lock(&n->recv_lock);
 	if (n->recv_fd >= 0)
 		close(n->recv_fd);

@@ -600,9 +600,15 @@ class Cluster:
                     text = f.read().decode("utf-8", "replace")
             except OSError:
                 continue
-            out += ["%s has a sanitizer report (%s)" %
-                    (os.path.basename(path), mark)
-                    for mark in proc.sanitizer_marks(text)]
+            for mark in proc.sanitizer_marks(text):
+                # The report itself (up to 80 lines from its first line):
+                # the node's log is removed with the cluster, and a CI log
+                # must say where the race or the error was.
+                at = text.index(mark)
+                start = text.rfind("\n", 0, at) + 1
+                report = "\n".join(text[start:].splitlines()[:80])
+                out.append("%s has a sanitizer report (%s):\n%s" %
+                           (os.path.basename(path), mark, report))
         return out
 
     def close(self):
