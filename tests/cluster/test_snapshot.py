@@ -161,6 +161,14 @@ def main(ck):
     # The follower's answer to the last chunk is its core's snapshot
     # answer, and it reaches the leader's core: the transfer ends as
     # delivered, not as a failure recovered later by a heartbeat.
+    # (Logged when the answer reaches the leader: maybe just after the
+    # follower applied.)
+    try:
+        wait_for(lambda: re.search(r"peer %d: snapshot \d+ delivered" % f,
+                                   c.log_text(lead)[log0:]), 10,
+                 "the leader to log the transfer")
+    except rt.TestFailure:
+        pass
     text = c.log_text(lead)[log0:]
     ck.check(re.search(r"peer %d: snapshot \d+ delivered" % f, text),
              "the leader logged the snapshot to node %d as delivered" % f)
@@ -296,16 +304,20 @@ def main(ck):
     wait_for(lambda: applied_everywhere(c, [f], commit), 60,
              "the wiped node %d to catch up with a big snapshot" % f)
     big_bytes = min(r["bytes"] for r in snaps.values())
-    m = None
-    for nid in c.ids():
-        for m in re.finditer(r"peer %d: snapshot \d+ delivered: (\d+) "
-                             r"bytes" % f, c.log_text(nid)[logs0[nid]:]):
-            if int(m.group(1)) >= big_bytes:
-                break
-        else:
-            m = None
-        if m:
-            break
+
+    def delivered():
+        # The leader logs the transfer when the follower's answer reaches
+        # it, which may be a little after the follower has applied.
+        for nid in c.ids():
+            for m in re.finditer(r"peer %d: snapshot \d+ delivered: (\d+) "
+                                 r"bytes" % f, c.log_text(nid)[logs0[nid]:]):
+                if int(m.group(1)) >= big_bytes:
+                    return m
+        return None
+    try:
+        m = wait_for(delivered, 10, "a leader to log the transfer")
+    except rt.TestFailure:
+        m = None
     ck.check(m is not None, "a leader delivered a snapshot of at least "
              "%d bytes to node %d (%s)" % (big_bytes, f,
                                            m.group(0) if m else "no line"))
