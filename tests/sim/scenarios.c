@@ -63,6 +63,38 @@ static uint32_t nth_in(struct world *w, uint32_t mask, uint32_t not, uint32_t i)
 	return 0;
 }
 
+/* One step of churn that keeps at most two nodes faulty (a minority of
+ * five): when two are down or cut off, heal one of them; else break one
+ * (cut it off or crash it): any node, or with healthy_only one that is
+ * not faulty yet. */
+static void churn_step(struct world *w, bool healthy_only)
+{
+	uint32_t k, faulty = 0;
+
+	for (k = 1; k <= w->n; k++)
+		if (!N(w, k)->up || N(w, k)->isolated)
+			faulty |= BIT(k);
+	if (__builtin_popcount(faulty) >= 2) {
+		k = nth_in(w, faulty, 0, (uint32_t)rng_below(&w->rng, 2));
+		if (N(w, k)->up)
+			world_isolate(w, k, false);
+		else
+			world_restart(w, k);
+		return;
+	}
+	if (healthy_only)
+		k = nth_in(w, w->all & ~faulty, 0,
+			   (uint32_t)rng_below(
+			       &w->rng,
+			       (uint64_t)__builtin_popcount(w->all & ~faulty)));
+	else
+		k = 1 + (uint32_t)rng_below(&w->rng, w->n);
+	if (rng_below(&w->rng, 2))
+		world_isolate(w, k, true);
+	else
+		world_crash(w, k);
+}
+
 /* Proposes on `leader` and waits for the outcome: true when acknowledged. */
 static bool commit_one(struct world *w, uint32_t leader, uint64_t max_ms,
 		       uint64_t *pid_out)
@@ -720,7 +752,7 @@ static void sc_crash_rolling(struct world *w)
  * every node (world_settle). */
 static void sc_lossy_churn(struct world *w)
 {
-	uint32_t i, j, l, k, faulty;
+	uint32_t i, j, l;
 	uint64_t t, acked = 0;
 
 	for (i = 1; i <= w->n; i++)
@@ -737,29 +769,7 @@ static void sc_lossy_churn(struct world *w)
 		world_run_for(w, 10);
 		if (rng_below(&w->rng, 30) != 0)
 			continue;
-		/* At most two nodes faulty: heal one when two are, else
-		 * break one (cut it off or crash it). */
-		faulty = 0;
-		for (i = 1; i <= w->n; i++)
-			if (!N(w, i)->up || N(w, i)->isolated)
-				faulty |= BIT(i);
-		if (__builtin_popcount(faulty) >= 2) {
-			k = nth_in(w, faulty, 0,
-				   (uint32_t)rng_below(&w->rng, 2));
-			if (N(w, k)->up)
-				world_isolate(w, k, false);
-			else
-				world_restart(w, k);
-		} else {
-			k = nth_in(w, w->all & ~faulty, 0,
-				   (uint32_t)rng_below(
-				       &w->rng, (uint64_t)__builtin_popcount(
-						    w->all & ~faulty)));
-			if (rng_below(&w->rng, 2))
-				world_isolate(w, k, true);
-			else
-				world_crash(w, k);
-		}
+		churn_step(w, true);
 	}
 	REQUIRE(w, world_settle(w, 30000), "did not settle");
 	for (i = 0; i < w->n_props; i++)
@@ -1727,7 +1737,7 @@ static void sc_forged_answers(struct world *w)
 static void sc_rogue_mix(struct world *w)
 {
 	static struct rogue r;
-	uint32_t l, k, faulty;
+	uint32_t l;
 	uint64_t t, acked = 0, i;
 
 	rogue_attach(w, &r, w->o.seed, 1000000);
@@ -1741,26 +1751,7 @@ static void sc_rogue_mix(struct world *w)
 		world_run_for(w, 10);
 		if (rng_below(&w->rng, 100) != 0)
 			continue;
-		/* A minority faulty at most (as in lossy-churn): heal one
-		 * when two are, else cut one off or crash it. */
-		faulty = 0;
-		for (k = 1; k <= w->n; k++)
-			if (!N(w, k)->up || N(w, k)->isolated)
-				faulty |= BIT(k);
-		if (__builtin_popcount(faulty) >= 2) {
-			k = nth_in(w, faulty, 0,
-				   (uint32_t)rng_below(&w->rng, 2));
-			if (N(w, k)->up)
-				world_isolate(w, k, false);
-			else
-				world_restart(w, k);
-		} else {
-			k = 1 + (uint32_t)rng_below(&w->rng, w->n);
-			if (rng_below(&w->rng, 2))
-				world_isolate(w, k, true);
-			else
-				world_crash(w, k);
-		}
+		churn_step(w, false);
 	}
 	if (!w->failed)
 		world_settle(w, 20000);
@@ -2288,7 +2279,7 @@ static void sc_snapshot_restart(struct world *w)
  * lost. */
 static void sc_snapshot_random(struct world *w)
 {
-	uint32_t i, j, l, k, faulty;
+	uint32_t i, j, l;
 	uint64_t t, acked = 0;
 
 	for (i = 1; i <= w->n; i++)
@@ -2311,24 +2302,7 @@ static void sc_snapshot_random(struct world *w)
 					 100}[rng_below(&w->rng, 5)]);
 		if (rng_below(&w->rng, 50) != 0)
 			continue;
-		faulty = 0;
-		for (k = 1; k <= w->n; k++)
-			if (!N(w, k)->up || N(w, k)->isolated)
-				faulty |= BIT(k);
-		if (__builtin_popcount(faulty) >= 2) {
-			k = nth_in(w, faulty, 0,
-				   (uint32_t)rng_below(&w->rng, 2));
-			if (N(w, k)->up)
-				world_isolate(w, k, false);
-			else
-				world_restart(w, k);
-		} else {
-			k = 1 + (uint32_t)rng_below(&w->rng, w->n);
-			if (rng_below(&w->rng, 2))
-				world_isolate(w, k, true);
-			else
-				world_crash(w, k);
-		}
+		churn_step(w, false);
 	}
 	REQUIRE(w, world_settle(w, 30000), "did not settle");
 	for (t = 0; t < w->n_props; t++)
