@@ -423,8 +423,8 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	}
 	if ((snap_index != 0 || storage_first_index(n->st) != 1) &&
 	    raft_load_snapshot(&n->raft, storage_first_index(n->st) - 1,
-			       storage_base_term(n->st), snap_index,
-			       snap_term) != RAFT_OK) {
+			       storage_base_term(n->st), snap_index, snap_term,
+			       NULL) != RAFT_OK) {
 		snprintf(err, errlen,
 			 "%s: the log (from index %llu) and the snapshot (up "
 			 "to %llu) do not fit together",

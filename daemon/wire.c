@@ -27,6 +27,8 @@ const char *wire_method(enum raft_msg_type type)
 	case RAFT_MSG_SNAPSHOT:
 	case RAFT_MSG_SNAPSHOT_RESP:
 		return "installSnapshot";
+	case RAFT_MSG_TIMEOUT_NOW:
+		return "timeoutNow";
 	}
 	return "?";
 }
@@ -72,6 +74,8 @@ size_t wire_body_size(const struct raft_msg *m)
 		return size + 8 + 8;
 	case RAFT_MSG_SNAPSHOT_RESP:
 		return size + 1 + 8;
+	case RAFT_MSG_TIMEOUT_NOW:
+		return size;
 	}
 	return size;
 }
@@ -90,9 +94,12 @@ void wire_encode(const struct raft_msg *m, bool auth, uint8_t *buf)
 	p = put_u32(p, m->from);
 	p = put_u32(p, m->to);
 	p = put_u64(p, m->term);
+	p = put_u64(p, 0); /* cluster and incarnation: wire_set_ident() */
+	p = put_u64(p, 0);
 	switch (m->type) {
 	case RAFT_MSG_VOTE:
-		p = put_u8(p, m->u.vote.prevote);
+		p = put_u8(p, (uint8_t)((m->u.vote.prevote ? 1 : 0) |
+					(m->u.vote.transfer ? 2 : 0)));
 		p = put_u64(p, m->u.vote.last_log_index);
 		put_u64(p, m->u.vote.last_log_term);
 		break;
@@ -133,7 +140,15 @@ void wire_encode(const struct raft_msg *m, bool auth, uint8_t *buf)
 		p = put_u8(p, m->u.snapshot_resp.success);
 		put_u64(p, m->u.snapshot_resp.index);
 		break;
+	case RAFT_MSG_TIMEOUT_NOW:
+		break;
 	}
+}
+
+void wire_set_ident(uint8_t *buf, uint64_t cluster, uint64_t incarnation)
+{
+	bytes_put_u64(buf + WIRE_OFF_CLUSTER, cluster);
+	bytes_put_u64(buf + WIRE_OFF_CLUSTER + 8, incarnation);
 }
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -255,7 +270,7 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 		*why = "unknown frame version";
 		return -1;
 	}
-	if (type < RAFT_MSG_VOTE || type > RAFT_MSG_SNAPSHOT_RESP) {
+	if (type < RAFT_MSG_VOTE || type > RAFT_MSG_TIMEOUT_NOW) {
 		*why = "unknown message type";
 		return -1;
 	}
@@ -282,6 +297,9 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 	h->chunk = (flags & WIRE_FLAG_CHUNK) != 0;
 	h->from = get_u32(&c);
 	h->to = get_u32(&c);
+	(void)get_u64(&c); /* the term: the body's business */
+	h->cluster = get_u64(&c);
+	h->incarnation = get_u64(&c);
 	if (h->from == 0 || h->to == 0) {
 		*why = "node id 0";
 		return -1;
@@ -314,12 +332,21 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
 	m->from = get_u32(&c);
 	m->to = get_u32(&c);
 	m->term = get_u64(&c);
+	(void)get_u64(&c); /* cluster and incarnation: wire_peek's */
+	(void)get_u64(&c);
 	switch (m->type) {
-	case RAFT_MSG_VOTE:
-		m->u.vote.prevote = get_bool(&c);
+	case RAFT_MSG_VOTE: {
+		uint8_t f = get_u8(&c);
+		if (f > 3) {
+			reason = "unknown vote flags";
+			goto fail;
+		}
+		m->u.vote.prevote = (f & 1) != 0;
+		m->u.vote.transfer = (f & 2) != 0;
 		m->u.vote.last_log_index = get_u64(&c);
 		m->u.vote.last_log_term = get_u64(&c);
 		break;
+	}
 	case RAFT_MSG_VOTE_RESP:
 		m->u.vote_resp.prevote = get_bool(&c);
 		m->u.vote_resp.granted = get_bool(&c);
@@ -348,6 +375,8 @@ int wire_decode(const uint8_t *buf, size_t len, struct raft_msg *m, bool *auth,
 	case RAFT_MSG_SNAPSHOT_RESP:
 		m->u.snapshot_resp.success = get_bool(&c);
 		m->u.snapshot_resp.index = get_u64(&c);
+		break;
+	case RAFT_MSG_TIMEOUT_NOW:
 		break;
 	}
 	if (c.bad) {
@@ -397,6 +426,8 @@ void wire_chunk_encode(const struct wire_chunk *k, bool auth, uint8_t *buf)
 	p = put_u32(p, k->from);
 	p = put_u32(p, k->to);
 	p = put_u64(p, k->term);
+	p = put_u64(p, 0); /* cluster and incarnation: wire_set_ident() */
+	p = put_u64(p, 0);
 	p = put_u64(p, k->index);
 	p = put_u64(p, k->sterm);
 	p = put_u64(p, k->total);
@@ -430,6 +461,8 @@ int wire_chunk_decode(const uint8_t *buf, size_t len, struct wire_chunk *k,
 	k->from = get_u32(&c);
 	k->to = get_u32(&c);
 	k->term = get_u64(&c);
+	(void)get_u64(&c); /* cluster and incarnation: wire_peek's */
+	(void)get_u64(&c);
 	k->index = get_u64(&c);
 	k->sterm = get_u64(&c);
 	k->total = get_u64(&c);

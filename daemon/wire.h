@@ -6,11 +6,15 @@
  *
  *   header   u8 version (WIRE_VERSION), u8 type (enum raft_msg_type),
  *            u8 flags (WIRE_FLAG_AUTH: an authentication trailer follows
- *            the body), u8 0, u32 from, u32 to, u64 term
+ *            the body), u8 0, u32 from, u32 to, u64 term, u64 cluster
+ *            (the cluster's identity), u64 incarnation (the sender's data
+ *            directory's identity); the last two are written by
+ *            wire_set_ident() after encoding, checked by the daemon
  *   body     the fields of the type, in raft.h's order (bools as one byte,
- *            0 or 1); an AppendEntries ends in u32 n_entries and n records
- *            of u64 term, u8 type, u32 len, len bytes; an InstallSnapshot
- *            (RAFT_MSG_SNAPSHOT) is u64 index, u64 term, its answer u8
+ *            0 or 1; a vote request's first byte holds bit 0 prevote,
+ *            bit 1 transfer; TimeoutNow has no body); an AppendEntries ends in
+ * u32 n_entries and n records of u64 term, u8 type, u32 len, len bytes; an
+ * InstallSnapshot (RAFT_MSG_SNAPSHOT) is u64 index, u64 term, its answer u8
  *            success, u64 index: the snapshot's metadata only, its data
  *            travels apart
  *   trailer  WIRE_AUTH_SIZE bytes when WIRE_FLAG_AUTH is set (peerauth.h)
@@ -26,8 +30,9 @@
 
 #include "core/raft.h"
 
-#define WIRE_VERSION 1
-#define WIRE_HEADER_SIZE 20
+#define WIRE_VERSION 2
+#define WIRE_HEADER_SIZE 36
+#define WIRE_OFF_CLUSTER 20
 #define WIRE_FLAG_AUTH 0x01
 #define WIRE_FLAG_CHUNK 0x02 /* a snapshot chunk (type RAFT_MSG_SNAPSHOT) */
 /* u64 epoch, u64 seq, u64 time, 32-byte HMAC-SHA256 (peerauth.h). */
@@ -59,7 +64,14 @@ struct wire_header {
 	bool chunk; /* WIRE_FLAG_CHUNK: decode with wire_chunk_decode() */
 	uint32_t from;
 	uint32_t to;
+	uint64_t cluster;     /* the sender's cluster identity */
+	uint64_t incarnation; /* the sender's data directory's identity */
 };
+
+/* Writes the cluster identity and the sender's incarnation into an
+ * encoded frame's header (wire_encode leaves them 0), before it is
+ * signed. */
+void wire_set_ident(uint8_t *buf, uint64_t cluster, uint64_t incarnation);
 int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 	      const char **why);
 

@@ -194,13 +194,175 @@ static void log_free(struct raft_log *l)
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static size_t majority(const struct raft *r) { return r->cfg.n_nodes / 2 + 1; }
+/* ---- configurations (thesis chapter 4) ------------------------------- */
+
+const struct raft_member *raft_conf_member(const struct raft_conf *c,
+					   uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->m[i].id == id)
+			return &c->m[i];
+	return NULL;
+}
+
+bool raft_conf_is_voter(const struct raft_conf *c, uint32_t id)
+{
+	const struct raft_member *m = raft_conf_member(c, id);
+
+	return m != NULL && (m->flags & RAFT_MEMBER_VOTER) != 0;
+}
+
+static uint32_t conf_voters(const struct raft_conf *c)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		if (c->m[i].flags & RAFT_MEMBER_VOTER)
+			n++;
+	return n;
+}
+
+void raft_conf_sort(struct raft_conf *c)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < c->n; i++) {
+		struct raft_member x = c->m[i];
+		for (j = i; j > 0 && c->m[j - 1].id > x.id; j--)
+			c->m[j] = c->m[j - 1];
+		c->m[j] = x;
+	}
+}
+
+static const char *address_check(const char *a)
+{
+	size_t i, len = strnlen(a, RAFT_ADDRESS_MAX + 1);
+
+	if (len > RAFT_ADDRESS_MAX)
+		return "address too long";
+	for (i = 0; i < len; i++)
+		if ((unsigned char)a[i] < 0x20 || a[i] == 0x7f)
+			return "control byte in an address";
+	return NULL;
+}
+
+const char *raft_conf_check(const struct raft_conf *c)
+{
+	uint32_t i;
+	const char *why;
+
+	if (c->n < 1 || c->n > RAFT_MAX_NODES)
+		return "configuration size out of range";
+	for (i = 0; i < c->n; i++) {
+		const struct raft_member *m = &c->m[i];
+		if (m->id == 0)
+			return "member id 0";
+		if (i > 0 && m->id <= c->m[i - 1].id)
+			return "member ids not sorted and unique";
+		if ((m->flags & ~(RAFT_MEMBER_VOTER | RAFT_MEMBER_PROMOTE)) !=
+			0 ||
+		    m->flags == (RAFT_MEMBER_VOTER | RAFT_MEMBER_PROMOTE))
+			return "unknown member flags";
+		if ((why = address_check(m->address)) != NULL ||
+		    (why = address_check(m->peer_address)) != NULL)
+			return why;
+	}
+	if (conf_voters(c) == 0)
+		return "configuration without a voter";
+	return NULL;
+}
+
+#define CONF_VERSION 1
+
+size_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf, size_t cap)
+{
+	size_t need = 2, off = 0;
+	uint32_t i;
+
+	for (i = 0; i < c->n; i++)
+		need += 4 + 1 + 2 + strlen(c->m[i].address) + 2 +
+			strlen(c->m[i].peer_address);
+	if (need > cap)
+		return need;
+	buf[off++] = CONF_VERSION;
+	buf[off++] = (uint8_t)c->n;
+	for (i = 0; i < c->n; i++) {
+		const struct raft_member *m = &c->m[i];
+		const char *a[2] = {m->address, m->peer_address};
+		int k;
+		buf[off++] = (uint8_t)m->id;
+		buf[off++] = (uint8_t)(m->id >> 8);
+		buf[off++] = (uint8_t)(m->id >> 16);
+		buf[off++] = (uint8_t)(m->id >> 24);
+		buf[off++] = m->flags;
+		for (k = 0; k < 2; k++) {
+			size_t len = strlen(a[k]);
+			buf[off++] = (uint8_t)len;
+			buf[off++] = (uint8_t)(len >> 8);
+			memcpy(buf + off, a[k], len);
+			off += len;
+		}
+	}
+	return need;
+}
+
+const char *raft_conf_decode(const uint8_t *buf, size_t len,
+			     struct raft_conf *out)
+{
+	size_t off = 2;
+	uint32_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 2 || buf[0] != CONF_VERSION)
+		return "configuration entry of an unknown version";
+	out->n = buf[1];
+	if (out->n < 1 || out->n > RAFT_MAX_NODES)
+		return "configuration size out of range";
+	for (i = 0; i < out->n; i++) {
+		struct raft_member *m = &out->m[i];
+		char *a[2] = {m->address, m->peer_address};
+		int k;
+		if (len - off < 5)
+			return "configuration entry truncated";
+		m->id = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 |
+			(uint32_t)buf[off + 2] << 16 |
+			(uint32_t)buf[off + 3] << 24;
+		m->flags = buf[off + 4];
+		off += 5;
+		for (k = 0; k < 2; k++) {
+			size_t alen;
+			if (len - off < 2)
+				return "configuration entry truncated";
+			alen = (size_t)buf[off] | (size_t)buf[off + 1] << 8;
+			off += 2;
+			if (alen > RAFT_ADDRESS_MAX)
+				return "address too long";
+			if (len - off < alen)
+				return "configuration entry truncated";
+			memcpy(a[k], buf + off, alen);
+			a[k][alen] = '\0';
+			if (memchr(buf + off, '\0', alen) != NULL)
+				return "NUL in an address";
+			off += alen;
+		}
+	}
+	if (off != len)
+		return "bytes after the configuration";
+	return raft_conf_check(out);
+}
+
+static size_t majority(const struct raft *r)
+{
+	return conf_voters(&r->conf) / 2 + 1;
+}
 
 static struct raft_progress *progress_of(struct raft *r, uint32_t id)
 {
 	uint32_t i;
 
-	for (i = 0; i < r->cfg.n_nodes; i++)
+	for (i = 0; i < r->n_progress; i++)
 		if (r->progress[i].id == id)
 			return &r->progress[i];
 	return NULL;
@@ -209,6 +371,18 @@ static struct raft_progress *progress_of(struct raft *r, uint32_t id)
 static bool is_self(const struct raft *r, const struct raft_progress *p)
 {
 	return p->id == r->cfg.id;
+}
+
+/* Whether p's member votes in the current configuration (progress[] is in
+ * the configuration's order). */
+static bool is_voter(const struct raft *r, const struct raft_progress *p)
+{
+	return (r->conf.m[p - r->progress].flags & RAFT_MEMBER_VOTER) != 0;
+}
+
+static bool self_voter(const struct raft *r)
+{
+	return raft_conf_is_voter(&r->conf, r->cfg.id);
 }
 
 const char *raft_role_name(enum raft_role role)
@@ -239,6 +413,11 @@ const char *raft_strerror(int rv)
 		return "out of memory";
 	case RAFT_ETOOBIG:
 		return "entry too big";
+	case RAFT_EBUSY:
+		return "a configuration change or leadership transfer is under "
+		       "way";
+	case RAFT_ENOCHANGE:
+		return "no change to the configuration";
 	case RAFT_ESHUTDOWN:
 		return "shutting down";
 	}
@@ -261,6 +440,7 @@ static void update_begin(struct raft *r, uint64_t now)
 	r->up.n_reads_failed = 0;
 	r->up.snapshot_index = 0;
 	r->up.snapshot_term = 0;
+	r->up.conf_changed = false;
 	r->trace_len = 0;
 	if (r->trace)
 		r->trace[0] = '\0';
@@ -414,6 +594,7 @@ static void become_follower(struct raft *r, uint64_t term, uint32_t leader)
 	}
 	if (leader != 0)
 		r->term_leader = leader;
+	r->transfer_to = 0;
 	set_role(r, RAFT_FOLLOWER);
 	if (leader != r->leader_id && leader != 0)
 		trace(r, "term %llu: following leader %u",
@@ -427,6 +608,116 @@ static void maybe_send(struct raft *r, struct raft_progress *p);
 static void maybe_commit(struct raft *r);
 static void check_reads(struct raft *r);
 
+/* A leader's fresh view of a follower: probe from the log's end (§5.3). */
+static void progress_reset(struct raft *r, struct raft_progress *p,
+			   uint64_t last)
+{
+	uint32_t id = p->id;
+
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	p->next_index = last + 1;
+	p->state = RAFT_PROGRESS_PROBE;
+	p->recent_active = true;
+	p->last_send = r->now;
+	p->last_progress = r->now;
+}
+
+/* Makes `c` the configuration in force (thesis §4.1: "a server always
+ * uses the latest configuration in its log, regardless of whether the
+ * entry is committed"), from the entry at `index` (0: conf_base).  The
+ * progress of members that stay is kept; a leader starts probing a new
+ * member from its log's end. */
+static void conf_set(struct raft *r, const struct raft_conf *c, uint64_t index)
+{
+	struct raft_progress old[RAFT_MAX_NODES];
+	uint32_t i, n_old = r->n_progress;
+	bool same = memcmp(c, &r->conf, sizeof(*c)) == 0;
+
+	r->conf_index = index;
+	if (same)
+		return;
+	memcpy(old, r->progress, sizeof(old));
+	if (c != &r->conf)
+		r->conf = *c;
+	r->n_progress = r->conf.n;
+	for (i = 0; i < r->conf.n; i++) {
+		uint32_t k;
+		struct raft_progress *p = &r->progress[i];
+		for (k = 0; k < n_old && old[k].id != r->conf.m[i].id; k++)
+			;
+		if (k < n_old) {
+			*p = old[k];
+		} else {
+			p->id = r->conf.m[i].id;
+			progress_reset(r, p, log_last_index(&r->log));
+			p->vote_answered = false;
+			p->vote_granted = false;
+		}
+	}
+	r->up.conf_changed = true;
+	trace(r, "term %llu: configuration at %llu: %u member%s, %u voter%s%s",
+	      (unsigned long long)r->term, (unsigned long long)index, r->conf.n,
+	      r->conf.n == 1 ? "" : "s", conf_voters(&r->conf),
+	      conf_voters(&r->conf) == 1 ? "" : "s",
+	      raft_conf_member(&r->conf, r->cfg.id) == NULL
+		  ? " (this node is not a member)"
+	      : self_voter(r) ? ""
+			      : " (this node is a learner)");
+	if (r->transfer_to != 0 &&
+	    !raft_conf_is_voter(&r->conf, r->transfer_to))
+		r->transfer_to = 0;
+}
+
+/* The configuration in force at `index` (offset <= index <= last): the
+ * latest configuration entry at or before it, else conf_base. */
+static void conf_at(const struct raft *r, uint64_t index, struct raft_conf *out)
+{
+	uint64_t i;
+
+	for (i = index; i > r->log.offset; i--) {
+		const struct raft_entry *e = log_at(&r->log, i);
+		if (e->type == RAFT_ENTRY_CONFIG &&
+		    raft_conf_decode(e->buf, e->len, out) == NULL)
+			return;
+	}
+	*out = r->conf_base;
+}
+
+/* The latest configuration in the log again, after a truncation removed
+ * the entry of the one in force (§4.1: a server falls back to the
+ * previous configuration), or after the base changed. */
+static void conf_restore(struct raft *r)
+{
+	struct raft_conf c;
+	uint64_t i, at = 0;
+
+	for (i = log_last_index(&r->log); i > r->log.offset; i--) {
+		const struct raft_entry *e = log_at(&r->log, i);
+		if (e->type == RAFT_ENTRY_CONFIG &&
+		    raft_conf_decode(e->buf, e->len, &c) == NULL) {
+			at = i;
+			break;
+		}
+	}
+	if (at == 0)
+		c = r->conf_base;
+	conf_set(r, &c, at);
+}
+
+/* An entry just appended to the log (any path): a configuration takes
+ * effect now.  Its bytes were checked (raft_msg_check, raft_load_entry,
+ * raft_propose_conf). */
+static void entry_appended(struct raft *r, uint64_t index)
+{
+	const struct raft_entry *e = log_at(&r->log, index);
+	struct raft_conf c;
+
+	if (e->type == RAFT_ENTRY_CONFIG &&
+	    raft_conf_decode(e->buf, e->len, &c) == NULL)
+		conf_set(r, &c, index);
+}
+
 static void become_leader(struct raft *r)
 {
 	uint32_t i;
@@ -439,18 +730,9 @@ static void become_leader(struct raft *r)
 	r->commit_in_term = false;
 	r->seq = 0;
 	r->read_round = 0;
-	for (i = 0; i < r->cfg.n_nodes; i++) {
-		struct raft_progress *p = &r->progress[i];
-		p->next_index = last + 1;
-		p->match_index = 0;
-		p->state = RAFT_PROGRESS_PROBE;
-		p->n_inflight = 0;
-		p->acked_seq = 0;
-		p->probe_seq = 0;
-		p->recent_active = true;
-		p->last_send = r->now;
-		p->last_progress = r->now;
-	}
+	r->transfer_to = 0;
+	for (i = 0; i < r->n_progress; i++)
+		progress_reset(r, &r->progress[i], last);
 	r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
 	r->quorum_deadline = r->now + r->cfg.election_min_ms;
 	trace(r, "term %llu: leader with log up to %llu",
@@ -461,7 +743,7 @@ static void become_leader(struct raft *r)
 	 * serve reads (thesis §6.4). */
 	log_append(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0);
 	note_append(r, log_last_index(&r->log));
-	for (i = 0; i < r->cfg.n_nodes; i++)
+	for (i = 0; i < r->n_progress; i++)
 		if (!is_self(r, &r->progress[i]))
 			send_append(r, &r->progress[i]);
 	maybe_commit(r); /* a single-node cluster */
@@ -473,8 +755,10 @@ static void count_votes(struct raft *r, size_t *granted, size_t *rejected)
 
 	*granted = 0;
 	*rejected = 0;
-	for (i = 0; i < r->cfg.n_nodes; i++) {
-		if (!r->progress[i].vote_answered)
+	for (i = 0; i < r->n_progress; i++) {
+		/* Thesis §4.2.1: learners do not vote. */
+		if (!is_voter(r, &r->progress[i]) ||
+		    !r->progress[i].vote_answered)
 			continue;
 		if (r->progress[i].vote_granted)
 			(*granted)++;
@@ -487,27 +771,29 @@ static void reset_votes(struct raft *r)
 {
 	uint32_t i;
 
-	for (i = 0; i < r->cfg.n_nodes; i++) {
+	for (i = 0; i < r->n_progress; i++) {
 		bool self = is_self(r, &r->progress[i]);
 		r->progress[i].vote_answered = self;
 		r->progress[i].vote_granted = self;
 	}
 }
 
-static void become_candidate(struct raft *r);
+static void become_candidate(struct raft *r, bool transfer);
 
 /* Asks every peer for a vote (or a prevote, for term + 1). */
-static void send_votes(struct raft *r, bool prevote)
+static void send_votes(struct raft *r, bool prevote, bool transfer)
 {
 	uint32_t i;
 
-	for (i = 0; i < r->cfg.n_nodes; i++) {
+	for (i = 0; i < r->n_progress; i++) {
 		struct raft_msg *m;
-		if (is_self(r, &r->progress[i]))
+		if (is_self(r, &r->progress[i]) ||
+		    !is_voter(r, &r->progress[i]))
 			continue;
 		m = msg_new(r, RAFT_MSG_VOTE, r->progress[i].id);
 		m->term = prevote ? r->term + 1 : r->term;
 		m->u.vote.prevote = prevote;
+		m->u.vote.transfer = transfer;
 		m->u.vote.last_log_index = log_last_index(&r->log);
 		m->u.vote.last_log_term =
 		    log_term_at(&r->log, log_last_index(&r->log));
@@ -528,16 +814,16 @@ static void become_precandidate(struct raft *r)
 	reset_election_timer(r);
 	count_votes(r, &granted, &rejected);
 	if (granted >= majority(r)) {
-		become_candidate(r);
+		become_candidate(r, false);
 		return;
 	}
-	send_votes(r, true);
+	send_votes(r, true, false);
 }
 
 /* §5.2: "To begin an election, a follower increments its current term and
  * transitions to candidate state. It then votes for itself and issues
  * RequestVote RPCs in parallel to each of the other servers." */
-static void become_candidate(struct raft *r)
+static void become_candidate(struct raft *r, bool transfer)
 {
 	size_t granted, rejected;
 
@@ -555,11 +841,17 @@ static void become_candidate(struct raft *r)
 		become_leader(r);
 		return;
 	}
-	send_votes(r, false);
+	send_votes(r, false, transfer);
 }
 
 static void start_election(struct raft *r)
 {
+	if (!self_voter(r)) {
+		/* Thesis §4.2.1: a learner, a removed server or a new one
+		 * not yet added never campaigns. */
+		reset_election_timer(r);
+		return;
+	}
 	if (r->term >= RAFT_MAX_TERM) {
 		/* Terms are bounded (raft.h); with no term left to campaign
 		 * in, wait for a leader instead of overflowing. */
@@ -571,7 +863,7 @@ static void start_election(struct raft *r)
 	if (r->cfg.prevote)
 		become_precandidate(r);
 	else
-		become_candidate(r);
+		become_candidate(r, false);
 }
 
 /* ---- replication (leader side) ------------------------------------------ */
@@ -760,7 +1052,7 @@ static void broadcast_heartbeat(struct raft *r, bool periodic)
 	uint32_t i;
 
 	r->seq++;
-	for (i = 0; i < r->cfg.n_nodes; i++)
+	for (i = 0; i < r->n_progress; i++)
 		if (!is_self(r, &r->progress[i]))
 			send_heartbeat(r, &r->progress[i]);
 	if (periodic)
@@ -785,20 +1077,23 @@ static void sort_desc(uint64_t *v, size_t n)
  * entries from previous terms by counting replicas", Figure 8); earlier
  * entries are then committed indirectly by the Log Matching Property.  The
  * leader counts itself only for entries durable on its own disk. */
-static void maybe_commit(struct raft *r)
+static void commit_advance(struct raft *r)
 {
 	uint64_t matches[RAFT_MAX_NODES];
 	uint64_t q;
-	uint32_t i;
+	uint32_t i, n = 0;
 
-	if (r->role != RAFT_LEADER)
-		return;
-	for (i = 0; i < r->cfg.n_nodes; i++) {
+	/* Voters only (thesis §4.2.1); the leader itself counts only while
+	 * it is one (§4.2.2: a leader removing itself replicates the new
+	 * configuration without counting itself). */
+	for (i = 0; i < r->n_progress; i++) {
 		const struct raft_progress *p = &r->progress[i];
-		matches[i] =
+		if (!is_voter(r, p))
+			continue;
+		matches[n++] =
 		    is_self(r, p) ? r->persisted_index : p->match_index;
 	}
-	sort_desc(matches, r->cfg.n_nodes);
+	sort_desc(matches, n);
 	q = matches[majority(r) - 1];
 	if (q <= r->commit_index)
 		return;
@@ -817,6 +1112,206 @@ static void maybe_commit(struct raft *r)
 	}
 }
 
+/* ---- membership and transfer, leader side (thesis §3.10, §4) ----------- */
+
+/* Appends a configuration entry (checked by the caller) and sends it. */
+static void append_conf(struct raft *r, const struct raft_conf *c)
+{
+	size_t need = raft_conf_encode(c, NULL, 0);
+	uint8_t *buf = core_realloc(NULL, need);
+	uint64_t index;
+	uint32_t i;
+
+	raft_conf_encode(c, buf, need);
+	log_append(&r->log, r->term, RAFT_ENTRY_CONFIG, buf, (uint32_t)need);
+	free(buf);
+	index = log_last_index(&r->log);
+	note_append(r, index);
+	entry_appended(r, index);
+	for (i = 0; i < r->n_progress; i++)
+		if (!is_self(r, &r->progress[i]))
+			maybe_send(r, &r->progress[i]);
+}
+
+/* Whether a leader may change the configuration now: the latest one is
+ * committed (one change at a time, §4.1), this leader committed an entry
+ * of its term (Ongaro, raft-dev 2015: otherwise a change of a deposed
+ * leader's, uncommitted, and this one could have disjoint majorities) and
+ * no transfer is under way. */
+static bool conf_change_allowed(const struct raft *r)
+{
+	return r->role == RAFT_LEADER && r->conf_index <= r->commit_index &&
+	       r->commit_in_term && r->transfer_to == 0;
+}
+
+/* §4.2.1: a learner added to be promoted becomes a voter once it has
+ * caught up (its match index reached the commit index), so that adding a
+ * server never leaves the cluster waiting for a new voter's log. */
+static void maybe_promote(struct raft *r)
+{
+	uint32_t i;
+
+	if (!conf_change_allowed(r))
+		return;
+	for (i = 0; i < r->n_progress; i++) {
+		const struct raft_member *mb = &r->conf.m[i];
+		struct raft_conf c;
+		if ((mb->flags & RAFT_MEMBER_PROMOTE) == 0 ||
+		    r->progress[i].match_index < r->commit_index)
+			continue;
+		c = r->conf;
+		c.m[i].flags = RAFT_MEMBER_VOTER;
+		trace(r,
+		      "term %llu: learner %u caught up (%llu): promoting it "
+		      "to voter",
+		      (unsigned long long)r->term, mb->id,
+		      (unsigned long long)r->progress[i].match_index);
+		append_conf(r, &c);
+		return; /* one change at a time */
+	}
+}
+
+/* Thesis §3.10: once the target holds the whole log, tell it to campaign
+ * now. */
+static void maybe_timeout_now(struct raft *r)
+{
+	struct raft_progress *p = progress_of(r, r->transfer_to);
+
+	if (p == NULL || r->timeout_now_sent ||
+	    p->match_index < log_last_index(&r->log))
+		return;
+	msg_new(r, RAFT_MSG_TIMEOUT_NOW, p->id);
+	r->timeout_now_sent = true;
+	trace(r,
+	      "term %llu: transfer: %u holds the log up to %llu, "
+	      "sending TimeoutNow",
+	      (unsigned long long)r->term, p->id,
+	      (unsigned long long)p->match_index);
+}
+
+/* §4.2.2: a leader that is not a voter of its configuration steps down
+ * once that configuration is committed.  It hands over to the voter
+ * holding the most of the log (TimeoutNow, when one holds all of it), so
+ * the cluster does not wait an election timeout for a new leader. */
+static void step_down_removed(struct raft *r)
+{
+	struct raft_progress *best = NULL;
+	uint32_t i;
+
+	for (i = 0; i < r->n_progress; i++) {
+		struct raft_progress *p = &r->progress[i];
+		if (!is_self(r, p) && is_voter(r, p) &&
+		    (best == NULL || p->match_index > best->match_index))
+			best = p;
+	}
+	trace(r,
+	      "term %llu: not a voter of the committed configuration: "
+	      "stepping down",
+	      (unsigned long long)r->term);
+	if (best != NULL && best->match_index == log_last_index(&r->log)) {
+		msg_new(r, RAFT_MSG_TIMEOUT_NOW, best->id);
+		trace(r, "term %llu: handing over to %u (TimeoutNow)",
+		      (unsigned long long)r->term, best->id);
+	}
+	become_follower(r, r->term, 0);
+}
+
+/* After a follower's progress or the commit index moved (leader). */
+static void maybe_commit(struct raft *r)
+{
+	if (r->role != RAFT_LEADER)
+		return;
+	commit_advance(r);
+	if (!self_voter(r) && r->conf_index <= r->commit_index) {
+		step_down_removed(r);
+		return;
+	}
+	if (r->transfer_to != 0)
+		maybe_timeout_now(r);
+	maybe_promote(r);
+}
+
+int raft_propose_conf(struct raft *r, uint64_t now, const struct raft_conf *to,
+		      uint64_t *index, uint64_t *term)
+{
+	uint32_t i, diffs = 0;
+
+	update_begin(r, now);
+	if (r->role != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	if (raft_conf_check(to) != NULL)
+		return RAFT_EINVAL;
+	if (!conf_change_allowed(r))
+		return RAFT_EBUSY;
+	if (log_last_index(&r->log) >= RAFT_MAX_INDEX)
+		return RAFT_EINVAL;
+	/* §4.1: one server added, removed or changed at a time. */
+	for (i = 0; i < to->n; i++) {
+		const struct raft_member *a = &to->m[i];
+		const struct raft_member *b = raft_conf_member(&r->conf, a->id);
+		if (b == NULL) {
+			diffs++;
+			continue;
+		}
+		if (strcmp(a->address, b->address) != 0 ||
+		    strcmp(a->peer_address, b->peer_address) != 0)
+			return RAFT_EINVAL;
+		if (a->flags != b->flags)
+			diffs++;
+	}
+	for (i = 0; i < r->conf.n; i++)
+		if (raft_conf_member(to, r->conf.m[i].id) == NULL)
+			diffs++;
+	if (diffs == 0)
+		return RAFT_ENOCHANGE;
+	if (diffs > 1)
+		return RAFT_EINVAL;
+	trace(r, "term %llu: proposing a configuration change",
+	      (unsigned long long)r->term);
+	append_conf(r, to);
+	*index = log_last_index(&r->log);
+	*term = r->term;
+	maybe_commit(r); /* a single voter */
+	return RAFT_OK;
+}
+
+int raft_transfer(struct raft *r, uint64_t now, uint32_t to)
+{
+	struct raft_progress *p;
+	uint32_t i;
+
+	update_begin(r, now);
+	if (r->role != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	if (r->transfer_to != 0)
+		return RAFT_EBUSY;
+	if (to == 0) {
+		struct raft_progress *best = NULL;
+		for (i = 0; i < r->n_progress; i++) {
+			p = &r->progress[i];
+			if (!is_self(r, p) && is_voter(r, p) &&
+			    (best == NULL ||
+			     p->match_index > best->match_index))
+				best = p;
+		}
+		if (best == NULL)
+			return RAFT_EBUSY;
+		to = best->id;
+	} else if (to == r->cfg.id || !raft_conf_is_voter(&r->conf, to)) {
+		return RAFT_EINVAL;
+	}
+	r->transfer_to = to;
+	r->transfer_deadline = r->now + r->cfg.election_max_ms;
+	r->timeout_now_sent = false;
+	r->transfers++;
+	trace(r, "term %llu: transferring leadership to %u",
+	      (unsigned long long)r->term, to);
+	p = progress_of(r, to);
+	maybe_send(r, p);
+	maybe_timeout_now(r);
+	return RAFT_OK;
+}
+
 /* ---- ReadIndex (thesis §6.4) ---------------------------------------------
  * A read is registered with the current commit index and a new heartbeat
  * round number (seq).  Once a majority has answered a heartbeat of that
@@ -827,13 +1322,14 @@ static void maybe_commit(struct raft *r)
 static uint64_t quorum_acked_seq(const struct raft *r)
 {
 	uint64_t acked[RAFT_MAX_NODES];
-	uint32_t k;
+	uint32_t k, n = 0;
 
-	for (k = 0; k < r->cfg.n_nodes; k++) {
+	for (k = 0; k < r->n_progress; k++) {
 		const struct raft_progress *p = &r->progress[k];
-		acked[k] = is_self(r, p) ? r->seq : p->acked_seq;
+		if (is_voter(r, p))
+			acked[n++] = is_self(r, p) ? r->seq : p->acked_seq;
 	}
-	sort_desc(acked, r->cfg.n_nodes);
+	sort_desc(acked, n);
 	return acked[majority(r) - 1];
 }
 
@@ -880,7 +1376,7 @@ int raft_read(struct raft *r, uint64_t now, uint64_t id)
 	 * one (started by check_reads at once if no read round is out). */
 	pr->seq = r->seq + 1;
 	pr->index = r->commit_in_term ? r->commit_index : 0;
-	if (r->cfg.n_nodes == 1)
+	if (conf_voters(&r->conf) == 1 && self_voter(r))
 		r->seq++; /* nobody to ask: the leader alone is a majority */
 	check_reads(r);
 	return RAFT_OK;
@@ -907,7 +1403,7 @@ static void recv_vote(struct raft *r, const struct raft_msg *m)
 	struct raft_msg *resp;
 	bool grant = false;
 
-	if (m->term > r->term && in_lease(r)) {
+	if (m->term > r->term && in_lease(r) && !v->transfer) {
 		/* Thesis §4.2.3: ignore it, do not even adopt the term. */
 		trace(r,
 		      "term %llu: ignored %svote from %u for term %llu "
@@ -967,7 +1463,7 @@ static void recv_vote_resp(struct raft *r, const struct raft_msg *m)
 	count_votes(r, &granted, &rejected);
 	if (granted >= majority(r)) {
 		if (v->prevote)
-			become_candidate(r);
+			become_candidate(r, false);
 		else
 			become_leader(r);
 	} else if (rejected >= majority(r)) {
@@ -1085,9 +1581,12 @@ static void recv_append(struct raft *r, const struct raft_msg *m)
 			      (unsigned long long)index);
 			log_truncate(&r->log, index);
 			note_truncate(r, index);
+			if (index <= r->conf_index)
+				conf_restore(r);
 		}
 		log_append(&r->log, e->term, e->type, e->buf, e->len);
 		note_append(r, index);
+		entry_appended(r, index);
 	}
 	match = a->prev_index + a->n_entries;
 	/* Figure 2: commitIndex = min(leaderCommit, index of last new
@@ -1284,6 +1783,10 @@ static void recv_snapshot(struct raft *r, const struct raft_msg *m)
 		drop(r, m, "InstallSnapshot from a second leader of the term");
 		return;
 	}
+	if (s->conf == NULL) {
+		drop(r, m, "InstallSnapshot without its configuration");
+		return;
+	}
 	if (r->role != RAFT_FOLLOWER || r->leader_id != m->from)
 		become_follower(r, m->term, m->from);
 	r->last_leader_contact = r->now;
@@ -1311,6 +1814,11 @@ static void recv_snapshot(struct raft *r, const struct raft_msg *m)
 		log_reset(&r->log, s->index, s->term);
 		r->persisted_index = s->index;
 	}
+	/* The snapshot's configuration is the one at its index (§4.1,
+	 * §7: "the snapshot includes the latest configuration"); one in
+	 * the entries kept after it is newer. */
+	r->conf_base = *s->conf;
+	conf_restore(r);
 	r->commit_index = s->index;
 	r->snapshot_index = s->index;
 	r->snapshot_term = s->term;
@@ -1365,6 +1873,24 @@ static void recv_snapshot_resp(struct raft *r, const struct raft_msg *m)
 	maybe_send(r, p);
 }
 
+/* Thesis §3.10: our leader tells us to campaign now (it stopped taking
+ * proposals and we hold its whole log).  The election skips PreVote and
+ * its requests say so, so that voters who hear from the leader grant them
+ * (§4.2.3). */
+static void recv_timeout_now(struct raft *r, const struct raft_msg *m)
+{
+	if (m->term != r->term || r->role != RAFT_FOLLOWER ||
+	    r->term_leader != m->from) {
+		drop(r, m, "TimeoutNow not from the leader of our term");
+		return;
+	}
+	if (!self_voter(r) || r->term >= RAFT_MAX_TERM)
+		return;
+	trace(r, "term %llu: leader %u hands over: campaigning now",
+	      (unsigned long long)r->term, m->from);
+	become_candidate(r, true);
+}
+
 /* Bounds a message must respect on its own, whatever the receiver's state
  * (raft.h).  Nothing from the network is trusted: these are the checks that
  * keep a forged or corrupted message from overflowing the core's
@@ -1416,11 +1942,19 @@ const char *raft_msg_check(const struct raft_msg *m)
 			if (e->term == 0 || e->term < prev || e->term > m->term)
 				return "entry terms out of order";
 			if (e->type != RAFT_ENTRY_NOOP &&
-			    e->type != RAFT_ENTRY_COMMAND)
+			    e->type != RAFT_ENTRY_COMMAND &&
+			    e->type != RAFT_ENTRY_CONFIG)
 				return "unknown entry type";
 			if (e->len > RAFT_MAX_ENTRY_BYTES ||
 			    (e->len > 0 && e->buf == NULL))
 				return "bad entry length";
+			if (e->type == RAFT_ENTRY_CONFIG) {
+				struct raft_conf c;
+				const char *why =
+				    raft_conf_decode(e->buf, e->len, &c);
+				if (why != NULL)
+					return why;
+			}
 			prev = e->term;
 		}
 		return NULL;
@@ -1449,8 +1983,14 @@ const char *raft_msg_check(const struct raft_msg *m)
 			return "snapshot term 0";
 		if (sn->term > m->term)
 			return "snapshot term above the leader's term";
+		if (sn->conf != NULL && raft_conf_check(sn->conf) != NULL)
+			return "snapshot's configuration invalid";
 		return NULL;
 	}
+	case RAFT_MSG_TIMEOUT_NOW:
+		if (m->term == 0)
+			return "TimeoutNow for term 0";
+		return NULL;
 	case RAFT_MSG_SNAPSHOT_RESP: {
 		const struct raft_msg_snapshot_resp *a = &m->u.snapshot_resp;
 		if (a->index > RAFT_MAX_INDEX)
@@ -1475,7 +2015,17 @@ static const char *msg_refusal(const struct raft *r, const struct raft_msg *m)
 		return why;
 	if (m->to != r->cfg.id)
 		return "addressed to another node";
-	if (m->from == r->cfg.id ||
+	if (m->from == 0 || m->from == r->cfg.id)
+		return "not from a peer";
+	/* A leader's requests are taken from any peer (thesis §4.1:
+	 * "servers process incoming RPC requests without consulting their
+	 * current configurations"): a new member, or one whose log lags,
+	 * must accept a leader its configuration does not list yet.  Votes
+	 * are asked of and given to members only: a server removed from
+	 * the configuration (or never in it) cannot disrupt the cluster by
+	 * campaigning (§4.2.3).  Answers come only from members we asked. */
+	if (m->type != RAFT_MSG_APPEND && m->type != RAFT_MSG_SNAPSHOT &&
+	    m->type != RAFT_MSG_TIMEOUT_NOW &&
 	    progress_of((struct raft *)r, m->from) == NULL)
 		return "not from a member";
 	if (m->term > r->term + RAFT_MAX_TERM_JUMP)
@@ -1501,10 +2051,11 @@ int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m)
 	if (m->term > r->term && m->type != RAFT_MSG_VOTE &&
 	    !(m->type == RAFT_MSG_VOTE_RESP && m->u.vote_resp.prevote &&
 	      m->u.vote_resp.granted)) {
-		uint32_t leader =
-		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_SNAPSHOT)
-			? m->from
-			: 0;
+		uint32_t leader = (m->type == RAFT_MSG_APPEND ||
+				   m->type == RAFT_MSG_SNAPSHOT ||
+				   m->type == RAFT_MSG_TIMEOUT_NOW)
+				      ? m->from
+				      : 0;
 		become_follower(r, m->term, leader);
 	}
 
@@ -1527,6 +2078,9 @@ int raft_recv(struct raft *r, uint64_t now, const struct raft_msg *m)
 	case RAFT_MSG_SNAPSHOT_RESP:
 		recv_snapshot_resp(r, m);
 		break;
+	case RAFT_MSG_TIMEOUT_NOW:
+		recv_timeout_now(r, m);
+		break;
 	}
 	return RAFT_OK;
 }
@@ -1545,14 +2099,22 @@ void raft_tick(struct raft *r, uint64_t now)
 			start_election(r);
 		return;
 	}
+	if (r->transfer_to != 0 && r->now >= r->transfer_deadline) {
+		/* Thesis §3.10: the target did not take over within an
+		 * election timeout: take proposals again. */
+		trace(r, "term %llu: transfer to %u timed out",
+		      (unsigned long long)r->term, r->transfer_to);
+		r->transfer_to = 0;
+	}
 	if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
 		/* Thesis §6.2: a leader that has not heard from a majority
 		 * within an election timeout steps down, so clients find the
 		 * real leader and a partitioned leader stops serving. */
 		size_t active = 0;
-		for (i = 0; i < r->cfg.n_nodes; i++)
-			if (is_self(r, &r->progress[i]) ||
-			    r->progress[i].recent_active)
+		for (i = 0; i < r->n_progress; i++)
+			if (is_voter(r, &r->progress[i]) &&
+			    (is_self(r, &r->progress[i]) ||
+			     r->progress[i].recent_active))
 				active++;
 		if (active < majority(r)) {
 			trace(r,
@@ -1562,7 +2124,7 @@ void raft_tick(struct raft *r, uint64_t now)
 			become_follower(r, r->term, 0);
 			return;
 		}
-		for (i = 0; i < r->cfg.n_nodes; i++)
+		for (i = 0; i < r->n_progress; i++)
 			r->progress[i].recent_active = false;
 		r->quorum_deadline = r->now + r->cfg.election_min_ms;
 	}
@@ -1570,7 +2132,7 @@ void raft_tick(struct raft *r, uint64_t now)
 		/* A pipelined follower that made no progress for two
 		 * heartbeats probably lost a request: probe again from
 		 * its match index (retransmission). */
-		for (i = 0; i < r->cfg.n_nodes; i++) {
+		for (i = 0; i < r->n_progress; i++) {
 			struct raft_progress *p = &r->progress[i];
 			if (!is_self(r, p) &&
 			    p->state == RAFT_PROGRESS_SNAPSHOT &&
@@ -1625,6 +2187,9 @@ int raft_propose(struct raft *r, uint64_t now, uint8_t type, const void *buf,
 	update_begin(r, now);
 	if (r->role != RAFT_LEADER)
 		return RAFT_ENOTLEADER;
+	if (r->transfer_to != 0)
+		return RAFT_EBUSY; /* thesis §3.10: new entries would only
+				    * delay the target */
 	if (len > RAFT_MAX_ENTRY_BYTES)
 		return RAFT_ETOOBIG;
 	if (type != RAFT_ENTRY_COMMAND && type != RAFT_ENTRY_NOOP)
@@ -1637,7 +2202,7 @@ int raft_propose(struct raft *r, uint64_t now, uint8_t type, const void *buf,
 	note_append(r, log_last_index(&r->log));
 	*index = log_last_index(&r->log);
 	*term = r->term;
-	for (i = 0; i < r->cfg.n_nodes; i++)
+	for (i = 0; i < r->n_progress; i++)
 		if (!is_self(r, &r->progress[i]))
 			maybe_send(r, &r->progress[i]);
 	return RAFT_OK;
@@ -1689,7 +2254,8 @@ int raft_init(struct raft *r, const struct raft_config *cfg)
 			if (cfg->nodes[j] == cfg->nodes[i])
 				return RAFT_EINVAL;
 	}
-	if (!self || cfg->election_min_ms < 1 ||
+	(void)self; /* a node outside the bootstrap list waits to be added */
+	if (cfg->election_min_ms < 1 ||
 	    cfg->election_min_ms > cfg->election_max_ms ||
 	    cfg->heartbeat_ms < 1 ||
 	    cfg->heartbeat_ms >= cfg->election_min_ms ||
@@ -1698,8 +2264,17 @@ int raft_init(struct raft *r, const struct raft_config *cfg)
 		return RAFT_EINVAL;
 	r->cfg = *cfg;
 	r->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ULL;
-	for (i = 0; i < cfg->n_nodes; i++)
-		r->progress[i].id = cfg->nodes[i];
+	/* The bootstrap configuration: every listed node a voter. */
+	r->conf_base.n = cfg->n_nodes;
+	for (i = 0; i < cfg->n_nodes; i++) {
+		r->conf_base.m[i].id = cfg->nodes[i];
+		r->conf_base.m[i].flags = RAFT_MEMBER_VOTER;
+	}
+	raft_conf_sort(&r->conf_base);
+	r->conf = r->conf_base;
+	r->n_progress = r->conf.n;
+	for (i = 0; i < r->conf.n; i++)
+		r->progress[i].id = r->conf.m[i].id;
 	r->role = RAFT_FOLLOWER;
 	return RAFT_OK;
 }
@@ -1717,8 +2292,8 @@ void raft_close(struct raft *r)
 
 int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote)
 {
-	if (vote != 0 && progress_of(r, vote) == NULL)
-		return RAFT_EINVAL;
+	/* The vote may be for a member the bootstrap list does not name
+	 * (added later): any id. */
 	if (term > RAFT_MAX_TERM)
 		return RAFT_EINVAL;
 	r->term = term;
@@ -1727,7 +2302,8 @@ int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote)
 }
 
 int raft_load_snapshot(struct raft *r, uint64_t base_index, uint64_t base_term,
-		       uint64_t snap_index, uint64_t snap_term)
+		       uint64_t snap_index, uint64_t snap_term,
+		       const struct raft_conf *snap_conf)
 {
 	/* Once, before any entry and before raft_start (which draws the
 	 * first election deadline, never 0). */
@@ -1743,6 +2319,14 @@ int raft_load_snapshot(struct raft *r, uint64_t base_index, uint64_t base_term,
 	    (snap_index == 0) != (snap_term == 0) || base_term > snap_term ||
 	    (base_index == snap_index && base_term != snap_term))
 		return RAFT_EINVAL;
+	if (snap_conf != NULL && raft_conf_check(snap_conf) != NULL)
+		return RAFT_EINVAL;
+	/* The snapshot's configuration stands for the one at the log's
+	 * offset: any configuration entry between the offset and the
+	 * snapshot's index is still in the log and found by the scans, and
+	 * nothing before the snapshot is ever truncated (it is committed). */
+	if (snap_conf != NULL)
+		r->conf_base = *snap_conf;
 	r->log.offset = base_index;
 	r->log.offset_term = base_term;
 	r->snapshot_index = snap_index;
@@ -1763,6 +2347,11 @@ int raft_load_entry(struct raft *r, uint64_t term, uint8_t type,
 	    log_last_index(&r->log) >= RAFT_MAX_INDEX ||
 	    term < log_term_at(&r->log, log_last_index(&r->log)))
 		return RAFT_EINVAL; /* terms never decrease along a log */
+	if (type == RAFT_ENTRY_CONFIG) {
+		struct raft_conf c;
+		if (raft_conf_decode(buf, len, &c) != NULL)
+			return RAFT_EINVAL;
+	}
 	log_append(&r->log, term, type, buf, len);
 	r->persisted_index = log_last_index(&r->log);
 	return RAFT_OK;
@@ -1799,6 +2388,8 @@ void raft_start(struct raft *r, uint64_t now)
 		r->up.snapshot_index = r->snapshot_index;
 		r->up.snapshot_term = r->snapshot_term;
 	}
+	/* The latest configuration in the loaded log, else the base. */
+	conf_restore(r);
 	/* A log entry of a term we never recorded means the hard state was
 	 * lost; adopt the term and have it written again, with a vote for
 	 * ourselves: we may have voted in that term, so we must not vote for
@@ -1825,6 +2416,9 @@ int raft_snapshot_taken(struct raft *r, uint64_t index, uint64_t compact_to)
 		return RAFT_EINVAL;
 	r->snapshot_index = index;
 	r->snapshot_term = log_term_at(&r->log, index);
+	/* The configuration in force at the new offset becomes the base
+	 * (what a scan of the log no longer finds). */
+	conf_at(r, compact_to, &r->conf_base);
 	/* Nothing else refers to the entries that go: a follower's
 	 * next_index below the new offset makes the next send a snapshot
 	 * (send_append, maybe_send), a heartbeat names prev 0 when the
@@ -1879,6 +2473,34 @@ uint64_t raft_first_index(const struct raft *r) { return r->log.offset + 1; }
 
 uint64_t raft_snapshot_index(const struct raft *r) { return r->snapshot_index; }
 
+const struct raft_conf *raft_conf(const struct raft *r) { return &r->conf; }
+
+uint64_t raft_conf_index(const struct raft *r) { return r->conf_index; }
+
+int raft_conf_at(const struct raft *r, uint64_t index, struct raft_conf *out)
+{
+	if (index < r->log.offset || index > log_last_index(&r->log))
+		return RAFT_EINVAL;
+	conf_at(r, index, out);
+	return RAFT_OK;
+}
+
+uint64_t raft_match_index(const struct raft *r, uint32_t id)
+{
+	uint32_t i;
+
+	if (r->role != RAFT_LEADER)
+		return 0;
+	for (i = 0; i < r->n_progress; i++)
+		if (r->progress[i].id == id)
+			return is_self(r, &r->progress[i])
+				   ? r->persisted_index
+				   : r->progress[i].match_index;
+	return 0;
+}
+
+uint32_t raft_transfer_target(const struct raft *r) { return r->transfer_to; }
+
 uint64_t raft_term_at(const struct raft *r, uint64_t index)
 {
 	return log_term_at(&r->log, index);
@@ -1897,6 +2519,8 @@ int raft_msg_copy(struct raft_msg *dst, const struct raft_msg *src)
 	uint32_t i, n;
 
 	*dst = *src;
+	if (src->type == RAFT_MSG_SNAPSHOT)
+		dst->u.snapshot.conf = NULL; /* borrowed: not the copy's */
 	if (src->type != RAFT_MSG_APPEND || src->u.append.n_entries == 0) {
 		if (src->type == RAFT_MSG_APPEND)
 			dst->u.append.entries = NULL;

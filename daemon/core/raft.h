@@ -38,9 +38,30 @@
  * Snapshots and log compaction (§7): the core holds a snapshot's metadata
  * only (its last index and term); the caller keeps the data, moves it to
  * followers and says when one is durable (raft_load_snapshot,
- * raft_snapshot_taken, RAFT_MSG_SNAPSHOT).  Room is kept for membership
- * changes (entry types, `struct raft_node` list) and leadership transfer
- * (message types); neither is implemented yet.
+ * raft_snapshot_taken, RAFT_MSG_SNAPSHOT).
+ *
+ * Membership (thesis chapter 4): the configuration is a log entry
+ * (RAFT_ENTRY_CONFIG, encoded by raft_conf_encode), in effect as soon as it
+ * is in a node's log, committed or not (§4.1), and rolled back if the
+ * entry is truncated.  Changes are single-server changes (§4.1): each
+ * configuration differs from the one before in one member only (added,
+ * removed, or its vote given or taken away), so any majority of the old
+ * voters and any majority of the new ones overlap, and no joint
+ * configuration (§4.3) is needed.  A leader proposes a change only once
+ * the previous configuration is committed and an entry of its own term is
+ * committed (the fix Ongaro posted to raft-dev in 2015 for single-server
+ * changes across leader changes).  Members are voters or learners; a
+ * learner receives the log but is counted in no quorum and never
+ * campaigns; a learner added with RAFT_MEMBER_PROMOTE is made a voter by
+ * the leader itself once it has caught up (§4.2.1).  The configuration
+ * in force at the log's offset comes from the bootstrap list
+ * (raft_config.nodes) or from a snapshot (raft_load_snapshot, the install
+ * message), which carries its configuration.
+ *
+ * Leadership transfer (thesis §3.10): raft_transfer() makes the leader
+ * stop taking proposals, bring the target up to date and send it
+ * RAFT_MSG_TIMEOUT_NOW, upon which the target campaigns at once with a
+ * vote request that voters grant even while they hear from a leader.
  */
 #ifndef RAFT_CORE_RAFT_H
 #define RAFT_CORE_RAFT_H
@@ -60,7 +81,42 @@ enum {
 	RAFT_ENOMEM = -3,
 	RAFT_ETOOBIG = -4, /* entry over RAFT_MAX_ENTRY_BYTES */
 	RAFT_ESHUTDOWN = -5,
+	RAFT_EBUSY = -6,     /* a configuration change or transfer is under way,
+			      * or this leader has not committed an entry of
+			      * its term yet */
+	RAFT_ENOCHANGE = -7, /* the configuration asked for is the current
+			      * one */
 };
+
+/* Members' addresses are the shell's, carried opaquely in configuration
+ * entries (at most this many bytes each, no NUL). */
+#define RAFT_ADDRESS_MAX 280u
+
+enum {
+	RAFT_MEMBER_VOTER = 0x01,   /* counted in quorums, may campaign */
+	RAFT_MEMBER_PROMOTE = 0x02, /* a learner to be made a voter by the
+				     * leader once it has caught up */
+};
+
+struct raft_member {
+	uint32_t id;
+	uint8_t flags; /* RAFT_MEMBER_* */
+	/* The client address and the peer address, as the shell wants them
+	 * ("" when the shell knows them from elsewhere, e.g. the bootstrap
+	 * configuration of its config file). */
+	char address[RAFT_ADDRESS_MAX + 1];
+	char peer_address[RAFT_ADDRESS_MAX + 1];
+};
+
+/* A configuration: members in id order, ids unique and non-zero, at
+ * least one voter. */
+struct raft_conf {
+	uint32_t n;
+	struct raft_member m[RAFT_MAX_NODES];
+};
+
+/* A caught-up learner with RAFT_MEMBER_PROMOTE is one whose match index
+ * reached the leader's commit index. */
 
 #define RAFT_MAX_ENTRY_BYTES (1024u * 1024u)
 
@@ -93,7 +149,7 @@ enum raft_role {
 enum raft_entry_type {
 	RAFT_ENTRY_NOOP = 0, /* appended by a new leader (§8 of the paper) */
 	RAFT_ENTRY_COMMAND = 1, /* opaque to the core: the state machine's */
-	/* later: RAFT_ENTRY_CONFIG for membership changes */
+	RAFT_ENTRY_CONFIG = 2,	/* a configuration (raft_conf_encode) */
 };
 
 /* One log entry.  `buf` is owned by whoever holds the entry: the core's
@@ -113,11 +169,16 @@ enum raft_msg_type {
 	RAFT_MSG_APPEND_RESP,
 	RAFT_MSG_SNAPSHOT, /* InstallSnapshot (§7), once its data is durable */
 	RAFT_MSG_SNAPSHOT_RESP,
-	/* later: RAFT_MSG_TIMEOUT_NOW */
+	RAFT_MSG_TIMEOUT_NOW, /* leadership transfer (thesis §3.10): campaign
+			       * now; no body, no answer */
 };
 
 struct raft_msg_vote {
 	bool prevote;
+	/* Sent by a candidate told to campaign by its leader (TimeoutNow):
+	 * granted even by a voter that hears from a leader (thesis §4.2.3
+	 * allows a transfer to disrupt). */
+	bool transfer;
 	uint64_t last_log_index;
 	uint64_t last_log_term;
 };
@@ -162,6 +223,12 @@ struct raft_msg_append_resp {
 struct raft_msg_snapshot {
 	uint64_t index; /* last index the snapshot includes */
 	uint64_t term;	/* its term */
+	/* The configuration the snapshot was taken in: filled in by the
+	 * receiving shell from the snapshot it received (the wire does not
+	 * carry it; the leader's core leaves it NULL).  Borrowed: read
+	 * during raft_recv() only.  A snapshot delivered without one is
+	 * refused. */
+	const struct raft_conf *conf;
 };
 
 /* The answer; it leaves only once the install is durable (plan.h).  A
@@ -195,8 +262,12 @@ struct raft_read_result {
 
 struct raft_config {
 	uint32_t id; /* this node's id */
+	/* The bootstrap configuration: the voters of a new cluster (the
+	 * configuration before any RAFT_ENTRY_CONFIG).  A node not in it is
+	 * a new member waiting to be added (it never campaigns until a
+	 * configuration makes it a voter). */
 	uint32_t n_nodes;
-	uint32_t nodes[RAFT_MAX_NODES]; /* ids of every voter, self included */
+	uint32_t nodes[RAFT_MAX_NODES];
 	uint32_t election_min_ms; /* election timeout drawn in [min, max] */
 	uint32_t election_max_ms;
 	uint32_t heartbeat_ms;
@@ -252,6 +323,11 @@ struct raft_update {
 	 * snapshot's already.  0 when none. */
 	uint64_t snapshot_index;
 	uint64_t snapshot_term;
+
+	/* The configuration changed (an entry appended or truncated, a
+	 * snapshot installed): the shell reads it with raft_conf() and
+	 * updates its transport (peers to add or drop). */
+	bool conf_changed;
 
 	uint64_t wake_at; /* call raft_tick() by then (caller's clock, ms) */
 
@@ -337,7 +413,24 @@ struct raft {
 	uint64_t quorum_deadline;     /* leaders: next CheckQuorum */
 	bool commit_in_term; /* leader committed an entry of its term */
 
+	/* Membership (thesis chapter 4).  `conf` is the latest configuration
+	 * in the log (in effect on append, §4.1), from the entry at
+	 * `conf_index`, or `conf_base` (0) when the log holds none:
+	 * `conf_base` is the configuration in force at the log's offset (the
+	 * bootstrap one, or a snapshot's). */
+	struct raft_conf conf;
+	uint64_t conf_index;
+	struct raft_conf conf_base;
+	/* One per member of `conf`, in its order. */
 	struct raft_progress progress[RAFT_MAX_NODES];
+	uint32_t n_progress;
+	/* Leadership transfer (thesis §3.10): the target (0: none) and the
+	 * time by which it must have won, or the leader takes proposals
+	 * again. */
+	uint32_t transfer_to;
+	uint64_t transfer_deadline;
+	bool timeout_now_sent;
+	uint64_t transfers; /* transfers started, for /metrics */
 	/* Times a leader found a follower's pipeline stalled (no progress
 	 * for two heartbeats) and went back to probing: a lost request, or
 	 * a flow-control bug.  For tests and diagnostics. */
@@ -402,9 +495,12 @@ int raft_load_hard_state(struct raft *r, uint64_t term, uint32_t vote);
  * base_index + 1; if they do not hold (snap_index, snap_term),
  * raft_start() discards them (its update says so).  RAFT_EINVAL if the
  * four do not fit together (an index without a term or the reverse, base
- * after snap, terms decreasing, out of bounds) or if called late. */
+ * after snap, terms decreasing, out of bounds) or if called late.
+ * `snap_conf` is the configuration the snapshot was taken in (NULL: the
+ * bootstrap one); it must be valid (raft_conf_check). */
 int raft_load_snapshot(struct raft *r, uint64_t base_index, uint64_t base_term,
-		       uint64_t snap_index, uint64_t snap_term);
+		       uint64_t snap_index, uint64_t snap_term,
+		       const struct raft_conf *snap_conf);
 /* Copies `buf`. */
 int raft_load_entry(struct raft *r, uint64_t term, uint8_t type,
 		    const void *buf, uint32_t len);
@@ -431,6 +527,25 @@ void raft_persisted(struct raft *r, uint64_t now, uint64_t index,
 int raft_propose(struct raft *r, uint64_t now, uint8_t type, const void *buf,
 		 uint32_t len, uint64_t *index, uint64_t *term);
 int raft_read(struct raft *r, uint64_t now, uint64_t id);
+
+/* Proposes a configuration change (leader only, thesis §4.1): `to` must
+ * differ from the current configuration in exactly one member (added,
+ * removed, or its flags changed), keep at least one voter, and keep every
+ * other member's addresses.  RAFT_EBUSY while the latest configuration is
+ * not committed, before an entry of this leader's term is committed, or
+ * during a transfer; RAFT_ENOCHANGE when `to` is the current
+ * configuration; RAFT_EINVAL otherwise.  On success (index, term) name the
+ * entry, as with raft_propose(). */
+int raft_propose_conf(struct raft *r, uint64_t now, const struct raft_conf *to,
+		      uint64_t *index, uint64_t *term);
+
+/* Leadership transfer (thesis §3.10) to voter `to` (0: the voter with the
+ * most of the log).  The leader takes no proposals until the transfer
+ * ends: the target wins (this leader steps down), or an election timeout
+ * passes (it takes proposals again).  RAFT_ENOTLEADER, RAFT_EINVAL (not a
+ * voter, or self), RAFT_EBUSY (a transfer is under way, or no other
+ * voter). */
+int raft_transfer(struct raft *r, uint64_t now, uint32_t to);
 
 /* The caller made a snapshot of its state machine durable, covering the
  * log up to `index` (<= the commit index; the term is the log's at
@@ -474,6 +589,37 @@ uint64_t raft_snapshot_index(const struct raft *r);
 uint64_t raft_term_at(const struct raft *r, uint64_t index);
 /* NULL when index is outside the log; valid until the next event. */
 const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index);
+
+/* The current configuration (in effect, maybe uncommitted), the index of
+ * its entry (0: the bootstrap one or a snapshot's), and the configuration
+ * in force at `index` (committed entries only are asked for: a snapshot's
+ * configuration; RAFT_EINVAL when index is before the log's offset or
+ * after its end). */
+const struct raft_conf *raft_conf(const struct raft *r);
+uint64_t raft_conf_index(const struct raft *r);
+int raft_conf_at(const struct raft *r, uint64_t index, struct raft_conf *out);
+/* The leader's view of a member's replication (match index; 0 when not
+ * leading or not a member) and the transfer under way (0: none). */
+uint64_t raft_match_index(const struct raft *r, uint32_t id);
+uint32_t raft_transfer_target(const struct raft *r);
+/* A member of a configuration, or NULL. */
+const struct raft_member *raft_conf_member(const struct raft_conf *c,
+					   uint32_t id);
+bool raft_conf_is_voter(const struct raft_conf *c, uint32_t id);
+
+/* Configuration entries' bytes: u8 version (1), u8 n, then n times u32
+ * id, u8 flags, u16 address length, address, u16 peer address length,
+ * peer address (little-endian).  raft_conf_encode writes at most `cap`
+ * bytes and returns the size needed; raft_conf_decode checks untrusted
+ * bytes (NULL, or a static reason); raft_conf_check checks a struct
+ * (sorted unique non-zero ids, known flags, at least one voter, addresses
+ * NUL-terminated without control bytes). */
+size_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf, size_t cap);
+const char *raft_conf_decode(const uint8_t *buf, size_t len,
+			     struct raft_conf *out);
+const char *raft_conf_check(const struct raft_conf *c);
+/* Sorts c's members by id (for callers building one). */
+void raft_conf_sort(struct raft_conf *c);
 
 const char *raft_role_name(enum raft_role role);
 const char *raft_strerror(int rv);

@@ -123,8 +123,11 @@ static bool msg_equal(const struct raft_msg *a, const struct raft_msg *b)
 	    a->term != b->term)
 		return false;
 	switch (a->type) {
+	case RAFT_MSG_TIMEOUT_NOW:
+		return true;
 	case RAFT_MSG_VOTE:
 		return a->u.vote.prevote == b->u.vote.prevote &&
+		       a->u.vote.transfer == b->u.vote.transfer &&
 		       a->u.vote.last_log_index == b->u.vote.last_log_index &&
 		       a->u.vote.last_log_term == b->u.vote.last_log_term;
 	case RAFT_MSG_VOTE_RESP:
@@ -343,6 +346,8 @@ static void check_sent(const struct core *c, const struct snap *a,
 		   is_member(r, m->to),
 	       "sends from %u to %u", m->from, m->to);
 	switch (m->type) {
+	case RAFT_MSG_TIMEOUT_NOW:
+		break;
 	case RAFT_MSG_VOTE:
 		if (m->u.vote.prevote) {
 			/* Thesis §9.6: asks about term + 1, unchanged. */
@@ -832,7 +837,7 @@ static void core_start(struct core *c, const char *name, uint32_t id,
 	ENSURE(raft_load_hard_state(&c->r, term, vote) == 0, "hard state");
 	if (snap != NULL)
 		ENSURE(raft_load_snapshot(&c->r, snap[0], snap[1], snap[2],
-					  snap[3]) == 0,
+					  snap[3], NULL) == 0,
 		       "load snapshot");
 	for (k = 0; k < n_terms; k++) {
 		bool noop = k == 0 || terms[k] != terms[k - 1];

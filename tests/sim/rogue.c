@@ -96,6 +96,8 @@ static void wellformed(struct world *w, struct rng *g, uint32_t to,
 	m->to = to;
 	m->term = term;
 	switch (m->type) {
+	case RAFT_MSG_TIMEOUT_NOW:
+		break;
 	case RAFT_MSG_VOTE:
 		m->u.vote.prevote = rng_below(g, 2);
 		m->u.vote.last_log_index = between(g, 0, last + 3);
@@ -154,6 +156,8 @@ static void out_of_bounds(struct rng *g, struct raft_msg *m)
 		return;
 	}
 	switch (m->type) {
+	case RAFT_MSG_TIMEOUT_NOW:
+		break;
 	case RAFT_MSG_VOTE:
 		switch (rng_below(g, 5)) {
 		case 0:

@@ -123,6 +123,8 @@ static const char *msg_name(enum raft_msg_type t)
 		return "snapshot";
 	case RAFT_MSG_SNAPSHOT_RESP:
 		return "snapshot-resp";
+	case RAFT_MSG_TIMEOUT_NOW:
+		return "timeout-now";
 	}
 	return "?";
 }
@@ -330,8 +332,10 @@ static bool snap_transfer(struct world *w, struct raft_msg *m,
 static void net_post(struct world *w, struct raft_msg *m)
 {
 	const struct world_link *l = &w->links[m->from][m->to];
-	struct snap_data data = {0, 0, 0};
+	struct snap_data data;
 	uint64_t extra = 0;
+
+	memset(&data, 0, sizeof(data));
 
 	if (m->type == RAFT_MSG_SNAPSHOT) {
 		if (!snap_transfer(w, m, &data)) {
@@ -959,6 +963,8 @@ static void check_msg(struct world *w, struct node *nd,
 	      "n%u emits a %s from %u to %u", nd->id, msg_name(m->type),
 	      m->from, m->to);
 	switch (m->type) {
+	case RAFT_MSG_TIMEOUT_NOW:
+		break;
 	case RAFT_MSG_VOTE:
 		if (m->u.vote.prevote) {
 			/* Thesis §9.6: a prevote asks about term + 1 without
@@ -1488,6 +1494,8 @@ int world_snapshot(struct world *w, uint32_t id, uint64_t keep)
 	nd->snap_pending.index = nd->applied;
 	nd->snap_pending.term = nd->log[nd->applied - 1].term;
 	nd->snap_pending.chain = nd->sm_chain;
+	CHECK(w, raft_conf_at(nd->r, nd->applied, &nd->snap_pending.conf) == 0,
+	      "raft_conf_at(n%u, %llu)", id, (unsigned long long)nd->applied);
 	nd->snap_keep = keep;
 	nd->snap_at = w->now + rng_range(&w->rng, w->o.snap_persist_min,
 					 w->o.snap_persist_max);
@@ -1587,7 +1595,8 @@ static void node_start(struct world *w, struct node *nd)
 		const struct disk *d = &nd->disk;
 		rv = raft_load_snapshot(nd->r, d->base,
 					d->base ? d->log[d->base - 1].term : 0,
-					d->snap.index, d->snap.term);
+					d->snap.index, d->snap.term,
+					d->snap.index ? &d->snap.conf : NULL);
 		CHECK(w, rv == 0,
 		      "raft_load_snapshot(n%u, %llu, %llu, %llu, %llu): %s",
 		      nd->id, (unsigned long long)d->base,
@@ -1743,6 +1752,8 @@ static void vlog_msg(struct world *w, const struct raft_msg *m)
 	const struct raft_msg_append_resp *ar = &m->u.append_resp;
 
 	switch (m->type) {
+	case RAFT_MSG_TIMEOUT_NOW:
+		break;
 	case RAFT_MSG_VOTE:
 		vlog(w, m->to, "<- n%u %svote term %llu last (%llu, %llu)",
 		     m->from, m->u.vote.prevote ? "pre" : "",
@@ -1838,6 +1849,7 @@ static void deliver(struct world *w, struct flight *f)
 		      (unsigned long long)f->snap.index,
 		      (unsigned long long)f->snap.term);
 		to->recv_snap = f->snap;
+		f->m.u.snapshot.conf = &f->snap.conf;
 	}
 	rv = raft_recv(to->r, node_now(w, to), &f->m);
 	CHECK(w, rv == 0, "raft_recv(n%u, %s from n%u): %s", to->id,
@@ -1974,8 +1986,9 @@ static bool world_step(struct world *w, uint64_t limit)
 	return !w->failed;
 }
 
-int world_inject(struct world *w, uint32_t to, const struct raft_msg *m)
+int world_inject(struct world *w, uint32_t to, const struct raft_msg *m0)
 {
+	struct raft_msg fm = *m0, *m = &fm;
 	struct node *nd;
 	int rv;
 
@@ -1996,6 +2009,9 @@ int world_inject(struct world *w, uint32_t to, const struct raft_msg *m)
 		nd->recv_snap.index = m->u.snapshot.index;
 		nd->recv_snap.term = m->u.snapshot.term;
 		nd->recv_snap.chain = UINT64_C(0xF0F0F0F0F0F0F0F0);
+		nd->recv_snap.conf = *raft_conf(nd->r);
+		if (fm.u.snapshot.conf == NULL)
+			fm.u.snapshot.conf = &nd->recv_snap.conf;
 	}
 	rv = raft_recv(nd->r, node_now(w, nd), m);
 	vlog(w, to, "FORGED message %s", rv == 0 ? "taken" : raft_strerror(rv));

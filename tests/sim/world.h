@@ -35,6 +35,7 @@ struct snap_data {
 	uint64_t index;
 	uint64_t term;
 	uint64_t chain;
+	struct raft_conf conf; /* the configuration at index */
 };
 
 /* An entry as a disk holds it (owns buf).  `chain` hashes the entry and
