@@ -1880,6 +1880,271 @@ out:
 	return rv;
 }
 
+/* ---- membership (docs/RAFTCTL.md, "member", "transfer") ----------------- */
+
+/* member list: the leader's configuration, one member per line: ID
+ * ADDRESS voter|learner [leader] [match N]. */
+static int member_list(struct cmd_ctx *ctx)
+{
+	xmlrpc_value *params = build("()"), *res = NULL;
+	struct rpc_error err = {0};
+	xmlrpc_env env;
+	int rv, n, i;
+
+	rv = rpc_call_leader(ctx->rpc, "members", params, &res, &err);
+	xmlrpc_DECREF(params);
+	if (rv != RPC_OK)
+		return report(ctx, "member", NULL, rv, &err);
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, res);
+	if (ctx->json)
+		printf("[");
+	for (i = 0; i < n && !env.fault_occurred; i++) {
+		xmlrpc_value *m = NULL;
+		int64_t id = 0, match = 0;
+		bool voter = false, leader = false, promote = false;
+		char addr[300] = "";
+		xmlrpc_array_read_item(&env, res, i, &m);
+		if (env.fault_occurred)
+			break;
+		if (rpc_struct_int(m, "id", &id) < 0 ||
+		    rpc_struct_bool(m, "voter", &voter) < 0 ||
+		    rpc_struct_bool(m, "leader", &leader) < 0 ||
+		    rpc_struct_bool(m, "promote", &promote) < 0 ||
+		    rpc_struct_int(m, "match", &match) < 0 ||
+		    rpc_struct_str(m, "address", addr, sizeof(addr)) < 0) {
+			xmlrpc_DECREF(m);
+			xmlrpc_DECREF(res);
+			xmlrpc_env_clean(&env);
+			return report(ctx, "member", NULL, RPC_EPROTO, NULL);
+		}
+		xmlrpc_DECREF(m);
+		if (ctx->json) {
+			printf("%s{\"id\": %" PRId64 ", \"address\": ",
+			       i ? ", " : "", id);
+			util_json_string(stdout, addr);
+			printf(", \"voter\": %s, \"promote\": %s, \"leader\": "
+			       "%s, \"match\": %" PRId64 "}",
+			       voter ? "true" : "false",
+			       promote ? "true" : "false",
+			       leader ? "true" : "false", match);
+		} else {
+			printf("%" PRId64 " %s %s%s%s\n", id, addr,
+			       voter	 ? "voter"
+			       : promote ? "learner (promoted when caught up)"
+					 : "learner",
+			       leader ? " leader" : "", "");
+		}
+	}
+	if (ctx->json)
+		printf("]\n");
+	xmlrpc_DECREF(res);
+	rv = env.fault_occurred ? report(ctx, "member", NULL, RPC_EPROTO, NULL)
+				: CMD_EXIT_OK;
+	xmlrpc_env_clean(&env);
+	return rv;
+}
+
+/* Whether node `id` is a voter in the leader's configuration: 1 yes, 0
+ * not (yet), -1 the call failed. */
+static int member_is_voter(struct cmd_ctx *ctx, int64_t id)
+{
+	xmlrpc_value *params = build("()"), *res = NULL;
+	struct rpc_error err = {0};
+	xmlrpc_env env;
+	int n, i, found = 0;
+
+	if (rpc_call_leader(ctx->rpc, "members", params, &res, &err) !=
+	    RPC_OK) {
+		xmlrpc_DECREF(params);
+		return -1;
+	}
+	xmlrpc_DECREF(params);
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, res);
+	for (i = 0; i < n && !env.fault_occurred; i++) {
+		xmlrpc_value *m = NULL;
+		int64_t mid = 0;
+		bool voter = false;
+		xmlrpc_array_read_item(&env, res, i, &m);
+		if (env.fault_occurred)
+			break;
+		if (rpc_struct_int(m, "id", &mid) == 0 && mid == id &&
+		    rpc_struct_bool(m, "voter", &voter) == 0 && voter)
+			found = 1;
+		xmlrpc_DECREF(m);
+	}
+	xmlrpc_DECREF(res);
+	xmlrpc_env_clean(&env);
+	return found;
+}
+
+static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const char synopsis[] =
+	    "member list | member add ID HOST:PORT [--voter-now] | "
+	    "member remove ID";
+	struct cmd_args a;
+	struct rpc_error err = {0};
+	xmlrpc_value *params = NULL, *res = NULL;
+	bool voter_now = false;
+	uint64_t wait_until;
+	char *end;
+	long id = 0;
+	int rv, i, k;
+
+	/* --voter-now is this command's alone: take it out first. */
+	for (i = k = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--voter-now") == 0)
+			voter_now = true;
+		else
+			argv[k++] = argv[i];
+	}
+	argc = k;
+	if (parse_args(ctx, "member", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n < 1) {
+		rv = usage_error("member", synopsis);
+		goto out;
+	}
+	if (strcmp(a.pos[0], "list") == 0) {
+		if (a.n != 1 || voter_now) {
+			rv = usage_error("member", synopsis);
+			goto out;
+		}
+		rv = connect(ctx, "member");
+		if (rv == CMD_EXIT_OK)
+			rv = member_list(ctx);
+		goto out;
+	}
+	if (!((strcmp(a.pos[0], "add") == 0 && a.n == 3) ||
+	      (strcmp(a.pos[0], "remove") == 0 && a.n == 2 && !voter_now))) {
+		rv = usage_error("member", synopsis);
+		goto out;
+	}
+	errno = 0;
+	id = strtol(a.pos[1], &end, 10);
+	if (errno || *end || id < 1 || id > INT32_MAX) {
+		errorf("member", "not a node id: %s", a.pos[1]);
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	rv = connect(ctx, "member");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (a.pos[0][0] == 'a')
+		params =
+		    build("(isb)", (int)id, a.pos[2], (xmlrpc_bool)voter_now);
+	else
+		params = build("(i)", (int)id);
+	rv = rpc_call_leader(ctx->rpc,
+			     a.pos[0][0] == 'a' ? "addMember" : "removeMember",
+			     params, &res, &err);
+	if (rv != RPC_OK) {
+		rv = report(ctx, "member", NULL, rv, &err);
+		goto out;
+	}
+	if (a.pos[0][0] == 'r') {
+		printf("removed node %ld\n", id);
+		rv = CMD_EXIT_OK;
+		goto out;
+	}
+	if (voter_now) {
+		printf("added node %ld as a voter\n", id);
+		rv = CMD_EXIT_OK;
+		goto out;
+	}
+	/* A learner: the leader promotes it once it has caught up (thesis
+	 * §4.2.1).  Wait for that within the deadline. */
+	printf("added node %ld as a learner\n", id);
+	fflush(stdout);
+	wait_until = util_now_ms() + ctx->timeout_ms;
+	for (;;) {
+		struct timespec ts = {0, 50 * 1000000L};
+		int v;
+		rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
+		v = member_is_voter(ctx, id);
+		if (v == 1) {
+			printf("node %ld caught up and is a voter\n", id);
+			rv = CMD_EXIT_OK;
+			break;
+		}
+		if (util_now_ms() >= wait_until) {
+			errorf("member",
+			       "node %ld is not a voter yet (still catching "
+			       "up, or down); `raftctl member list` shows it",
+			       id);
+			rv = CMD_EXIT_UNAVAIL;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+out:
+	if (params)
+		xmlrpc_DECREF(params);
+	if (res)
+		xmlrpc_DECREF(res);
+	args_free(&a);
+	return rv;
+}
+
+/* transfer [ID]: leadership transfer (thesis §3.10) to voter ID, or to
+ * the most up-to-date one; prints the new leader and the time taken. */
+static int cmd_transfer(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_args a;
+	struct rpc_error err = {0};
+	xmlrpc_value *params = NULL, *res = NULL;
+	int64_t leader = 0, us = 0;
+	char *end;
+	long id = 0;
+	int rv;
+
+	if (parse_args(ctx, "transfer", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n > 1) {
+		rv = usage_error("transfer", "transfer [ID]");
+		goto out;
+	}
+	if (a.n == 1) {
+		errno = 0;
+		id = strtol(a.pos[0], &end, 10);
+		if (errno || *end || id < 1 || id > INT32_MAX) {
+			errorf("transfer", "not a node id: %s", a.pos[0]);
+			rv = CMD_EXIT_USAGE;
+			goto out;
+		}
+	}
+	rv = connect(ctx, "transfer");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	params = build("(i)", (int)id);
+	rv = rpc_call_leader(ctx->rpc, "transferLeader", params, &res, &err);
+	if (rv != RPC_OK) {
+		rv = report(ctx, "transfer", NULL, rv, &err);
+		goto out;
+	}
+	if (rpc_struct_int(res, "leader", &leader) < 0 ||
+	    rpc_struct_int(res, "us", &us) < 0) {
+		rv = report(ctx, "transfer", NULL, RPC_EPROTO, NULL);
+		goto out;
+	}
+	if (ctx->json)
+		printf("{\"leader\": %" PRId64 ", \"ms\": %.3f}\n", leader,
+		       (double)us / 1000.0);
+	else
+		printf("leader %" PRId64 " (%.1f ms)\n", leader,
+		       (double)us / 1000.0);
+	rv = CMD_EXIT_OK;
+out:
+	if (params)
+		xmlrpc_DECREF(params);
+	if (res)
+		xmlrpc_DECREF(res);
+	args_free(&a);
+	return rv;
+}
+
 /* ---- dispatch ------------------------------------------------------- */
 
 void cmd_usage(FILE *out)
@@ -1960,6 +2225,22 @@ void cmd_usage(FILE *out)
 	      "data dirs (offline)\n"
 	      "                                  raftctl restore kv.snap "
 	      "data/n1 data/n2\n"
+	      "  member list                   the configuration: ID ADDRESS "
+	      "voter|learner [leader]\n"
+	      "  member add ID HOST:PORT [--voter-now]\n"
+	      "                                add a node (started with "
+	      "raftd --join HOST:PORT)\n"
+	      "                                as a learner; waits until "
+	      "it is caught up and\n"
+	      "                                promoted to voter\n"
+	      "                                  raftctl member add 4 "
+	      "10.0.0.4:8004\n"
+	      "  member remove ID              remove a node (the leader "
+	      "too: it hands over)\n"
+	      "  transfer [ID]                 hand leadership to ID (or "
+	      "the most up-to-date\n"
+	      "                                voter); prints the new "
+	      "leader and the time\n"
 	      "  check DIR | check FILE...     check raftlogs and snapshots "
 	      "copied from nodes\n"
 	      "                                (DIR/*/raftlog, "
@@ -1993,6 +2274,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    {"log", cmd_log},	    {"cal", cmd_cal},
 	    {"check", cmd_check},   {"snapshot", cmd_snapshot},
 	    {"backup", cmd_backup}, {"restore", cmd_restore},
+	    {"member", cmd_member}, {"transfer", cmd_transfer},
 	};
 
 	if (argc < 1)

@@ -35,6 +35,8 @@ enum api_fault {
  * readSnapshot() answer carries at most this many bytes of the file (in
  * base64, well within API_MAX_BODY). */
 #define API_SNAPSHOT_TIMEOUT_MS 120000u
+/* transferLeader() waits this long for another node to lead. */
+#define API_TRANSFER_TIMEOUT_MS 3000u
 #define API_SNAPSHOT_CHUNK (1024u * 1024u)
 
 /* The NOT_LEADER fault string: "not leader; leader=ID@HOST:PORT", or

@@ -1019,3 +1019,52 @@ int config_data_dir(const struct config *cfg, uint32_t id, char *out,
 	}
 	return 0;
 }
+
+int config_node_make(uint32_t id, const char *address, const char *peer_address,
+		     struct config_node *out, char *err, size_t errlen)
+{
+	char why[320];
+
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	if (id < 1 || id > CONFIG_MAX_ID) {
+		set_err(err, errlen, "node id %u: must be 1..%d", id,
+			CONFIG_MAX_ID);
+		return -1;
+	}
+	if (addr_parse(address, out->host, sizeof(out->host), &out->port, why,
+		       sizeof(why)) != 0) {
+		set_err(err, errlen, "address \"%s\": %s", address, why);
+		return -1;
+	}
+	addr_format(out->host, out->port, out->address, sizeof(out->address));
+	if (peer_address != NULL && peer_address[0] != '\0') {
+		if (addr_parse(peer_address, out->peer_host,
+			       sizeof(out->peer_host), &out->peer_port, why,
+			       sizeof(why)) != 0) {
+			set_err(err, errlen, "peer address \"%s\": %s",
+				peer_address, why);
+			return -1;
+		}
+	} else if ((unsigned)out->port + CONFIG_PEER_PORT_OFFSET > 65535) {
+		set_err(err, errlen,
+			"address %s: its port + %u is not a port; give the "
+			"peer address",
+			out->address, CONFIG_PEER_PORT_OFFSET);
+		return -1;
+	} else {
+		snprintf(out->peer_host, sizeof(out->peer_host), "%s",
+			 out->host);
+		out->peer_port =
+		    (uint16_t)(out->port + CONFIG_PEER_PORT_OFFSET);
+	}
+	addr_format(out->peer_host, out->peer_port, out->peer_address,
+		    sizeof(out->peer_address));
+	if (out->peer_port == out->port &&
+	    strcasecmp(out->peer_host, out->host) == 0) {
+		set_err(err, errlen, "the peer address is the address %s",
+			out->address);
+		return -1;
+	}
+	return 0;
+}

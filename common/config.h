@@ -108,6 +108,11 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 /* The node with this id, or NULL.  The pointer is into `cfg`. */
 const struct config_node *config_node_by_id(const struct config *cfg,
 					    uint32_t id);
+/* A node outside the config's list (a member added later): its address
+ * "HOST:PORT" and peer address (NULL or "": port + 1000), checked.  0, or
+ * -1 with a message. */
+int config_node_make(uint32_t id, const char *address, const char *peer_address,
+		     struct config_node *out, char *err, size_t errlen);
 
 /* Find this machine's node from the content of an `address` file (as the
  * testbed's saveip writes it; surrounding whitespace is ignored):

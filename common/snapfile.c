@@ -44,7 +44,8 @@ int snapfile_header_decode(const uint8_t *buf, size_t len,
 		*why = "header checksum mismatch";
 		return SNAPFILE_ECORRUPT;
 	}
-	if (bytes_get_u32(buf + 8) != SNAPFILE_VERSION ||
+	meta->version = bytes_get_u32(buf + 8);
+	if (meta->version < 1 || meta->version > SNAPFILE_VERSION ||
 	    bytes_get_u32(buf + 12) != SNAPFILE_HEADER_SIZE) {
 		*why = "unknown snapshot format version";
 		return SNAPFILE_ECORRUPT;
@@ -81,7 +82,8 @@ size_t snapfile_config_encode(uint8_t *buf, size_t cap,
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
-		need += 4 + 2 + strlen(nodes[i].address);
+		need += 4 + 2 + strlen(nodes[i].address) + 1 + 2 +
+			strlen(nodes[i].peer_address);
 	if (cap < need)
 		return need;
 	bytes_put_u32(buf, n);
@@ -93,6 +95,12 @@ size_t snapfile_config_encode(uint8_t *buf, size_t cap,
 		buf[off + 5] = (uint8_t)(alen >> 8);
 		memcpy(buf + off + 6, nodes[i].address, alen);
 		off += 6 + alen;
+		alen = strlen(nodes[i].peer_address);
+		buf[off] = nodes[i].flags;
+		buf[off + 1] = (uint8_t)alen;
+		buf[off + 2] = (uint8_t)(alen >> 8);
+		memcpy(buf + off + 3, nodes[i].peer_address, alen);
+		off += 3 + alen;
 	}
 	return need;
 }
@@ -136,6 +144,36 @@ static int config_decode(const uint8_t *buf, size_t len,
 			return -1;
 		}
 		off += 6 + alen;
+		meta->nodes[i].flags = SNAPFILE_NODE_VOTER;
+		meta->nodes[i].peer_address[0] = '\0';
+		if (meta->version >= 2) {
+			uint8_t f;
+			if (len < off + 3)
+				return 1;
+			f = buf[off];
+			alen = (size_t)buf[off + 1] | (size_t)buf[off + 2] << 8;
+			if ((f & ~(SNAPFILE_NODE_VOTER |
+				   SNAPFILE_NODE_PROMOTE)) != 0 ||
+			    f ==
+				(SNAPFILE_NODE_VOTER | SNAPFILE_NODE_PROMOTE) ||
+			    alen > SNAPFILE_ADDRESS_MAX) {
+				*why = "configuration section: bad node";
+				return -1;
+			}
+			if (len < off + 3 + alen)
+				return 1;
+			meta->nodes[i].flags = f;
+			memcpy(meta->nodes[i].peer_address, buf + off + 3,
+			       alen);
+			meta->nodes[i].peer_address[alen] = '\0';
+			if (memchr(meta->nodes[i].peer_address, '\0', alen) !=
+			    NULL) {
+				*why = "configuration section: NUL in an "
+				       "address";
+				return -1;
+			}
+			off += 3 + alen;
+		}
 	}
 	meta->n_nodes = n;
 	meta->sm_offset = SNAPFILE_HEADER_SIZE + off;
@@ -168,7 +206,8 @@ int snapfile_verify(int fd, struct snapfile_meta *meta, char *err,
 	const char *why = NULL;
 	size_t got, cfg_have = 0;
 	uint8_t *cfg = NULL; /* the body's first bytes, for the config */
-	size_t cfg_cap = 4 + SNAPFILE_MAX_NODES * (6 + SNAPFILE_ADDRESS_MAX);
+	size_t cfg_cap =
+	    4 + SNAPFILE_MAX_NODES * (9 + 2 * SNAPFILE_ADDRESS_MAX);
 	int rv = SNAPFILE_ECORRUPT, c;
 
 	if (lseek(fd, 0, SEEK_SET) < 0 ||

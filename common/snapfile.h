@@ -13,7 +13,10 @@
  *   trailer u32 crc32c(body)
  *
  * configuration section = u32 n, then n times: u32 node id, u16 address
- * length, address bytes.  All integers little-endian.
+ * length, address bytes, and (version 2) u8 flags (bit 0 voter, bit 1 a
+ * learner to promote), u16 peer address length, peer address bytes.  A
+ * version 1 file (no flags: every node a voter) is still read.  All
+ * integers little-endian.
  *
  * Nothing here keeps global state or starts a thread.  Reading is for
  * untrusted bytes: a file downloaded from anywhere, or a peer's transfer.
@@ -26,7 +29,7 @@
 #include <stdint.h>
 
 #define SNAPFILE_MAGIC "RAFTSNAP"
-#define SNAPFILE_VERSION 1u
+#define SNAPFILE_VERSION 2u
 #define SNAPFILE_HEADER_SIZE 64u
 #define SNAPFILE_TRAILER_SIZE 4u
 /* Nodes a configuration section may list, and an address's length. */
@@ -46,14 +49,19 @@ enum {
 
 struct snapfile_node {
 	uint32_t id;
+	uint8_t flags; /* SNAPFILE_NODE_* */
 	char address[SNAPFILE_ADDRESS_MAX + 1];
+	char peer_address[SNAPFILE_ADDRESS_MAX + 1]; /* "" if not recorded */
 };
+#define SNAPFILE_NODE_VOTER 0x01
+#define SNAPFILE_NODE_PROMOTE 0x02
 
 /* What a snapshot says about itself. */
 struct snapfile_meta {
 	uint64_t index;	    /* the last log index it includes */
 	uint64_t term;	    /* that entry's term */
 	uint64_t body_len;  /* B */
+	uint32_t version;   /* the file's format version */
 	uint64_t file_size; /* header + body + trailer */
 	uint32_t n_nodes;   /* the cluster configuration it was taken in */
 	struct snapfile_node nodes[SNAPFILE_MAX_NODES];

@@ -407,6 +407,10 @@ static void node_process(struct node *n, struct step *s)
 		log_trace(up->trace);
 	log_set_state(up->term, raft_role_name(up->role));
 	raft_plan_run(up, &plan_ops, &pc);
+	/* Membership (thesis §4.1): the transport follows the configuration
+	 * in force, which the messages of this update already assume. */
+	if (up->conf_changed)
+		node_conf_changed(n);
 	ops_settle(n, s);
 	/* What node_flush must make durable before the held messages and
 	 * the reply leave: everything issued so far, by any thread. */

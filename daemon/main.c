@@ -33,6 +33,7 @@ struct options {
 	const char *data_dir;
 	const char *pidfile;
 	const char *log_file;
+	const char *join; /* --join ADDRESS */
 	long id;
 	bool daemon;
 	bool test_config; /* -t: check the config and exit */
@@ -42,49 +43,58 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(
-	    f, "Usage: raftd --config FILE [--id N] [--data-dir DIR]\n"
-	       "             [--daemon --pidfile FILE [--log-file FILE]]\n"
-	       "             [--log-level error|warn|info|debug]\n"
-	       "\n"
-	       "Runs one node of a raftd cluster: a replicated log and "
-	       "key-value store\nserved over XML-RPC at "
-	       "http://ADDRESS/RPC2.\n"
-	       "\n"
-	       "  -c, --config FILE    cluster configuration (libconfig "
-	       "syntax)\n"
-	       "  -i, --id N           this node's id; without it, the node "
-	       "whose address\n"
-	       "                       matches the file ./address (one IP or "
-	       "HOST:PORT)\n"
-	       "  -d, --data-dir DIR   where the raftlog lives (default: the "
-	       "config's\n"
-	       "                       data_dir, %%i = id); created if "
-	       "missing\n"
-	       "      --daemon         detach and run in the background\n"
-	       "      --pidfile FILE   write the daemon's pid there "
-	       "(required with --daemon)\n"
-	       "      --log-file FILE  log there instead of stderr (default "
-	       "with --daemon:\n"
-	       "                       DATA_DIR/raftd.log)\n"
-	       "      --log-level L    error, warn, info (default) or debug\n"
-	       "  -t, --test-config    check the config (and, with --id or "
-	       "./address, that\n"
-	       "                       this node is in it) and exit: 0 when "
-	       "good, 2 with\n"
-	       "                       the message otherwise; touches nothing\n"
-	       "  -h, --help           this text\n"
-	       "  -V, --version        the version\n"
-	       "\n"
-	       "Signals: SIGTERM or SIGINT: clean shutdown, exit 0.  SIGHUP: "
-	       "reopen the log\nfile (for logrotate; logged).  SIGUSR1, "
-	       "SIGUSR2 and the other signals whose\ndefault is to terminate "
-	       "(ALRM, VTALRM, PROF, IO, PWR, XCPU, real-time) are\nlogged "
-	       "and ignored; only TERM, INT, QUIT and KILL stop raftd\n"
-	       "(besides the signals of a crash: SEGV, BUS, FPE, ILL, "
-	       "ABRT).\n"
-	       "\n"
-	       "Exit 2: bad arguments or config; exit 1: could not start "
-	       "(data dir, port in\nuse, ...).\n");
+	    f,
+	    "Usage: raftd --config FILE [--id N] [--data-dir DIR] [--join "
+	    "ADDRESS]\n"
+	    "             [--daemon --pidfile FILE [--log-file FILE]]\n"
+	    "             [--log-level error|warn|info|debug]\n"
+	    "\n"
+	    "Runs one node of a raftd cluster: a replicated log and "
+	    "key-value store\nserved over XML-RPC at "
+	    "http://ADDRESS/RPC2.\n"
+	    "\n"
+	    "  -c, --config FILE    cluster configuration (libconfig "
+	    "syntax)\n"
+	    "  -i, --id N           this node's id; without it, the node "
+	    "whose address\n"
+	    "                       matches the file ./address (one IP or "
+	    "HOST:PORT)\n"
+	    "  -d, --data-dir DIR   where the raftlog lives (default: the "
+	    "config's\n"
+	    "                       data_dir, %%i = id); created if "
+	    "missing\n"
+	    "      --join ADDRESS   a new member, not in the config's node "
+	    "list, serving\n"
+	    "                       HOST:PORT (peers at port + 1000): it "
+	    "waits until\n"
+	    "                       `raftctl member add N ADDRESS` adds it "
+	    "(needs --id)\n"
+	    "      --daemon         detach and run in the background\n"
+	    "      --pidfile FILE   write the daemon's pid there "
+	    "(required with --daemon)\n"
+	    "      --log-file FILE  log there instead of stderr (default "
+	    "with --daemon:\n"
+	    "                       DATA_DIR/raftd.log)\n"
+	    "      --log-level L    error, warn, info (default) or debug\n"
+	    "  -t, --test-config    check the config (and, with --id or "
+	    "./address, that\n"
+	    "                       this node is in it) and exit: 0 when "
+	    "good, 2 with\n"
+	    "                       the message otherwise; touches nothing\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n"
+	    "\n"
+	    "Signals: SIGTERM or SIGINT: clean shutdown, exit 0 (a leader "
+	    "first hands\nleadership to the most up-to-date voter).  SIGHUP: "
+	    "reopen the log\nfile (for logrotate; logged).  SIGUSR1, "
+	    "SIGUSR2 and the other signals whose\ndefault is to terminate "
+	    "(ALRM, VTALRM, PROF, IO, PWR, XCPU, real-time) are\nlogged "
+	    "and ignored; only TERM, INT, QUIT and KILL stop raftd\n"
+	    "(besides the signals of a crash: SEGV, BUS, FPE, ILL, "
+	    "ABRT).\n"
+	    "\n"
+	    "Exit 2: bad arguments or config; exit 1: could not start "
+	    "(data dir, port in\nuse, ...).\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -94,6 +104,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"id", required_argument, NULL, 'i'},
 	    {"data-dir", required_argument, NULL, 'd'},
 	    {"daemon", no_argument, NULL, 'D'},
+	    {"join", required_argument, NULL, 'J'},
 	    {"pidfile", required_argument, NULL, 'p'},
 	    {"log-file", required_argument, NULL, 'L'},
 	    {"log-level", required_argument, NULL, 'l'},
@@ -129,6 +140,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'D':
 			o->daemon = true;
+			break;
+		case 'J':
+			o->join = optarg;
 			break;
 		case 'p':
 			o->pidfile = optarg;
@@ -170,11 +184,62 @@ static int parse_options(int argc, char **argv, struct options *o)
 				"--help)\n");
 		return 2;
 	}
+	if (o->join != NULL && o->id == 0) {
+		fprintf(stderr, "raftd: --join needs --id N (the new member's "
+				"id)\n");
+		return 2;
+	}
 	if (o->daemon && o->pidfile == NULL) {
 		fprintf(stderr, "raftd: --daemon needs --pidfile FILE\n");
 		return 2;
 	}
 	return 0;
+}
+
+/* A node outside the config's node list: a new member (--join ADDRESS),
+ * or one that joined before (its data dir's identity names its
+ * address). */
+static const struct config_node *joined_self(const struct config *cfg,
+					     const struct options *o)
+{
+	static struct config_node self;
+	char dir[PATH_MAX], path[PATH_MAX + 16], line[512], err[512];
+	char addr[CONFIG_ADDRESS_MAX] = "";
+	FILE *f;
+
+	if (o->join != NULL) {
+		snprintf(addr, sizeof(addr), "%s", o->join);
+	} else {
+		if (o->data_dir != NULL)
+			snprintf(dir, sizeof(dir), "%s", o->data_dir);
+		else if (config_data_dir(cfg, (uint32_t)o->id, dir, sizeof(dir),
+					 err, sizeof(err)) != 0)
+			dir[0] = '\0';
+		snprintf(path, sizeof(path), "%s/identity", dir);
+		f = dir[0] ? fopen(path, "r") : NULL;
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "address ", 8) == 0 &&
+			    strlen(line + 8) < sizeof(addr)) {
+				line[strcspn(line, "\n")] = '\0';
+				memcpy(addr, line + 8, strlen(line + 8) + 1);
+			}
+		if (f != NULL)
+			fclose(f);
+		if (addr[0] == '\0') {
+			fprintf(stderr,
+				"raftd: %s: no node with id %ld; to add a new "
+				"member, start it with --join HOST:PORT and "
+				"run `raftctl member add %ld HOST:PORT`\n",
+				cfg->path, o->id, o->id);
+			return NULL;
+		}
+	}
+	if (config_node_make((uint32_t)o->id, addr, NULL, &self, err,
+			     sizeof(err)) != 0) {
+		fprintf(stderr, "raftd: --join: %s\n", err);
+		return NULL;
+	}
+	return &self;
 }
 
 static const struct config_node *find_self(const struct config *cfg,
@@ -187,9 +252,16 @@ static const struct config_node *find_self(const struct config *cfg,
 
 	if (o->id > 0) {
 		self = config_node_by_id(cfg, (uint32_t)o->id);
+		if (self != NULL && o->join != NULL) {
+			fprintf(stderr,
+				"raftd: --join: node %ld is in %s's node list "
+				"(the bootstrap configuration); a new member "
+				"takes an id that is not\n",
+				o->id, cfg->path);
+			return NULL;
+		}
 		if (self == NULL)
-			fprintf(stderr, "raftd: %s: no node with id %ld\n",
-				cfg->path, o->id);
+			self = joined_self(cfg, o);
 		return self;
 	}
 	f = fopen("address", "r");
@@ -326,6 +398,7 @@ struct sigctx {
 	sigset_t set;
 	struct node *node;
 	struct server *server;
+	const struct config *cfg;
 };
 
 /* The signals the signal thread takes: every one whose default action
@@ -393,6 +466,22 @@ static void *signal_main(void *arg)
 				 path, strerror(errno));
 	}
 	log_info("received %s, shutting down", strsignal(sig));
+	/* A planned stop of the leader: hand over first (thesis §3.10), so
+	 * the cluster has a leader again in a round trip or two instead of
+	 * an election timeout. */
+	if (node_is_leader(sc->node)) {
+		uint32_t leader = 0;
+		uint64_t us = 0;
+		char why[256];
+		if (node_transfer(sc->node, 0,
+				  2 * (uint64_t)sc->cfg->election_max_ms,
+				  &leader, &us, why, sizeof(why)) == NODE_OK)
+			log_info("leadership handed to node %u in %.1f ms",
+				 leader, (double)us / 1000.0);
+		else if (why[0] != '\0')
+			log_info("no leadership transfer before stopping: %s",
+				 why);
+	}
 	node_begin_stop(sc->node);
 	server_terminate(sc->server);
 	return NULL;
@@ -524,8 +613,9 @@ int main(int argc, char **argv)
 		rv = 1;
 		goto out;
 	}
-	if (node_start(&cfg, self->id, data_dir, &node, err, sizeof(err)) !=
-	    0) {
+	if (node_start(&cfg, self->id, data_dir,
+		       config_node_by_id(&cfg, self->id) ? NULL : self->address,
+		       &node, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		rv = 1;
 		goto out;
@@ -537,6 +627,7 @@ int main(int argc, char **argv)
 	}
 	sc.node = node;
 	sc.server = server;
+	sc.cfg = &cfg;
 	if (pthread_create(&sigthread, NULL, signal_main, &sc) != 0) {
 		log_error("pthread_create: %s", strerror(errno));
 		rv = 1;

@@ -969,6 +969,212 @@ out:
 /* ---- the table
  * ---------------------------------------------------------------- */
 
+/* ---- membership (docs/API.md, "Membership") ----------------------------- */
+
+/* members() -> [{id, address, peerAddress, voter, learner, promote,
+ * leader, match}]: the configuration in force on this node (the latest in
+ * its log, thesis §4.1; any node, not linearizable). */
+static void meth_members(struct call *c, xmlrpc_value *params, void *arg)
+{
+	const struct methods_ctx *ctx = arg;
+	struct node_member_info m[RAFT_MAX_NODES];
+	xmlrpc_value *out = NULL;
+	xmlrpc_env env;
+	size_t i, n = 0;
+
+	xmlrpc_env_init(&env);
+	if (param_count(&env, params, 0, 0, "members") < 0) {
+		call_fault_env(c, &env);
+		goto out;
+	}
+	node_members(ctx->node, m, &n);
+	out = xmlrpc_array_new(&env);
+	for (i = 0; i < n && !env.fault_occurred; i++) {
+		xmlrpc_value *st = xmlrpc_struct_new(&env), *b;
+		struct_set(&env, st, "id", int_value(&env, m[i].id));
+		struct_set(&env, st, "address",
+			   xmlrpc_string_new(&env, m[i].address));
+		struct_set(&env, st, "peerAddress",
+			   xmlrpc_string_new(&env, m[i].peer_address));
+		b = xmlrpc_bool_new(&env, m[i].voter);
+		struct_set(&env, st, "voter", b);
+		b = xmlrpc_bool_new(&env, m[i].promote);
+		struct_set(&env, st, "promote", b);
+		b = xmlrpc_bool_new(&env, m[i].leader);
+		struct_set(&env, st, "leader", b);
+		struct_set(&env, st, "match", int_value(&env, m[i].match));
+		if (!env.fault_occurred)
+			xmlrpc_array_append_item(&env, out, st);
+		xmlrpc_DECREF(st);
+	}
+	answer(c, &env, out);
+out:
+	xmlrpc_env_clean(&env);
+}
+
+static void member_fault(struct call *c, struct node *n, enum node_status st,
+			 const char *err)
+{
+	switch (st) {
+	case NODE_INVALID:
+		call_fault(c, API_FAULT_INVALID, "invalid: %s", err);
+		break;
+	case NODE_UNAVAILABLE:
+		call_fault(c, API_FAULT_UNAVAILABLE, "unavailable: %s", err);
+		break;
+	case NODE_TIMEOUT:
+		call_fault(c, API_FAULT_TIMEOUT,
+			   "timeout: the change is not known to be committed; "
+			   "retry it (a repeated change is harmless)");
+		break;
+	default:
+		status_fault(c, n, st);
+	}
+}
+
+static int member_id(xmlrpc_env *env, xmlrpc_value *params, int i, uint32_t *id)
+{
+	int64_t x = 0;
+
+	if (param_int(env, params, i, "id", &x) != 0)
+		return -1;
+	if (x < 1 || x > CONFIG_MAX_ID) {
+		param_fault(env, "id must be 1..%d", CONFIG_MAX_ID);
+		return -1;
+	}
+	*id = (uint32_t)x;
+	return 0;
+}
+
+/* addMember(id, address[, voterNow]) -> true once the change is applied
+ * here (leader only).  A new member joins as a learner and the leader
+ * makes it a voter once it has caught up (thesis §4.2.1), unless
+ * voterNow.  Its peer address is its port + 1000 (as in the config
+ * file).  Blocks this server thread until then (an operator's call). */
+static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
+{
+	const struct methods_ctx *ctx = arg;
+	struct node_member_change ch = {.kind = NODE_MEMBER_ADD};
+	struct config_node cn;
+	xmlrpc_value *v = NULL;
+	xmlrpc_env env;
+	char addr[CONFIG_ADDRESS_MAX] = "", err[512];
+	char *s = NULL;
+	size_t len = 0;
+	enum node_status st;
+	int n;
+
+	xmlrpc_env_init(&env);
+	n = param_count(&env, params, 2, 3, "addMember");
+	if (n < 0 || member_id(&env, params, 0, &ch.id) != 0 ||
+	    param_string(&env, params, 1, "address", CONFIG_ADDRESS_MAX - 1, &s,
+			 &len) != 0)
+		goto fault;
+	if (len >= sizeof(addr) || memchr(s, '\0', len) != NULL) {
+		param_fault(&env, "address too long or not text");
+		goto fault;
+	}
+	memcpy(addr, s, len);
+	if (n == 3) {
+		xmlrpc_bool b = 0;
+		xmlrpc_array_read_item(&env, params, 2, &v);
+		if (!env.fault_occurred &&
+		    xmlrpc_value_type(v) != XMLRPC_TYPE_BOOL)
+			param_fault(&env, "voterNow must be a boolean");
+		else if (!env.fault_occurred)
+			xmlrpc_read_bool(&env, v, &b);
+		if (env.fault_occurred)
+			goto fault;
+		ch.voter_now = b != 0;
+	}
+	if (config_node_make(ch.id, addr, NULL, &cn, err, sizeof(err)) != 0) {
+		param_fault(&env, "%s", err);
+		goto fault;
+	}
+	ch.address = cn.address;
+	ch.peer_address = cn.peer_address;
+	st = node_member_change(ctx->node, &ch, err, sizeof(err));
+	if (st == NODE_OK)
+		call_return(c, xmlrpc_bool_new(&env, 1));
+	else
+		member_fault(c, ctx->node, st, err);
+	goto out;
+fault:
+	call_fault_env(c, &env);
+out:
+	if (v)
+		xmlrpc_DECREF(v);
+	free(s);
+	xmlrpc_env_clean(&env);
+}
+
+/* removeMember(id) -> true once the change is applied here (leader
+ * only).  Removing the leader itself works: it steps down once the change
+ * is committed and hands over (thesis §4.2.2). */
+static void meth_remove_member(struct call *c, xmlrpc_value *params, void *arg)
+{
+	const struct methods_ctx *ctx = arg;
+	struct node_member_change ch = {.kind = NODE_MEMBER_REMOVE};
+	xmlrpc_env env;
+	char err[512];
+	enum node_status st;
+
+	xmlrpc_env_init(&env);
+	if (param_count(&env, params, 1, 1, "removeMember") < 0 ||
+	    member_id(&env, params, 0, &ch.id) != 0) {
+		call_fault_env(c, &env);
+		goto out;
+	}
+	st = node_member_change(ctx->node, &ch, err, sizeof(err));
+	if (st == NODE_OK)
+		call_return(c, xmlrpc_bool_new(&env, 1));
+	else
+		member_fault(c, ctx->node, st, err);
+out:
+	xmlrpc_env_clean(&env);
+}
+
+/* transferLeader([id]) -> {leader, ms}: leadership transfer (thesis
+ * §3.10) to voter id (0 or none: the most up-to-date one), answered once
+ * another node leads. */
+static void meth_transfer(struct call *c, xmlrpc_value *params, void *arg)
+{
+	const struct methods_ctx *ctx = arg;
+	xmlrpc_value *out;
+	xmlrpc_env env;
+	uint32_t to = 0, leader = 0;
+	uint64_t us = 0;
+	int64_t x = 0;
+	char err[512];
+	enum node_status st;
+	int n;
+
+	xmlrpc_env_init(&env);
+	n = param_count(&env, params, 0, 1, "transferLeader");
+	if (n < 0 || (n == 1 && param_int(&env, params, 0, "id", &x) != 0)) {
+		call_fault_env(c, &env);
+		goto out;
+	}
+	if (x < 0 || x > CONFIG_MAX_ID) {
+		call_fault(c, API_FAULT_INVALID, "id must be 0..%d",
+			   CONFIG_MAX_ID);
+		goto out;
+	}
+	to = (uint32_t)x;
+	st = node_transfer(ctx->node, to, API_TRANSFER_TIMEOUT_MS, &leader, &us,
+			   err, sizeof(err));
+	if (st != NODE_OK) {
+		member_fault(c, ctx->node, st, err);
+		goto out;
+	}
+	out = xmlrpc_struct_new(&env);
+	struct_set(&env, out, "leader", int_value(&env, leader));
+	struct_set(&env, out, "us", int_value(&env, us));
+	answer(c, &env, out);
+out:
+	xmlrpc_env_clean(&env);
+}
+
 const struct method_def methods_client[] = {
     {"isLeader", meth_is_leader, NULL, "isLeader() -> true on the leader"},
     {"addEntry", meth_write, &spec_add,
@@ -993,6 +1199,15 @@ const struct method_def methods_client[] = {
      "snapshot() -> {index, term, bytes}: take one on this node now"},
     {"readSnapshot", meth_read_snapshot, NULL,
      "readSnapshot(index, offset, max) -> {index, size, data}"},
+    {"members", meth_members, NULL,
+     "members() -> [{id, address, peerAddress, voter, promote, leader, "
+     "match}]"},
+    {"addMember", meth_add_member, NULL,
+     "addMember(id, address[, voterNow]) -> true once applied"},
+    {"removeMember", meth_remove_member, NULL,
+     "removeMember(id) -> true once applied"},
+    {"transferLeader", meth_transfer, NULL,
+     "transferLeader([id]) -> {leader, us}"},
 };
 
 const size_t methods_client_count =

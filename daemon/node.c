@@ -211,14 +211,24 @@ struct peerauth *node_peerauth(struct node *n) { return n->auth; }
 
 void node_leader_hint(struct node *n, char *out, size_t size)
 {
-	const struct config_node *cn;
+	char addr[CONFIG_ADDRESS_MAX] = "";
 	uint32_t leader;
 
 	pthread_mutex_lock(&n->lock);
 	leader = raft_leader(&n->raft);
+	if (leader != 0)
+		snprintf(addr, sizeof(addr), "%s", node_address_of(n, leader));
 	pthread_mutex_unlock(&n->lock);
-	cn = leader ? config_node_by_id(n->cfg, leader) : NULL;
-	api_format_hint(cn ? cn->id : 0, cn ? cn->address : NULL, out, size);
+	api_format_hint(addr[0] ? leader : 0, addr[0] ? addr : NULL, out, size);
+}
+
+uint64_t node_cluster_id(struct node *n) { return n->ident.cluster; }
+
+uint64_t node_incarnation(struct node *n) { return n->ident.incarnation; }
+
+int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation)
+{
+	return ident_peer_check(n->idpeers, from, incarnation);
 }
 
 bool node_is_leader(struct node *n)
@@ -233,7 +243,6 @@ bool node_is_leader(struct node *n)
 
 void node_status(struct node *n, struct node_status_info *out)
 {
-	const struct config_node *cn;
 	struct storage_stats ss;
 
 	memset(out, 0, sizeof(*out));
@@ -246,11 +255,13 @@ void node_status(struct node *n, struct node_status_info *out)
 	out->last_applied = sm_last_applied(n->sm);
 	out->last_log_index = raft_last_index(&n->raft);
 	out->last_log_term = raft_last_term(&n->raft);
+	snprintf(out->leader_address, sizeof(out->leader_address), "%s",
+		 out->leader ? node_address_of(n, out->leader) : "");
 	out->dropped_msgs = n->raft.dropped_msgs;
 	out->elections = n->raft.elections;
 	out->leaderships = n->raft.leaderships;
 	if (out->role == RAFT_LEADER) {
-		for (uint32_t i = 0; i < n->raft.cfg.n_nodes; i++) {
+		for (uint32_t i = 0; i < n->raft.n_progress; i++) {
 			const struct raft_progress *p = &n->raft.progress[i];
 			if (p->id == n->id)
 				continue;
@@ -270,10 +281,6 @@ void node_status(struct node *n, struct node_status_info *out)
 	out->appends_received = atomic_load(&n->appends_received);
 	out->read_copy_ns_max = atomic_load(&n->read_copy_ns_max);
 	out->read_copy_cpu_ns_max = atomic_load(&n->read_copy_cpu_ns_max);
-	cn = out->leader ? config_node_by_id(n->cfg, out->leader) : NULL;
-	if (cn != NULL)
-		snprintf(out->leader_address, sizeof(out->leader_address), "%s",
-			 cn->address);
 }
 
 void node_log_read(struct node *n, uint64_t from,
@@ -364,12 +371,14 @@ static void core_config(const struct config *cfg, uint32_t id,
 }
 
 int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
-	       struct node **out, char *err, size_t errlen)
+	       const char *join_address, struct node **out, char *err,
+	       size_t errlen)
 {
 	struct node *n;
 	struct raft_config rc;
 	struct step s;
 	uint64_t term, snap_index = 0, snap_term = 0;
+	struct raft_conf snap_conf;
 	uint32_t vote;
 	int rv;
 
@@ -405,7 +414,12 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	rv = storage_open(data_dir, storage_log, NULL, &n->st, err, errlen);
 	if (rv != STORAGE_OK)
 		goto fail;
-	if (node_snap_load(n, &snap_index, &snap_term, err, errlen) != 0)
+	if (ident_open(data_dir, cfg, id, join_address, &n->ident, err,
+		       errlen) != 0)
+		goto fail;
+	n->idpeers = ident_peers_open(data_dir);
+	if (node_snap_load(n, &snap_index, &snap_term, &snap_conf, err,
+			   errlen) != 0)
 		goto fail;
 
 	core_config(cfg, id, &rc);
@@ -424,7 +438,7 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	if ((snap_index != 0 || storage_first_index(n->st) != 1) &&
 	    raft_load_snapshot(&n->raft, storage_first_index(n->st) - 1,
 			       storage_base_term(n->st), snap_index, snap_term,
-			       NULL) != RAFT_OK) {
+			       snap_index ? &snap_conf : NULL) != RAFT_OK) {
 		snprintf(err, errlen,
 			 "%s: the log (from index %llu) and the snapshot (up "
 			 "to %llu) do not fit together",
@@ -445,13 +459,18 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 
 	/* Clients first, from this (the main) thread: xmlrpc-c's client
 	 * creation is not thread-safe. */
-	if (peers_new(cfg, id, n->auth, n->snap_path, node_on_reply,
+	if (peers_new(cfg, id, n->ident.cluster, n->ident.incarnation,
+		      n->idpeers, n->auth, n->snap_path, node_on_reply,
 		      node_on_snapshot_failed, n, &n->peers, err, errlen) != 0)
 		goto fail;
 	node_run(n, &s, start_event, NULL);
 	step_clear(&s);
 	if (peers_start(n->peers, err, errlen) != 0)
 		goto fail;
+	/* Peers for members the bootstrap list does not name. */
+	pthread_mutex_lock(&n->lock);
+	node_conf_changed(n);
+	pthread_mutex_unlock(&n->lock);
 	if (pthread_create(&n->timer, NULL, node_timer_main, n) != 0) {
 		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
 		goto fail;
@@ -513,6 +532,7 @@ void node_stop(struct node *n)
 	}
 	sm_free(n->sm);
 	peerauth_free(n->auth);
+	ident_peers_free(n->idpeers);
 	raft_close(&n->raft);
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->hs_lock);

@@ -39,7 +39,8 @@ enum node_status {
  * the timer and peer threads.  `cfg` must outlive the node.  Returns 0 or
  * -1 with a message in err (the caller exits 1). */
 int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
-	       struct node **out, char *err, size_t errlen);
+	       const char *join_address, struct node **out, char *err,
+	       size_t errlen);
 /* Marks the node as stopping and fails every pending operation with
  * NODE_UNAVAILABLE (and every later one), so the RPC server can drain. */
 void node_begin_stop(struct node *n);
@@ -139,6 +140,55 @@ struct node_snap_info {
 	char error[256]; /* the last failure, "" when none */
 };
 void node_snap_info(struct node *n, struct node_snap_info *out);
+
+/* ---- membership (node_member.c; docs/DESIGN.md, "Membership") ---------- */
+
+/* This node's identity (ident.h): the cluster id and its incarnation. */
+uint64_t node_cluster_id(struct node *n);
+uint64_t node_incarnation(struct node *n);
+/* 0 if a peer frame's sender may speak (its incarnation is the one
+ * recorded for it, or the first seen); -1 otherwise. */
+int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation);
+
+/* The current configuration (the latest in the log, thesis §4.1). */
+struct node_member_info {
+	uint32_t id;
+	bool voter;
+	bool promote; /* a learner to be promoted once caught up */
+	bool leader;
+	uint64_t match; /* as leader: its match index (0 otherwise) */
+	char address[CONFIG_ADDRESS_MAX];
+	char peer_address[CONFIG_ADDRESS_MAX];
+};
+void node_members(struct node *n, struct node_member_info *out, size_t *count);
+
+/* Called with the configuration whenever it changes, and once at once
+ * (node's lock held: the callee must not call into the node). */
+typedef void (*node_conf_fn)(void *arg, const struct raft_conf *c);
+void node_set_conf_hook(struct node *n, node_conf_fn fn, void *arg);
+
+enum node_member_kind { NODE_MEMBER_ADD, NODE_MEMBER_REMOVE };
+struct node_member_change {
+	enum node_member_kind kind;
+	uint32_t id;
+	const char *address;	  /* ADD: host:port of its client API */
+	const char *peer_address; /* ADD: host:port of its peer listener */
+	bool voter_now;		  /* ADD: a voter at once, not a learner */
+};
+/* Proposes the change (leader only) and waits until it is applied here, or
+ * request_timeout_ms.  NODE_OK also when nothing was to change (the same
+ * add or remove again); NODE_UNAVAILABLE with a reason in err while
+ * another change or a transfer is under way; NODE_INVALID with a reason. */
+enum node_status node_member_change(struct node *n,
+				    const struct node_member_change *ch,
+				    char *err, size_t errlen);
+
+/* Leadership transfer (thesis §3.10) to voter `to` (0: the most up to
+ * date) and waits up to timeout_ms until another node leads: its id in
+ * *leader, the time taken in *elapsed_us. */
+enum node_status node_transfer(struct node *n, uint32_t to, uint64_t timeout_ms,
+			       uint32_t *leader, uint64_t *elapsed_us,
+			       char *err, size_t errlen);
 
 /* Takes a snapshot now (unless one covering everything applied exists)
  * and waits for it, at most timeout_ms.  0 with its index, or -1 with a

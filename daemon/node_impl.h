@@ -51,6 +51,7 @@
 #include <sys/types.h>
 
 #include "core/raft.h"
+#include "ident.h"
 #include "node.h"
 
 struct peers;
@@ -139,6 +140,13 @@ struct node {
 	struct peerauth *auth; /* thread-safe */
 	struct peers *peers;   /* thread-safe */
 
+	/* ---- membership (node_member.c) ---- */
+	struct ident ident;	     /* read-only */
+	struct ident_peers *idpeers; /* thread-safe */
+	node_conf_fn conf_hook;	     /* [lock] */
+	void *conf_hook_arg;	     /* [lock] */
+	bool was_member;	     /* [lock] */
+
 	pthread_t timer;
 	bool timer_started;
 
@@ -203,13 +211,24 @@ void *node_timer_main(void *arg);
 /* peers_reply_fn: an answer from a peer. */
 void node_on_reply(void *arg, const struct raft_msg *reply);
 
+/* ---- node_member.c ----------------------------------------------------- */
+
+/* A member's addresses (the configuration's, else the config file's);
+ * n->lock held. */
+void node_member_addresses(struct node *n, const struct raft_member *m,
+			   const char **address, const char **peer_address);
+/* Node id's client address, "" if unknown; n->lock held. */
+const char *node_address_of(struct node *n, uint32_t id);
+/* Plan step 2 (n->lock held): the configuration changed. */
+void node_conf_changed(struct node *n);
+
 /* ---- node_snap.c ------------------------------------------------------- */
 
 /* Start-up: loads the snapshot (if any) into n->sm and the core, and makes
  * the stored log fit it.  n->st open, the core initialised with its hard
  * state, no entry loaded yet.  0, or -1 with a message. */
 int node_snap_load(struct node *n, uint64_t *s_index, uint64_t *s_term,
-		   char *err, size_t errlen);
+		   struct raft_conf *s_conf, char *err, size_t errlen);
 int node_snap_start(struct node *n, char *err, size_t errlen);
 void node_snap_stop(struct node *n);
 /* Plan step 4 (n->lock held): asks for a snapshot when enough entries were

@@ -56,11 +56,56 @@ static uint64_t file_size(const char *path)
 	return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
+/* The configuration in force at `index` (applied, so within the log),
+ * with every member's addresses; n->lock held. */
+static uint32_t snap_nodes(struct node *n, uint64_t index,
+			   struct snapfile_node *out)
+{
+	struct raft_conf c;
+	uint32_t i;
+
+	if (raft_conf_at(&n->raft, index, &c) != RAFT_OK)
+		c = *raft_conf(&n->raft);
+	for (i = 0; i < c.n; i++) {
+		const char *a, *pa;
+		node_member_addresses(n, &c.m[i], &a, &pa);
+		out[i].id = c.m[i].id;
+		out[i].flags = c.m[i].flags;
+		snprintf(out[i].address, sizeof(out[i].address), "%s", a);
+		snprintf(out[i].peer_address, sizeof(out[i].peer_address), "%s",
+			 pa);
+	}
+	return c.n;
+}
+
+/* A snapshot's configuration section, as the core takes it (NULL if it
+ * is not a valid configuration: too many nodes, no voter...). */
+static const struct raft_conf *meta_conf(const struct snapfile_meta *meta,
+					 struct raft_conf *c)
+{
+	uint32_t i;
+
+	memset(c, 0, sizeof(*c));
+	if (meta->n_nodes > RAFT_MAX_NODES)
+		return NULL;
+	c->n = meta->n_nodes;
+	for (i = 0; i < c->n; i++) {
+		c->m[i].id = meta->nodes[i].id;
+		c->m[i].flags = meta->nodes[i].flags;
+		snprintf(c->m[i].address, sizeof(c->m[i].address), "%s",
+			 meta->nodes[i].address);
+		snprintf(c->m[i].peer_address, sizeof(c->m[i].peer_address),
+			 "%s", meta->nodes[i].peer_address);
+	}
+	raft_conf_sort(c);
+	return raft_conf_check(c) == NULL ? c : NULL;
+}
+
 /* ---- start-up -------------------------------------------------------------
  */
 
 int node_snap_load(struct node *n, uint64_t *s_index, uint64_t *s_term,
-		   char *err, size_t errlen)
+		   struct raft_conf *s_conf, char *err, size_t errlen)
 {
 	struct snapfile_meta meta;
 	struct sm *sm = NULL;
@@ -143,6 +188,13 @@ int node_snap_load(struct node *n, uint64_t *s_index, uint64_t *s_term,
 	n->sm = sm;
 	n->snap_bytes = meta.file_size;
 	*s_index = meta.index;
+	if (meta_conf(&meta, s_conf) == NULL) {
+		snprintf(err, errlen,
+			 "%s: the snapshot's configuration is not a valid one "
+			 "(no voter, or more than %u members)",
+			 n->snap_path, (unsigned)RAFT_MAX_NODES);
+		return -1;
+	}
 	*s_term = meta.term;
 	log_info("loaded snapshot %s: index %llu, term %llu, %llu bytes",
 		 n->snap_path, (unsigned long long)meta.index,
@@ -171,6 +223,8 @@ static void snap_fail(struct node *n, const char *what, const char *msg)
  * forked child) and while the log is compacted. */
 static void take_one(struct node *n)
 {
+	struct snapfile_node nodes[SNAPFILE_MAX_NODES];
+	uint32_t n_nodes;
 	struct snapshot_job job;
 	struct snapshot_copy copy;
 	struct timespec t0, t1;
@@ -186,6 +240,8 @@ static void take_one(struct node *n)
 		snap_fail(n, "take", "the applied index is not in the log");
 		goto out;
 	}
+	/* §7: a snapshot carries the configuration in force at its index. */
+	n_nodes = snap_nodes(n, index, nodes);
 	n->snap_busy = true;
 	memset(&job, 0, sizeof(job));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -196,15 +252,15 @@ static void take_one(struct node *n)
 		pause_ns = ns_between(&t0, &t1);
 		pthread_mutex_unlock(&n->lock);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rv = snapshot_write_copy(n->data_dir, &copy, index, term,
-					 n->cfg, msg, sizeof(msg));
+		rv = snapshot_write_copy(n->data_dir, &copy, index, term, nodes,
+					 n_nodes, msg, sizeof(msg));
 		snapshot_copy_free(&copy);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		pthread_mutex_lock(&n->lock);
 	} else {
 		/* Large: the pause is the fork; a child writes the file. */
-		if (snapshot_start(n->data_dir, n->sm, index, term, n->cfg,
-				   &job, msg, sizeof(msg)) != 0) {
+		if (snapshot_start(n->data_dir, n->sm, index, term, nodes,
+				   n_nodes, &job, msg, sizeof(msg)) != 0) {
 			snap_fail(n, "take", msg);
 			goto out;
 		}
@@ -516,6 +572,7 @@ int node_snapshot_chunk(struct node *n, const struct node_chunk *c,
 {
 	struct snapfile_meta meta;
 	struct raft_msg m;
+	struct raft_conf conf;
 	struct sm *sm = NULL, *left = NULL;
 	char msg[512], *path = NULL;
 	uint64_t cur_term;
@@ -632,6 +689,8 @@ int node_snapshot_chunk(struct node *n, const struct node_chunk *c,
 	m.term = c->term;
 	m.u.snapshot.index = meta.index;
 	m.u.snapshot.term = meta.term;
+	/* NULL if invalid: the core then refuses the snapshot. */
+	m.u.snapshot.conf = meta_conf(&meta, &conf);
 	node_peer_message(n, &m, reply, has_reply);
 
 	/* Not installed (the core had it all already, or refused it). */

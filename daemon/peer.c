@@ -24,6 +24,8 @@
 #include <xmlrpc-c/base.h>
 
 #include "api.h"
+#include "bytes.h"
+#include "ident.h"
 #include "log.h"
 #include "peerauth.h"
 #include "snapfile.h"
@@ -31,6 +33,8 @@
 #include "xalloc.h"
 
 #define PEER_QUEUE_MAX 64
+/* Peers created over a node's life (members added, re-added). */
+#define PEERS_MAX_SLOTS 64
 
 struct peer;
 
@@ -73,6 +77,7 @@ struct peer {
 	CURLM *multi; /* this peer's thread's (and curl_multi_wakeup) */
 	pthread_t thread;
 	bool started;
+	bool retired; /* [peers lock] left the configuration */
 	bool down; /* last RPC failed (logged once per change); thread only */
 	struct log_limit bad_reply_limit;
 	struct peer_req reqs[CONFIG_MAX_INFLIGHT];
@@ -89,8 +94,15 @@ struct peers {
 	const char *snap_path;
 	void *arg;
 	_Atomic uint64_t appends_sent, entries_sent, snapshot_bytes;
-	struct peer peer[CONFIG_MAX_NODES];
-	size_t n; /* set by peers_new; read-only after */
+	uint64_t cluster, incarnation; /* written into every frame */
+	struct ident_peers *idpeers;   /* thread-safe */
+	/* The slots: a peer that leaves the configuration is retired (its
+	 * thread told to stop, joined by peers_free), never reused, so a
+	 * thread never sees its slot change under it.  `lock` guards n and
+	 * every slot's `retired` (taken before a peer's lock). */
+	pthread_mutex_t lock;
+	struct peer peer[PEERS_MAX_SLOTS];
+	size_t n;
 };
 
 static uint64_t now_ms(void)
@@ -109,25 +121,30 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The live peer for id; ps->lock held. */
 static struct peer *peer_of(struct peers *ps, uint32_t id)
 {
 	size_t i;
 
 	for (i = 0; i < ps->n; i++)
-		if (ps->peer[i].id == id)
+		if (ps->peer[i].id == id && !ps->peer[i].retired)
 			return &ps->peer[i];
 	return NULL;
 }
 
 void peers_send(struct peers *ps, struct raft_msg *m)
 {
-	struct peer *p = peer_of(ps, m->to);
+	struct peer *p;
 
+	pthread_mutex_lock(&ps->lock);
+	p = peer_of(ps, m->to);
 	if (p == NULL) {
+		pthread_mutex_unlock(&ps->lock);
 		raft_msg_free(m);
 		return;
 	}
 	pthread_mutex_lock(&p->lock);
+	pthread_mutex_unlock(&ps->lock);
 	if (p->len == PEER_QUEUE_MAX) {
 		raft_msg_free(&p->q[p->head]);
 		p->head = (p->head + 1) % PEER_QUEUE_MAX;
@@ -246,6 +263,7 @@ static int req_start(struct peer *p, struct peer_req *r, struct raft_msg *m)
 	int rv = -1;
 
 	wire_encode(m, peerauth_enabled(ps->auth), buf);
+	wire_set_ident(buf, ps->cluster, ps->incarnation);
 	peerauth_sign_request(ps->auth, m->to, wall_ms(), buf, len, &r->tag);
 	r->chunk = false;
 	if (req_post(p, r, wire_method(m->type), buf, len + trailer,
@@ -331,6 +349,18 @@ static int req_answer(struct peer *p, struct peer_req *r, uint64_t *ack)
 	if (wire_decode(frame, len, &reply, &has_auth, &why) != 0) {
 		bad_reply(p, why);
 		goto out;
+	}
+	if (bytes_get_u64(frame + WIRE_OFF_CLUSTER) != ps->cluster) {
+		bad_reply(p, "answer from a node of another cluster");
+		goto out_reply;
+	}
+	if (ps->idpeers != NULL &&
+	    ident_peer_check(ps->idpeers, p->id,
+			     bytes_get_u64(frame + WIRE_OFF_CLUSTER + 8)) !=
+		0) {
+		bad_reply(p, "its incarnation changed (data wiped or "
+			     "replaced): remove it and add it again");
+		goto out_reply;
 	}
 	arv = peerauth_verify_response(ps->auth, &r->tag, frame, len, has_auth);
 	if (arv != PEERAUTH_OK) {
@@ -463,6 +493,7 @@ static void xfer_chunk(struct peer *p, struct peer_req *r)
 	k.data = data;
 	k.len = n;
 	wire_chunk_encode(&k, peerauth_enabled(ps->auth), buf);
+	wire_set_ident(buf, ps->cluster, ps->incarnation);
 	peerauth_sign_request(ps->auth, p->id, wall_ms(), buf, len, &r->tag);
 	memset(&r->m, 0, sizeof(r->m));
 	r->chunk = true;
@@ -640,14 +671,14 @@ static int req_setup(struct peer *p, struct peer_req *r, char *err,
 	return 0;
 }
 
-static int peer_setup(struct peers *ps, struct peer *p,
-		      const struct config_node *cn, char *err, size_t errlen)
+static int peer_setup(struct peers *ps, struct peer *p, uint32_t id,
+		      const char *peer_address, char *err, size_t errlen)
 {
 	p->peers = ps;
-	p->id = cn->id;
+	p->id = id;
 	p->xfer.fd = -1;
 	snprintf(p->url, sizeof(p->url), "%s://%s/RPC2",
-		 ps->cfg->tls ? "https" : "http", cn->peer_address);
+		 ps->cfg->tls ? "https" : "http", peer_address);
 	pthread_mutex_init(&p->lock, NULL);
 	p->multi = curl_multi_init();
 	if (p->multi == NULL) {
@@ -668,14 +699,19 @@ static int peer_setup(struct peers *ps, struct peer *p,
 	return 0;
 }
 
-int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      const char *snap_path, peers_reply_fn on_reply,
-	      peers_failed_fn on_snapshot_failed, void *arg, struct peers **out,
-	      char *err, size_t errlen)
+int peers_new(const struct config *cfg, uint32_t self, uint64_t cluster,
+	      uint64_t incarnation, struct ident_peers *idpeers,
+	      struct peerauth *auth, const char *snap_path,
+	      peers_reply_fn on_reply, peers_failed_fn on_snapshot_failed,
+	      void *arg, struct peers **out, char *err, size_t errlen)
 {
 	struct peers *ps = xcalloc(1, sizeof(*ps));
 	size_t i;
 
+	pthread_mutex_init(&ps->lock, NULL);
+	ps->cluster = cluster;
+	ps->incarnation = incarnation;
+	ps->idpeers = idpeers;
 	ps->cfg = cfg;
 	ps->self = self;
 	ps->auth = auth;
@@ -689,11 +725,64 @@ int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
 			continue;
 		/* Counted first, so that peers_free() frees a half-made
 		 * one. */
-		if (peer_setup(ps, &ps->peer[ps->n++], &cfg->nodes[i], err,
-			       errlen) != 0)
+		if (peer_setup(ps, &ps->peer[ps->n++], cfg->nodes[i].id,
+			       cfg->nodes[i].peer_address, err, errlen) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+void peers_update(struct peers *ps, const struct peers_member *members,
+		  size_t n)
+{
+	size_t i, k;
+
+	pthread_mutex_lock(&ps->lock);
+	for (i = 0; i < ps->n; i++) {
+		struct peer *p = &ps->peer[i];
+		for (k = 0; k < n && members[k].id != p->id; k++)
+			;
+		if (p->retired || k < n)
+			continue;
+		/* Left the configuration: its thread stops (aborting what
+		 * it has in flight) and is joined by peers_free(). */
+		p->retired = true;
+		pthread_mutex_lock(&p->lock);
+		p->stop = true;
+		pthread_mutex_unlock(&p->lock);
+		curl_multi_wakeup(p->multi);
+		log_info("peer %u left the configuration", p->id);
+	}
+	for (k = 0; k < n; k++) {
+		struct peer *p;
+		char err[256];
+		if (members[k].id == ps->self ||
+		    peer_of(ps, members[k].id) != NULL)
+			continue;
+		if (ps->n == PEERS_MAX_SLOTS) {
+			log_error("peer %u: no room for another peer (%u "
+				  "created); restart this node",
+				  members[k].id, (unsigned)PEERS_MAX_SLOTS);
+			continue;
+		}
+		p = &ps->peer[ps->n++];
+		if (peer_setup(ps, p, members[k].id, members[k].peer_address,
+			       err, sizeof(err)) != 0) {
+			log_error("%s", err);
+			p->retired = true;
+			continue;
+		}
+		if (pthread_create(&p->thread, NULL, peer_main, p) != 0) {
+			log_error("peer %u: pthread_create: %s", p->id,
+				  strerror(errno));
+			p->retired = true;
+			continue;
+		}
+		p->started = true;
+		log_info("peer %u joined the configuration at %s", p->id,
+			 members[k].peer_address);
+	}
+	pthread_mutex_unlock(&ps->lock);
 }
 
 int peers_start(struct peers *ps, char *err, size_t errlen)
@@ -752,6 +841,7 @@ void peers_free(struct peers *ps)
 			curl_multi_cleanup(p->multi);
 		pthread_mutex_destroy(&p->lock);
 	}
+	pthread_mutex_destroy(&ps->lock);
 	free(ps);
 }
 

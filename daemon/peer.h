@@ -37,13 +37,32 @@ typedef void (*peers_reply_fn)(void *arg, const struct raft_msg *reply);
 /* Called when a snapshot could not be delivered to peer `to`. */
 typedef void (*peers_failed_fn)(void *arg, uint32_t to);
 
-/* Creates the clients for every member but `self` (call from the main
- * thread before any thread starts).  cfg, auth and snap_path must outlive
- * the peers.  0, or -1 with a message in err. */
-int peers_new(const struct config *cfg, uint32_t self, struct peerauth *auth,
-	      const char *snap_path, peers_reply_fn on_reply,
-	      peers_failed_fn on_snapshot_failed, void *arg, struct peers **out,
-	      char *err, size_t errlen);
+/* Creates the clients for every member of the bootstrap configuration
+ * but `self` (call from the main thread before any thread starts).  cfg,
+ * auth and snap_path must outlive the peers.  Every frame carries
+ * `cluster` and `incarnation` (wire.h); an answer from another cluster,
+ * or from a member with another incarnation than recorded (idpeers), is
+ * refused.  0, or -1 with a message in err. */
+struct ident_peers;
+int peers_new(const struct config *cfg, uint32_t self, uint64_t cluster,
+	      uint64_t incarnation, struct ident_peers *idpeers,
+	      struct peerauth *auth, const char *snap_path,
+	      peers_reply_fn on_reply, peers_failed_fn on_snapshot_failed,
+	      void *arg, struct peers **out, char *err, size_t errlen);
+
+/* A member of the current configuration, as peers_update() takes it. */
+struct peers_member {
+	uint32_t id;
+	const char *peer_address; /* host:port of its peer listener */
+};
+
+/* The configuration changed (thesis chapter 4): starts a peer (thread,
+ * clients) for each member without one, except self, and retires the
+ * peers of those no longer listed (their queued messages are dropped).
+ * Any thread, after peers_start(); may be called with the node's lock
+ * held (it waits for no peer thread). */
+void peers_update(struct peers *ps, const struct peers_member *members,
+		  size_t n);
 
 /* Starts the sender threads.  0, or -1 with a message in err. */
 int peers_start(struct peers *ps, char *err, size_t errlen);

@@ -119,11 +119,22 @@ static int frame_open(xmlrpc_env *env, xmlrpc_value *params, struct peer_rpc *s,
 			   "%s: frame of another method", method);
 		goto out;
 	}
-	if (h->to != s->self_id || h->from == s->self_id ||
-	    config_node_by_id(s->cfg, h->from) == NULL) {
-		log_refused(s, method, "not from a member to this node");
+	/* Any other node of the cluster may send (a member the config
+	 * file does not list, or one this node's log does not list yet:
+	 * thesis §4.1); the core decides what a non-member may say. */
+	if (h->to != s->self_id || h->from == s->self_id) {
+		log_refused(s, method, "not from a peer to this node");
 		peer_fault(env, API_FAULT_INVALID,
-			   "%s: not from a member to this node", method);
+			   "%s: not from a peer to this node", method);
+		goto out;
+	}
+	if (h->cluster != node_cluster_id(s->node)) {
+		log_refused(s, method, "from a node of another cluster");
+		peer_fault(env, API_FAULT_UNAUTHORIZED,
+			   "unauthorized: node %u belongs to another cluster "
+			   "(id %016llx, ours %016llx)",
+			   h->from, (unsigned long long)h->cluster,
+			   (unsigned long long)node_cluster_id(s->node));
 		goto out;
 	}
 	rv = peerauth_verify_request(node_peerauth(s->node), h->from, wall_ms(),
@@ -132,6 +143,19 @@ static int frame_open(xmlrpc_env *env, xmlrpc_value *params, struct peer_rpc *s,
 		log_refused(s, method, peerauth_strerror(rv));
 		peer_fault(env, API_FAULT_UNAUTHORIZED, "unauthorized: %s",
 			   peerauth_strerror(rv));
+		goto out;
+	}
+	/* After the MAC, so that only the cluster's nodes are recorded. */
+	if (node_check_peer(s->node, h->from, h->incarnation) != 0) {
+		log_refused(s, method,
+			    "the sender's data directory changed (wiped or "
+			    "replaced): remove it from the configuration and "
+			    "add it again");
+		peer_fault(env, API_FAULT_UNAUTHORIZED,
+			   "unauthorized: node %u's incarnation changed: "
+			   "remove it (raftctl member remove %u) and add it "
+			   "again",
+			   h->from, h->from);
 		goto out;
 	}
 out:
@@ -161,6 +185,8 @@ static xmlrpc_value *answer_frame(xmlrpc_env *env, struct peer_rpc *s,
 		goto out;
 	}
 	wire_encode(reply, peerauth_enabled(auth), rbuf);
+	wire_set_ident(rbuf, node_cluster_id(s->node),
+		       node_incarnation(s->node));
 	peerauth_sign_response(auth, tag, wall_ms(), rbuf, rlen);
 	out = xmlrpc_base64_new(env, rlen + peerauth_trailer_size(auth), rbuf);
 out:
@@ -294,6 +320,11 @@ static void meth_append_entries(struct call *c, xmlrpc_value *params, void *arg)
 	peer_call(c, params, arg, RAFT_MSG_APPEND, "appendEntries");
 }
 
+static void meth_timeout_now(struct call *c, xmlrpc_value *params, void *arg)
+{
+	peer_call(c, params, arg, RAFT_MSG_TIMEOUT_NOW, "timeoutNow");
+}
+
 static void meth_install_snapshot(struct call *c, xmlrpc_value *params,
 				  void *arg)
 {
@@ -313,6 +344,7 @@ const struct method_def peer_rpc_methods[] = {
     {"requestVote", meth_request_vote, NULL, "peer RPC"},
     {"appendEntries", meth_append_entries, NULL, "peer RPC"},
     {"installSnapshot", meth_install_snapshot, NULL, "peer RPC"},
+    {"timeoutNow", meth_timeout_now, NULL, "peer RPC"},
 };
 
 const size_t peer_rpc_methods_count =

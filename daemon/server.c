@@ -42,6 +42,7 @@
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server.h>
 
+#include "addr.h"
 #include "api.h"
 #include "call.h"
 #include "log.h"
@@ -72,9 +73,16 @@ struct listener {
 	xmlrpc_registry *registry;
 	struct server_method methods[SERVER_MAX_METHODS];
 	size_t n_methods;
-	/* Peer listener: the members' addresses, the only ones accepted. */
-	struct sockaddr_storage members[CONFIG_MAX_NODES];
-	size_t n_members;
+	/* Peer listener: the members' addresses, the only ones accepted:
+	 * the bootstrap configuration's (the first n_boot) and the current
+	 * configuration's; any address while this node is not a member yet
+	 * (a new member must hear a leader it cannot know of).  Under
+	 * members_lock (MHD's threads read them; the node's configuration
+	 * hook writes them). */
+	pthread_mutex_t members_lock;
+	struct sockaddr_storage members[2 * CONFIG_MAX_NODES];
+	size_t n_members, n_boot;
+	bool accept_any;
 	int fd; /* the bound socket, MHD's once started */
 	char address[CONFIG_ADDRESS_MAX];
 };
@@ -570,9 +578,13 @@ static enum MHD_Result peer_accept(void *cls, const struct sockaddr *addr,
 				   socklen_t addrlen)
 {
 	struct listener *l = cls;
+	enum MHD_Result ok = MHD_NO;
 	size_t i;
 
-	for (i = 0; i < l->n_members; i++) {
+	pthread_mutex_lock(&l->members_lock);
+	if (l->accept_any)
+		ok = MHD_YES;
+	for (i = 0; ok == MHD_NO && i < l->n_members; i++) {
 		const struct sockaddr_storage *m = &l->members[i];
 		if (m->ss_family != addr->sa_family)
 			continue;
@@ -580,14 +592,15 @@ static enum MHD_Result peer_accept(void *cls, const struct sockaddr *addr,
 		    memcmp(&((const struct sockaddr_in *)m)->sin_addr,
 			   &((const struct sockaddr_in *)addr)->sin_addr,
 			   sizeof(struct in_addr)) == 0)
-			return MHD_YES;
+			ok = MHD_YES;
 		if (addr->sa_family == AF_INET6 &&
 		    memcmp(&((const struct sockaddr_in6 *)m)->sin6_addr,
 			   &((const struct sockaddr_in6 *)addr)->sin6_addr,
 			   sizeof(struct in6_addr)) == 0)
-			return MHD_YES;
+			ok = MHD_YES;
 	}
-	return MHD_NO;
+	pthread_mutex_unlock(&l->members_lock);
+	return ok;
 }
 
 /* ---- set-up
@@ -746,6 +759,8 @@ int server_create(const struct config *cfg, const struct config_node *self,
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 
+	pthread_mutex_init(&s->peer.members_lock, NULL);
+
 	*out = NULL;
 	s->cfg = cfg;
 	s->self = self;
@@ -775,6 +790,36 @@ int server_create(const struct config *cfg, const struct config_node *self,
 	}
 	*out = s;
 	return 0;
+}
+
+/* The configuration changed (node's lock held): the peer listener's
+ * accept list follows it (thesis §4.1). */
+static void conf_hook(void *arg, const struct raft_conf *c)
+{
+	struct server *s = arg;
+	struct listener *l = &s->peer;
+	uint32_t i;
+
+	pthread_mutex_lock(&l->members_lock);
+	l->n_members = l->n_boot;
+	l->accept_any = raft_conf_member(c, s->self->id) == NULL;
+	for (i = 0; i < c->n; i++) {
+		char host[CONFIG_HOST_MAX], why[256];
+		uint16_t port;
+		socklen_t len;
+		if (c->m[i].peer_address[0] == '\0' ||
+		    l->n_members == sizeof(l->members) / sizeof(l->members[0]))
+			continue; /* the bootstrap's: already there */
+		if (addr_parse(c->m[i].peer_address, host, sizeof(host), &port,
+			       why, sizeof(why)) != 0 ||
+		    resolve(host, port, &l->members[l->n_members], &len, why,
+			    sizeof(why)) != 0) {
+			log_warn("peer %u: %s", c->m[i].id, why);
+			continue;
+		}
+		l->n_members++;
+	}
+	pthread_mutex_unlock(&l->members_lock);
 }
 
 int server_start(struct server *s, struct node *node, char *err, size_t errlen)
@@ -822,8 +867,10 @@ int server_start(struct server *s, struct node *node, char *err, size_t errlen)
 		else
 			log_warn("peer %u: %s", cfg->nodes[i].id, why);
 	}
+	s->peer.n_boot = s->peer.n_members;
+	node_set_conf_hook(node, conf_hook, s);
 	if (listener_start(&s->peer, 2,
-			   (unsigned)cfg->n_nodes *
+			   (unsigned)CONFIG_MAX_NODES *
 			       SERVER_PEER_CONNS_PER_MEMBER,
 			   0, err, errlen) != 0 ||
 	    listener_start(&s->client, pool_size(cfg), cfg->max_connections,

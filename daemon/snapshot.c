@@ -26,8 +26,11 @@ uint32_t snapshot_nodes(const struct config *cfg, struct snapfile_node *out)
 
 	for (i = 0; i < cfg->n_nodes && i < SNAPFILE_MAX_NODES; i++) {
 		out[i].id = cfg->nodes[i].id;
+		out[i].flags = SNAPFILE_NODE_VOTER;
 		snprintf(out[i].address, sizeof(out[i].address), "%s",
 			 cfg->nodes[i].address);
+		snprintf(out[i].peer_address, sizeof(out[i].peer_address), "%s",
+			 cfg->nodes[i].peer_address);
 	}
 	return i;
 }
@@ -120,7 +123,7 @@ static int write_file(int fd, const struct sm *sm,
 		      uint64_t term, const struct snapfile_node *nodes,
 		      uint32_t n_nodes)
 {
-	uint8_t cfgbuf[4 + SNAPFILE_MAX_NODES * (6 + SNAPFILE_ADDRESS_MAX)];
+	uint8_t cfgbuf[4 + SNAPFILE_MAX_NODES * (9 + 2 * SNAPFILE_ADDRESS_MAX)];
 	uint8_t hdr[SNAPFILE_HEADER_SIZE], tail[SNAPFILE_TRAILER_SIZE];
 	struct writer *w = calloc(1, sizeof(*w));
 	size_t clen;
@@ -170,11 +173,9 @@ static uint64_t mono_ns(void)
 }
 
 int snapshot_start(const char *dir, const struct sm *sm, uint64_t index,
-		   uint64_t term, const struct config *cfg,
+		   uint64_t term, const struct snapfile_node *nodes, uint32_t n,
 		   struct snapshot_job *job, char *err, size_t errlen)
 {
-	struct snapfile_node nodes[SNAPFILE_MAX_NODES];
-	uint32_t n = snapshot_nodes(cfg, nodes);
 	char *tmp = path_in(dir, SNAPSHOT_TMP);
 	pid_t parent = getpid(), pid;
 	uint64_t t0;
@@ -278,11 +279,10 @@ void snapshot_copy_free(struct snapshot_copy *c)
 }
 
 int snapshot_write_copy(const char *dir, const struct snapshot_copy *c,
-			uint64_t index, uint64_t term, const struct config *cfg,
+			uint64_t index, uint64_t term,
+			const struct snapfile_node *nodes, uint32_t n,
 			char *err, size_t errlen)
 {
-	struct snapfile_node nodes[SNAPFILE_MAX_NODES];
-	uint32_t n = snapshot_nodes(cfg, nodes);
 	char *tmp = path_in(dir, SNAPSHOT_TMP);
 	int fd = -1, rv = -1;
 

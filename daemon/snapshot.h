@@ -68,10 +68,13 @@ void snapshot_copy_free(struct snapshot_copy *c);
 /* Writes DIR/snapshot.tmp from a copy, durably (no lock needed): 0, or -1
  * with a message (the file is removed). */
 int snapshot_write_copy(const char *dir, const struct snapshot_copy *c,
-			uint64_t index, uint64_t term, const struct config *cfg,
+			uint64_t index, uint64_t term,
+			const struct snapfile_node *nodes, uint32_t n_nodes,
 			char *err, size_t errlen);
 
-/* The configuration section's nodes, from the config. */
+/* The configuration section's nodes for a cluster still in its bootstrap
+ * configuration (every node of the config file, a voter).  The daemon
+ * writes the configuration in force at the snapshot's index instead. */
 uint32_t snapshot_nodes(const struct config *cfg, struct snapfile_node *out);
 
 /* Writes a whole snapshot file of sm (header, configuration, state,
@@ -85,8 +88,9 @@ int snapshot_write_fd(int fd, const struct sm *sm, uint64_t index,
  * DIR/snapshot.tmp and forks the child that writes it.  0, or -1 with a
  * message in err (nothing left running). */
 int snapshot_start(const char *dir, const struct sm *sm, uint64_t index,
-		   uint64_t term, const struct config *cfg,
-		   struct snapshot_job *job, char *err, size_t errlen);
+		   uint64_t term, const struct snapfile_node *nodes,
+		   uint32_t n_nodes, struct snapshot_job *job, char *err,
+		   size_t errlen);
 
 /* Waits until the job's child has exited, without reaping it (no lock
  * needed): its pid stays reserved, so a kill() of job->pid from another

@@ -1253,8 +1253,11 @@ int raft_propose_conf(struct raft *r, uint64_t now, const struct raft_conf *to,
 			diffs++;
 			continue;
 		}
-		if (strcmp(a->address, b->address) != 0 ||
-		    strcmp(a->peer_address, b->peer_address) != 0)
+		/* Addresses stay (a member moves by remove and add); the
+		 * bootstrap configuration's, "", may be filled in. */
+		if ((b->address[0] && strcmp(a->address, b->address) != 0) ||
+		    (b->peer_address[0] &&
+		     strcmp(a->peer_address, b->peer_address) != 0))
 			return RAFT_EINVAL;
 		if (a->flags != b->flags)
 			diffs++;

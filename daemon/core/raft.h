@@ -531,11 +531,11 @@ int raft_read(struct raft *r, uint64_t now, uint64_t id);
 /* Proposes a configuration change (leader only, thesis §4.1): `to` must
  * differ from the current configuration in exactly one member (added,
  * removed, or its flags changed), keep at least one voter, and keep every
- * other member's addresses.  RAFT_EBUSY while the latest configuration is
- * not committed, before an entry of this leader's term is committed, or
- * during a transfer; RAFT_ENOCHANGE when `to` is the current
- * configuration; RAFT_EINVAL otherwise.  On success (index, term) name the
- * entry, as with raft_propose(). */
+ * other member's addresses (those that are "" may be filled in).  RAFT_EBUSY
+ * while the latest configuration is not committed, before an entry of this
+ * leader's term is committed, or during a transfer; RAFT_ENOCHANGE when `to` is
+ * the current configuration; RAFT_EINVAL otherwise.  On success (index, term)
+ * name the entry, as with raft_propose(). */
 int raft_propose_conf(struct raft *r, uint64_t now, const struct raft_conf *to,
 		      uint64_t *index, uint64_t *term);
 

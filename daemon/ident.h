@@ -1,0 +1,63 @@
+/* ident.h: who a node and its cluster are, so that a node of another
+ * cluster, or a node whose data was wiped and that comes back under its old
+ * id, cannot take part by accident (docs/DESIGN.md, "Membership").
+ *
+ *   cluster id   the first 8 bytes of SHA-256 over the bootstrap
+ *                configuration (the config file's node list: ids and
+ *                addresses, in id order): the same on every node of a
+ *                cluster, different for another one;
+ *   incarnation  a random 64-bit number drawn when a data directory is
+ *                first used, kept in DATA_DIR/identity with the cluster id
+ *                and the node id (and, for a node that joined later, the
+ *                address it serves).
+ *
+ * Every peer frame carries both (wire.h).  A receiver refuses a frame of
+ * another cluster, and remembers each member's incarnation (DATA_DIR/peers):
+ * a frame from a member with another incarnation is refused until that
+ * member is removed from the configuration (and added again).  A data
+ * directory of another cluster or another node id is refused at start-up.
+ *
+ * Thread safety: ident_peer_*() may be called from any thread (an internal
+ * mutex, a leaf lock).
+ */
+#ifndef RAFTD_IDENT_H
+#define RAFTD_IDENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct ident {
+	uint64_t cluster;
+	uint32_t node;
+	uint64_t incarnation;
+	/* A node that joined a running cluster (--join): the address it
+	 * serves; "" for a member of the bootstrap configuration. */
+	char address[CONFIG_ADDRESS_MAX];
+};
+
+uint64_t ident_cluster_id(const struct config *cfg);
+
+/* Reads DATA_DIR/identity, or creates it (durably) when the directory has
+ * none.  `join_address` is --join's (NULL: none).  Refuses (-1 with a
+ * message) an identity of another cluster or node, a node outside the
+ * bootstrap configuration without --join and without an identity, and
+ * --join for a node of the bootstrap configuration. */
+int ident_open(const char *data_dir, const struct config *cfg, uint32_t id,
+	       const char *join_address, struct ident *out, char *err,
+	       size_t errlen);
+
+/* The members' incarnations, as learned from their frames. */
+struct ident_peers;
+struct ident_peers *ident_peers_open(const char *data_dir);
+void ident_peers_free(struct ident_peers *ip);
+/* 0 if `id`'s incarnation is `inc` (learning it, durably, the first time),
+ * -1 if another one was recorded. */
+int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc);
+/* Forgets the members not in ids[0..n) (removed from the configuration:
+ * they may come back with a new data directory). */
+void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids, size_t n);
+
+#endif /* RAFTD_IDENT_H */
