@@ -135,9 +135,12 @@ static int write_event(struct node *n, struct step *s, void *arg)
 			  (uint32_t)wa->len, &index, &term);
 	s->event = true;
 	if (rv != RAFT_OK) {
+		/* RAFT_EBUSY: a leadership transfer is under way (thesis
+		 * §3.10): the client goes on to the next leader. */
 		node_op_finish(n, s, op,
-			       rv == RAFT_ENOTLEADER ? NODE_NOT_LEADER
-						     : NODE_INVALID,
+			       rv == RAFT_ENOTLEADER || rv == RAFT_EBUSY
+				   ? NODE_NOT_LEADER
+				   : NODE_INVALID,
 			       res);
 		return 0;
 	}

@@ -88,7 +88,8 @@ void node_set_conf_hook(struct node *n, node_conf_fn fn, void *arg)
 	pthread_mutex_lock(&n->lock);
 	n->conf_hook = fn;
 	n->conf_hook_arg = arg;
-	fn(arg, raft_conf(&n->raft));
+	if (fn != NULL)
+		fn(arg, raft_conf(&n->raft));
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -388,8 +389,8 @@ enum node_status node_transfer(struct node *n, uint32_t to, uint64_t timeout_ms,
 		nanosleep(&ts, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	*elapsed_us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
-		      (uint64_t)(t1.tv_nsec - t0.tv_nsec) / 1000;
+	*elapsed_us = (uint64_t)(((int64_t)t1.tv_sec - t0.tv_sec) * 1000000 +
+				 ((int64_t)t1.tv_nsec - t0.tv_nsec) / 1000);
 	if (st == NODE_TIMEOUT)
 		snprintf(err, errlen, "no new leader within %llu ms",
 			 (unsigned long long)timeout_ms);

@@ -789,15 +789,22 @@ int peers_start(struct peers *ps, char *err, size_t errlen)
 {
 	size_t i;
 
+	pthread_mutex_lock(&ps->lock);
 	for (i = 0; i < ps->n; i++) {
 		struct peer *p = &ps->peer[i];
+		/* peers_update() may have started some already (a node
+		 * whose log holds a configuration starts them at once). */
+		if (p->started || p->retired)
+			continue;
 		if (pthread_create(&p->thread, NULL, peer_main, p) != 0) {
+			pthread_mutex_unlock(&ps->lock);
 			snprintf(err, errlen, "pthread_create: %s",
 				 strerror(errno));
 			return -1;
 		}
 		p->started = true;
 	}
+	pthread_mutex_unlock(&ps->lock);
 	return 0;
 }
 

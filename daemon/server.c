@@ -900,6 +900,9 @@ void server_free(struct server *s)
 
 	if (s == NULL)
 		return;
+	/* The node outlives the server: no more configuration news here. */
+	if (s->node != NULL)
+		node_set_conf_hook(s->node, NULL, NULL);
 	/* Stop accepting; the node has stopped (node_begin_stop answers
 	 * every waiting operation), so parked calls are being resumed: give
 	 * them a moment to be sent, as MHD must not stop with one parked. */

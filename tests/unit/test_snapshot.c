@@ -299,7 +299,12 @@ static void write_file(const char *path, const uint8_t *buf, size_t len)
 static void test_file(void)
 {
 	struct snapfile_node nodes[3] = {
-	    {1, "127.0.0.1:7001"}, {2, "127.0.0.1:7002"}, {3, "[::1]:7003"}};
+	    {.id = 1, .flags = SNAPFILE_NODE_VOTER, .address = "127.0.0.1:7001"},
+	    {.id = 2, .flags = SNAPFILE_NODE_VOTER, .address = "127.0.0.1:7002"},
+	    {.id = 3,
+	     .flags = SNAPFILE_NODE_PROMOTE,
+	     .address = "[::1]:7003",
+	     .peer_address = "[::1]:8003"}};
 	struct snapfile_meta meta;
 	struct sm *sm = sm_new(), *back = NULL;
 	char err[512], *d1, *d2;
@@ -319,6 +324,11 @@ static void test_file(void)
 	CHECK_EQ_U64(meta.term, 41);
 	CHECK_EQ_INT(meta.n_nodes, 3);
 	CHECK_EQ_STR(meta.nodes[2].address, "[::1]:7003");
+	/* Format 2: flags and peer addresses. */
+	CHECK_EQ_INT(meta.version, SNAPFILE_VERSION);
+	CHECK_EQ_INT(meta.nodes[0].flags, SNAPFILE_NODE_VOTER);
+	CHECK_EQ_INT(meta.nodes[2].flags, SNAPFILE_NODE_PROMOTE);
+	CHECK_EQ_STR(meta.nodes[2].peer_address, "[::1]:8003");
 	CHECK_EQ_INT(meta.nodes[1].id, 2);
 	d1 = dump(sm);
 	d2 = dump(back);
@@ -399,6 +409,8 @@ static void test_fork_writer(void)
 	struct sm *sm = sm_new(), *back = NULL;
 	char err[512], *d1, *d2;
 	struct stat sb;
+	struct snapfile_node nodes[SNAPFILE_MAX_NODES];
+	uint32_t n_nodes;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.n_nodes = 1;
@@ -406,8 +418,9 @@ static void test_fork_writer(void)
 	snprintf(cfg.nodes[0].address, sizeof(cfg.nodes[0].address),
 		 "127.0.0.1:9007");
 	apply_random(sm, 1, 5000);
-	CHECK_REQUIRE(snapshot_start(dir, sm, 5000, 3, &cfg, &job, err,
-				     sizeof(err)) == 0);
+	n_nodes = snapshot_nodes(&cfg, nodes);
+	CHECK_REQUIRE(snapshot_start(dir, sm, 5000, 3, nodes, n_nodes, &job,
+				     err, sizeof(err)) == 0);
 	/* The parent changes its state at once: the child writes the state
 	 * as it was at the fork. */
 	d1 = dump(sm);
@@ -427,8 +440,8 @@ static void test_fork_writer(void)
 	sm_free(back);
 
 	/* A writer that cannot write (no such directory) fails cleanly. */
-	CHECK(snapshot_start("/nonexistent/dir", sm, 1, 1, &cfg, &job, err,
-			     sizeof(err)) != 0);
+	CHECK(snapshot_start("/nonexistent/dir", sm, 1, 1, nodes, n_nodes,
+			     &job, err, sizeof(err)) != 0);
 	/* Leftovers go at start-up. */
 	write_file(in_dir(SNAPSHOT_TMP), (const uint8_t *)"x", 1);
 	write_file(in_dir(SNAPSHOT_RECV), (const uint8_t *)"x", 1);
@@ -487,7 +500,7 @@ static void test_copy_writer(void)
 	CHECK_REQUIRE(snapshot_copy(sm, &copy) == 0);
 	CHECK(copy.len > 0 && copy.len <= SNAPSHOT_COPY_MAX);
 	apply_random(sm, 3001, 500); /* the node goes on */
-	CHECK(snapshot_write_copy(dir, &copy, 3000, 2, &cfg, err,
+	CHECK(snapshot_write_copy(dir, &copy, 3000, 2, nodes, n, err,
 				  sizeof(err)) == 0);
 	snapshot_copy_free(&copy);
 	CHECK(copy.buf == NULL && copy.len == 0);

@@ -14,9 +14,43 @@ import struct
 import time
 import xmlrpc.client
 
-VERSION = 1
-VOTE, VOTE_RESP, APPEND, APPEND_RESP, SNAPSHOT, SNAPSHOT_RESP = \
-    1, 2, 3, 4, 5, 6
+import os
+
+VERSION = 2
+VOTE, VOTE_RESP, APPEND, APPEND_RESP, SNAPSHOT, SNAPSHOT_RESP, TIMEOUT_NOW = \
+    1, 2, 3, 4, 5, 6, 7
+HEADER = 36
+
+# The identity every frame carries (daemon/ident.h): the cluster's id and
+# the sender's incarnation.  A Cluster sets `cluster` and `data_dirs` (so
+# that a frame speaking for node N carries N's own incarnation, read from
+# its data dir's identity file, as a forger holding a member's disk
+# would); `incarnation` overrides it.
+ident = {"cluster": 0, "data_dirs": None, "incarnation": None}
+
+
+def cluster_id(addresses):
+    """The cluster id of a bootstrap configuration {id: "host:port"}."""
+    h = hashlib.sha256(b"raftd-cluster-v1")
+    for nid in sorted(addresses):
+        h.update(("%d=%s;" % (nid, addresses[nid])).encode())
+    v = int.from_bytes(h.digest()[:8], "big")
+    return v or 1
+
+
+def incarnation_of(nid):
+    if ident["incarnation"] is not None:
+        return ident["incarnation"]
+    if ident["data_dirs"]:
+        try:
+            with open(os.path.join(ident["data_dirs"], "node-%d" % nid,
+                                   "identity")) as f:
+                for line in f:
+                    if line.startswith("incarnation "):
+                        return int(line.split()[1], 16)
+        except OSError:
+            pass
+    return 0x5EED
 FLAG_AUTH = 0x01
 FLAG_CHUNK = 0x02
 ENTRY_NOOP, ENTRY_COMMAND = 0, 1
@@ -26,8 +60,9 @@ TRAILER = 56
 
 
 def _header(mtype, frm, to, term, auth):
-    return struct.pack("<BBBBIIQ", VERSION, mtype, FLAG_AUTH if auth else 0,
-                       0, frm, to, term)
+    return struct.pack("<BBBBIIQQQ", VERSION, mtype,
+                       FLAG_AUTH if auth else 0, 0, frm, to, term,
+                       ident["cluster"], incarnation_of(frm))
 
 
 def pack_vote(frm, to, term, last_index, last_term, prevote=False,
@@ -94,7 +129,7 @@ def unpack(frame):
         "<BBBBIIQ", frame, 0)
     d = {"version": version, "type": mtype, "auth": bool(flags & FLAG_AUTH),
          "from": frm, "to": to, "term": term}
-    off = 20
+    off = HEADER
     if mtype == VOTE_RESP:
         d["prevote"], d["granted"] = struct.unpack_from("<BB", frame, off)
     elif mtype == SNAPSHOT_RESP:
