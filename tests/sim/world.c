@@ -1593,16 +1593,20 @@ static void membership_checks(struct world *w, struct node *nd, bool was_leader,
 		      nd->id, (unsigned long long)nd->term,
 		      (unsigned long long)node_conf_index(nd),
 		      (unsigned long long)nd->commit);
+	/* Committed as the world knows it: a new leader learns what is
+	 * committed only once its no-op is, and may hold its predecessor's
+	 * committed configuration and the one after it. */
 	CHECK(w,
-	      nd->n_confs < 2 || nd->confs[nd->n_confs - 2].index <= nd->commit,
+	      nd->n_confs < 2 ||
+		  nd->confs[nd->n_confs - 2].index <= w->n_committed,
 	      "leader n%u holds two uncommitted configurations (%llu, %llu; "
-	      "commit %llu)",
+	      "committed %llu)",
 	      nd->id,
 	      (unsigned long long)(nd->n_confs < 2
 				       ? 0
 				       : nd->confs[nd->n_confs - 2].index),
 	      (unsigned long long)node_conf_index(nd),
-	      (unsigned long long)nd->commit);
+	      (unsigned long long)w->n_committed);
 	if (nd->id == w->xfer_to && nd->term > w->xfer_term) {
 		w->transfers_won++;
 		w->xfer_to = 0;
