@@ -1021,6 +1021,11 @@ static void maybe_send(struct raft *r, struct raft_progress *p)
 {
 	uint64_t last = log_last_index(&r->log);
 
+	/* A leader that just stepped down (thesis §4.2.2: the configuration
+	 * removing it committed, in maybe_commit, which answers call before
+	 * this) sends no more AppendEntries. */
+	if (r->role != RAFT_LEADER)
+		return;
 	switch (p->state) {
 	case RAFT_PROGRESS_SNAPSHOT:
 		return; /* §7: nothing until the snapshot is answered */
@@ -1786,10 +1791,6 @@ static void recv_snapshot(struct raft *r, const struct raft_msg *m)
 		drop(r, m, "InstallSnapshot from a second leader of the term");
 		return;
 	}
-	if (s->conf == NULL) {
-		drop(r, m, "InstallSnapshot without its configuration");
-		return;
-	}
 	if (r->role != RAFT_FOLLOWER || r->leader_id != m->from)
 		become_follower(r, m->term, m->from);
 	r->last_leader_contact = r->now;
@@ -2020,6 +2021,10 @@ static const char *msg_refusal(const struct raft *r, const struct raft_msg *m)
 		return "addressed to another node";
 	if (m->from == 0 || m->from == r->cfg.id)
 		return "not from a peer";
+	/* Refused before its term is taken (raft.h: a refused message
+	 * changes nothing), not dropped after. */
+	if (m->type == RAFT_MSG_SNAPSHOT && m->u.snapshot.conf == NULL)
+		return "InstallSnapshot without its configuration";
 	/* A leader's requests are taken from any peer (thesis §4.1:
 	 * "servers process incoming RPC requests without consulting their
 	 * current configurations"): a new member, or one whose log lags,

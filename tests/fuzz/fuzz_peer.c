@@ -342,8 +342,12 @@ static void check_sent(const struct core *c, const struct snap *a,
 	uint32_t i;
 
 	ENSURE(why == NULL, "sends a message it would refuse: %s", why);
-	ENSURE(m->from == r->cfg.id && m->to != r->cfg.id &&
-		   is_member(r, m->to),
+	/* Answers go back to whoever asked, member or not (a leader's
+	 * requests are taken from anyone, thesis §4.1). */
+	ENSURE(m->from == r->cfg.id && m->to != r->cfg.id && m->to != 0 &&
+		   (is_member(r, m->to) || m->type == RAFT_MSG_VOTE_RESP ||
+		    m->type == RAFT_MSG_APPEND_RESP ||
+		    m->type == RAFT_MSG_SNAPSHOT_RESP),
 	       "sends from %u to %u", m->from, m->to);
 	switch (m->type) {
 	case RAFT_MSG_TIMEOUT_NOW:
@@ -504,7 +508,10 @@ static void check_step(struct core *c, const struct snap *b,
 	       (unsigned long long)a.term);
 	ENSURE(a.vote == 0 || is_member(r, a.vote), "votes for %u", a.vote);
 	ENSURE(a.role <= RAFT_LEADER, "role %d", (int)a.role);
-	ENSURE(a.leader == 0 || is_member(r, a.leader), "follows %u", a.leader);
+	/* A leader's requests are taken from any sender (thesis §4.1: a
+	 * joining server follows a leader it does not know yet). */
+	ENSURE(a.leader == 0 || a.leader != r->cfg.id || a.role == RAFT_LEADER,
+	       "follows %u", a.leader);
 	ENSURE(a.role != RAFT_LEADER || a.leader == r->cfg.id,
 	       "leader naming %u", a.leader);
 	/* §5.2 Election Safety, as one node sees it: once it knows the
@@ -710,11 +717,20 @@ static void check_step(struct core *c, const struct snap *b,
 	c->have_prev = true;
 }
 
-static int ev_recv(struct core *c, const struct raft_msg *m)
+static int ev_recv(struct core *c, const struct raft_msg *m0)
 {
+	static struct raft_conf conf;
+	struct raft_msg fm = *m0, *m = &fm;
 	struct snap b;
 	int rv;
 
+	/* The wire does not carry a snapshot's configuration: the receiving
+	 * shell fills it in from the snapshot it received (raft.h), here the
+	 * receiver's own. */
+	if (m->type == RAFT_MSG_SNAPSHOT && m->u.snapshot.conf == NULL) {
+		conf = *raft_conf(&c->r);
+		fm.u.snapshot.conf = &conf;
+	}
 	cur_event = "recv";
 	snap_before(c, &b);
 	rv = raft_recv(&c->r, c->now, m);
@@ -1573,6 +1589,16 @@ static void check_decoded(const uint8_t *data, size_t size,
 	       wire_body_size(m));
 	buf = xmalloc(body);
 	wire_encode(m, auth, buf);
+	/* The header's cluster and incarnation are no part of the message:
+	 * the sender's shell writes them after encoding (wire.h). */
+	{
+		struct wire_header h;
+		const char *why = NULL;
+		ENSURE(wire_peek(data, size, &h, &why) == 0,
+		       "decoded a frame whose header does not peek: %s",
+		       why ? why : "");
+		wire_set_ident(buf, h.cluster, h.incarnation);
+	}
 	ENSURE(memcmp(buf, data, body) == 0, "encodes to other bytes");
 	free(buf);
 	cur_core = "-";

@@ -13,7 +13,8 @@
  *   SIM_SCENARIO=pat  run only the scenarios matching the shell pattern
  *                     (e.g. 'forged-*')
  *   SIM_SCENARIO_SEEDS=n  run each scenario n times, with seeds SEED..
- *                     (or from its fixed seed on)
+ *                     (or from its fixed seed on); by default once, the
+ *                     membership scenarios 100-200 times each
  *   SIM_VERBOSE=1     print every event and the cores' trace text
  *   SIM_GOLDEN_UPDATE=1  --golden writes the golden traces instead of
  *                     comparing with them (a reviewed change only)
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
 	bool verbose = false;
 	const char *only = getenv("SIM_SCENARIO");
 	uint64_t seed = 0, n_seeds = 500, n_rogue = 500, base = 1, i;
-	uint64_t scen_seeds = 1;
+	uint64_t scen_seeds = 0; /* 0: each scenario's own count */
 	int have_seed, rv = 99, k;
 	unsigned long long failed_scen = 0, failed_seeds = 0, failed_rogue = 0;
 	unsigned long long failed_golden = 0;
@@ -90,8 +91,6 @@ int main(int argc, char **argv)
 	    env_u64("SIM_SEED_BASE", &base) < 0 ||
 	    env_u64("SIM_SCENARIO_SEEDS", &scen_seeds) < 0)
 		goto out;
-	if (scen_seeds < 1)
-		scen_seeds = 1;
 	if (only && *only == '\0')
 		only = NULL;
 	/* A replay runs exactly what was asked for: SIM_SCENARIO picks
@@ -155,6 +154,14 @@ int main(int argc, char **argv)
 	    (unsigned long long)t.snap_transfers,
 	    (unsigned long long)t.snap_notices, (unsigned long long)t.installs,
 	    (unsigned long long)t.snap_resets);
+	printf("sim: membership: %llu changes proposed, %llu committed, %llu "
+	       "learners promoted, %llu transfers (%llu won by their "
+	       "target), %llu calls refused busy\n",
+	       (unsigned long long)t.conf_proposed,
+	       (unsigned long long)t.conf_committed,
+	       (unsigned long long)t.promotions,
+	       (unsigned long long)t.transfers,
+	       (unsigned long long)t.transfers_won, (unsigned long long)t.busy);
 	failed_scen += failed_golden;
 	printf("sim: %llu scenarios, %llu seeds, %llu steps, %llu invariant "
 	       "checks, %llu failures\n",

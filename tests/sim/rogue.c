@@ -90,8 +90,8 @@ static void wellformed(struct world *w, struct rng *g, uint32_t to,
 	uint64_t last = raft_last_index(r);
 
 	memset(m, 0, sizeof(*m));
-	m->type = (enum raft_msg_type)between(g, RAFT_MSG_VOTE,
-					      RAFT_MSG_SNAPSHOT_RESP);
+	m->type =
+	    (enum raft_msg_type)between(g, RAFT_MSG_VOTE, RAFT_MSG_TIMEOUT_NOW);
 	m->from = other_member(w, g, to, to);
 	m->to = to;
 	m->term = term;
@@ -141,6 +141,15 @@ static void wellformed(struct world *w, struct rng *g, uint32_t to,
 	}
 }
 
+/* Whether m asks the receiver to follow its sender: AppendEntries,
+ * InstallSnapshot and TimeoutNow are taken from any sender (thesis §4.1:
+ * a server joining must accept a leader it does not know yet). */
+static bool leader_request(const struct raft_msg *m)
+{
+	return m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_SNAPSHOT ||
+	       m->type == RAFT_MSG_TIMEOUT_NOW;
+}
+
 /* Breaks one bound of raft_msg_check in m (of the term near to's). */
 static void out_of_bounds(struct rng *g, struct raft_msg *m)
 {
@@ -157,6 +166,8 @@ static void out_of_bounds(struct rng *g, struct raft_msg *m)
 	}
 	switch (m->type) {
 	case RAFT_MSG_TIMEOUT_NOW:
+		/* No body: only its term can be out of bounds. */
+		m->term = rng_below(g, 2) ? 0 : big;
 		break;
 	case RAFT_MSG_VOTE:
 		switch (rng_below(g, 5)) {
@@ -319,6 +330,7 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 	enum rogue_kind kind;
 	uint64_t cur, last;
 	bool refuse = true, count = true;
+	uint64_t answers = 0; /* messages the target must send back */
 	int rv;
 
 	if (w->failed || !nd->up || nd->paused_until > w->now)
@@ -334,11 +346,11 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 	case ROGUE_SECOND_LEADER:
 		/* §5.2: the term has a leader; anyone else claiming it is
 		 * forged.  A well-formed AppendEntries or InstallSnapshot,
-		 * dropped whole. */
+		 * dropped whole; or a TimeoutNow (thesis §3.10: only the
+		 * term's leader hands over), dropped. */
 		do
 			wellformed(w, g, to, cur, &m);
-		while (m.type != RAFT_MSG_APPEND &&
-		       m.type != RAFT_MSG_SNAPSHOT);
+		while (!leader_request(&m));
 		m.from = other_member(w, g, to, tr->term_leader);
 		refuse = false;
 		break;
@@ -448,6 +460,35 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 			m.from = UINT32_MAX;
 			break;
 		}
+		if (m.from > w->n && leader_request(&m)) {
+			/* A leader's request from a non-member is taken
+			 * (thesis §4.1), and then judged as any claim to lead:
+			 * of the target's term while it knows that term's
+			 * leader (or leads it), a second leader (§5.2):
+			 * dropped; of an older term, a stale leader: refused
+			 * with an answer carrying the target's term
+			 * (TimeoutNow: dropped).  Never a term the target
+			 * knows no leader of: that claim is obeyed, from a
+			 * member as from anyone. */
+			uint32_t from = m.from;
+			enum raft_msg_type type = m.type;
+			bool knows = raft_role(tr) == RAFT_LEADER ||
+				     tr->term_leader != 0;
+			uint64_t term = knows && rng_below(g, 2) ? cur
+					: cur >= 2		 ? cur - 1
+								 : 0;
+			if (term == 0) {
+				m.from = 0; /* refused: not from a peer */
+				break;
+			}
+			do
+				wellformed(w, g, to, term, &m);
+			while (m.type != type);
+			m.from = from;
+			refuse = false;
+			count = term == cur || type == RAFT_MSG_TIMEOUT_NOW;
+			answers = count ? 0 : 1;
+		}
 		break;
 	}
 	r->sent[kind]++;
@@ -467,7 +508,7 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 		after.term_leader == before.term_leader &&
 		after.commit == before.commit && after.last == before.last &&
 		after.last_term == before.last_term &&
-		after.msgs == before.msgs,
+		after.msgs == before.msgs + answers,
 	    "rogue (kind %d, type %d from %u term %llu) changed n%u: "
 	    "term %llu -> %llu, role %s -> %s, leader %u -> %u, "
 	    "commit %llu -> %llu, log %llu -> %llu, %llu messages "

@@ -2,7 +2,8 @@
  * world it hands one node a forged message, drawn from its own seeded
  * stream, of a kind the core must refuse or that cannot break safety:
  *
- *   ROGUE_SECOND_LEADER  AppendEntries of the target's own term, from a
+ *   ROGUE_SECOND_LEADER  AppendEntries (or InstallSnapshot, or
+ *                        TimeoutNow) of the target's own term, from a
  *                        member other than the leader the target knows
  *                        for that term (or to the leader itself), with
  *                        random prev, entries and commit: dropped (§5.2:
@@ -29,7 +30,15 @@
  *                        RAFT_MAX_TERM_JUMP (2^32) above the target's:
  *                        refused.
  *   ROGUE_MISADDRESSED   a well-formed message to another node, from the
- *                        target itself, or from a non-member: refused.
+ *                        target itself, or from a non-member: refused;
+ *                        except a leader's request (AppendEntries,
+ *                        InstallSnapshot, TimeoutNow) from a non-member,
+ *                        which is taken (thesis §4.1: a joining server
+ *                        must accept a leader it does not know) and then
+ *                        dropped as a second leader of the target's term,
+ *                        or answered as a stale one (an older term; the
+ *                        answer goes back to the sender, and nowhere
+ *                        else changes anything).
  *
  * What it never sends: anything at a higher term within the jump bound
  * (a member may legitimately start a term), vote requests or votes in

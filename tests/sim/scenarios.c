@@ -2478,6 +2478,408 @@ static void sc_forged_snapshot(struct world *w)
 		 (unsigned long long)(forged_count - n0));
 }
 
+/* ---- membership changes and leadership transfer (thesis ch. 4, §3.10) -----
+ * The world checks after every step that the core is in its log's latest
+ * configuration, that only voters of their own configuration campaign,
+ * lead or ask for votes, that every leader commit is durable on a
+ * majority of its configuration's voters, that a leader holds at most one
+ * uncommitted configuration and that consecutive configurations differ in
+ * one member at most.  These scenarios build the changes. */
+
+/* The up leader of the highest term, 0 if none. */
+static uint32_t cur_leader(struct world *w)
+{
+	return world_leader(w, world_up_mask(w));
+}
+
+struct member_want {
+	uint32_t id;
+	int want; /* 0: absent, 1: a learner, 2: a voter */
+};
+
+static int committed_role(const struct world *w, uint32_t id)
+{
+	if (sim_conf_is_voter(&w->conf, id))
+		return 2;
+	return sim_conf_has(&w->conf, id) ? 1 : 0;
+}
+
+/* The committed configuration (the world's) has id as wanted. */
+static bool pred_member(struct world *w, void *arg)
+{
+	const struct member_want *m = arg;
+
+	return committed_role(w, m->id) == m->want;
+}
+
+static bool wait_member(struct world *w, uint32_t id, int want, uint64_t max_ms)
+{
+	struct member_want m = {id, want};
+
+	return world_run_until(w, max_ms, pred_member, &m);
+}
+
+/* Asks the current leader for the change until one takes it (a leader
+ * is busy until its previous change and an entry of its term commit);
+ * returns the last code. */
+static int change(struct world *w, uint32_t id, uint8_t flags, bool remove,
+		  uint64_t max_ms)
+{
+	uint64_t deadline = w->now + max_ms;
+	int rv = RAFT_ENOTLEADER;
+
+	while (!w->failed && w->now < deadline) {
+		uint32_t l = cur_leader(w);
+		if (l != 0) {
+			rv = world_set_member(w, l, id, flags, remove, NULL);
+			if (rv == RAFT_OK || rv == RAFT_ENOCHANGE)
+				return rv;
+		}
+		world_run_for(w, 10);
+	}
+	return rv;
+}
+
+/* A client writing to whoever leads, every `every` ms, for ms. */
+static void load_for(struct world *w, uint64_t ms, uint64_t every)
+{
+	uint64_t t;
+
+	for (t = 0; t < ms && !w->failed; t += every) {
+		uint32_t l = cur_leader(w);
+		if (l)
+			world_propose(w, l, NULL);
+		world_run_for(w, every);
+	}
+}
+
+static uint64_t acked_count(const struct world *w)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < w->n_props; i++)
+		n += w->props[i].state == PROP_ACKED;
+	return n;
+}
+
+/* §4.1: one change at a time.  A second raft_propose_conf while the
+ * first is uncommitted is refused (RAFT_EBUSY), and so is one by a new
+ * leader before it has committed an entry of its term (Ongaro's fix on
+ * raft-dev, 2015); asking for the configuration in force is
+ * RAFT_ENOCHANGE.  5 nodes, 3 of them bootstrap voters. */
+static void sc_member_busy(struct world *w)
+{
+	uint32_t l, l2;
+	uint64_t busy0 = w->busy;
+	int rv;
+
+	l = world_wait_leader(w, BIT(1) | BIT(2) | BIT(3), 3000);
+	REQUIRE(w, l != 0, "no leader");
+	REQUIRE(w, commit_one(w, l, 2000, NULL), "no commit");
+	rv = world_set_member(w, l, 4, RAFT_MEMBER_VOTER, false, NULL);
+	REQUIRE(w, rv == RAFT_OK, "adding n4: %s", raft_strerror(rv));
+	rv = world_set_member(w, l, 5, RAFT_MEMBER_VOTER, false, NULL);
+	REQUIRE(w, rv == RAFT_EBUSY,
+		"a second change while n4's is uncommitted: %s",
+		raft_strerror(rv));
+	rv = world_set_member(w, l, 3, 0, true, NULL);
+	REQUIRE(w, rv == RAFT_EBUSY, "a removal while n4's is uncommitted: %s",
+		raft_strerror(rv));
+	REQUIRE(w, wait_member(w, 4, 2, 3000), "n4's addition not committed");
+	rv = world_set_member(w, l, 4, RAFT_MEMBER_VOTER, false, NULL);
+	REQUIRE(w, rv == RAFT_ENOCHANGE, "the same configuration again: %s",
+		raft_strerror(rv));
+	REQUIRE(w, change(w, 5, RAFT_MEMBER_VOTER, false, 3000) == RAFT_OK,
+		"adding n5");
+	REQUIRE(w, wait_member(w, 5, 2, 3000), "n5's addition not committed");
+	/* A new leader: busy until its no-op commits. */
+	l = cur_leader(w);
+	world_crash(w, l);
+	l2 = world_wait_leader(w, w->all & ~BIT(l), 3000);
+	REQUIRE(w, l2 != 0, "no leader after n%u crashed", l);
+	rv = world_set_member(w, l2, l, 0, true, NULL);
+	if (!N(w, l2)->r->commit_in_term)
+		REQUIRE(w, rv == RAFT_EBUSY,
+			"a change before n%u committed in its term: %s", l2,
+			raft_strerror(rv));
+	else
+		REQUIRE(w, rv == RAFT_OK, "removing n%u: %s", l,
+			raft_strerror(rv));
+	set_note("%llu refused busy", (unsigned long long)(w->busy - busy0));
+}
+
+/* Thesis §4.2.1: 3 -> 5 under client load, each new server added as a
+ * learner with RAFT_MEMBER_PROMOTE and made a voter by the leader itself
+ * once caught up; then the five-voter cluster commits with two down. */
+static void sc_member_grow(struct world *w)
+{
+	uint32_t l, k, down = 0;
+	uint64_t acked0;
+
+	l = world_wait_leader(w, BIT(1) | BIT(2) | BIT(3), 3000);
+	REQUIRE(w, l != 0, "no leader");
+	load_for(w, 300, 10);
+	for (k = 4; k <= 5; k++) {
+		REQUIRE(w,
+			change(w, k, RAFT_MEMBER_PROMOTE, false, 3000) ==
+			    RAFT_OK,
+			"adding n%u as a learner", k);
+		load_for(w, 20, 10);
+		REQUIRE(w, committed_role(w, k) != 2 || w->promotions > 0,
+			"n%u a voter without a promotion", k);
+		/* No further call: the leader promotes it. */
+		while (!w->failed && committed_role(w, k) != 2 &&
+		       w->now < 20000)
+			load_for(w, 50, 10);
+		REQUIRE(w, committed_role(w, k) == 2,
+			"n%u never promoted (committed role %d)", k,
+			committed_role(w, k));
+	}
+	REQUIRE(w, w->promotions >= 2 && world_voters(w) == w->all,
+		"%llu promotions, voters 0x%x",
+		(unsigned long long)w->promotions, world_voters(w));
+	load_for(w, 300, 10);
+	l = cur_leader(w);
+	REQUIRE(w, l != 0, "no leader after growing");
+	for (k = 1; k <= w->n && __builtin_popcount(down) < 2; k++)
+		if (k != l) {
+			world_crash(w, k);
+			down |= BIT(k);
+		}
+	acked0 = acked_count(w);
+	REQUIRE(w, commit_one(w, l, 3000, NULL),
+		"five voters, two down: no commit on n%u", l);
+	set_note("%llu promotions, %llu acked",
+		 (unsigned long long)w->promotions,
+		 (unsigned long long)acked_count(w));
+	(void)acked0;
+}
+
+/* Thesis §4.2.2: 5 -> 3 under load, removing a follower and then the
+ * leader itself: it replicates the configuration without counting
+ * itself, steps down once it is committed, and a remaining voter leads a
+ * later term. */
+static void sc_member_shrink(struct world *w)
+{
+	uint32_t l, f, l2;
+	uint64_t term;
+	struct new_leader_arg na;
+
+	l = world_wait_leader(w, w->all, 3000);
+	REQUIRE(w, l != 0, "no leader");
+	load_for(w, 200, 10);
+	l = cur_leader(w);
+	f = nth_in(w, w->all, l, (uint32_t)rng_below(&w->rng, 4));
+	REQUIRE(w, change(w, f, 0, true, 3000) == RAFT_OK, "removing n%u", f);
+	load_for(w, 50, 10);
+	REQUIRE(w, wait_member(w, f, 0, 3000), "n%u's removal not committed",
+		f);
+	load_for(w, 100, 10);
+	l = cur_leader(w);
+	REQUIRE(w, l != 0, "no leader");
+	term = N(w, l)->term;
+	REQUIRE(w, change(w, l, 0, true, 3000) == RAFT_OK,
+		"removing the leader n%u", l);
+	REQUIRE(w, wait_member(w, l, 0, 3000),
+		"leader n%u's removal not "
+		"committed",
+		l);
+	REQUIRE(w, world_run_until(w, 100, pred_not_leader, &l),
+		"n%u still leads after its removal committed", l);
+	na.old = l;
+	REQUIRE(w, world_run_until(w, 3000, pred_new_leader, &na),
+		"no new leader after n%u left", l);
+	l2 = cur_leader(w);
+	REQUIRE(w, N(w, l2)->term > term && sim_conf_is_voter(&w->conf, l2),
+		"n%u leads term %llu after n%u (term %llu) left", l2,
+		(unsigned long long)N(w, l2)->term, l,
+		(unsigned long long)term);
+	load_for(w, 300, 10);
+	REQUIRE(w, commit_one(w, cur_leader(w), 3000, NULL),
+		"no commit with three voters");
+	REQUIRE(w, __builtin_popcount(world_voters(w)) == 3, "voters 0x%x",
+		world_voters(w));
+	set_note("n%u and leader n%u removed; n%u leads term %llu", f, l, l2,
+		 (unsigned long long)N(w, l2)->term);
+}
+
+/* Changes of every kind (learners, promotions, voters added, removed,
+ * demoted, the leader among them, transfers) while the network cuts
+ * nodes off and nodes crash, restart and take snapshots (which carry the
+ * configuration, §7); then everything heals and the members must
+ * converge (the runner's settle). */
+static void sc_member_churn(struct world *w)
+{
+	uint64_t t;
+
+	for (t = 0; t < 5000 && !w->failed; t += 10) {
+		uint32_t l = cur_leader(w);
+		if (l) {
+			world_propose(w, l, NULL);
+			if (rng_below(&w->rng, 8) == 0) {
+				uint32_t k =
+				    1 + (uint32_t)rng_below(&w->rng, w->n);
+				/* Learners (to promote or not), demotions
+				 * and removals; no server is made a voter
+				 * but by its promotion once caught up
+				 * (§4.2.1; see the README on adding voters
+				 * with an empty log). */
+				static const uint8_t fl[] = {
+				    0, RAFT_MEMBER_PROMOTE,
+				    RAFT_MEMBER_PROMOTE};
+				bool rm = rng_below(&w->rng, 3) == 0;
+				/* Not the leader itself: see the README
+				 * (findings) on a leader cut off with the
+				 * uncommitted configuration removing it. */
+				if (k == l)
+					k = 1 + k % w->n;
+				(void)world_set_member(
+				    w, l, k, fl[rng_below(&w->rng, 3)], rm,
+				    NULL);
+			} else if (rng_below(&w->rng, 100) == 0) {
+				(void)world_transfer(w, l, 0);
+			}
+		}
+		world_run_for(w, 10);
+		if (rng_below(&w->rng, 10) == 0)
+			(void)world_snapshot(
+			    w, 1 + (uint32_t)rng_below(&w->rng, w->n),
+			    rng_below(&w->rng, 2) ? 0 : 5);
+		if (rng_below(&w->rng, 40) == 0)
+			churn_step(w, false);
+	}
+	set_note("%llu changes proposed, %llu committed, %llu promotions",
+		 (unsigned long long)w->conf_proposed,
+		 (unsigned long long)w->conf_committed,
+		 (unsigned long long)w->promotions);
+}
+
+/* Thesis §4.2.1: learners count in no quorum.  3 voters and 2 learners
+ * (no promotion); with 2 voters down nothing commits, although 3 of 5
+ * servers hold every entry; the voters back, it commits. */
+static void sc_member_learner_quorum(struct world *w)
+{
+	uint32_t l, k, down = 0;
+	uint64_t c0, pid = 0;
+
+	l = world_wait_leader(w, BIT(1) | BIT(2) | BIT(3), 3000);
+	REQUIRE(w, l != 0, "no leader");
+	for (k = 4; k <= 5; k++) {
+		REQUIRE(w, change(w, k, 0, false, 3000) == RAFT_OK,
+			"adding learner n%u", k);
+		REQUIRE(w, wait_member(w, k, 1, 3000),
+			"learner n%u not committed", k);
+	}
+	load_for(w, 200, 10);
+	l = cur_leader(w);
+	REQUIRE(w, l != 0 && l <= 3, "leader n%u", l);
+	REQUIRE(w, world_wait_applied(w, w->all, w->n_committed, 2000),
+		"learners not caught up");
+	for (k = 1; k <= 3; k++)
+		if (k != l) {
+			world_crash(w, k);
+			down |= BIT(k);
+		}
+	/* Answers the crashed voters sent before they went down may still
+	 * commit what they held: let them land. */
+	world_run_for(w, 2 * w->o.delay_max + 10);
+	c0 = w->n_committed;
+	world_propose(w, l, &pid);
+	load_for(w, 3000, 20);
+	REQUIRE(w, w->n_committed == c0,
+		"committed %llu -> %llu with one voter of three and two "
+		"learners up",
+		(unsigned long long)c0, (unsigned long long)w->n_committed);
+	REQUIRE(w, pid == 0 || w->props[pid - 1].state != PROP_ACKED,
+		"proposal acknowledged without a voter majority");
+	for (k = 1; k <= 3; k++)
+		if (down & BIT(k))
+			world_restart(w, k);
+	l = world_wait_leader(w, BIT(1) | BIT(2) | BIT(3), 5000);
+	REQUIRE(w, l != 0 && commit_one(w, l, 3000, NULL),
+		"no commit with the voters back");
+	set_note("nothing committed for 3 s with 2 learners and 1 voter up");
+}
+
+struct leads_arg {
+	uint32_t id;
+	uint64_t term;
+};
+
+static bool pred_leads_later(struct world *w, void *arg)
+{
+	const struct leads_arg *a = arg;
+	const struct node *nd = N(w, a->id);
+
+	return nd->up && nd->role == RAFT_LEADER && nd->term > a->term;
+}
+
+static bool pred_no_transfer(struct world *w, void *arg)
+{
+	const struct node *nd = N(w, *(uint32_t *)arg);
+
+	return !nd->up || raft_transfer_target(nd->r) == 0;
+}
+
+/* Thesis §3.10: leadership transfer under load.  The leader refuses
+ * proposals (RAFT_EBUSY) while it brings the target up to date and
+ * sends TimeoutNow; the target wins a later term.  Then a transfer to a
+ * crashed voter: after an election timeout the leader, still leading
+ * its term, takes proposals again. */
+static void sc_member_transfer(struct world *w)
+{
+	uint32_t l, x, y;
+	uint64_t term, busy0 = w->busy, t;
+	struct leads_arg a;
+	int rv;
+
+	l = world_wait_leader(w, w->all, 3000);
+	REQUIRE(w, l != 0, "no leader");
+	load_for(w, 300, 5);
+	l = cur_leader(w);
+	REQUIRE(w, l != 0 && commit_one(w, l, 2000, NULL), "no commit");
+	x = nth_in(w, w->all, l, (uint32_t)rng_below(&w->rng, 4));
+	term = N(w, l)->term;
+	rv = world_transfer(w, l, x);
+	REQUIRE(w, rv == RAFT_OK, "transfer n%u -> n%u: %s", l, x,
+		raft_strerror(rv));
+	rv = world_propose(w, l, NULL);
+	REQUIRE(w, rv == RAFT_EBUSY, "proposal during the transfer: %s",
+		raft_strerror(rv));
+	a.id = x;
+	a.term = term;
+	for (t = 0; t < 2000 && !w->failed && !pred_leads_later(w, &a);
+	     t += 5) {
+		world_propose(w, l, NULL);
+		world_run_for(w, 5);
+	}
+	REQUIRE(w, pred_leads_later(w, &a),
+		"n%u did not take over from n%u (term %llu)", x, l,
+		(unsigned long long)term);
+	load_for(w, 300, 5);
+	/* To a crashed target: times out, proposals resume. */
+	l = cur_leader(w);
+	REQUIRE(w, l != 0, "no leader after the transfer");
+	term = N(w, l)->term;
+	y = nth_in(w, w->all, l, (uint32_t)rng_below(&w->rng, 4));
+	world_crash(w, y);
+	rv = world_transfer(w, l, y);
+	REQUIRE(w, rv == RAFT_OK, "transfer n%u -> crashed n%u: %s", l, y,
+		raft_strerror(rv));
+	REQUIRE(w, world_propose(w, l, NULL) == RAFT_EBUSY,
+		"proposal during the transfer to n%u", y);
+	REQUIRE(w,
+		world_run_until(w, w->o.election_max_ms + 200, pred_no_transfer,
+				&l),
+		"the transfer to crashed n%u never timed out", y);
+	REQUIRE(w, N(w, l)->role == RAFT_LEADER && N(w, l)->term == term,
+		"n%u no longer leads term %llu", l, (unsigned long long)term);
+	REQUIRE(w, commit_one(w, l, 2000, NULL),
+		"no proposal taken after the transfer timed out");
+	set_note("n%u took over; %llu proposals refused busy", x,
+		 (unsigned long long)(w->busy - busy0));
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static void opts_full_only(struct world_opts *o)
@@ -2500,51 +2902,116 @@ static void opts_snap_random(struct world_opts *o)
 	o->crash_keep_ppm = 300000;
 }
 
+static void opts_three_voters(struct world_opts *o) { o->n_voters = 3; }
+
+static void opts_churn(struct world_opts *o)
+{
+	o->n_voters = 3;
+	o->crash_keep_ppm = 300000;
+	o->snap_persist_max = 10;
+	o->snap_xfer_max = 30;
+}
+
 struct scenario {
 	const char *name;
 	uint32_t n_nodes;
 	void (*run)(struct world *w);
 	void (*tune)(struct world_opts *o); /* NULL: the defaults */
+	uint32_t seeds;			    /* runs by default (0: one) */
 };
 
 static const struct scenario scenarios[] = {
-    {"first-election-3", 3, sc_first_election, NULL},
-    {"first-election-5", 5, sc_first_election, NULL},
-    {"reelection", 3, sc_reelection, NULL},
-    {"old-leader-rejoins", 3, sc_old_leader_rejoins, NULL},
-    {"no-quorum", 3, sc_no_quorum, NULL},
-    {"many-elections-7", 7, sc_many_elections, NULL},
-    {"disruptive-follower", 5, sc_disruptive_follower, NULL},
-    {"leader-stepdown", 5, sc_leader_stepdown, NULL},
-    {"figure8", 5, sc_figure8, NULL},
-    {"stale-leader-catchup", 5, sc_stale_leader_catchup, NULL},
-    {"crash-all", 5, sc_crash_all, NULL},
-    {"crash-rolling", 5, sc_crash_rolling, NULL},
-    {"lossy-churn", 5, sc_lossy_churn, NULL},
-    {"read-after-leader-change", 5, sc_read_after_leader_change, NULL},
-    {"bridge", 3, sc_bridge, NULL},
-    {"single-node", 1, sc_single_node, NULL},
-    {"batching", 3, sc_batching, NULL},
-    {"leader-slow-disk", 3, sc_leader_slow_disk, NULL},
-    {"dup-reorder", 3, sc_dup_reorder, NULL},
-    {"catchup-under-reads", 5, sc_catchup_under_reads, NULL},
-    {"pipeline-full-only", 3, sc_pipeline_full_only, opts_full_only},
-    {"pipeline-reorder", 3, sc_pipeline_reorder, opts_full_only},
-    {"forged-terms", 5, sc_forged_terms, NULL},
-    {"forged-append-to-leader", 5, sc_forged_append_to_leader, NULL},
-    {"forged-bad-entries", 3, sc_forged_bad_entries, NULL},
-    {"forged-commit", 5, sc_forged_commit, NULL},
-    {"forged-answers", 3, sc_forged_answers, NULL},
-    {"rogue-mix", 5, sc_rogue_mix, NULL},
-    {"snapshot-catchup-partition", 5, sc_snapshot_catchup_partition, NULL},
-    {"snapshot-crashed-follower", 3, sc_snapshot_crashed_follower, NULL},
-    {"snapshot-race", 5, sc_snapshot_race, NULL},
-    {"snapshot-keeps-tail", 3, sc_snapshot_keeps_tail, opts_wide_pipeline},
-    {"snapshot-lost", 3, sc_snapshot_lost, NULL},
-    {"snapshot-restart", 3, sc_snapshot_restart, NULL},
-    {"snapshot-random", 5, sc_snapshot_random, opts_snap_random},
-    {"forged-snapshot", 5, sc_forged_snapshot, NULL},
+    {"first-election-3", 3, sc_first_election, NULL, 0},
+    {"first-election-5", 5, sc_first_election, NULL, 0},
+    {"reelection", 3, sc_reelection, NULL, 0},
+    {"old-leader-rejoins", 3, sc_old_leader_rejoins, NULL, 0},
+    {"no-quorum", 3, sc_no_quorum, NULL, 0},
+    {"many-elections-7", 7, sc_many_elections, NULL, 0},
+    {"disruptive-follower", 5, sc_disruptive_follower, NULL, 0},
+    {"leader-stepdown", 5, sc_leader_stepdown, NULL, 0},
+    {"figure8", 5, sc_figure8, NULL, 0},
+    {"stale-leader-catchup", 5, sc_stale_leader_catchup, NULL, 0},
+    {"crash-all", 5, sc_crash_all, NULL, 0},
+    {"crash-rolling", 5, sc_crash_rolling, NULL, 0},
+    {"lossy-churn", 5, sc_lossy_churn, NULL, 0},
+    {"read-after-leader-change", 5, sc_read_after_leader_change, NULL, 0},
+    {"bridge", 3, sc_bridge, NULL, 0},
+    {"single-node", 1, sc_single_node, NULL, 0},
+    {"batching", 3, sc_batching, NULL, 0},
+    {"leader-slow-disk", 3, sc_leader_slow_disk, NULL, 0},
+    {"dup-reorder", 3, sc_dup_reorder, NULL, 0},
+    {"catchup-under-reads", 5, sc_catchup_under_reads, NULL, 0},
+    {"pipeline-full-only", 3, sc_pipeline_full_only, opts_full_only, 0},
+    {"pipeline-reorder", 3, sc_pipeline_reorder, opts_full_only, 0},
+    {"forged-terms", 5, sc_forged_terms, NULL, 0},
+    {"forged-append-to-leader", 5, sc_forged_append_to_leader, NULL, 0},
+    {"forged-bad-entries", 3, sc_forged_bad_entries, NULL, 0},
+    {"forged-commit", 5, sc_forged_commit, NULL, 0},
+    {"forged-answers", 3, sc_forged_answers, NULL, 0},
+    {"rogue-mix", 5, sc_rogue_mix, NULL, 0},
+    {"snapshot-catchup-partition", 5, sc_snapshot_catchup_partition, NULL, 0},
+    {"snapshot-crashed-follower", 3, sc_snapshot_crashed_follower, NULL, 0},
+    {"snapshot-race", 5, sc_snapshot_race, NULL, 0},
+    {"snapshot-keeps-tail", 3, sc_snapshot_keeps_tail, opts_wide_pipeline, 0},
+    {"snapshot-lost", 3, sc_snapshot_lost, NULL, 0},
+    {"snapshot-restart", 3, sc_snapshot_restart, NULL, 0},
+    {"snapshot-random", 5, sc_snapshot_random, opts_snap_random, 0},
+    {"forged-snapshot", 5, sc_forged_snapshot, NULL, 0},
+    {"member-busy", 5, sc_member_busy, opts_three_voters, 200},
+    {"member-grow", 5, sc_member_grow, opts_three_voters, 200},
+    {"member-shrink", 5, sc_member_shrink, NULL, 200},
+    {"member-churn", 5, sc_member_churn, opts_churn, 200},
+    {"member-learner-quorum", 5, sc_member_learner_quorum, opts_three_voters,
+     100},
+    {"member-transfer", 5, sc_member_transfer, NULL, 200},
 };
+
+/* One run of scenario s with seed sd; returns whether it passed.  With
+ * `quiet`, only a failure is printed (the caller sums up the runs). */
+static bool run_one(const struct scenario *s, uint64_t sd, bool verbose,
+		    bool quiet, struct world_totals *t)
+{
+	struct world_opts o;
+	struct world *w;
+	bool ok;
+
+	world_default_opts(&o, s->name, sd, s->n_nodes);
+	if (s->tune != NULL)
+		s->tune(&o);
+	o.verbose = verbose;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || world_init(w, &o) != 0) {
+		printf("sim: FAIL [%s]: cannot build the world\n", s->name);
+		free(w);
+		t->failures++;
+		return false;
+	}
+	note[0] = '\0';
+	if (!w->failed)
+		s->run(w);
+	/* Whatever the scenario left behind, healing must bring liveness
+	 * and every end-of-run check must hold. */
+	if (!w->failed)
+		world_settle(w, 20000);
+	t->scenarios++;
+	world_add_totals(t, w);
+	ok = !w->failed;
+	if (!ok)
+		printf("sim: FAIL %-26s replay: SIM_SCENARIO=%s SEED=%llu "
+		       "SIM_VERBOSE=1 tests/sim/sim\n",
+		       s->name, s->name, (unsigned long long)sd);
+	else if (!quiet)
+		printf("sim: ok   %-26s %8llu steps %7llu msgs %9llu checks "
+		       "%6.1f s%s%s\n",
+		       s->name, (unsigned long long)w->steps,
+		       (unsigned long long)w->msgs_sent,
+		       (unsigned long long)w->checks, w->now / 1000.0,
+		       note[0] ? "  " : "", note);
+	fflush(stdout);
+	world_free(w);
+	free(w);
+	return ok;
+}
 
 int scenarios_run(const char *only, uint64_t seed, uint64_t n_seeds,
 		  bool verbose, struct world_totals *t)
@@ -2552,56 +3019,47 @@ int scenarios_run(const char *only, uint64_t seed, uint64_t n_seeds,
 	size_t k;
 	int failed = 0, ran = 0;
 
-	for (k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]) * n_seeds;
-	     k++) {
-		const struct scenario *s = &scenarios[k / n_seeds];
-		struct world_opts o;
-		struct world *w;
-		uint64_t sd =
-		    seed ? seed + k % n_seeds
-			 : 1000 + 7919 * (uint64_t)(k / n_seeds) + k % n_seeds;
+	for (k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++) {
+		const struct scenario *s = &scenarios[k];
+		/* SIM_SCENARIO_SEEDS, else one run for a replay (SEED),
+		 * else the scenario's own count. */
+		uint64_t runs = n_seeds	   ? n_seeds
+				: seed	   ? 1
+				: s->seeds ? s->seeds
+					   : 1;
+		uint64_t j, nfail = 0;
+		struct world_totals before = *t;
 
 		if (only && fnmatch(only, s->name, 0) != 0)
 			continue;
 		ran++;
-		world_default_opts(&o, s->name, sd, s->n_nodes);
-		if (s->tune != NULL)
-			s->tune(&o);
-		o.verbose = verbose;
-		w = calloc(1, sizeof(*w));
-		if (w == NULL || world_init(w, &o) != 0) {
-			printf("sim: FAIL [%s]: cannot build the world\n",
-			       s->name);
-			free(w);
-			failed++;
-			t->failures++;
-			continue;
+		for (j = 0; j < runs; j++) {
+			uint64_t sd =
+			    seed ? seed + j : 1000 + 7919 * (uint64_t)k + j;
+			if (!run_one(s, sd, verbose, runs > 1 && s->seeds > 1,
+				     t))
+				nfail++;
 		}
-		note[0] = '\0';
-		if (!w->failed)
-			s->run(w);
-		/* Whatever the scenario left behind, healing must bring
-		 * liveness and every end-of-run check must hold. */
-		if (!w->failed)
-			world_settle(w, 20000);
-		t->scenarios++;
-		world_add_totals(t, w);
-		if (w->failed) {
-			failed++;
-			printf("sim: FAIL %-26s replay: SIM_SCENARIO=%s "
-			       "SEED=%llu SIM_VERBOSE=1 tests/sim/sim\n",
-			       s->name, s->name, (unsigned long long)sd);
-		} else {
-			printf("sim: ok   %-26s %8llu steps %7llu msgs %9llu "
-			       "checks %6.1f s%s%s\n",
-			       s->name, (unsigned long long)w->steps,
-			       (unsigned long long)w->msgs_sent,
-			       (unsigned long long)w->checks, w->now / 1000.0,
-			       note[0] ? "  " : "", note);
-		}
-		fflush(stdout);
-		world_free(w);
-		free(w);
+		failed += (int)nfail;
+		if (runs > 1 && s->seeds > 1)
+			printf("sim: %s %-26s %llu seeds, %llu failed, %llu "
+			       "steps, %llu checks; %llu changes committed, "
+			       "%llu promotions, %llu transfers (%llu won), "
+			       "%llu refused busy\n",
+			       nfail ? "FAIL" : "ok  ", s->name,
+			       (unsigned long long)runs,
+			       (unsigned long long)nfail,
+			       (unsigned long long)(t->steps - before.steps),
+			       (unsigned long long)(t->checks - before.checks),
+			       (unsigned long long)(t->conf_committed -
+						    before.conf_committed),
+			       (unsigned long long)(t->promotions -
+						    before.promotions),
+			       (unsigned long long)(t->transfers -
+						    before.transfers),
+			       (unsigned long long)(t->transfers_won -
+						    before.transfers_won),
+			       (unsigned long long)(t->busy - before.busy));
 	}
 	return ran == 0 ? -1 : failed;
 }

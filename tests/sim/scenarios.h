@@ -9,8 +9,10 @@
 #include "world.h"
 
 /* Runs every scenario whose name matches the shell pattern `only` (all
- * when NULL) n_seeds times (>= 1): with seeds seed, seed + 1, ... when
- * seed is nonzero, else from each scenario's own fixed seed on.  Adds to
+ * when NULL) n_seeds times: with seeds seed, seed + 1, ... when seed is
+ * nonzero, else from each scenario's own fixed seed on.  n_seeds 0: once
+ * with `seed`, or without a seed the scenario's own number of runs (one,
+ * or many for the membership scenarios, summed up in one line each).  Adds to
  * *t; returns the number of failed runs, or -1 when `only` matches no
  * scenario. */
 int scenarios_run(const char *only, uint64_t seed, uint64_t n_seeds,

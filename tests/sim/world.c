@@ -167,6 +167,130 @@ static uint64_t node_now(const struct world *w, const struct node *nd)
 	return w->now + nd->clock_offset;
 }
 
+/* ---- membership (thesis chapter 4) ----------------------------------------
+ */
+
+static void sim_conf_from(struct sim_conf *s, const struct raft_conf *c)
+{
+	uint32_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->n = c->n;
+	for (i = 0; i < c->n && i < RAFT_MAX_NODES; i++) {
+		s->id[i] = c->m[i].id;
+		s->flags[i] = c->m[i].flags;
+	}
+}
+
+static int sim_conf_find(const struct sim_conf *c, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->id[i] == id)
+			return (int)i;
+	return -1;
+}
+
+bool sim_conf_has(const struct sim_conf *c, uint32_t id)
+{
+	return sim_conf_find(c, id) >= 0;
+}
+
+bool sim_conf_is_voter(const struct sim_conf *c, uint32_t id)
+{
+	int k = sim_conf_find(c, id);
+
+	return k >= 0 && (c->flags[k] & RAFT_MEMBER_VOTER) != 0;
+}
+
+static uint32_t sim_conf_voters(const struct sim_conf *c)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		n += (c->flags[i] & RAFT_MEMBER_VOTER) != 0;
+	return n;
+}
+
+/* Members added, removed, or whose flags changed, from a to b. */
+static uint32_t sim_conf_diff(const struct sim_conf *a,
+			      const struct sim_conf *b)
+{
+	uint32_t i, d = 0;
+
+	for (i = 0; i < b->n; i++) {
+		int k = sim_conf_find(a, b->id[i]);
+		d += k < 0 || a->flags[k] != b->flags[i];
+	}
+	for (i = 0; i < a->n; i++)
+		d += !sim_conf_has(b, a->id[i]);
+	return d;
+}
+
+/* The configuration in force on nd: its log's latest. */
+static const struct sim_conf *node_conf(const struct node *nd)
+{
+	return nd->n_confs ? &nd->confs[nd->n_confs - 1].conf : &nd->conf_base;
+}
+
+/* The index of the entry of nd's configuration (0: the base). */
+static uint64_t node_conf_index(const struct node *nd)
+{
+	return nd->n_confs ? nd->confs[nd->n_confs - 1].index : 0;
+}
+
+/* The configuration in force at `index` of nd's log. */
+static const struct sim_conf *node_conf_at(const struct node *nd,
+					   uint64_t index)
+{
+	size_t k;
+
+	for (k = nd->n_confs; k > 0; k--)
+		if (nd->confs[k - 1].index <= index)
+			return &nd->confs[k - 1].conf;
+	return &nd->conf_base;
+}
+
+const struct sim_conf *world_node_conf(const struct world *w, uint32_t id)
+{
+	return node_conf(&w->nodes[id]);
+}
+
+uint32_t world_members(const struct world *w)
+{
+	uint32_t i, m = 0;
+
+	for (i = 0; i < w->conf.n; i++)
+		if (w->conf.id[i] >= 1 && w->conf.id[i] <= w->n)
+			m |= 1u << w->conf.id[i];
+	return m;
+}
+
+uint32_t world_voters(const struct world *w)
+{
+	uint32_t i, m = 0;
+
+	for (i = 0; i < w->conf.n; i++)
+		if (w->conf.id[i] >= 1 && w->conf.id[i] <= w->n &&
+		    (w->conf.flags[i] & RAFT_MEMBER_VOTER))
+			m |= 1u << w->conf.id[i];
+	return m;
+}
+
+/* The bootstrap configuration (raft_config.nodes, every one a voter). */
+static void bootstrap_conf(const struct world *w, struct sim_conf *c)
+{
+	uint32_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->n = w->cfg.n_nodes;
+	for (i = 0; i < c->n; i++) {
+		c->id[i] = w->cfg.nodes[i];
+		c->flags[i] = RAFT_MEMBER_VOTER;
+	}
+}
+
 /* ---- Log Matching: one (index, term) -> chain map over every log -------- */
 
 static void itmap_grow(struct world *w)
@@ -331,10 +455,18 @@ static bool snap_transfer(struct world *w, struct raft_msg *m,
 /* Puts a message on the wire.  Takes ownership of m's entries. */
 static void net_post(struct world *w, struct raft_msg *m)
 {
-	const struct world_link *l = &w->links[m->from][m->to];
+	const struct world_link *l;
 	struct snap_data data;
 	uint64_t extra = 0;
 
+	if (m->to < 1 || m->to > w->n) {
+		/* An answer to a forged sender no node of the world is:
+		 * nobody listens there. */
+		w->msgs_dropped++;
+		raft_msg_free(m);
+		return;
+	}
+	l = &w->links[m->from][m->to];
 	memset(&data, 0, sizeof(data));
 
 	if (m->type == RAFT_MSG_SNAPSHOT) {
@@ -632,6 +764,36 @@ static void leader_completeness(struct world *w, struct node *nd)
 	      nd->id, (unsigned long long)nd->term, (unsigned long long)i);
 }
 
+/* How many voters of c hold committed entry `index` durably: on disk (or
+ * in a durable snapshot), and not doomed by a truncation already decided
+ * (a copy the node's log no longer holds will be gone when that write
+ * lands). */
+static uint32_t durable_voters(const struct world *w, const struct sim_conf *c,
+			       uint64_t index)
+{
+	uint32_t k, durable = 0;
+
+	for (k = 1; k <= w->n; k++) {
+		const struct node *x = &w->nodes[k];
+		const struct disk *d = &x->disk;
+		if (!sim_conf_is_voter(c, k))
+			continue;
+		if (d->snap.index >= index) {
+			durable++; /* in a durable snapshot */
+			continue;
+		}
+		if (d->n < index ||
+		    d->log[index - 1].chain != w->committed[index - 1].chain)
+			continue;
+		if (x->up &&
+		    (x->n < index ||
+		     x->log[index - 1].chain != w->committed[index - 1].chain))
+			continue;
+		durable++;
+	}
+	return durable;
+}
+
 /* nd reports commit index c: it must agree with what others committed
  * (State Machine Safety at the log level); a new highest commit must be
  * durable on a majority of disks and held by every leader of a later
@@ -639,7 +801,8 @@ static void leader_completeness(struct world *w, struct node *nd)
 static void note_commit(struct world *w, struct node *nd, uint64_t c)
 {
 	uint64_t g = w->n_committed, i;
-	uint32_t k, durable = 0;
+	const struct sim_conf *conf = node_conf(nd);
+	uint32_t k, durable = 0, voters = sim_conf_voters(conf);
 
 	if (c == 0)
 		return;
@@ -662,32 +825,21 @@ static void note_commit(struct world *w, struct node *nd, uint64_t c)
 		e->pid = nd->log[i - 1].pid;
 		e->type = nd->log[i - 1].type;
 		e->seen_term = nd->term;
+		if (e->type == RAFT_ENTRY_CONFIG)
+			w->conf_committed++;
 	}
 	w->n_committed = c;
+	w->conf = *node_conf_at(nd, c);
 	/* §5.3: "a log entry is committed once the leader that created the
 	 * entry has replicated it on a majority of the servers" -- on their
-	 * disks (raft.h: a node acknowledges only durable entries). */
-	for (k = 1; k <= w->n; k++) {
-		const struct node *x = &w->nodes[k];
-		const struct disk *d = &x->disk;
-		if (d->snap.index >= c) {
-			durable++; /* in a durable snapshot */
-			continue;
-		}
-		if (d->n < c ||
-		    d->log[c - 1].chain != w->committed[c - 1].chain)
-			continue;
-		/* A copy whose truncation is already decided does not
-		 * count: it will be gone when that write lands. */
-		if (x->up && (x->n < c ||
-			      x->log[c - 1].chain != w->committed[c - 1].chain))
-			continue;
-		durable++;
-	}
-	CHECK(w, durable >= w->n / 2 + 1,
+	 * disks (raft.h: a node acknowledges only durable entries); the
+	 * servers are the voters of the configuration (thesis §4.1, §4.2.1:
+	 * learners count in no majority). */
+	durable = durable_voters(w, conf, c);
+	CHECK(w, durable >= voters / 2 + 1,
 	      "entry %llu committed (by n%u) but durable on only %u of %u "
-	      "disks",
-	      (unsigned long long)c, nd->id, durable, w->n);
+	      "voters' disks",
+	      (unsigned long long)c, nd->id, durable, voters);
 	for (k = 1; k <= w->n; k++) {
 		struct node *l = &w->nodes[k];
 		if (!l->up || l->role != RAFT_LEADER || l->term <= nd->term)
@@ -731,6 +883,60 @@ static void election_safety(struct world *w, struct node *nd)
 
 /* ---- carrying out an update --------------------------------------------- */
 
+/* A configuration entry enters nd's log at `index` (its last): it is in
+ * force at once (§4.1).  Checked: it decodes, and it differs from the
+ * configuration before it in one member at most (§4.1, single-server
+ * changes: any majority of the old voters and any of the new overlap). */
+static void conf_push(struct world *w, struct node *nd, uint64_t index,
+		      const struct raft_entry *e, bool check)
+{
+	struct raft_conf rc;
+	struct conf_mark *cm;
+	const struct sim_conf *prev = node_conf(nd);
+	const char *why = raft_conf_decode(e->buf, e->len, &rc);
+	uint32_t d;
+
+	CHECK(w, why == NULL,
+	      "n%u holds configuration entry %llu that does "
+	      "not decode: %s",
+	      nd->id, (unsigned long long)index, why ? why : "");
+	if (why != NULL)
+		return;
+	GROW(nd->confs, nd->cap_confs, nd->n_confs + 1);
+	cm = &nd->confs[nd->n_confs];
+	cm->index = index;
+	sim_conf_from(&cm->conf, &rc);
+	if (check) {
+		d = sim_conf_diff(prev, &cm->conf);
+		CHECK(w, d <= 1,
+		      "n%u's log holds consecutive configurations (entry "
+		      "%llu) that differ in %u members",
+		      nd->id, (unsigned long long)index, d);
+		/* A leader making a PROMOTE learner a voter on its own
+		 * (§4.2.1). */
+		if (d == 1 && raft_role(nd->r) == RAFT_LEADER &&
+		    e->term == raft_term(nd->r)) {
+			uint32_t i;
+			for (i = 0; i < cm->conf.n; i++) {
+				int k = sim_conf_find(prev, cm->conf.id[i]);
+				if (k >= 0 &&
+				    (prev->flags[k] & RAFT_MEMBER_PROMOTE) &&
+				    cm->conf.flags[i] == RAFT_MEMBER_VOTER)
+					w->promotions++;
+			}
+		}
+	}
+	nd->n_confs++;
+}
+
+/* nd's log now ends at nd->n: configurations after it are gone (§4.1:
+ * rolled back with their entries). */
+static void conf_truncate(struct node *nd)
+{
+	while (nd->n_confs > 0 && nd->confs[nd->n_confs - 1].index > nd->n)
+		nd->n_confs--;
+}
+
 static void shadow_append(struct world *w, struct node *nd,
 			  const struct raft_entry *e, struct disk_entry *copy)
 {
@@ -746,6 +952,8 @@ static void shadow_append(struct world *w, struct node *nd,
 	s->chain = chain;
 	s->pid = payload_pid(e->type, e->buf, e->len);
 	log_matching(w, nd->n, e->term, chain, "in-memory", nd->id);
+	if (e->type == RAFT_ENTRY_CONFIG)
+		conf_push(w, nd, nd->n, e, true);
 	copy->term = e->term;
 	copy->type = e->type;
 	copy->len = e->len;
@@ -857,6 +1065,10 @@ static void take_install(struct world *w, struct node *nd,
 			      nd->id, (unsigned long long)i);
 		shadow_fill_committed(w, nd, 1, index);
 		nd->n = index;
+		/* The snapshot's configuration is the one at its index
+		 * (§7); the log's configurations went with the log. */
+		nd->n_confs = 0;
+		sim_conf_from(&nd->conf_base, &s->conf);
 	}
 	nd->first = index + 1;
 	if (s == &nd->disk.snap) {
@@ -923,6 +1135,7 @@ static void take_writes(struct world *w, struct node *nd,
 			      (unsigned long long)i);
 		if (up->truncate_from <= nd->n)
 			nd->n = up->truncate_from - 1;
+		conf_truncate(nd);
 		b->truncate_from = up->truncate_from;
 		b->committed_then = w->n_committed;
 	}
@@ -956,16 +1169,54 @@ static void check_msg(struct world *w, struct node *nd,
 {
 	uint32_t i;
 	uint64_t bytes = 0;
+	const struct sim_conf *conf = node_conf(nd);
+	bool answer = m->type == RAFT_MSG_VOTE_RESP ||
+		      m->type == RAFT_MSG_APPEND_RESP ||
+		      m->type == RAFT_MSG_SNAPSHOT_RESP;
 
+	/* An answer goes back to whoever sent the request, member or not
+	 * (a leader's requests are taken from anyone, thesis §4.1: a new
+	 * server must accept a leader it does not know yet); a request
+	 * goes to a member of the sender's configuration only. */
 	CHECK(w,
-	      m->from == nd->id && m->to >= 1 && m->to <= w->n &&
-		  m->to != nd->id,
-	      "n%u emits a %s from %u to %u", nd->id, msg_name(m->type),
-	      m->from, m->to);
+	      m->from == nd->id && m->to != 0 && m->to != nd->id &&
+		  (answer ? m->to == w->step_from
+			  : m->to <= w->n && sim_conf_has(conf, m->to)),
+	      "n%u emits a %s from %u to %u (%s)", nd->id, msg_name(m->type),
+	      m->from, m->to,
+	      answer ? "not the request's sender"
+		     : "not a member of its configuration");
 	switch (m->type) {
 	case RAFT_MSG_TIMEOUT_NOW:
-		break;
+		/* Thesis §3.10: a leader hands over to a voter. */
+		CHECK(w,
+		      (nd->role == RAFT_LEADER ||
+		       !sim_conf_is_voter(conf, nd->id)) &&
+			  m->term == nd->term && m->term == nd->hs_term,
+		      "n%u (%s, term %llu) sends TimeoutNow for term %llu",
+		      nd->id, raft_role_name(nd->role),
+		      (unsigned long long)nd->term,
+		      (unsigned long long)m->term);
+		CHECK(w, sim_conf_is_voter(conf, m->to),
+		      "n%u sends TimeoutNow to n%u, not a voter", nd->id,
+		      m->to);
+		return;
 	case RAFT_MSG_VOTE:
+		/* Thesis §4.2.1: a learner, or a server outside its
+		 * configuration, never campaigns; votes are asked of
+		 * voters only. */
+		CHECK(
+		    w,
+		    sim_conf_is_voter(conf, nd->id) &&
+			sim_conf_is_voter(conf, m->to),
+		    "n%u (%s in its configuration) asks n%u (%s) for a %svote",
+		    nd->id,
+		    sim_conf_is_voter(conf, nd->id) ? "a voter"
+		    : sim_conf_has(conf, nd->id)    ? "a learner"
+						    : "not a member",
+		    m->to,
+		    sim_conf_is_voter(conf, m->to) ? "a voter" : "no voter",
+		    m->u.vote.prevote ? "pre" : "");
 		if (m->u.vote.prevote) {
 			/* Thesis §9.6: a prevote asks about term + 1 without
 			 * changing the term. */
@@ -1301,6 +1552,67 @@ static void print_trace(struct world *w, struct node *nd, const char *trace)
 	}
 }
 
+/* After nd's update: its core is in the configuration its log says
+ * (§4.1: the latest entry, committed or not); (a) only a voter of its
+ * own configuration campaigns or becomes leader (§4.2.1), and a leader
+ * that is no voter stays one only while that configuration is
+ * uncommitted (§4.2.2); (c) a leader's log holds at most one uncommitted
+ * configuration entry (§4.1: one change at a time). */
+static void membership_checks(struct world *w, struct node *nd, bool was_leader,
+			      uint64_t old_term)
+{
+	const struct sim_conf *conf = node_conf(nd);
+	struct sim_conf core;
+	bool voter = sim_conf_is_voter(conf, nd->id);
+
+	sim_conf_from(&core, raft_conf(nd->r));
+	CHECK(w, sim_conf_diff(&core, conf) == 0,
+	      "n%u's core is in another configuration (%u members) than its "
+	      "log's latest (entry %llu, %u members)",
+	      nd->id, core.n, (unsigned long long)node_conf_index(nd), conf->n);
+	switch (nd->role) {
+	case RAFT_FOLLOWER:
+		return;
+	case RAFT_PRECANDIDATE:
+	case RAFT_CANDIDATE:
+		CHECK(w, voter, "n%u campaigns (%s) as %s of its configuration",
+		      nd->id, raft_role_name(nd->role),
+		      sim_conf_has(conf, nd->id) ? "a learner" : "no member");
+		return;
+	case RAFT_LEADER:
+		break;
+	}
+	if (!was_leader || old_term != nd->term)
+		CHECK(w, voter, "n%u became leader of term %llu as %s", nd->id,
+		      (unsigned long long)nd->term,
+		      sim_conf_has(conf, nd->id) ? "a learner" : "no member");
+	else
+		CHECK(w, voter || node_conf_index(nd) > nd->commit,
+		      "n%u still leads term %llu though the configuration "
+		      "without its vote (entry %llu) is committed (%llu)",
+		      nd->id, (unsigned long long)nd->term,
+		      (unsigned long long)node_conf_index(nd),
+		      (unsigned long long)nd->commit);
+	/* Committed as the world knows it: a new leader learns what is
+	 * committed only once its no-op is, and may hold its predecessor's
+	 * committed configuration and the one after it. */
+	CHECK(w,
+	      nd->n_confs < 2 ||
+		  nd->confs[nd->n_confs - 2].index <= w->n_committed,
+	      "leader n%u holds two uncommitted configurations (%llu, %llu; "
+	      "committed %llu)",
+	      nd->id,
+	      (unsigned long long)(nd->n_confs < 2
+				       ? 0
+				       : nd->confs[nd->n_confs - 2].index),
+	      (unsigned long long)node_conf_index(nd),
+	      (unsigned long long)w->n_committed);
+	if (nd->id == w->xfer_to && nd->term > w->xfer_term) {
+		w->transfers_won++;
+		w->xfer_to = 0;
+	}
+}
+
 /* Takes the update of the event just given to nd and carries it out in
  * raft.h's order, checking it on the way. */
 /* Carrying out an update by the plan the daemon runs too (core/plan.h),
@@ -1400,6 +1712,21 @@ static void sim_write(void *arg, const struct raft_update *up)
 		return;
 	if (up->commit_index > nd->commit) {
 		if (was_leader && role == RAFT_LEADER && old_term == nd->term) {
+			/* Thesis §4.2.1: a leader commits an entry once a
+			 * majority of the VOTERS of its configuration hold it
+			 * (learners are never counted). */
+			const struct sim_conf *c = node_conf(nd);
+			uint64_t ci = up->commit_index;
+			uint32_t v = sim_conf_voters(c), d;
+			if (ci <= w->n_committed &&
+			    nd->log[ci - 1].chain ==
+				w->committed[ci - 1].chain) {
+				d = durable_voters(w, c, ci);
+				CHECK(w, d >= v / 2 + 1,
+				      "leader n%u commits %llu held by %u of "
+				      "its %u voters",
+				      nd->id, (unsigned long long)ci, d, v);
+			}
 			/* §5.4.2 (Figure 8): "Raft never commits log entries
 			 * from previous terms by counting replicas." */
 			w->leader_commits++;
@@ -1415,6 +1742,7 @@ static void sim_write(void *arg, const struct raft_update *up)
 		note_commit(w, nd, nd->commit);
 		resolve_props(w, nd);
 	}
+	membership_checks(w, nd, was_leader, old_term);
 }
 
 static void sim_send(void *arg, const struct raft_msg *m, bool after_writes)
@@ -1605,6 +1933,13 @@ static void node_start(struct world *w, struct node *nd)
 		      (unsigned long long)d->snap.index,
 		      (unsigned long long)d->snap.term, raft_strerror(rv));
 	}
+	/* The configuration before the log's: the snapshot's, else the
+	 * bootstrap one; then the stored log's after the snapshot. */
+	if (nd->disk.snap.index != 0)
+		sim_conf_from(&nd->conf_base, &nd->disk.snap.conf);
+	else
+		bootstrap_conf(w, &nd->conf_base);
+	nd->n_confs = 0;
 	/* The shadow holds the whole history: compacted entries as the
 	 * disk remembers them (the committed ones), then the stored log. */
 	nd->n = 0;
@@ -1621,6 +1956,12 @@ static void node_start(struct world *w, struct node *nd)
 			continue;
 		}
 		s->pid = payload_pid(e->type, e->buf, e->len);
+		if (e->type == RAFT_ENTRY_CONFIG &&
+		    i + 1 > nd->disk.snap.index) {
+			struct raft_entry re = {e->term, e->type, e->len,
+						e->buf};
+			conf_push(w, nd, i + 1, &re, false);
+		}
 		rv = raft_load_entry(nd->r, e->term, e->type, e->buf, e->len);
 		CHECK(w, rv == 0, "raft_load_entry(n%u, %llu): %s", nd->id,
 		      (unsigned long long)(i + 1), raft_strerror(rv));
@@ -1852,9 +2193,12 @@ static void deliver(struct world *w, struct flight *f)
 		f->m.u.snapshot.conf = &f->snap.conf;
 	}
 	rv = raft_recv(to->r, node_now(w, to), &f->m);
-	CHECK(w, rv == 0, "raft_recv(n%u, %s from n%u): %s", to->id,
-	      msg_name(f->m.type), f->m.from, raft_strerror(rv));
+	CHECK(w, rv == 0 || !sim_conf_has(node_conf(to), f->m.from),
+	      "raft_recv(n%u, %s from n%u): %s", to->id, msg_name(f->m.type),
+	      f->m.from, raft_strerror(rv));
+	w->step_from = f->m.from;
 	node_process(w, to);
+	w->step_from = 0;
 	memset(&to->recv_snap, 0, sizeof(to->recv_snap));
 }
 
@@ -2015,7 +2359,9 @@ int world_inject(struct world *w, uint32_t to, const struct raft_msg *m0)
 	}
 	rv = raft_recv(nd->r, node_now(w, nd), m);
 	vlog(w, to, "FORGED message %s", rv == 0 ? "taken" : raft_strerror(rv));
+	w->step_from = m->from;
 	node_process(w, nd);
+	w->step_from = 0;
 	memset(&nd->recv_snap, 0, sizeof(nd->recv_snap));
 	step_checks(w);
 	return rv;
@@ -2156,6 +2502,14 @@ int world_propose(struct world *w, uint32_t id, uint64_t *pid)
 		vlog(w, id, "propose #%llu at (%llu, %llu)",
 		     (unsigned long long)p, (unsigned long long)index,
 		     (unsigned long long)term);
+	} else if (rv == RAFT_EBUSY) {
+		/* Thesis §3.10: no proposals during a transfer. */
+		CHECK(w,
+		      nd->role == RAFT_LEADER &&
+			  raft_transfer_target(nd->r) != 0,
+		      "raft_propose(n%u, %s) busy with no transfer under way",
+		      id, raft_role_name(nd->role));
+		w->busy++;
 	} else {
 		CHECK(w, rv == RAFT_ENOTLEADER && nd->role != RAFT_LEADER,
 		      "raft_propose(n%u, %s): %s", id, raft_role_name(nd->role),
@@ -2206,6 +2560,109 @@ int world_read(struct world *w, uint32_t id, uint64_t *rid)
 		     (unsigned long long)q->rid, (unsigned long long)q->need);
 		if (rid)
 			*rid = q->rid;
+	}
+	node_process(w, nd);
+	return rv;
+}
+
+int world_set_member(struct world *w, uint32_t leader, uint32_t id,
+		     uint8_t flags, bool remove, uint64_t *index)
+{
+	struct node *nd = &w->nodes[leader];
+	static struct raft_conf to; /* 8 KiB: not on the stack */
+	uint64_t idx = 0, term = 0, old_n;
+	uint32_t i, k;
+	bool uncommitted, busy_ok;
+	int rv;
+
+	if (leader < 1 || leader > w->n || !nd->up ||
+	    nd->paused_until > w->now || w->failed)
+		return RAFT_ESHUTDOWN;
+	to = *raft_conf(nd->r);
+	for (k = 0; k < to.n && to.m[k].id != id; k++)
+		;
+	if (remove) {
+		if (k < to.n) {
+			for (i = k; i + 1 < to.n; i++)
+				to.m[i] = to.m[i + 1];
+			to.n--;
+		}
+	} else if (k < to.n) {
+		to.m[k].flags = flags;
+	} else if (to.n < RAFT_MAX_NODES) {
+		memset(&to.m[to.n], 0, sizeof(to.m[to.n]));
+		to.m[to.n].id = id;
+		to.m[to.n].flags = flags;
+		to.n++;
+		raft_conf_sort(&to);
+	}
+	/* raft.h: busy while the latest configuration is uncommitted,
+	 * before the leader committed an entry of its term, or during a
+	 * transfer. */
+	uncommitted = node_conf_index(nd) > nd->commit;
+	busy_ok = uncommitted || !nd->r->commit_in_term ||
+		  raft_transfer_target(nd->r) != 0;
+	old_n = nd->n;
+	rv = raft_propose_conf(nd->r, node_now(w, nd), &to, &idx, &term);
+	vlog(w, leader, "propose configuration: n%u %s: %s", id,
+	     remove			   ? "removed"
+	     : flags & RAFT_MEMBER_VOTER   ? "voter"
+	     : flags & RAFT_MEMBER_PROMOTE ? "learner to promote"
+					   : "learner",
+	     raft_strerror(rv));
+	switch (rv) {
+	case RAFT_OK:
+		CHECK(w,
+		      nd->role == RAFT_LEADER && !busy_ok && idx == old_n + 1 &&
+			  term == nd->term,
+		      "raft_propose_conf(n%u) took a change at (%llu, %llu) "
+		      "(%s, %s uncommitted configuration, commit in term "
+		      "%d, transfer to %u)",
+		      leader, (unsigned long long)idx, (unsigned long long)term,
+		      raft_role_name(nd->role), uncommitted ? "an" : "no",
+		      (int)nd->r->commit_in_term, raft_transfer_target(nd->r));
+		w->conf_proposed++;
+		break;
+	case RAFT_EBUSY:
+		CHECK(w, nd->role == RAFT_LEADER && busy_ok,
+		      "raft_propose_conf(n%u) busy with the configuration "
+		      "committed, an entry of its term committed and no "
+		      "transfer",
+		      leader);
+		w->busy++;
+		break;
+	case RAFT_ENOTLEADER:
+		CHECK(w, nd->role != RAFT_LEADER,
+		      "raft_propose_conf(n%u, leader): not leader", leader);
+		break;
+	default:
+		break; /* the scenario judges EINVAL and ENOCHANGE */
+	}
+	node_process(w, nd);
+	if (rv == RAFT_OK)
+		CHECK(w, nd->n >= idx && node_conf_index(nd) >= idx,
+		      "n%u did not append its configuration at %llu", leader,
+		      (unsigned long long)idx);
+	if (index)
+		*index = idx;
+	return rv;
+}
+
+int world_transfer(struct world *w, uint32_t leader, uint32_t to)
+{
+	struct node *nd = &w->nodes[leader];
+	int rv;
+
+	if (leader < 1 || leader > w->n || !nd->up ||
+	    nd->paused_until > w->now || w->failed)
+		return RAFT_ESHUTDOWN;
+	rv = raft_transfer(nd->r, node_now(w, nd), to);
+	vlog(w, leader, "transfer leadership to n%u: %s", to,
+	     raft_strerror(rv));
+	if (rv == RAFT_OK) {
+		w->transfers++;
+		w->xfer_to = raft_transfer_target(nd->r);
+		w->xfer_term = nd->term;
 	}
 	node_process(w, nd);
 	return rv;
@@ -2438,6 +2895,9 @@ void world_final_check(struct world *w)
 	world_deep_check(w);
 	for (k = 1; k <= w->n; k++) {
 		struct node *nd = &w->nodes[k];
+		/* Servers outside the configuration need not follow. */
+		if (!(world_members(w) & (1u << k)))
+			continue;
 		CHECK(w, nd->up && nd->applied == w->n_committed,
 		      "n%u applied %llu of %llu committed entries", k,
 		      (unsigned long long)nd->applied,
@@ -2495,7 +2955,8 @@ void world_final_check(struct world *w)
  * the leader holds, which the leader has committed. */
 static bool pred_converged(struct world *w, void *arg)
 {
-	uint32_t id = world_settled_leader(w, w->all), i;
+	uint32_t mask = world_members(w);
+	uint32_t id = world_settled_leader(w, mask), i;
 	const struct node *l = &w->nodes[id];
 
 	(void)arg;
@@ -2503,12 +2964,22 @@ static bool pred_converged(struct world *w, void *arg)
 		return false;
 	for (i = 1; i <= w->n; i++) {
 		const struct node *nd = &w->nodes[i];
+		if (!(mask & (1u << i)))
+			continue;
 		if (!nd->up || nd->term != l->term ||
 		    nd->applied != l->commit || nd->n != l->n ||
 		    nd->disk.head != NULL)
 			return false;
 	}
 	return true;
+}
+
+/* A leader every member of the committed configuration follows (the
+ * configuration may change meanwhile: a removal commits). */
+static bool pred_members_settled(struct world *w, void *arg)
+{
+	(void)arg;
+	return world_settled_leader(w, world_members(w)) != 0;
 }
 
 /* The barrier is resolved, or orphaned: its proposer no longer leads the
@@ -2545,7 +3016,10 @@ bool world_settle(struct world *w, uint64_t max_ms)
 				   (unsigned long long)max_ms);
 			return false;
 		}
-		l = world_wait_leader(w, w->all, deadline - w->now);
+		l = 0;
+		if (world_run_until(w, deadline - w->now, pred_members_settled,
+				    NULL))
+			l = world_settled_leader(w, world_members(w));
 		if (l == 0)
 			continue;
 		if (world_propose(w, l, &pid) != 0) {
@@ -2581,6 +3055,12 @@ void world_add_totals(struct world_totals *t, const struct world *w)
 	t->snap_resets += w->snap_resets;
 	t->snap_transfers += w->snap_transfers;
 	t->snap_notices += w->snap_notices;
+	t->conf_proposed += w->conf_proposed;
+	t->conf_committed += w->conf_committed;
+	t->promotions += w->promotions;
+	t->transfers += w->transfers;
+	t->transfers_won += w->transfers_won;
+	t->busy += w->busy;
 	if (w->failed)
 		t->failures++;
 }
@@ -2621,11 +3101,14 @@ int world_init(struct world *w, const struct world_opts *o)
 	    o->payload_min < 8 || o->payload_max > 4096 ||
 	    o->payload_max < o->payload_min)
 		return -1;
+	if (o->n_voters > o->n_nodes)
+		return -1;
 	w->o = *o;
 	w->n = o->n_nodes;
 	rng_seed(&w->rng, o->seed * 0x2545F4914F6CDD1DULL + 1);
-	w->cfg.n_nodes = w->n;
-	for (i = 0; i < w->n; i++)
+	/* The bootstrap configuration; nodes after it wait to be added. */
+	w->cfg.n_nodes = o->n_voters ? o->n_voters : w->n;
+	for (i = 0; i < w->cfg.n_nodes; i++)
 		w->cfg.nodes[i] = i + 1;
 	w->cfg.election_min_ms = o->election_min_ms;
 	w->cfg.election_max_ms = o->election_max_ms;
@@ -2637,6 +3120,7 @@ int world_init(struct world *w, const struct world_opts *o)
 	w->cfg.prevote = o->prevote;
 	w->cfg.check_quorum = o->check_quorum;
 	w->last_step_at = WORLD_NONE;
+	bootstrap_conf(w, &w->conf);
 	for (i = 1; i <= w->n; i++) {
 		w->all |= 1u << i;
 		w->nodes[i].id = i;
@@ -2682,6 +3166,7 @@ void world_free(struct world *w)
 		free(nd->log);
 		free(nd->props);
 		free(nd->reads);
+		free(nd->confs);
 	}
 	for (i = 0; i < w->n_heap; i++) {
 		raft_msg_free(&w->heap[i]->m);

@@ -104,6 +104,20 @@ struct shadow_entry {
 	uint8_t type;
 };
 
+/* A configuration as the harness keeps it (thesis chapter 4): members'
+ * ids and flags (the simulation's addresses are all empty). */
+struct sim_conf {
+	uint32_t n;
+	uint32_t id[RAFT_MAX_NODES];
+	uint8_t flags[RAFT_MAX_NODES];
+};
+
+/* A configuration entry of a log and the configuration it holds. */
+struct conf_mark {
+	uint64_t index;
+	struct sim_conf conf;
+};
+
 /* A message waiting for this node's disk before it may leave. */
 struct held_msg {
 	struct held_msg *next;
@@ -153,6 +167,17 @@ struct node {
 	struct held_msg *held_head;
 	struct held_msg *held_tail;
 	struct disk disk;
+
+	/* Membership (thesis chapter 4), as the updates described the log:
+	 * the configuration in force before the log's first configuration
+	 * entry (the bootstrap one, or an installed snapshot's), then every
+	 * configuration entry of the shadow log, oldest first.  The latest
+	 * is the one in force (§4.1: on append, committed or not; rolled
+	 * back when its entry is truncated). */
+	struct sim_conf conf_base;
+	struct conf_mark *confs;
+	size_t n_confs;
+	size_t cap_confs;
 
 	/* Proposals made here not yet known committed or lost (ids). */
 	uint64_t *props;
@@ -234,6 +259,10 @@ struct world_opts {
 	const char *name; /* for failure messages */
 	uint64_t seed;
 	uint32_t n_nodes; /* 1..WORLD_MAX_NODES */
+	/* The bootstrap configuration: nodes 1..n_voters, all voters; the
+	 * others start outside it and wait to be added (raft_config.nodes
+	 * without themselves).  0: every node. */
+	uint32_t n_voters;
 	/* Core settings; the world fills in id, nodes and seed. */
 	uint32_t election_min_ms;
 	uint32_t election_max_ms;
@@ -307,6 +336,26 @@ struct world {
 	uint64_t same_time_steps;
 	uint64_t last_step_at;
 	uint64_t steps_since_deep;
+	/* Membership: configurations proposed (raft_propose_conf accepted),
+	 * configuration entries committed (the world's committed sequence),
+	 * learners promoted by their leader, transfers started, leaders
+	 * elected in a transfer's target, and RAFT_EBUSY refusals seen. */
+	uint64_t conf_proposed;
+	uint64_t conf_committed;
+	uint64_t promotions;
+	uint64_t transfers;
+	uint64_t transfers_won;
+	uint64_t busy;
+	/* The transfer under way (world_transfer): its target and the term
+	 * it was started in (0: none). */
+	uint32_t xfer_to;
+	uint64_t xfer_term;
+	/* The configuration at the highest committed index (the bootstrap
+	 * one until a configuration entry commits). */
+	struct sim_conf conf;
+	/* The sender of the message being handled in this step (0: the step
+	 * is no delivery): answers go back to it, member or not. */
+	uint32_t step_from;
 
 	/* History for the invariants. */
 	uint32_t *term_leader; /* [term] = the leader of that term, 0 none */
@@ -353,6 +402,13 @@ struct world_totals {
 	uint64_t snap_resets;
 	uint64_t snap_transfers;
 	uint64_t snap_notices;
+	/* Membership (world.h, struct world). */
+	uint64_t conf_proposed;
+	uint64_t conf_committed;
+	uint64_t promotions;
+	uint64_t transfers;
+	uint64_t transfers_won;
+	uint64_t busy;
 };
 
 /* Adds w's counters (and its failure, if any) to *t. */
@@ -393,6 +449,26 @@ bool world_wait_prop(struct world *w, uint64_t pid, uint64_t max_ms);
 int world_read(struct world *w, uint32_t id, uint64_t *rid);
 bool world_wait_applied(struct world *w, uint32_t mask, uint64_t index,
 			uint64_t max_ms);
+
+/* Membership (thesis chapter 4).  world_set_member asks leader `leader`
+ * (raft_propose_conf) for its configuration with member `id` given
+ * `flags` (RAFT_MEMBER_*: 0 a learner, RAFT_MEMBER_PROMOTE a learner to
+ * promote once caught up, RAFT_MEMBER_VOTER a voter; added if absent), or
+ * removed when `remove`.  Returns the core's code (checked: RAFT_EBUSY
+ * only while a change is uncommitted, before the leader committed in its
+ * term, or during a transfer); on success *index names the entry.
+ * world_transfer calls raft_transfer(leader, to). */
+int world_set_member(struct world *w, uint32_t leader, uint32_t id,
+		     uint8_t flags, bool remove, uint64_t *index);
+int world_transfer(struct world *w, uint32_t leader, uint32_t to);
+/* The members (mask) of w->conf, the committed configuration, and its
+ * voters. */
+uint32_t world_members(const struct world *w);
+uint32_t world_voters(const struct world *w);
+/* The configuration in force on node id (its latest in the log). */
+const struct sim_conf *world_node_conf(const struct world *w, uint32_t id);
+bool sim_conf_is_voter(const struct sim_conf *c, uint32_t id);
+bool sim_conf_has(const struct sim_conf *c, uint32_t id);
 
 /* Faults. */
 void world_isolate(struct world *w, uint32_t id, bool isolated);
