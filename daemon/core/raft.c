@@ -238,8 +238,10 @@ void raft_conf_sort(struct raft_conf *c)
 
 static const char *address_check(const char *a)
 {
-	size_t i, len = strnlen(a, RAFT_ADDRESS_MAX + 1);
+	size_t i, len = 0;
 
+	while (len <= RAFT_ADDRESS_MAX && a[len] != '\0')
+		len++;
 	if (len > RAFT_ADDRESS_MAX)
 		return "address too long";
 	for (i = 0; i < len; i++)
@@ -343,7 +345,7 @@ const char *raft_conf_decode(const uint8_t *buf, size_t len,
 				return "configuration entry truncated";
 			memcpy(a[k], buf + off, alen);
 			a[k][alen] = '\0';
-			if (memchr(buf + off, '\0', alen) != NULL)
+			if (strlen(a[k]) != alen)
 				return "NUL in an address";
 			off += alen;
 		}
@@ -844,9 +846,26 @@ static void become_candidate(struct raft *r, bool transfer)
 	send_votes(r, false, transfer);
 }
 
+/* Whether this node may campaign: a voter of its configuration, or of the
+ * committed one before it while its latest is not committed (a leader
+ * cut off right after appending its own removal must be able to come
+ * back and finish it, thesis §4.2.2: the others may not have the entry,
+ * and may need its vote or its log). */
+static bool may_campaign(const struct raft *r)
+{
+	struct raft_conf c;
+
+	if (self_voter(r))
+		return true;
+	if (r->conf_index <= r->commit_index || r->commit_index < r->log.offset)
+		return false;
+	conf_at(r, r->commit_index, &c);
+	return raft_conf_is_voter(&c, r->cfg.id);
+}
+
 static void start_election(struct raft *r)
 {
-	if (!self_voter(r)) {
+	if (!may_campaign(r)) {
 		/* Thesis §4.2.1: a learner, a removed server or a new one
 		 * not yet added never campaigns. */
 		reset_election_timer(r);
@@ -2025,17 +2044,20 @@ static const char *msg_refusal(const struct raft *r, const struct raft_msg *m)
 	 * changes nothing), not dropped after. */
 	if (m->type == RAFT_MSG_SNAPSHOT && m->u.snapshot.conf == NULL)
 		return "InstallSnapshot without its configuration";
-	/* A leader's requests are taken from any peer (thesis §4.1:
-	 * "servers process incoming RPC requests without consulting their
-	 * current configurations"): a new member, or one whose log lags,
-	 * must accept a leader its configuration does not list yet.  Votes
-	 * are asked of and given to members only: a server removed from
-	 * the configuration (or never in it) cannot disrupt the cluster by
-	 * campaigning (§4.2.3).  Answers come only from members we asked. */
-	if (m->type != RAFT_MSG_APPEND && m->type != RAFT_MSG_SNAPSHOT &&
-	    m->type != RAFT_MSG_TIMEOUT_NOW &&
+	/* Requests are taken from any peer (thesis §4.1: "servers process
+	 * incoming RPC requests without consulting their current
+	 * configurations"): a new member, or one whose log lags, must
+	 * accept a leader its configuration does not list yet, and grant a
+	 * vote to a candidate it does not know is a voter (the only one
+	 * with the whole log may be such a one).  A removed server cannot
+	 * disrupt the cluster by campaigning: voters that hear from a
+	 * leader ignore it (§4.2.3, the lease in recv_vote), and PreVote
+	 * keeps it from raising terms.  Answers come only from members we
+	 * asked. */
+	if ((m->type == RAFT_MSG_VOTE_RESP || m->type == RAFT_MSG_APPEND_RESP ||
+	     m->type == RAFT_MSG_SNAPSHOT_RESP) &&
 	    progress_of((struct raft *)r, m->from) == NULL)
-		return "not from a member";
+		return "an answer from a non-member";
 	if (m->term > r->term + RAFT_MAX_TERM_JUMP)
 		return "term jumps too far ahead";
 	return NULL;

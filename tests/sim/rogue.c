@@ -460,6 +460,13 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 			m.from = UINT32_MAX;
 			break;
 		}
+		/* A vote request from a non-member is taken too (thesis
+		 * §4.1: the candidate may be a voter the target does not
+		 * know of yet) and judged as any vote request, whose outcome
+		 * (granted, refused, or ignored under the lease) the other
+		 * kinds cover; here the sender is made no peer at all. */
+		if (m.from > w->n && m.type == RAFT_MSG_VOTE)
+			m.from = 0;
 		if (m.from > w->n && leader_request(&m)) {
 			/* A leader's request from a non-member is taken
 			 * (thesis §4.1), and then judged as any claim to lead:

@@ -252,6 +252,18 @@ static const struct sim_conf *node_conf_at(const struct node *nd,
 	return &nd->conf_base;
 }
 
+/* Whether nd may campaign (the core's may_campaign): a voter of its
+ * configuration, or, while that one is uncommitted, of the committed one
+ * before it (thesis §4.2.2: a leader cut off after appending its own
+ * removal must be able to finish it). */
+static bool node_may_campaign(const struct node *nd)
+{
+	if (sim_conf_is_voter(node_conf(nd), nd->id))
+		return true;
+	return node_conf_index(nd) > nd->commit &&
+	       sim_conf_is_voter(node_conf_at(nd, nd->commit), nd->id);
+}
+
 const struct sim_conf *world_node_conf(const struct world *w, uint32_t id)
 {
 	return node_conf(&w->nodes[id]);
@@ -1206,9 +1218,7 @@ static void check_msg(struct world *w, struct node *nd,
 		 * configuration, never campaigns; votes are asked of
 		 * voters only. */
 		CHECK(
-		    w,
-		    sim_conf_is_voter(conf, nd->id) &&
-			sim_conf_is_voter(conf, m->to),
+		    w, node_may_campaign(nd) && sim_conf_is_voter(conf, m->to),
 		    "n%u (%s in its configuration) asks n%u (%s) for a %svote",
 		    nd->id,
 		    sim_conf_is_voter(conf, nd->id) ? "a voter"
@@ -1575,15 +1585,17 @@ static void membership_checks(struct world *w, struct node *nd, bool was_leader,
 		return;
 	case RAFT_PRECANDIDATE:
 	case RAFT_CANDIDATE:
-		CHECK(w, voter, "n%u campaigns (%s) as %s of its configuration",
-		      nd->id, raft_role_name(nd->role),
+		CHECK(w, node_may_campaign(nd),
+		      "n%u campaigns (%s) as %s of its configuration", nd->id,
+		      raft_role_name(nd->role),
 		      sim_conf_has(conf, nd->id) ? "a learner" : "no member");
 		return;
 	case RAFT_LEADER:
 		break;
 	}
 	if (!was_leader || old_term != nd->term)
-		CHECK(w, voter, "n%u became leader of term %llu as %s", nd->id,
+		CHECK(w, node_may_campaign(nd),
+		      "n%u became leader of term %llu as %s", nd->id,
 		      (unsigned long long)nd->term,
 		      sim_conf_has(conf, nd->id) ? "a learner" : "no member");
 	else
