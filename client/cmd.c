@@ -1982,23 +1982,30 @@ static int member_is_voter(struct cmd_ctx *ctx, int64_t id)
 static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const char synopsis[] =
-	    "member list | member add ID HOST:PORT [--voter-now] | "
-	    "member remove ID";
+	    "member list | member add ID HOST:PORT [--voter-now] "
+	    "[--peer HOST:PORT] | member remove ID";
 	struct cmd_args a;
 	struct rpc_error err = {0};
 	xmlrpc_value *params = NULL, *res = NULL;
 	bool voter_now = false;
+	const char *peer = NULL;
 	uint64_t wait_until;
 	char *end;
 	long id = 0;
 	int rv, i, k;
 
-	/* --voter-now is this command's alone: take it out first. */
+	/* --voter-now and --peer are this command's alone: take them out
+	 * first. */
 	for (i = k = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--voter-now") == 0)
+		if (strcmp(argv[i], "--voter-now") == 0) {
 			voter_now = true;
-		else
+		} else if (strcmp(argv[i], "--peer") == 0) {
+			if (i + 1 == argc)
+				return usage_error("member", synopsis);
+			peer = argv[++i];
+		} else {
 			argv[k++] = argv[i];
+		}
 	}
 	argc = k;
 	if (parse_args(ctx, "member", argc, argv, 0, &a) < 0)
@@ -2018,7 +2025,8 @@ static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (!((strcmp(a.pos[0], "add") == 0 && a.n == 3) ||
-	      (strcmp(a.pos[0], "remove") == 0 && a.n == 2 && !voter_now))) {
+	      (strcmp(a.pos[0], "remove") == 0 && a.n == 2 && !voter_now &&
+	       peer == NULL))) {
 		rv = usage_error("member", synopsis);
 		goto out;
 	}
@@ -2033,8 +2041,8 @@ static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
 	if (rv != CMD_EXIT_OK)
 		goto out;
 	if (a.pos[0][0] == 'a')
-		params =
-		    build("(isb)", (int)id, a.pos[2], (xmlrpc_bool)voter_now);
+		params = build("(isbs)", (int)id, a.pos[2],
+			       (xmlrpc_bool)voter_now, peer ? peer : "");
 	else
 		params = build("(i)", (int)id);
 	rv = rpc_call_leader(ctx->rpc,
@@ -2227,7 +2235,7 @@ void cmd_usage(FILE *out)
 	      "data/n1 data/n2\n"
 	      "  member list                   the configuration: ID ADDRESS "
 	      "voter|learner [leader]\n"
-	      "  member add ID HOST:PORT [--voter-now]\n"
+	      "  member add ID HOST:PORT [--voter-now] [--peer HOST:PORT]\n"
 	      "                                add a node (started with "
 	      "raftd --join HOST:PORT)\n"
 	      "                                as a learner; waits until "

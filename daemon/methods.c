@@ -1046,11 +1046,12 @@ static int member_id(xmlrpc_env *env, xmlrpc_value *params, int i, uint32_t *id)
 	return 0;
 }
 
-/* addMember(id, address[, voterNow]) -> true once the change is applied
- * here (leader only).  A new member joins as a learner and the leader
- * makes it a voter once it has caught up (thesis §4.2.1), unless
- * voterNow.  Its peer address is its port + 1000 (as in the config
- * file).  Blocks this server thread until then (an operator's call). */
+/* addMember(id, address[, voterNow[, peerAddress]]) -> true once the
+ * change is applied here (leader only).  A new member joins as a learner
+ * and the leader makes it a voter once it has caught up (thesis §4.2.1),
+ * unless voterNow.  Its peer address is peerAddress, else its port + 1000
+ * (as in the config file).  Blocks this server thread until then (an
+ * operator's call). */
 static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
 {
 	const struct methods_ctx *ctx = arg;
@@ -1058,14 +1059,15 @@ static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
 	struct config_node cn;
 	xmlrpc_value *v = NULL;
 	xmlrpc_env env;
-	char addr[CONFIG_ADDRESS_MAX] = "", err[512];
-	char *s = NULL;
+	char addr[CONFIG_ADDRESS_MAX] = "", paddr[CONFIG_ADDRESS_MAX] = "";
+	char err[512];
+	char *s = NULL, *ps = NULL;
 	size_t len = 0;
 	enum node_status st;
 	int n;
 
 	xmlrpc_env_init(&env);
-	n = param_count(&env, params, 2, 3, "addMember");
+	n = param_count(&env, params, 2, 4, "addMember");
 	if (n < 0 || member_id(&env, params, 0, &ch.id) != 0 ||
 	    param_string(&env, params, 1, "address", CONFIG_ADDRESS_MAX - 1, &s,
 			 &len) != 0)
@@ -1075,7 +1077,19 @@ static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
 		goto fault;
 	}
 	memcpy(addr, s, len);
-	if (n == 3) {
+	if (n == 4) {
+		size_t plen = 0;
+		if (param_string(&env, params, 3, "peerAddress",
+				 CONFIG_ADDRESS_MAX - 1, &ps, &plen) != 0)
+			goto fault;
+		if (memchr(ps, '\0', plen) != NULL) {
+			param_fault(&env, "peerAddress not text");
+			goto fault;
+		}
+		memcpy(paddr, ps, plen);
+		ch.peer_given = plen > 0;
+	}
+	if (n >= 3) {
 		xmlrpc_bool b = 0;
 		xmlrpc_array_read_item(&env, params, 2, &v);
 		if (!env.fault_occurred &&
@@ -1087,7 +1101,7 @@ static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
 			goto fault;
 		ch.voter_now = b != 0;
 	}
-	if (config_node_make(ch.id, addr, NULL, &cn, err, sizeof(err)) != 0) {
+	if (config_node_make(ch.id, addr, paddr, &cn, err, sizeof(err)) != 0) {
 		param_fault(&env, "%s", err);
 		goto fault;
 	}
@@ -1105,6 +1119,7 @@ out:
 	if (v)
 		xmlrpc_DECREF(v);
 	free(s);
+	free(ps);
 	xmlrpc_env_clean(&env);
 }
 
@@ -1203,7 +1218,8 @@ const struct method_def methods_client[] = {
      "members() -> [{id, address, peerAddress, voter, promote, leader, "
      "match}]"},
     {"addMember", meth_add_member, NULL,
-     "addMember(id, address[, voterNow]) -> true once applied"},
+     "addMember(id, address[, voterNow[, peerAddress]]) -> true once "
+     "applied"},
     {"removeMember", meth_remove_member, NULL,
      "removeMember(id) -> true once applied"},
     {"transferLeader", meth_transfer, NULL,

@@ -173,6 +173,9 @@ struct node_member_change {
 	uint32_t id;
 	const char *address;	  /* ADD: host:port of its client API */
 	const char *peer_address; /* ADD: host:port of its peer listener */
+	bool peer_given;	  /* ADD: the caller named it (else port +
+				   * 1000, or the config file's for a node
+				   * of its list at the same address) */
 	bool voter_now;		  /* ADD: a voter at once, not a learner */
 };
 /* Proposes the change (leader only) and waits until it is applied here, or

@@ -214,6 +214,18 @@ static int change_event(struct node *n, struct step *s, void *arg)
 		snprintf(m->address, sizeof(m->address), "%s", ch->address);
 		snprintf(m->peer_address, sizeof(m->peer_address), "%s",
 			 ch->peer_address);
+		/* A node of the bootstrap list coming back (removed, its
+		 * disk replaced, added again) at the same address keeps the
+		 * peer address the config file gives it. */
+		{
+			const struct config_node *cn =
+			    config_node_by_id(n->cfg, ch->id);
+			if (cn != NULL && !ch->peer_given &&
+			    strcmp(cn->address, ch->address) == 0)
+				snprintf(m->peer_address,
+					 sizeof(m->peer_address), "%s",
+					 cn->peer_address);
+		}
 		raft_conf_sort(&c);
 		break;
 	case NODE_MEMBER_REMOVE:

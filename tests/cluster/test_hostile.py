@@ -138,8 +138,9 @@ def main(ck):
     # Framing lies: a count larger than the frame, a length past its end.
     frame = bytearray(peerwire.pack_append(lead, f1, term, last, last_term,
                                            0, 1, [(term, 1, cmd)]))
-    for what, off, val in (("an entry count of 2^32-1", 52, b"\xff" * 4),
-                           ("an entry length past the end", 65,
+    for what, off, val in (("an entry count of 2^32-1", peerwire.HEADER + 32,
+                            b"\xff" * 4),
+                           ("an entry length past the end", peerwire.HEADER + 45,
                             b"\x00\x00\x10\x00")):
         f = bytearray(frame)
         f[off:off + 4] = val

@@ -59,6 +59,20 @@ def file_size(p):
         return 0
 
 
+def wipe_and_readd(c, f):
+    """Replaces node f's disk the way docs/OPERATIONS.md says: remove it
+    from the configuration, wipe its data dir, start it empty and add it
+    back (a wiped node that just came back would be refused: its
+    incarnation changed, daemon/ident.h)."""
+    c.kill9(f)
+    c.call_with_retry("removeMember", f, timeout=20,
+                      start=[n for n in c.ids() if n != f][0])
+    shutil.rmtree(c.data_dir(f))
+    c.start(f)
+    c.call_with_retry("addMember", f, c.address(f), timeout=30,
+                      start=[n for n in c.ids() if n != f][0])
+
+
 def main(ck):
     c = Cluster(3, name="snapshot",
                 extra={"snapshot_entries": EVERY,
@@ -142,10 +156,8 @@ def main(ck):
     f = [n for n in c.ids() if n != lead][0]
     sent0 = c.status(lead)["snapshotsSent"]
     log0 = len(c.log_text(lead))
-    c.kill9(f)
-    shutil.rmtree(c.data_dir(f))
+    wipe_and_readd(c, f)
     want.update(put_many(c, 2 * EVERY, 9000))
-    c.start(f)
     commit = c.status(lead)["commitIndex"]
     wait_for(lambda: applied_everywhere(c, [f], commit), 30,
              "the wiped node %d to catch up" % f)
@@ -295,10 +307,8 @@ def main(ck):
                  nid)
     lead, _ = c.stable_leader()
     f = [n for n in c.ids() if n != lead][0]
-    c.kill9(f)
-    shutil.rmtree(c.data_dir(f))
     logs0 = {nid: len(c.log_text(nid)) for nid in c.ids()}
-    c.start(f)
+    wipe_and_readd(c, f)
     lead, _ = c.stable_leader()
     commit = c.status(lead)["commitIndex"]
     wait_for(lambda: applied_everywhere(c, [f], commit), 60,
