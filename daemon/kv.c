@@ -592,7 +592,8 @@ static int log_copy_fn(void *arg, const struct node_log_entry *e)
 }
 
 /* What showLog shows of one entry: the tid and data of an addEntry, a
- * readable line for another command, "(no-op)" for a leader's no-op. */
+ * readable line for another command, "(no-op)" for a leader's no-op,
+ * "(configuration: 1 2 3 4(learner))" for a configuration. */
 static void render_entry(struct kv_page *out, const struct log_raw *r)
 {
 	char line[COMMAND_FORMAT_SIZE];
@@ -604,6 +605,28 @@ static void render_entry(struct kv_page *out, const struct log_raw *r)
 
 	if (r->type == RAFT_ENTRY_NOOP) {
 		snprintf(line, sizeof(line), "(no-op)");
+		dlen = strlen(line);
+	} else if (r->type == RAFT_ENTRY_CONFIG) {
+		struct raft_conf conf;
+		size_t off;
+		uint32_t i;
+		if (raft_conf_decode((const uint8_t *)r->data, r->len,
+				     &conf) != NULL) {
+			snprintf(line, sizeof(line), "(configuration: bad)");
+		} else {
+			off = (size_t)snprintf(line, sizeof(line),
+					       "(configuration:");
+			for (i = 0; i < conf.n && off < sizeof(line); i++)
+				off += (size_t)snprintf(
+				    line + off, sizeof(line) - off, " %u%s",
+				    conf.m[i].id,
+				    conf.m[i].flags & RAFT_MEMBER_VOTER ? ""
+				    : conf.m[i].flags & RAFT_MEMBER_PROMOTE
+					? "(learner, to promote)"
+					: "(learner)");
+			if (off < sizeof(line))
+				snprintf(line + off, sizeof(line) - off, ")");
+		}
 		dlen = strlen(line);
 	} else if (command_decode(r->data, r->len, &c) == 0) {
 		decoded = true;
