@@ -8,124 +8,17 @@
 # dir, a --join id of the bootstrap list), and every acknowledged write
 # read back at the end.
 import os
-import random
-import re
 import signal
-import socket
 import statistics
 import sys
-import threading
 import time
-import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
 import raftdtest as rt  # noqa: E402
 from raftdtest import Cluster, api  # noqa: E402
-
-OP_DEADLINE = 10.0   # a write not acknowledged within this is a failure
-HINT = re.compile(r"leader=(\d+)@(\S+)")
-
-
-def port_pair_free(p):
-    for port in (p, p + 1000):
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
-
-def new_ports(n):
-    out = []
-    for _ in range(200):
-        if len(out) == n:
-            break
-        p = random.randint(20000, 39000)
-        if port_pair_free(p) and p not in out:
-            out.append(p)
-    return out
-
-
-class Writer:
-    """Continuous puts, each retried (same tid) across leader changes by
-    following hints, until acknowledged or OP_DEADLINE: a put that runs
-    out of time is a failed client call."""
-
-    def __init__(self, addresses):
-        self.addresses = list(addresses)
-        self.stop = threading.Event()
-        self.acked = {}
-        self.failed = []
-        self.lat = []
-        self.target = self.addresses[0]
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def put(self, key, value, tid):
-        deadline = time.monotonic() + OP_DEADLINE
-        i = 0
-        for _ in range(100000):
-            if time.monotonic() >= deadline:
-                return False
-            try:
-                api.proxy(self.target, timeout=3.0).put(key, value, tid)
-                return True
-            except xmlrpc.client.Fault as f:
-                m = HINT.search(f.faultString)
-                if f.faultCode == api.NOT_LEADER and m:
-                    if m.group(2) not in self.addresses:
-                        self.addresses.append(m.group(2))
-                    if m.group(2) != self.target:
-                        self.target = m.group(2)
-                        continue
-                elif f.faultCode not in api.RETRY_CODES and \
-                        f.faultCode != api.NOT_LEADER:
-                    raise
-            except api.CONN_ERRORS:
-                pass
-            i += 1
-            self.target = self.addresses[i % len(self.addresses)]
-            # A pause between attempts, not a condition: the next
-            # attempt checks again.
-            time.sleep(0.01)
-        return False
-
-    def run(self):
-        n = 0
-        while not self.stop.is_set() and n < 100000:
-            n += 1
-            key, value = "w%06d" % n, "v%d" % n
-            t0 = time.monotonic()
-            if self.put(key, value, "writer-%d" % n):
-                self.lat.append(time.monotonic() - t0)
-                self.acked[key] = value
-            else:
-                self.failed.append(key)
-
-    def start(self):
-        self.thread.start()
-
-    def finish(self):
-        self.stop.set()
-        self.thread.join(OP_DEADLINE + 5)
-
-
-def members(addr):
-    return {m["id"]: m for m in api.proxy(addr, timeout=5.0).members()}
-
-
-def leader_of(addrs):
-    for a in addrs:
-        try:
-            st = api.proxy(a, timeout=2.0).status()
-        except (xmlrpc.client.Fault,) + tuple(api.CONN_ERRORS):
-            continue
-        if st["state"] == "leader":
-            return st["id"], a
-    return None
+from raftdtest.members import (HintWriter, leader_of, members,  # noqa: E402
+                               new_addresses, status_of)
 
 
 def wait_leader(addrs, timeout=10.0):
@@ -136,9 +29,9 @@ def main(ck):
     c = Cluster(3, name="member")
     c.stable_leader()
     boot = {nid: c.address(nid) for nid in c.ids()}
-    ports = new_ports(2)
-    ck.require(len(ports) == 2, "two free port pairs for the new members")
-    new = {4: "127.0.0.1:%d" % ports[0], 5: "127.0.0.1:%d" % ports[1]}
+    fresh = new_addresses(2)
+    ck.require(len(fresh) == 2, "two free port pairs for the new members")
+    new = {4: fresh[0], 5: fresh[1]}
     ddir = {nid: os.path.join(c.dir, "node-%d" % nid) for nid in (4, 5)}
 
     def start_new(nid, join=True):
@@ -158,7 +51,7 @@ def main(ck):
              "--join (%d: %s)" % (rc, out.strip()[:120]))
 
     procs = {nid: start_new(nid) for nid in (4, 5)}
-    w = Writer(list(boot.values()))
+    w = HintWriter(list(boot.values()))
     w.start()
     rt.wait_for(lambda: len(w.acked) >= 20, 20, "the writer's first puts")
 
@@ -231,9 +124,9 @@ def main(ck):
         rt.wait_for(
             lambda: len({api.proxy(a, timeout=2.0).status()["commitIndex"]
                          for a in live}) == 1 or None
-            if all(_up(a) for a in live) else None,
+            if all(status_of(a) for a in live) else None,
             30, "node %d caught up" % nid)
-    rolling = w.lat[lat_before:]
+    rolling = [d for (_, d) in w.lat[lat_before:]]
     w.finish()
     ck.eq(w.failed, [], "failed client calls during grow, shrink, "
           "transfers and the rolling restart")
@@ -273,14 +166,6 @@ def main(ck):
              "node 5's data dir with another cluster's config: refused "
              "(%d: %s)" % (rc, out.strip()[-160:]))
     c.finish(ck)
-
-
-def _up(addr):
-    try:
-        api.proxy(addr, timeout=2.0).status()
-        return True
-    except (xmlrpc.client.Fault,) + tuple(api.CONN_ERRORS):
-        return False
 
 
 rt.run(main)
