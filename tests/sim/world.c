@@ -904,7 +904,8 @@ static void conf_push(struct world *w, struct node *nd, uint64_t index,
 {
 	struct raft_conf rc;
 	struct conf_mark *cm;
-	const struct sim_conf *prev = node_conf(nd);
+	/* A copy: node_conf() points into nd->confs, which GROW moves. */
+	const struct sim_conf prev_conf = *node_conf(nd), *prev = &prev_conf;
 	const char *why = raft_conf_decode(e->buf, e->len, &rc);
 	uint32_t d;
 
