@@ -6,8 +6,9 @@ Starts a 3-node cluster on 127.0.0.1 and one writer (puts one at a time,
 each retried with its tid through leader changes, following hints), then:
 
   grow-shrink   3 -> 5 -> 3: two new nodes started with --join and added
-                (learners, promoted once caught up), then two of the
-                bootstrap nodes removed, the leader first;
+                (learners, promoted once caught up), a rolling restart of
+                the five (SIGTERM, start, wait until caught up, next), then
+                two of the bootstrap nodes removed, the leader first;
   transfer      --transfers leadership transfers (transferLeader(0)): the
                 time each took (the call's own figure);
   sigterm       --restarts planned restarts of the leader: SIGTERM (it
@@ -34,8 +35,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "lib"))
 import raftdtest as rt  # noqa: E402
 from raftdtest import api  # noqa: E402
-from raftdtest.members import (HintWriter, leader_of, members,  # noqa: E402
-                               new_addresses, status_of)
+from raftdtest.members import (HintWriter, call_leader,  # noqa: E402
+                               leader_of, members, new_addresses,
+                               status_of)
 
 
 def ms(x):
@@ -78,18 +80,38 @@ def main():
                                   "--join", new[nid]],
                                  log_name="node-%d" % nid)
         for nid in (4, 5):
-            c.call_with_retry("addMember", nid, new[nid], timeout=20)
+            call_leader(list(boot.values()), "addMember", nid, new[nid])
             _, la = wait_leader(list(boot.values()) + list(new.values()))
             rt.wait_for(lambda: members(la).get(nid, {}).get("voter"), 20,
                         "node %d a voter" % nid)
         t_grow = time.monotonic() - t0
+
+        # ---- a rolling restart of the 5 nodes ----------------------------
+        everyone = list(boot.values()) + list(new.values())
+        t_roll = time.monotonic()
+        for nid in (1, 2, 3, 4, 5):
+            rt.wait_for(lambda: caught_up(everyone), 30, "caught up")
+            if nid <= 3:
+                c.stop(nid)
+                c.start(nid)
+            else:
+                procs[nid].send_signal(signal.SIGTERM)
+                procs[nid].wait(timeout=20)
+                procs[nid] = c.spawn(["-c", c.conf, "-i", str(nid)],
+                                     log_name="node-%d" % nid)
+        rt.wait_for(lambda: caught_up(everyone), 30, "caught up")
+        print("rolling restart of 5 nodes (SIGTERM, start, caught up, "
+              "next): %.2f s; longest put %s ms, failed puts %d"
+              % (time.monotonic() - t_roll,
+                 ms(w.worst_between(t_roll, time.monotonic())),
+                 len(w.failed)))
         lid, la = wait_leader(list(boot.values()) + list(new.values()))
         if lid not in (1, 2):
             api.proxy(la, timeout=5).transferLeader(1)
             lid = 1
         t1 = time.monotonic()
         for nid in (lid, 3 - lid):
-            c.call_with_retry("removeMember", nid, timeout=20, start=3)
+            call_leader(everyone, "removeMember", nid)
         t_shrink = time.monotonic() - t1
         for nid in (1, 2):
             c.stop(nid)

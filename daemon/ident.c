@@ -211,6 +211,13 @@ struct ident_peers {
 	struct {
 		uint32_t id;
 		uint64_t inc;
+		/* Removed from the configuration since: the next other
+		 * incarnation replaces this one (the node may come back
+		 * with a new data dir).  Until then the old one is still
+		 * taken: a leader removing itself goes on sending until
+		 * it steps down. */
+		bool released;
+		bool member; /* in the configuration in force */
 	} e[IDENT_MAX_PEERS];
 };
 
@@ -223,8 +230,9 @@ static void peers_save(struct ident_peers *ip)
 				"# raftd: members' incarnations\n");
 	for (i = 0; i < ip->n; i++)
 		off += (size_t)snprintf(text + off, sizeof(text) - off,
-					"%u %016llx\n", ip->e[i].id,
-					(unsigned long long)ip->e[i].inc);
+					"%u %016llx%s\n", ip->e[i].id,
+					(unsigned long long)ip->e[i].inc,
+					ip->e[i].released ? " released" : "");
 	if (write_durably(ip->dir, PEERS_FILE, text, err, sizeof(err)) != 0)
 		fprintf(stderr, "raftd: %s\n", err);
 }
@@ -248,6 +256,9 @@ struct ident_peers *ident_peers_open(const char *data_dir)
 		if (sscanf(line, "%u %llx", &id, &inc) == 2 && id != 0) {
 			ip->e[ip->n].id = id;
 			ip->e[ip->n].inc = inc;
+			ip->e[ip->n].released =
+			    strstr(line, "released") != NULL;
+			ip->e[ip->n].member = !ip->e[ip->n].released;
 			ip->n++;
 		}
 	}
@@ -272,11 +283,24 @@ int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc)
 	pthread_mutex_lock(&ip->lock);
 	for (i = 0; i < ip->n && ip->e[i].id != id; i++)
 		;
-	if (i < ip->n) {
-		rv = ip->e[i].inc == inc ? 0 : -1;
+	if (i < ip->n && ip->e[i].inc == inc) {
+		/* Back in the configuration with the same data dir: its
+		 * incarnation is bound again. */
+		if (ip->e[i].released && ip->e[i].member) {
+			ip->e[i].released = false;
+			peers_save(ip);
+		}
+	} else if (i < ip->n && ip->e[i].released) {
+		/* Removed, then back with a new data dir: the new one. */
+		ip->e[i].inc = inc;
+		ip->e[i].released = false;
+		peers_save(ip);
+	} else if (i < ip->n) {
+		rv = -1;
 	} else if (ip->n < IDENT_MAX_PEERS) {
 		ip->e[ip->n].id = id;
 		ip->e[ip->n].inc = inc;
+		ip->e[ip->n].member = true;
 		ip->n++;
 		peers_save(ip);
 	}
@@ -286,19 +310,19 @@ int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc)
 
 void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids, size_t n)
 {
-	size_t i, k, keep = 0;
+	size_t i, k;
 	bool changed = false;
 
 	pthread_mutex_lock(&ip->lock);
 	for (i = 0; i < ip->n; i++) {
 		for (k = 0; k < n && ids[k] != ip->e[i].id; k++)
 			;
-		if (k < n)
-			ip->e[keep++] = ip->e[i];
-		else
+		ip->e[i].member = k < n;
+		if (k == n && !ip->e[i].released) {
+			ip->e[i].released = true;
 			changed = true;
+		}
 	}
-	ip->n = keep;
 	if (changed)
 		peers_save(ip);
 	pthread_mutex_unlock(&ip->lock);

@@ -56,8 +56,11 @@ void ident_peers_free(struct ident_peers *ip);
 /* 0 if `id`'s incarnation is `inc` (learning it, durably, the first time),
  * -1 if another one was recorded. */
 int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc);
-/* Forgets the members not in ids[0..n) (removed from the configuration:
- * they may come back with a new data directory). */
+/* The configuration in force lists ids[0..n): the members it no longer
+ * lists are released: the first other incarnation seen from one of them
+ * replaces the recorded one (it may come back with a new data directory),
+ * while the recorded one is still taken until then (a leader removing
+ * itself goes on sending until it steps down). */
 void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids, size_t n);
 
 #endif /* RAFTD_IDENT_H */

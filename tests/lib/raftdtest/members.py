@@ -137,3 +137,35 @@ class HintWriter:
         """The longest put that started in [t0, t1], in seconds."""
         xs = [d for (t, d) in self.lat if t0 <= t <= t1]
         return max(xs) if xs else 0.0
+
+
+def call_leader(addresses, method, *args, timeout=20.0):
+    """method(*args) on the leader among addresses (following NOT_LEADER
+    hints to any address, retrying TIMEOUT, UNAVAILABLE and connection
+    errors with the same arguments) until it answers or `timeout` s."""
+    addrs = list(addresses)
+    target = addrs[0]
+    deadline = time.monotonic() + timeout
+    last = None
+    for i in range(100000):
+        if time.monotonic() >= deadline:
+            break
+        try:
+            return getattr(api.proxy(target, timeout=min(
+                10.0, max(1.0, deadline - time.monotonic()))), method)(*args)
+        except xmlrpc.client.Fault as f:
+            last = f
+            m = HINT.search(f.faultString)
+            if f.faultCode == api.NOT_LEADER and m and m.group(2) != target:
+                target = m.group(2)
+                continue
+            if f.faultCode not in api.RETRY_CODES and \
+                    f.faultCode != api.NOT_LEADER:
+                raise
+        except api.CONN_ERRORS as e:
+            last = e
+        target = addrs[(i + 1) % len(addrs)]
+        # A pause between attempts, not a condition.
+        time.sleep(0.02)
+    raise TimeoutError("%s%r did not succeed within %.0f s (last: %r)" %
+                       (method, args, timeout, last))
