@@ -10,7 +10,8 @@
 # veths, nft tables, the temp dir) is removed at the end, also when it fails
 # or is interrupted.
 #
-#     tests/fault/nemesis.py --nemesis kill|pause|partition|loss|torn|all|mix
+#     tests/fault/nemesis.py --nemesis kill|pause|partition|loss|torn|
+#                                      transfer|member|all|mix
 #                            [--seconds S] [--seed N] [--nodes 5]
 #
 # Every nemesis but mix injects one fault at a time with a healthy gap after
@@ -117,6 +118,7 @@ class Run:
         self.net = None
         self.summary = {}
         self.snapshots = None    # what the nodes did with snapshots
+        self.final_ids = None    # the final configuration's members
 
     # -- recording ------------------------------------------------------------
 
@@ -329,7 +331,14 @@ class Run:
         except HarnessError as e:
             self.fail("could not heal the cluster: %s" % e)
         nem.note("healed everything")
-        ok, sts = cl.wait_healthy(30.0, settled=False)
+        # The end-of-run checks look at the final configuration's members
+        # (every node unless a member fault could not add one back; such
+        # a node is stopped and reported).
+        self.final_ids = nem.final_members()
+        if self.final_ids != cl.ids():
+            self.log("%s: final configuration %s" % (self.kind,
+                                                      self.final_ids))
+        ok, sts = cl.wait_healthy(30.0, settled=False, nids=self.final_ids)
         if not ok:
             self.fail("the cluster did not recover within 30 s after the "
                       "faults ended: no leader all nodes agree on; "
@@ -341,7 +350,7 @@ class Run:
             t.join(self.op_timeout + 10)
             if t.is_alive():
                 self.harness_error("client thread %s did not stop" % t.name)
-        settled, sts = cl.wait_healthy(30.0)
+        settled, sts = cl.wait_healthy(30.0, nids=self.final_ids)
         if not settled:
             self.fail("the nodes did not catch up within 30 s after the "
                       "clients stopped; statuses (state, term, leader, "
@@ -353,7 +362,7 @@ class Run:
                 problem = "the final torn write: %s" % e
             if problem:
                 self.fail(problem)
-            settled, sts = cl.wait_healthy(10.0)
+            settled, sts = cl.wait_healthy(10.0, nids=self.final_ids)
         # Final reads.
         self.final_deadline = now() - self.t0 + 30
         fc = Client(self, random.Random(self.seed + 1), 5.0)
@@ -422,17 +431,17 @@ class Run:
         cl = self.cluster
         for attempt in range(5 if settled else 1):
             if settled:
-                ok, before = cl.wait_healthy(15.0)
+                ok, before = cl.wait_healthy(15.0, nids=self.final_ids)
             else:
-                ok, before = False, cl.statuses(cl.ids())
+                ok, before = False, cl.statuses(self.final_ids)
             logs = {}
-            for nid in cl.ids():
+            for nid in self.final_ids:
                 try:
                     logs[nid] = self.fetch_log(nid)
                 except (CONN_ERRORS + (xmlrpc.client.Fault,)) as e:
                     self.fail("showLog of node %d: %s" % (nid, e))
                     return
-            after = cl.statuses(cl.ids())
+            after = cl.statuses(self.final_ids)
             for nid, rows in logs.items():
                 idx = [r[0] for r in rows]
                 if idx and idx != list(range(idx[0], idx[0] + len(idx))):
@@ -480,7 +489,7 @@ class Run:
     def log_snapshots(self):
         """What the nodes did with snapshots during the run (since their
         last start): taken, installed from the leader, sent."""
-        sts = self.cluster.statuses(self.cluster.ids())
+        sts = self.cluster.statuses(self.final_ids)
         tot = {f: sum(st.get(f, 0) for st in sts.values())
                for f in ("snapshotsTaken", "snapshotsInstalled",
                          "snapshotsSent")}
@@ -623,6 +632,18 @@ class Run:
                          "; while other faults were active (not counted): "
                          "%d of %d" % (len(over_done), len(cu_over))
                          if cu_over else ""))
+        text = self.nemesis.describe_members()
+        if text:
+            nem = self.nemesis
+            s["members"] = {"removed": len(nem.removals),
+                            "removed_leader": sum(1 for r in nem.removals
+                                                  if r[1]),
+                            "readded": len(nem.readds),
+                            "notes": dict(nem.member_notes)}
+            s["transfers"] = dict(nem.transfers,
+                                  sigterm=len(nem.sigterms))
+            s["final_members"] = self.final_ids
+            self.log("%s: %s" % (self.kind, text))
         if isinstance(self.nemesis, MixNemesis):
             s["overlaps"] = dict(self.nemesis.overlaps)
             s["max_active"] = self.nemesis.max_active
@@ -721,7 +742,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="one nemesis run against a "
                                  "5-node raftd cluster")
     ap.add_argument("--nemesis", type=parse_kinds_arg, required=True,
-                    help="kill, pause, partition, loss, torn, a comma "
+                    help="kill, pause, partition, loss, torn, transfer, "
+                    "member, a comma "
                     "separated list of them (one fault at a time, each one "
                     "of those), all (the same with every one), or mix "
                     "(every one, several at a time)")

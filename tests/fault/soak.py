@@ -2,7 +2,7 @@
 # soak.py: runs the fault nemeses against raftd for as long as asked, round after round, printing each round's figures.
 #
 #     tests/fault/soak.py --minutes N
-#         --nemesis kill|pause|partition|loss|torn|all|mix
+#         --nemesis kill|pause|partition|loss|torn|transfer|member|all|mix
 #         [--round-seconds S] [--seed N]
 #
 # --nemesis also takes a comma separated list, e.g. kill,pause,partition.
@@ -30,7 +30,8 @@ def main(argv=None):
     ap.add_argument("--minutes", type=float, required=True)
     ap.add_argument("--nemesis", required=True,
                     type=nemesis.parse_kinds_arg,
-                    help="kill, pause, partition, loss, torn, a comma "
+                    help="kill, pause, partition, loss, torn, transfer, "
+                    "member, a comma "
                     "separated list of them, mix (overlapping faults), or "
                     "all (rounds alternate: one fault at a time, then mix)")
     ap.add_argument("--round-seconds", type=float, default=60.0,

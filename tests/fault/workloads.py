@@ -4,6 +4,10 @@
 # after TIMEOUT, UNAVAILABLE or a connection error, and follows NOT_LEADER
 # hints, until its deadline; it is recorded once (Run.do in nemesis.py),
 # with the outcome ok, fail (no attempt can have taken effect) or unknown.
+# The clients know every node of the cluster (ids 1..n): the member
+# nemesis removes a node and adds it back under the same id and address,
+# so a hint always names one of them, and a removed or wiped node that
+# answers NOT_LEADER (or nothing) only sends the client elsewhere.
 import threading
 import time
 import xmlrpc.client

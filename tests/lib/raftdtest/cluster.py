@@ -769,18 +769,20 @@ class Cluster:
         return wait_for(same, timeout, "nodes %s to catch up" %
                         (nids or self.up()))
 
-    def wait_healthy(self, timeout, settled=True):
-        """Waits until every node is up and agrees on one leader and term;
+    def wait_healthy(self, timeout, settled=True, nids=None):
+        """Waits until every node (or every one of `nids`: the members of
+        a changed configuration) is up and agrees on one leader and term;
         with `settled` (no client writing), also until they all have the
         same commit index, applied index and last log index.  Returns (ok,
         the last statuses); never raises."""
         deadline = time.monotonic() + timeout
+        want = list(nids) if nids is not None else self.ids()
         sts = {}
         for _ in range(int(timeout / 0.05) + 10):
             if time.monotonic() >= deadline:
                 break
-            sts = self.statuses(self.ids())
-            if len(sts) == len(self.nodes) and self._agreed(sts):
+            sts = self.statuses(want)
+            if len(sts) == len(want) and self._agreed(sts):
                 idx = {(s["commitIndex"], s["lastApplied"],
                         s["lastLogIndex"]) for s in sts.values()}
                 if not settled:
