@@ -30,9 +30,6 @@ MIX = "mix"      # all of NEMESES, overlapping (MixNemesis)
 START_TIMEOUT = 20.0     # a sanitizer build starts slowly
 MEMBER_RPC_TIMEOUT = 5.0  # addMember/removeMember block until applied
 TRANSFER_RPC_TIMEOUT = 6.0   # transferLeader gives up after 3 s
-# FAULT_MEMBER_STRICT=1: no work-around for the known re-add bug (see
-# readd()), so that a run shows it.
-MEMBER_STRICT = bool(os.environ.get("FAULT_MEMBER_STRICT"))
 HANDED_RE = re.compile(r"leadership handed to node (\d+) in ([0-9.]+) ms")
 TORN_RE = re.compile(r"dropped torn tail at offset (\d+) \((\d+) bytes\)")
 
@@ -439,7 +436,6 @@ class Nemesis:
             cl.start(nid, self.start_timeout())
         t2 = now()
         ms = None
-        redone = False
 
         def done(ms):
             # A voter the leader replicates to (voterNow makes it a voter
@@ -452,26 +448,14 @@ class Nemesis:
             ms = self.members()
             if done(ms):
                 break
-            if not redone and now() - t2 > 1.5 and not MEMBER_STRICT and \
-                    self.refused(nid, marks):
-                # Known raftd bug (tests/fault/README.md, "Membership"):
-                # a node removed while it led, wiped and added back is
-                # refused by the others as a changed incarnation.  The
-                # remedy raftd's warning names: remove it, add it again.
-                redone = True
-                self.bump(self.member_notes, "re-added node refused "
-                          "(known bug), removed and added again")
-                self.note("member: node %d refused after its re-add "
-                          "(\"its incarnation changed\"): removing and "
-                          "adding it again" % nid)
-                _, err = self.leader_call("removeMember", [nid], timeout)
-                if err is None:
-                    _, err = self.leader_call("addMember", args, timeout)
-                if err is not None:
-                    self.note("member: remove and add again of node %d: %s"
-                              % (nid, err))
-                    return False
             self.wait(0.1)
+        if not done(ms) and self.refused(nid, marks):
+            # A re-added node must be taken with its new incarnation
+            # (daemon/ident.h): a refusal is a raftd bug, not a delay.
+            self.run.fail("member: node %d, removed and added back with a "
+                          "new data dir, was refused as a changed "
+                          "incarnation" % nid)
+            return False
         if not done(ms):
             self.bump(self.member_notes, "promotion not seen in time")
             self.note("member: node %d added but not a voter within %.0f "
