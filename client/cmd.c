@@ -505,6 +505,52 @@ static void status_table(const struct nodelist *nl, const struct rpc_status *st)
 	}
 }
 
+/* Adds to the node list the members of the cluster's configuration that
+ * it lacks, as a node that answered (the leader if one did) reports them.
+ * Returns how many were added. */
+static size_t add_members(struct cmd_ctx *ctx, const struct rpc_status *st)
+{
+	const struct nodelist *nl = rpc_nodes(ctx->rpc);
+	xmlrpc_value *params = build("()"), *res = NULL;
+	struct rpc_error err = {0};
+	xmlrpc_env env;
+	size_t i, pick = nl->n, added = 0;
+	int n, k;
+
+	for (i = 0; i < nl->n; i++)
+		if (st[i].up &&
+		    (pick == nl->n || strcmp(st[i].state, "leader") == 0))
+			pick = i;
+	if (pick == nl->n ||
+	    rpc_call_node(ctx->rpc, pick, "members", params,
+			  CMD_STATUS_TIMEOUT_MS, &res, &err) != RPC_OK) {
+		xmlrpc_DECREF(params);
+		return 0;
+	}
+	xmlrpc_DECREF(params);
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, res);
+	for (k = 0; k < n && !env.fault_occurred; k++) {
+		xmlrpc_value *m = NULL;
+		int64_t id = 0;
+		char addr[NODELIST_ADDR_MAX];
+		size_t pos, before = rpc_nodes(ctx->rpc)->n;
+		xmlrpc_array_read_item(&env, res, k, &m);
+		if (env.fault_occurred)
+			break;
+		if (rpc_struct_int(m, "id", &id) == 0 && id > 0 &&
+		    id <= INT32_MAX &&
+		    rpc_struct_str(m, "address", addr, sizeof(addr)) == 0 &&
+		    rpc_add_node(ctx->rpc, (uint32_t)id, addr, &pos) == 0 &&
+		    rpc_nodes(ctx->rpc)->n > before)
+			added++;
+		xmlrpc_DECREF(m);
+	}
+	xmlrpc_DECREF(res);
+	xmlrpc_env_clean(&env);
+	return added;
+}
+
 static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct rpc_status *st = NULL;
@@ -524,6 +570,10 @@ static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	st = xcalloc(NODELIST_MAX, sizeof(*st));
 	rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
+	/* Members added since the config file was written: ask a node that
+	 * answered for the configuration, and show them too. */
+	if (add_members(ctx, st) > 0)
+		rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
 	nl = rpc_nodes(ctx->rpc);
 	for (size_t i = 0; i < nl->n; i++)
 		up += st[i].up;

@@ -175,6 +175,11 @@ const struct nodelist *rpc_nodes(const struct rpc *r) { return &r->nodes; }
 
 int rpc_leader_pos(const struct rpc *r) { return r->leader; }
 
+int rpc_add_node(struct rpc *r, uint32_t id, const char *addr, size_t *pos)
+{
+	return nodelist_add(&r->nodes, id, addr, pos);
+}
+
 static uint64_t remaining(const struct rpc *r)
 {
 	uint64_t now = util_now_ms();

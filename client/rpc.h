@@ -111,6 +111,10 @@ int rpc_call_leader(struct rpc *r, const char *method, xmlrpc_value *params,
  * for messages and the shell prompt. */
 int rpc_leader_pos(const struct rpc *r);
 
+/* Adds a node the user did not list (a member the cluster's configuration
+ * names): nodelist_add(). */
+int rpc_add_node(struct rpc *r, uint32_t id, const char *addr, size_t *pos);
+
 /* ---- decoding answers (result is only read) ------------------------- */
 
 /* Reads an int (i4 or i8) / boolean / string member of a struct; a
