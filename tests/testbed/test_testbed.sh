@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_testbed.sh: scripts/testbed end to end on five real sshd hosts, each
 # a network namespace on a bridge of its own, with the testbed script run
-# from a sixth namespace (the "workstation").
+# from a sixth namespace (the "workstation").  Three hosts are the
+# bootstrap nodes, two are spares; the membership tasks (add_node,
+# remove_node of the leader, rolling_restart) run under a write load.
 #
 # The root namespace gets no address and no route: the bridge only joins
 # the namespaces this test creates, so the private subnet below is seen by
@@ -56,6 +58,7 @@ net=192.168.250                 # only on the namespaces' own veths
 nhosts=5
 namespaces=()
 sshd_pids=()
+load_pid=""
 
 # ---- cleanup -----------------------------------------------------------
 
@@ -90,6 +93,8 @@ kill_and_wait() {
 cleanup() {
 	local rc=$? pf p cwd ns pids=()
 	trap - EXIT INT TERM
+	# The write load's loop first, so that it starts nothing new.
+	[ -z "$load_pid" ] || kill_and_wait "$load_pid"
 	for pf in "$tmp"/hosts/*/raftd.pid; do
 		[ -f "$pf" ] || continue
 		p=$(cat "$pf" 2>/dev/null)
@@ -179,7 +184,7 @@ pass
 
 mkdir -p "$tmp/hosts" "$tmp/ws"
 {
-	echo "# test_testbed.sh: five namespaces; nodes h1..h5, clients c1, c2"
+	echo "# test_testbed.sh: five namespaces; nodes h1..h3, spares h4, h5, clients c1, c2"
 	echo "ssh_user = root"
 	echo "ssh_key = id                     # relative to this file"
 	echo "ssh_config = /dev/null"
@@ -203,20 +208,25 @@ mkdir -p "$tmp/hosts" "$tmp/ws"
 	echo "election_timeout_max_ms = 1000"
 	echo "heartbeat_ms = 100"
 	for ((i = 1; i <= nhosts; i++)); do
-		echo "node h$i $(host_ip "$i") dir=$tmp/hosts/h$i"
+		if [ "$i" -le 3 ]; then
+			echo "node h$i $(host_ip "$i") dir=$tmp/hosts/h$i"
+		else
+			echo "node h$i $(host_ip "$i") dir=$tmp/hosts/h$i spare"
+		fi
 	done
 	echo "client c1 $(host_ip 4) dir=$tmp/hosts/c1"
 	echo "client c2 $(host_ip 5) dir=$tmp/hosts/c2"
 } >"$tmp/testbed.conf"
 
 out=$tmp/out
+tb_raftd=$raftd
 # tb ARGS: scripts/testbed in the workstation namespace, from $tmp/ws (so
 # raftlogs/ lands there); output in $out and on our stdout, status in $rc.
 tb() {
 	local t
 	t=$(date +%s%N)
 	(cd "$tmp/ws" && timeout 300 ip netns exec "$(ns_name 0)" \
-		env RAFTD="$raftd" RAFTCTL="$raftctl" \
+		env RAFTD="$tb_raftd" RAFTCTL="$raftctl" \
 		bash "$testbed" -f "$tmp/testbed.conf" "$@") >"$out" 2>&1
 	rc=$?
 	t=$((($(date +%s%N) - t) / 1000000))
@@ -254,8 +264,15 @@ fi
 
 tb config
 expect_rc 0
-expect_lines "address = \"$net\.1[1-5]:8001\"" 5
+expect_lines "address = \"$net\.1[1-3]:8001\"" 3
+expect_lines "address = \"$net\.1[45]:8001\"" 0
 expect_lines '^max_inflight = 3;$' 1
+
+tb hosts
+expect_rc 0
+expect_lines '^node +h[1-3] .* id [1-3],' 3
+expect_lines '^spare +h4 .* id 4,' 1
+expect_lines '^spare +h5 .* id 5,' 1
 
 tb -j 2 uptime
 expect_rc 0
@@ -311,11 +328,13 @@ expect_lines '^\[c[12]\] installed bin/raftctl' 2
 
 tb run_node
 expect_rc 0
-expect_lines '^\[h[1-5]\] started, pid [0-9]+$' 5
+expect_lines '^\[h[1-3]\] started, pid [0-9]+$' 3
+expect_lines '^\[h[45]\] spare, not a member: not started' 2
 
 tb run_node
 expect_rc 0
-expect_lines '^\[h[1-5]\] already running, pid [0-9]+$' 5
+expect_lines '^\[h[1-3]\] already running, pid [0-9]+$' 3
+expect_lines '^\[h[45]\] spare, not a member: not started' 2
 
 tb run_client -t 20 put color blue
 expect_rc 0
@@ -326,14 +345,15 @@ expect_lines '^\[c[12]\] blue$' 2
 tb run_client leader
 expect_rc 0
 leader=$(sed -n 's/^\[c1\] \([0-9][0-9]*\) .*/\1/p' "$out")
-if [ -z "$leader" ] || [ "$leader" -lt 1 ] || [ "$leader" -gt $nhosts ]; then
+if [ -z "$leader" ] || [ "$leader" -lt 1 ] || [ "$leader" -gt 3 ]; then
 	fail "no leader id in the output"
 fi
 pass
 
 tb status
 expect_rc 0
-expect_lines '^\[h[1-5]\] running, pid [0-9]+: (leader|follower), term [0-9]+' 5
+expect_lines '^\[h[1-3]\] running, pid [0-9]+: (leader|follower), term [0-9]+' 3
+expect_lines '^\[h[45]\] spare, not a member' 2
 expect_lines "^\[h$leader\] running, pid [0-9]+: leader, term" 1
 leader_pid=$(cat "$tmp/hosts/h$leader/raftd.pid")
 
@@ -363,7 +383,8 @@ expect_lines "^testbed: status failed on 1 of 5 host\(s\): h$leader\$" 1
 tb run_node
 expect_rc 0
 expect_lines "^\[h$leader\] started, pid [0-9]+\$" 1
-expect_lines '^\[h[1-5]\] already running' 4
+expect_lines '^\[h[1-3]\] already running' 2
+expect_lines '^\[h[45]\] spare, not a member' 2
 
 # A snapshot on node 1 (from both client hosts: the second finds it
 # taken), which get_raftlog fetches beside h1's raftlog.
@@ -373,11 +394,12 @@ expect_lines '^\[c[12]\] node 1: snapshot at index [0-9]+ \(term [0-9]+\), [0-9]
 
 tb get_raftlog
 expect_rc 0
-for ((i = 1; i <= nhosts; i++)); do
+for ((i = 1; i <= 3; i++)); do
 	[ -s "$tmp/ws/raftlogs/h$i/raftlog" ] || fail "no raftlogs/h$i/raftlog"
 	pass
 done
-expect_lines '^\[h[1-5]\] raftlog: [0-9]+ bytes' 5
+expect_lines '^\[h[1-3]\] raftlog: [0-9]+ bytes' 3
+expect_lines '^\[h[45]\] no raftlog \(a spare not added yet\)' 2
 [ -s "$tmp/ws/raftlogs/h1/snapshot" ] || fail "no raftlogs/h1/snapshot"
 pass
 expect_lines '^\[h1\] snapshot: [0-9]+ bytes -> raftlogs/h1/snapshot$' 1
@@ -389,6 +411,218 @@ flow=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 # The same copies, checked here directly.
 "$raftctl" check "$tmp/ws/raftlogs" >/dev/null 2>&1 || fail "raftctl check on the copies"
 pass
+
+# ---- membership under a write load: 3 -> 5, remove the leader and a
+# spare (5 -> 3), rolling restart, both back (3 -> 5) ----------------------
+
+# members IDS: `testbed members` lists exactly these ids, every one a voter,
+# and one leader (its id in $leader).
+members() {
+	tb members
+	expect_rc 0
+	local got
+	got=$(awk '$3 == "voter" { print $1 }' "$out" | sort -n | tr '\n' ' ')
+	[ "$got" = "$1 " ] || fail "voters \"$got\", want \"$1\""
+	pass
+	expect_lines '^[0-9]+ [^ ]+ learner' 0
+	expect_lines '^[0-9]+ [^ ]+ voter leader$' 1
+	leader=$(awk '$NF == "leader" { print $1 }' "$out")
+}
+
+# pid_of NAME: the pid in the host's pidfile ("" when none).
+pid_of() { cat "$tmp/hosts/$1/raftd.pid" 2>/dev/null; }
+
+all5=""
+for ((i = 1; i <= nhosts; i++)); do
+	all5+=${all5:+,}$(host_ip "$i"):8001
+done
+
+# The load: puts from the workstation, one at a time, every 50 ms, each
+# with raftctl's retries (same tid) for up to 10 s, to any node of the five
+# (raftctl finds the leader).  Bounded in count and in time (generously: it
+# must still run when the membership steps end, on a machine busy with
+# other tests too, and the test checks that it did); every put must
+# succeed.
+(
+	n=0 ok=0 bad=0 end=$(($(date +%s) + 900))
+	while [ $n -lt 20000 ] && [ ! -e "$tmp/load.stop" ] && [ "$(date +%s)" -lt $end ]; do
+		n=$((n + 1))
+		if timeout 20 ip netns exec "$(ns_name 0)" "$raftctl" -s "$all5" -t 10 \
+			put "load-$n" "v$n" >/dev/null 2>>"$tmp/load.err"; then
+			ok=$((ok + 1))
+		else
+			bad=$((bad + 1))
+			echo "put load-$n failed at $(date +%T.%N)" >>"$tmp/load.err"
+		fi
+		echo "$n $ok $bad" >"$tmp/load.count"
+		sleep 0.05
+	done
+	stopped=bound
+	[ ! -e "$tmp/load.stop" ] || stopped=asked
+	echo "$n $ok $bad $stopped" >"$tmp/load.result"
+) &
+load_pid=$!
+# Its first puts (bounded: 20 s).
+n=0
+until [ -s "$tmp/load.count" ] && [ "$(cut -d' ' -f2 "$tmp/load.count")" -ge 5 ]; do
+	n=$((n + 1))
+	[ $n -lt 200 ] || fail "the write load made no progress in 20 s: $(cat "$tmp/load.err" 2>/dev/null)"
+	sleep 0.1
+done
+pass
+
+tm0=$(date +%s.%N)
+
+# 3 -> 5: the two spares, deployed and started in parallel, added one at a
+# time.
+tb add_node h4 h5
+expect_rc 0
+expect_lines '^\[h[45]\] started, pid [0-9]+ \(--join .*waiting to be added\)$' 2
+expect_lines '^\[h4\] node 4 caught up and is a voter$' 1
+expect_lines '^\[h5\] node 5 caught up and is a voter$' 1
+expect_lines '^testbed: add_node ok on 2 host\(s\)$' 1
+members "1 2 3 4 5"
+tb status
+expect_rc 0
+expect_lines '^\[h[1-5]\] running, pid [0-9]+: (leader|follower), term [0-9]+' 5
+
+# Again: nothing to do.
+tb add_node h4
+expect_rc 0
+expect_lines '^\[h4\] already a member: 4 .* voter' 1
+
+# 5 -> 3: the leader and a spare that does not lead, one at a time.
+gone=h$leader
+for h in h5 h4 h3; do
+	[ "$h" = "$gone" ] || { gone2=$h; break; }
+done
+gone_pid=$(pid_of "$gone")
+gone2_pid=$(pid_of "$gone2")
+tb remove_node "$gone" "$gone2"
+expect_rc 0
+expect_lines "^\\[$gone\\] removed node ${gone#h}\$" 1
+expect_lines "^\\[$gone2\\] removed node ${gone2#h}\$" 1
+expect_lines "^\\[$gone\\] stopped pid $gone_pid\$" 1
+expect_lines "^\\[$gone2\\] stopped pid $gone2_pid\$" 1
+! alive "$gone_pid" || fail "$gone's raftd (pid $gone_pid) still runs"
+pass
+left=""
+for ((i = 1; i <= nhosts; i++)); do
+	[ "h$i" = "$gone" ] || [ "h$i" = "$gone2" ] || left+=${left:+ }$i
+done
+members "$left"
+[ "h$leader" != "$gone" ] || fail "the removed node $gone still leads"
+pass
+# run_node leaves the removed nodes alone; status says what they are.
+tb run_node
+expect_rc 0
+expect_lines "^\\[($gone|$gone2)\\] removed from the cluster \\(remove_node\\): not started" 2
+expect_lines '^\[h[1-5]\] already running' 3
+tb status
+expect_rc 0
+expect_lines "^\\[($gone|$gone2)\\] removed from the cluster \\(remove_node\\), not running\$" 2
+
+# A node that does not come back stops the rolling restart, by name: a
+# raftd build that cannot start goes to the first member (a follower: the
+# leader goes last); the other two are not touched, and the cluster (two
+# of three) goes on.
+declare -A before
+for i in $left; do
+	before[$i]=$(pid_of "h$i")
+done
+cat >"$tmp/raftd-broken" <<'BROKEN'
+#!/bin/sh
+case $1 in
+--version) echo "raftd 0-broken"; exit 0 ;;
+-t) exit 0 ;;
+esac
+echo "raftd-broken: this build does not start" >&2
+exit 1
+BROKEN
+chmod 755 "$tmp/raftd-broken"
+tb_raftd=$tmp/raftd-broken
+tb rolling_restart
+tb_raftd=$raftd
+expect_rc 1
+first=$(sed -n 's/^testbed: rolling_restart stopped at h\([1-5]\); not done: h[1-5] h[1-5]$/\1/p' "$out")
+[ -n "$first" ] || fail "rolling_restart did not stop after the first node"
+pass
+expect_lines "^\\[h$first\\] raftd did not start: raftd-broken: this build does not start\$" 1
+expect_lines "^testbed: rolling_restart failed on 1 of 3 host\\(s\\): h$first\$" 1
+for i in $left; do
+	[ "$i" != "$first" ] || continue
+	[ "$(pid_of "h$i")" = "${before[$i]}" ] || fail "h$i was restarted after h$first failed"
+	pass
+done
+
+# Rolling restart of the three members (h$first down): the leader last,
+# after a transfer; each one back and caught up before the next goes down.
+load_before=$(cut -d' ' -f2 "$tmp/load.count")
+tb rolling_restart
+expect_rc 0
+load_after=$(cut -d' ' -f2 "$tmp/load.count")
+[ "$load_after" -gt "$load_before" ] || fail "no put completed during the rolling restart"
+pass
+echo "$me: $((load_after - load_before)) puts during the rolling restart"
+expect_lines "^\\[h$first\\] was not running\$" 1
+expect_lines '^\[h[1-5]\] caught up: commit [0-9]+ ' 3
+expect_lines '^\[h[1-5]\] was the leader: transfer -> leader [0-9]+ \(' 1
+old_leader=$(sed -n 's/^\[h\([1-5]\)\] was the leader: .*/\1/p' "$out")
+expect_lines '^\[h[1-5]\] stopped pid [0-9]+$' 2
+expect_lines '^\[h[1-5]\] started, pid [0-9]+$' 3
+expect_lines '^\[h[1-5]\] installed bin/raftd: raftd' 3
+expect_lines '^testbed: rolling_restart ok on 3 host\(s\)$' 1
+[ "$(grep -E '^\[h[1-5]\] caught up' "$out" | tail -n 1 | cut -c2-3)" = "h$old_leader" ] ||
+	fail "the leader (h$old_leader, which handed over) was not restarted last"
+pass
+for i in $left; do
+	p=$(pid_of "h$i")
+	if [ -z "$p" ] || [ "$p" = "${before[$i]}" ] || ! alive "$p"; then
+		fail "h$i: pid ${before[$i]} -> \"$p\": not restarted"
+	fi
+	cmp -s "$raftd" "$tmp/hosts/h$i/bin/raftd" || fail "h$i: bin/raftd is not the build's"
+	pass
+done
+members "$left"
+
+# 3 -> 5: the removed bootstrap node comes back with empty data, the spare
+# joins again (--join: its old data moved aside).
+tb add_node "$gone" "$gone2"
+expect_rc 0
+expect_lines "^\\[($gone|$gone2)\\] moved the data of the removed member to data.removed" 2
+expect_lines "^\\[$gone\\] node ${gone#h} caught up and is a voter\$" 1
+expect_lines "^\\[$gone2\\] node ${gone2#h} caught up and is a voter\$" 1
+members "1 2 3 4 5"
+
+tm1=$(date +%s.%N)
+membership=$(awk -v a="$tm0" -v b="$tm1" 'BEGIN { printf "%.1f", b - a }')
+
+# The load stops (bounded: its current put's deadline); every put made it.
+: >"$tmp/load.stop"
+n=0
+while alive "$load_pid" && [ $n -lt 300 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+! alive "$load_pid" || fail "the write load did not stop within 30 s"
+wait "$load_pid" 2>/dev/null
+load_pid=""
+read -r puts puts_ok puts_bad load_end <"$tmp/load.result" || fail "no result from the write load"
+echo "$me: write load: $puts puts, $puts_ok ok, $puts_bad failed"
+[ "$load_end" = asked ] || fail "the write load reached its bound before the membership steps ended"
+pass
+[ "$puts_bad" -eq 0 ] || fail "$puts_bad puts failed: $(tail -n 5 "$tmp/load.err")"
+pass
+[ "$puts_ok" -ge 50 ] || fail "only $puts_ok puts during the membership changes"
+pass
+got=$(timeout 30 ip netns exec "$(ns_name 0)" "$raftctl" -s "$all5" -t 10 list load- | wc -l)
+[ "$got" -eq "$puts_ok" ] || fail "list load-: $got keys, want $puts_ok"
+pass
+
+# Every node's log, the joined ones' too, checked.
+tb get_raftlog
+expect_rc 0
+expect_lines '^\[h[1-5]\] raftlog: [0-9]+ bytes' 5
 
 # ---- teardown through the script itself ----------------------------------
 
@@ -421,5 +655,6 @@ for ((i = 1; i <= nhosts; i++)); do
 done
 
 echo "$me: deploy-to-check flow (saveip .. get_raftlog + check) took ${flow} s"
+echo "$me: membership (add 2, remove 2, rolling restart x2, add 2) took ${membership} s under $puts_ok puts (0 failed)"
 echo "$me: $checks checks passed"
 exit 0
