@@ -117,9 +117,10 @@ def main():
             c.stop(nid)
         live = [boot[3], new[4], new[5]]
         print("grow-shrink: 3->5 %.2f s, 5->3 %.2f s (the leader removed "
-              "first); longest put %s ms, failed puts %d"
-              % (t_grow, t_shrink, ms(w.worst_between(t0, time.monotonic())),
-                 len(w.failed)))
+              "first); longest put while growing %s ms, while shrinking "
+              "%s ms; failed puts %d"
+              % (t_grow, t_shrink, ms(w.worst_between(t0, t0 + t_grow)),
+                 ms(w.worst_between(t1, time.monotonic())), len(w.failed)))
 
         # ---- transfers ------------------------------------------------
         took = []
@@ -138,6 +139,7 @@ def main():
         ids = {boot[3]: 3, new[4]: 4, new[5]: 5}
         for how in ("sigterm", "kill"):
             gaps = []
+            phase = time.monotonic()
             for _ in range(o.restarts):
                 lid, la = wait_leader(live)
                 rt.wait_for(lambda: caught_up(live), 30, "caught up")
@@ -159,7 +161,9 @@ def main():
                 # one that started after it is acknowledged.
                 rt.wait_for(lambda: (w.lat and w.lat[-1][0] > t_sig + 0.5)
                             or None, 20, "puts after the window")
-                gaps.append(w.worst_between(t_sig - 0.5, t_sig + 0.5))
+                gaps.append(w.worst_between(max(phase, t_sig - 0.1),
+                                            t_sig + 0.5))
+                phase = t_sig + 0.5
                 if nid == 3:
                     c.start(3)
                 else:

@@ -1222,22 +1222,34 @@ static void step_down_removed(struct raft *r)
 	struct raft_progress *best = NULL;
 	uint32_t i;
 
+	if (r->transfer_to != 0) {
+		maybe_timeout_now(r);
+		return; /* handing over already */
+	}
 	for (i = 0; i < r->n_progress; i++) {
 		struct raft_progress *p = &r->progress[i];
 		if (!is_self(r, p) && is_voter(r, p) &&
 		    (best == NULL || p->match_index > best->match_index))
 			best = p;
 	}
+	if (best == NULL) {
+		/* Internal: a configuration has a voter, and we are not
+		 * one. */
+		become_follower(r, r->term, 0);
+		return;
+	}
+	/* A transfer, taking no more proposals: the target gets the rest of
+	 * the log and TimeoutNow; if it has not taken over within the
+	 * minimum election timeout, step down anyway (raft_tick). */
 	trace(r,
 	      "term %llu: not a voter of the committed configuration: "
-	      "stepping down",
-	      (unsigned long long)r->term);
-	if (best != NULL && best->match_index == log_last_index(&r->log)) {
-		msg_new(r, RAFT_MSG_TIMEOUT_NOW, best->id);
-		trace(r, "term %llu: handing over to %u (TimeoutNow)",
-		      (unsigned long long)r->term, best->id);
-	}
-	become_follower(r, r->term, 0);
+	      "handing over to %u",
+	      (unsigned long long)r->term, best->id);
+	r->transfer_to = best->id;
+	r->transfer_deadline = r->now + r->cfg.election_min_ms;
+	r->timeout_now_sent = false;
+	maybe_send(r, best);
+	maybe_timeout_now(r);
 }
 
 /* After a follower's progress or the commit index moved (leader). */
@@ -2131,10 +2143,16 @@ void raft_tick(struct raft *r, uint64_t now)
 	}
 	if (r->transfer_to != 0 && r->now >= r->transfer_deadline) {
 		/* Thesis §3.10: the target did not take over within an
-		 * election timeout: take proposals again. */
+		 * election timeout: take proposals again; or, for a leader
+		 * handing over because it was removed (§4.2.2), step down
+		 * (the others elect a leader). */
 		trace(r, "term %llu: transfer to %u timed out",
 		      (unsigned long long)r->term, r->transfer_to);
 		r->transfer_to = 0;
+		if (!self_voter(r) && r->conf_index <= r->commit_index) {
+			become_follower(r, r->term, 0);
+			return;
+		}
 	}
 	if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
 		/* Thesis §6.2: a leader that has not heard from a majority

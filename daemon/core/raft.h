@@ -53,7 +53,9 @@
  * changes across leader changes).  Members are voters or learners; a
  * learner receives the log but is counted in no quorum and never
  * campaigns; a learner added with RAFT_MEMBER_PROMOTE is made a voter by
- * the leader itself once it has caught up (§4.2.1).  The configuration
+ * the leader itself once it has caught up (§4.2.1).  A leader removed from
+ * the configuration hands over (a transfer) once that is committed, and
+ * steps down (§4.2.2).  The configuration
  * in force at the log's offset comes from the bootstrap list
  * (raft_config.nodes) or from a snapshot (raft_load_snapshot, the install
  * message), which carries its configuration.

@@ -1600,7 +1600,13 @@ static void membership_checks(struct world *w, struct node *nd, bool was_leader,
 		      (unsigned long long)nd->term,
 		      sim_conf_has(conf, nd->id) ? "a learner" : "no member");
 	else
-		CHECK(w, voter || node_conf_index(nd) > nd->commit,
+		/* §4.2.2: a removed leader steps down once the configuration
+		 * without it is committed; raftd hands over first (a
+		 * transfer, no proposals taken, bounded by the minimum
+		 * election timeout). */
+		CHECK(w,
+		      voter || node_conf_index(nd) > nd->commit ||
+			  raft_transfer_target(nd->r) != 0,
 		      "n%u still leads term %llu though the configuration "
 		      "without its vote (entry %llu) is committed (%llu)",
 		      nd->id, (unsigned long long)nd->term,
