@@ -474,8 +474,15 @@ enum ev_kind { EV_RECV, EV_OTHER };
 static bool must_refuse(const struct core *c, const struct snap *b,
 			const struct raft_msg *m)
 {
+	/* Requests are taken from any peer (thesis §4.1), answers from
+	 * members only; a snapshot needs its configuration. */
+	bool answer = m->type == RAFT_MSG_VOTE_RESP ||
+		      m->type == RAFT_MSG_APPEND_RESP ||
+		      m->type == RAFT_MSG_SNAPSHOT_RESP;
 	return raft_msg_check(m) != NULL || m->to != c->r.cfg.id ||
-	       m->from == c->r.cfg.id || !is_member(&c->r, m->from) ||
+	       m->from == 0 || m->from == c->r.cfg.id ||
+	       (answer && !is_member(&c->r, m->from)) ||
+	       (m->type == RAFT_MSG_SNAPSHOT && m->u.snapshot.conf == NULL) ||
 	       m->term > b->term + RAFT_MAX_TERM_JUMP;
 }
 
@@ -506,7 +513,8 @@ static void check_step(struct core *c, const struct snap *b,
 	ENSURE(a.term != b->term || b->vote == 0 || a.vote == b->vote,
 	       "voted %u then %u in term %llu", b->vote, a.vote,
 	       (unsigned long long)a.term);
-	ENSURE(a.vote == 0 || is_member(r, a.vote), "votes for %u", a.vote);
+	/* (A vote may go to a candidate the configuration does not list:
+	 * thesis §4.1.) */
 	ENSURE(a.role <= RAFT_LEADER, "role %d", (int)a.role);
 	/* A leader's requests are taken from any sender (thesis §4.1: a
 	 * joining server follows a leader it does not know yet). */
