@@ -610,8 +610,8 @@ static void render_entry(struct kv_page *out, const struct log_raw *r)
 		struct raft_conf conf;
 		size_t off;
 		uint32_t i;
-		if (raft_conf_decode((const uint8_t *)r->data, r->len,
-				     &conf) != NULL) {
+		if (raft_conf_decode((const uint8_t *)r->data, r->len, &conf) !=
+		    NULL) {
 			snprintf(line, sizeof(line), "(configuration: bad)");
 		} else {
 			off = (size_t)snprintf(line, sizeof(line),

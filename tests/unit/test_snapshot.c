@@ -298,13 +298,16 @@ static void write_file(const char *path, const uint8_t *buf, size_t len)
 
 static void test_file(void)
 {
-	struct snapfile_node nodes[3] = {
-	    {.id = 1, .flags = SNAPFILE_NODE_VOTER, .address = "127.0.0.1:7001"},
-	    {.id = 2, .flags = SNAPFILE_NODE_VOTER, .address = "127.0.0.1:7002"},
-	    {.id = 3,
-	     .flags = SNAPFILE_NODE_PROMOTE,
-	     .address = "[::1]:7003",
-	     .peer_address = "[::1]:8003"}};
+	struct snapfile_node nodes[3] = {{.id = 1,
+					  .flags = SNAPFILE_NODE_VOTER,
+					  .address = "127.0.0.1:7001"},
+					 {.id = 2,
+					  .flags = SNAPFILE_NODE_VOTER,
+					  .address = "127.0.0.1:7002"},
+					 {.id = 3,
+					  .flags = SNAPFILE_NODE_PROMOTE,
+					  .address = "[::1]:7003",
+					  .peer_address = "[::1]:8003"}};
 	struct snapfile_meta meta;
 	struct sm *sm = sm_new(), *back = NULL;
 	char err[512], *d1, *d2;
@@ -440,8 +443,8 @@ static void test_fork_writer(void)
 	sm_free(back);
 
 	/* A writer that cannot write (no such directory) fails cleanly. */
-	CHECK(snapshot_start("/nonexistent/dir", sm, 1, 1, nodes, n_nodes,
-			     &job, err, sizeof(err)) != 0);
+	CHECK(snapshot_start("/nonexistent/dir", sm, 1, 1, nodes, n_nodes, &job,
+			     err, sizeof(err)) != 0);
 	/* Leftovers go at start-up. */
 	write_file(in_dir(SNAPSHOT_TMP), (const uint8_t *)"x", 1);
 	write_file(in_dir(SNAPSHOT_RECV), (const uint8_t *)"x", 1);
