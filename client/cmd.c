@@ -2029,6 +2029,72 @@ static int member_is_voter(struct cmd_ctx *ctx, int64_t id)
 	return found;
 }
 
+/* Before adding node `id` at `addr`: it must answer (started with raftd
+ * --join), be that node, and belong to this cluster (the same cluster id
+ * as the first configured node that answers).  Its incarnation goes into
+ * the configuration (docs/API.md, "Membership"). */
+static int probe_new_node(struct cmd_ctx *ctx, long id, const char *addr,
+			  char *inc, size_t inclen)
+{
+	xmlrpc_value *params = build("()"), *res = NULL;
+	struct rpc_error err = {0};
+	char cluster[32] = "", ours[32] = "";
+	int64_t got = 0;
+	size_t pos, i;
+	int rv = CMD_EXIT_OK;
+
+	if (rpc_add_node(ctx->rpc, (uint32_t)id, addr, &pos) != 0) {
+		errorf("member", "not an address: %s", addr);
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	if (rpc_call_node(ctx->rpc, pos, "status", params,
+			  CMD_STATUS_TIMEOUT_MS, &res, &err) != RPC_OK) {
+		errorf("member",
+		       "node %ld at %s does not answer (%s): start it first "
+		       "with raftd -c CONFIG -i %ld --join %s",
+		       id, addr, err.msg, id, addr);
+		rv = CMD_EXIT_UNAVAIL;
+		goto out;
+	}
+	if (rpc_struct_int(res, "id", &got) < 0 || got != id) {
+		errorf("member", "the node at %s is node %lld, not %ld", addr,
+		       (long long)got, id);
+		rv = CMD_EXIT_FAIL;
+		goto out;
+	}
+	/* An older raftd reports no identity: add it without one. */
+	if (rpc_struct_str(res, "incarnation", inc, inclen) < 0 ||
+	    rpc_struct_str(res, "cluster", cluster, sizeof(cluster)) < 0) {
+		inc[0] = '\0';
+		goto out;
+	}
+	xmlrpc_DECREF(res);
+	res = NULL;
+	for (i = 0; i < rpc_nodes(ctx->rpc)->n && ours[0] == '\0'; i++) {
+		if (i == pos ||
+		    rpc_call_node(ctx->rpc, i, "status", params,
+				  CMD_STATUS_TIMEOUT_MS, &res, &err) != RPC_OK)
+			continue;
+		if (rpc_struct_str(res, "cluster", ours, sizeof(ours)) < 0)
+			ours[0] = '\0';
+		xmlrpc_DECREF(res);
+		res = NULL;
+	}
+	if (ours[0] != '\0' && strcmp(ours, cluster) != 0) {
+		errorf("member",
+		       "node %ld at %s belongs to another cluster (id %s, "
+		       "this one %s): start it with this cluster's config",
+		       id, addr, cluster, ours);
+		rv = CMD_EXIT_FAIL;
+	}
+out:
+	if (res)
+		xmlrpc_DECREF(res);
+	xmlrpc_DECREF(params);
+	return rv;
+}
+
 static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const char synopsis[] =
@@ -2065,7 +2131,7 @@ static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(a.pos[0], "list") == 0) {
-		if (a.n != 1 || voter_now) {
+		if (a.n != 1 || voter_now || peer != NULL) {
 			rv = usage_error("member", synopsis);
 			goto out;
 		}
@@ -2090,10 +2156,14 @@ static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
 	rv = connect(ctx, "member");
 	if (rv != CMD_EXIT_OK)
 		goto out;
-	if (a.pos[0][0] == 'a')
-		params = build("(isbs)", (int)id, a.pos[2],
-			       (xmlrpc_bool)voter_now, peer ? peer : "");
-	else
+	if (a.pos[0][0] == 'a') {
+		char inc[32] = "";
+		rv = probe_new_node(ctx, id, a.pos[2], inc, sizeof(inc));
+		if (rv != CMD_EXIT_OK)
+			goto out;
+		params = build("(isbss)", (int)id, a.pos[2],
+			       (xmlrpc_bool)voter_now, peer ? peer : "", inc);
+	} else
 		params = build("(i)", (int)id);
 	rv = rpc_call_leader(ctx->rpc,
 			     a.pos[0][0] == 'a' ? "addMember" : "removeMember",
@@ -2120,7 +2190,7 @@ static int cmd_member(struct cmd_ctx *ctx, int argc, char **argv)
 	for (;;) {
 		struct timespec ts = {0, 50 * 1000000L};
 		int v;
-		rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
+		rpc_set_deadline(ctx->rpc, wait_until);
 		v = member_is_voter(ctx, id);
 		if (v == 1) {
 			printf("node %ld caught up and is a voter\n", id);

@@ -82,7 +82,7 @@ size_t snapfile_config_encode(uint8_t *buf, size_t cap,
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
-		need += 4 + 2 + strlen(nodes[i].address) + 1 + 2 +
+		need += 4 + 2 + strlen(nodes[i].address) + 1 + 8 + 2 +
 			strlen(nodes[i].peer_address);
 	if (cap < need)
 		return need;
@@ -97,10 +97,11 @@ size_t snapfile_config_encode(uint8_t *buf, size_t cap,
 		off += 6 + alen;
 		alen = strlen(nodes[i].peer_address);
 		buf[off] = nodes[i].flags;
-		buf[off + 1] = (uint8_t)alen;
-		buf[off + 2] = (uint8_t)(alen >> 8);
-		memcpy(buf + off + 3, nodes[i].peer_address, alen);
-		off += 3 + alen;
+		bytes_put_u64(buf + off + 1, nodes[i].incarnation);
+		buf[off + 9] = (uint8_t)alen;
+		buf[off + 10] = (uint8_t)(alen >> 8);
+		memcpy(buf + off + 11, nodes[i].peer_address, alen);
+		off += 11 + alen;
 	}
 	return need;
 }
@@ -146,12 +147,16 @@ static int config_decode(const uint8_t *buf, size_t len,
 		off += 6 + alen;
 		meta->nodes[i].flags = SNAPFILE_NODE_VOTER;
 		meta->nodes[i].peer_address[0] = '\0';
+		meta->nodes[i].incarnation = 0;
 		if (meta->version >= 2) {
 			uint8_t f;
-			if (len < off + 3)
+			if (len < off + 11)
 				return 1;
 			f = buf[off];
-			alen = (size_t)buf[off + 1] | (size_t)buf[off + 2] << 8;
+			meta->nodes[i].incarnation =
+			    bytes_get_u64(buf + off + 1);
+			alen = (size_t)buf[off + 9] | (size_t)buf[off + 10]
+							  << 8;
 			if ((f & ~(SNAPFILE_NODE_VOTER |
 				   SNAPFILE_NODE_PROMOTE)) != 0 ||
 			    f ==
@@ -160,10 +165,10 @@ static int config_decode(const uint8_t *buf, size_t len,
 				*why = "configuration section: bad node";
 				return -1;
 			}
-			if (len < off + 3 + alen)
+			if (len < off + 11 + alen)
 				return 1;
 			meta->nodes[i].flags = f;
-			memcpy(meta->nodes[i].peer_address, buf + off + 3,
+			memcpy(meta->nodes[i].peer_address, buf + off + 11,
 			       alen);
 			meta->nodes[i].peer_address[alen] = '\0';
 			if (memchr(meta->nodes[i].peer_address, '\0', alen) !=
@@ -172,7 +177,7 @@ static int config_decode(const uint8_t *buf, size_t len,
 				       "address";
 				return -1;
 			}
-			off += 3 + alen;
+			off += 11 + alen;
 		}
 	}
 	meta->n_nodes = n;
@@ -207,7 +212,7 @@ int snapfile_verify(int fd, struct snapfile_meta *meta, char *err,
 	size_t got, cfg_have = 0;
 	uint8_t *cfg = NULL; /* the body's first bytes, for the config */
 	size_t cfg_cap =
-	    4 + SNAPFILE_MAX_NODES * (9 + 2 * SNAPFILE_ADDRESS_MAX);
+	    4 + SNAPFILE_MAX_NODES * (17 + 2 * SNAPFILE_ADDRESS_MAX);
 	int rv = SNAPFILE_ECORRUPT, c;
 
 	if (lseek(fd, 0, SEEK_SET) < 0 ||

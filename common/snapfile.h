@@ -14,7 +14,8 @@
  *
  * configuration section = u32 n, then n times: u32 node id, u16 address
  * length, address bytes, and (version 2) u8 flags (bit 0 voter, bit 1 a
- * learner to promote), u16 peer address length, peer address bytes.  A
+ * learner to promote), u64 incarnation, u16 peer address length, peer
+ * address bytes.  A
  * version 1 file (no flags: every node a voter) is still read.  All
  * integers little-endian.
  *
@@ -52,6 +53,7 @@ struct snapfile_node {
 	uint8_t flags; /* SNAPFILE_NODE_* */
 	char address[SNAPFILE_ADDRESS_MAX + 1];
 	char peer_address[SNAPFILE_ADDRESS_MAX + 1]; /* "" if not recorded */
+	uint64_t incarnation; /* its data dir's identity, 0 if not recorded */
 };
 #define SNAPFILE_NODE_VOTER 0x01
 #define SNAPFILE_NODE_PROMOTE 0x02

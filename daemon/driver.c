@@ -99,14 +99,25 @@ void node_op_add(struct node *n, struct node_op *op)
 	struct node_op_list *l = op_list(n, op);
 	bool was_idle = n->writes.head == NULL && n->reads.head == NULL;
 
+	struct node_op *after = l->tail;
+
 	op->deadline = now_ms() + n->cfg->request_timeout_ms;
-	op->next = NULL;
-	op->prev = l->tail;
-	if (l->tail != NULL)
-		l->tail->next = op;
+	/* Writes wait in index order (plan_apply finishes them from the
+	 * head): almost always at the tail; a membership change found in
+	 * effect already waits for an earlier entry (node_member.c). */
+	if (op->kind == NODE_OP_WRITE)
+		while (after != NULL && after->index > op->index)
+			after = after->prev;
+	op->prev = after;
+	op->next = after != NULL ? after->next : l->head;
+	if (op->next != NULL)
+		op->next->prev = op;
+	else
+		l->tail = op;
+	if (after != NULL)
+		after->next = op;
 	else
 		l->head = op;
-	l->tail = op;
 	/* The timer sleeps until wake_at only while nothing can time out. */
 	if (was_idle)
 		pthread_cond_signal(&n->timer_cond);
@@ -406,11 +417,12 @@ static void node_process(struct node *n, struct step *s)
 	if (up->trace[0])
 		log_trace(up->trace);
 	log_set_state(up->term, raft_role_name(up->role));
-	raft_plan_run(up, &plan_ops, &pc);
 	/* Membership (thesis §4.1): the transport follows the configuration
-	 * in force, which the messages of this update already assume. */
+	 * in force first, so that this update's messages to a new member
+	 * find its peer. */
 	if (up->conf_changed)
 		node_conf_changed(n);
+	raft_plan_run(up, &plan_ops, &pc);
 	ops_settle(n, s);
 	/* What node_flush must make durable before the held messages and
 	 * the reply leave: everything issued so far, by any thread. */

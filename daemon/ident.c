@@ -104,10 +104,12 @@ static int write_durably(const char *dir, const char *name, const char *text,
 }
 
 int ident_open(const char *data_dir, const struct config *cfg, uint32_t id,
-	       const char *join_address, struct ident *out, char *err,
+	       const struct config_node *join, struct ident *out, char *err,
 	       size_t errlen)
 {
-	char path[4096], text[512], addr[CONFIG_ADDRESS_MAX] = "";
+	const char *join_address = join != NULL ? join->address : NULL;
+	char peer_line[CONFIG_ADDRESS_MAX + 16] = "";
+	char path[4096], text[1024], addr[CONFIG_ADDRESS_MAX] = "";
 	unsigned long long cluster = 0, inc = 0;
 	unsigned node = 0;
 	bool bootstrap = config_node_by_id(cfg, id) != NULL;
@@ -192,13 +194,19 @@ int ident_open(const char *data_dir, const struct config *cfg, uint32_t id,
 	if (join_address != NULL)
 		snprintf(out->address, sizeof(out->address), "%s",
 			 join_address);
+	/* A peer address other than port + 1000 (--join-peer) too. */
+	if (join != NULL &&
+	    (join->peer_port != join->port + CONFIG_PEER_PORT_OFFSET ||
+	     strcmp(join->peer_host, join->host) != 0))
+		snprintf(peer_line, sizeof(peer_line), "peer_address %s\n",
+			 join->peer_address);
 	snprintf(text, sizeof(text),
 		 "# raftd identity: do not edit or copy to another node\n"
-		 "cluster %016llx\nnode %u\nincarnation %016llx\n%s%s%s",
+		 "cluster %016llx\nnode %u\nincarnation %016llx\n%s%s%s%s",
 		 (unsigned long long)out->cluster, id,
 		 (unsigned long long)out->incarnation,
 		 out->address[0] ? "address " : "", out->address,
-		 out->address[0] ? "\n" : "");
+		 out->address[0] ? "\n" : "", peer_line);
 	return write_durably(data_dir, IDENT_FILE, text, err, errlen);
 }
 
@@ -308,12 +316,33 @@ int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc)
 	return rv;
 }
 
-void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids, size_t n)
+void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids,
+		      const uint64_t *incs, size_t n)
 {
 	size_t i, k;
 	bool changed = false;
 
 	pthread_mutex_lock(&ip->lock);
+	/* Incarnations the configuration records (addMember with the new
+	 * node's) bind their members, whatever was seen before. */
+	for (k = 0; k < n; k++) {
+		if (incs[k] == 0)
+			continue;
+		for (i = 0; i < ip->n && ip->e[i].id != ids[k]; i++)
+			;
+		if (i == ip->n) {
+			if (ip->n == IDENT_MAX_PEERS)
+				continue;
+			ip->n++;
+			ip->e[i].id = ids[k];
+			ip->e[i].inc = 0;
+		}
+		if (ip->e[i].inc != incs[k] || ip->e[i].released) {
+			ip->e[i].inc = incs[k];
+			ip->e[i].released = false;
+			changed = true;
+		}
+	}
 	for (i = 0; i < ip->n; i++) {
 		for (k = 0; k < n && ids[k] != ip->e[i].id; k++)
 			;

@@ -41,12 +41,13 @@ struct ident {
 uint64_t ident_cluster_id(const struct config *cfg);
 
 /* Reads DATA_DIR/identity, or creates it (durably) when the directory has
- * none.  `join_address` is --join's (NULL: none).  Refuses (-1 with a
+ * none.  `join` is the node --join (and --join-peer) describe (NULL: a
+ * node of the bootstrap list).  Refuses (-1 with a
  * message) an identity of another cluster or node, a node outside the
  * bootstrap configuration without --join and without an identity, and
  * --join for a node of the bootstrap configuration. */
 int ident_open(const char *data_dir, const struct config *cfg, uint32_t id,
-	       const char *join_address, struct ident *out, char *err,
+	       const struct config_node *join, struct ident *out, char *err,
 	       size_t errlen);
 
 /* The members' incarnations, as learned from their frames. */
@@ -60,7 +61,11 @@ int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc);
  * lists are released: the first other incarnation seen from one of them
  * replaces the recorded one (it may come back with a new data directory),
  * while the recorded one is still taken until then (a leader removing
- * itself goes on sending until it steps down). */
-void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids, size_t n);
+ * itself goes on sending until it steps down).  incs[k], when not 0, is
+ * the incarnation the configuration records for ids[k] (added with it):
+ * it replaces whatever was recorded (a node that saw a member's removal
+ * and its return in one batch, or in a snapshot, never released it). */
+void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids,
+		      const uint64_t *incs, size_t n);
 
 #endif /* RAFTD_IDENT_H */

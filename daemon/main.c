@@ -33,7 +33,8 @@ struct options {
 	const char *data_dir;
 	const char *pidfile;
 	const char *log_file;
-	const char *join; /* --join ADDRESS */
+	const char *join;      /* --join ADDRESS */
+	const char *join_peer; /* --join-peer ADDRESS */
 	long id;
 	bool daemon;
 	bool test_config; /* -t: check the config and exit */
@@ -69,6 +70,10 @@ static void usage(FILE *f)
 	    "waits until\n"
 	    "                       `raftctl member add N ADDRESS` adds it "
 	    "(needs --id)\n"
+	    "      --join-peer ADDR its peer listener HOST:PORT, if not "
+	    "port + 1000\n"
+	    "                       (then: raftctl member add ... --peer "
+	    "ADDR)\n"
 	    "      --daemon         detach and run in the background\n"
 	    "      --pidfile FILE   write the daemon's pid there "
 	    "(required with --daemon)\n"
@@ -105,6 +110,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"data-dir", required_argument, NULL, 'd'},
 	    {"daemon", no_argument, NULL, 'D'},
 	    {"join", required_argument, NULL, 'J'},
+	    {"join-peer", required_argument, NULL, 'P'},
 	    {"pidfile", required_argument, NULL, 'p'},
 	    {"log-file", required_argument, NULL, 'L'},
 	    {"log-level", required_argument, NULL, 'l'},
@@ -143,6 +149,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'J':
 			o->join = optarg;
+			break;
+		case 'P':
+			o->join_peer = optarg;
 			break;
 		case 'p':
 			o->pidfile = optarg;
@@ -184,6 +193,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 				"--help)\n");
 		return 2;
 	}
+	if (o->join_peer != NULL && o->join == NULL) {
+		fprintf(stderr, "raftd: --join-peer goes with --join\n");
+		return 2;
+	}
 	if (o->join != NULL && o->id == 0) {
 		fprintf(stderr, "raftd: --join needs --id N (the new member's "
 				"id)\n");
@@ -204,11 +217,13 @@ static const struct config_node *joined_self(const struct config *cfg,
 {
 	static struct config_node self;
 	char dir[PATH_MAX], path[PATH_MAX + 16], line[512], err[512];
-	char addr[CONFIG_ADDRESS_MAX] = "";
+	char addr[CONFIG_ADDRESS_MAX] = "", paddr[CONFIG_ADDRESS_MAX] = "";
 	FILE *f;
 
 	if (o->join != NULL) {
 		snprintf(addr, sizeof(addr), "%s", o->join);
+		if (o->join_peer != NULL)
+			snprintf(paddr, sizeof(paddr), "%s", o->join_peer);
 	} else {
 		if (o->data_dir != NULL)
 			snprintf(dir, sizeof(dir), "%s", o->data_dir);
@@ -222,6 +237,10 @@ static const struct config_node *joined_self(const struct config *cfg,
 			    strlen(line + 8) < sizeof(addr)) {
 				line[strcspn(line, "\n")] = '\0';
 				memcpy(addr, line + 8, strlen(line + 8) + 1);
+			} else if (strncmp(line, "peer_address ", 13) == 0 &&
+				   strlen(line + 13) < sizeof(paddr)) {
+				line[strcspn(line, "\n")] = '\0';
+				memcpy(paddr, line + 13, strlen(line + 13) + 1);
 			}
 		if (f != NULL)
 			fclose(f);
@@ -234,7 +253,7 @@ static const struct config_node *joined_self(const struct config *cfg,
 			return NULL;
 		}
 	}
-	if (config_node_make((uint32_t)o->id, addr, NULL, &self, err,
+	if (config_node_make((uint32_t)o->id, addr, paddr, &self, err,
 			     sizeof(err)) != 0) {
 		fprintf(stderr, "raftd: --join: %s\n", err);
 		return NULL;
@@ -614,8 +633,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (node_start(&cfg, self->id, data_dir,
-		       config_node_by_id(&cfg, self->id) ? NULL : self->address,
-		       &node, err, sizeof(err)) != 0) {
+		       config_node_by_id(&cfg, self->id) ? NULL : self, &node,
+		       err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		rv = 1;
 		goto out;

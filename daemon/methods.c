@@ -6,6 +6,7 @@
  * which runs with no lock held. */
 #include "methods.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -845,6 +846,18 @@ static void meth_status(struct call *c, xmlrpc_value *params, void *arg)
 	struct_set(&env, out, "leader", int_value(&env, si.leader));
 	struct_set(&env, out, "leaderAddress",
 		   xmlrpc_string_new(&env, si.leader_address));
+	{
+		char hex[17];
+		/* Identity (daemon/ident.h), as 16 hex digits: `raftctl
+		 * member add` records a new node's incarnation. */
+		snprintf(hex, sizeof(hex), "%016llx",
+			 (unsigned long long)node_cluster_id(ctx->node));
+		struct_set(&env, out, "cluster", xmlrpc_string_new(&env, hex));
+		snprintf(hex, sizeof(hex), "%016llx",
+			 (unsigned long long)node_incarnation(ctx->node));
+		struct_set(&env, out, "incarnation",
+			   xmlrpc_string_new(&env, hex));
+	}
 	struct_set(&env, out, "commitIndex", int_value(&env, si.commit_index));
 	struct_set(&env, out, "lastApplied", int_value(&env, si.last_applied));
 	struct_set(&env, out, "lastLogIndex",
@@ -1046,12 +1059,15 @@ static int member_id(xmlrpc_env *env, xmlrpc_value *params, int i, uint32_t *id)
 	return 0;
 }
 
-/* addMember(id, address[, voterNow[, peerAddress]]) -> true once the
- * change is applied here (leader only).  A new member joins as a learner
- * and the leader makes it a voter once it has caught up (thesis §4.2.1),
- * unless voterNow.  Its peer address is peerAddress, else its port + 1000
- * (as in the config file).  Blocks this server thread until then (an
- * operator's call). */
+/* addMember(id, address[, voterNow[, peerAddress[, incarnation]]]) ->
+ * true once the change is applied here (leader only).  `incarnation` (hex,
+ * the new node's status().incarnation, "" for none) is recorded in the
+ * configuration: every node then takes that node's frames, also after
+ * having known another incarnation of its id (daemon/ident.h).  A new member
+ * joins as a learner and the leader makes it a voter once it has caught up
+ * (thesis §4.2.1), unless voterNow.  Its peer address is peerAddress, else its
+ * port + 1000 (as in the config file).  Blocks this server thread until then
+ * (an operator's call). */
 static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
 {
 	const struct methods_ctx *ctx = arg;
@@ -1067,7 +1083,7 @@ static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
 	int n;
 
 	xmlrpc_env_init(&env);
-	n = param_count(&env, params, 2, 4, "addMember");
+	n = param_count(&env, params, 2, 5, "addMember");
 	if (n < 0 || member_id(&env, params, 0, &ch.id) != 0 ||
 	    param_string(&env, params, 1, "address", CONFIG_ADDRESS_MAX - 1, &s,
 			 &len) != 0)
@@ -1077,7 +1093,22 @@ static void meth_add_member(struct call *c, xmlrpc_value *params, void *arg)
 		goto fault;
 	}
 	memcpy(addr, s, len);
-	if (n == 4) {
+	if (n == 5) {
+		char *is = NULL, *end = NULL;
+		size_t ilen = 0;
+		if (param_string(&env, params, 4, "incarnation", 16, &is,
+				 &ilen) != 0)
+			goto fault;
+		errno = 0;
+		ch.incarnation = ilen ? strtoull(is, &end, 16) : 0;
+		if (ilen && (errno || end != is + ilen || *is == '-')) {
+			free(is);
+			param_fault(&env, "incarnation: 16 hex digits");
+			goto fault;
+		}
+		free(is);
+	}
+	if (n >= 4) {
 		size_t plen = 0;
 		if (param_string(&env, params, 3, "peerAddress",
 				 CONFIG_ADDRESS_MAX - 1, &ps, &plen) != 0)
@@ -1218,8 +1249,8 @@ const struct method_def methods_client[] = {
      "members() -> [{id, address, peerAddress, voter, promote, leader, "
      "match}]"},
     {"addMember", meth_add_member, NULL,
-     "addMember(id, address[, voterNow[, peerAddress]]) -> true once "
-     "applied"},
+     "addMember(id, address[, voterNow[, peerAddress[, incarnation]]]) "
+     "-> true once applied"},
     {"removeMember", meth_remove_member, NULL,
      "removeMember(id) -> true once applied"},
     {"transferLeader", meth_transfer, NULL,

@@ -374,7 +374,7 @@ static void core_config(const struct config *cfg, uint32_t id,
 }
 
 int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
-	       const char *join_address, struct node **out, char *err,
+	       const struct config_node *join, struct node **out, char *err,
 	       size_t errlen)
 {
 	struct node *n;
@@ -417,8 +417,7 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	rv = storage_open(data_dir, storage_log, NULL, &n->st, err, errlen);
 	if (rv != STORAGE_OK)
 		goto fail;
-	if (ident_open(data_dir, cfg, id, join_address, &n->ident, err,
-		       errlen) != 0)
+	if (ident_open(data_dir, cfg, id, join, &n->ident, err, errlen) != 0)
 		goto fail;
 	n->idpeers = ident_peers_open(data_dir);
 	if (node_snap_load(n, &snap_index, &snap_term, &snap_conf, err,

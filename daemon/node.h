@@ -39,7 +39,7 @@ enum node_status {
  * the timer and peer threads.  `cfg` must outlive the node.  Returns 0 or
  * -1 with a message in err (the caller exits 1). */
 int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
-	       const char *join_address, struct node **out, char *err,
+	       const struct config_node *join, struct node **out, char *err,
 	       size_t errlen);
 /* Marks the node as stopping and fails every pending operation with
  * NODE_UNAVAILABLE (and every later one), so the RPC server can drain. */
@@ -177,6 +177,7 @@ struct node_member_change {
 				   * 1000, or the config file's for a node
 				   * of its list at the same address) */
 	bool voter_now;		  /* ADD: a voter at once, not a learner */
+	uint64_t incarnation;	  /* ADD: its data dir's (0: unknown) */
 };
 /* Proposes the change (leader only) and waits until it is applied here, or
  * request_timeout_ms.  NODE_OK also when nothing was to change (the same

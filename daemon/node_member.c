@@ -62,6 +62,7 @@ void node_conf_changed(struct node *n)
 	const struct raft_conf *c = raft_conf(&n->raft);
 	struct peers_member pm[RAFT_MAX_NODES];
 	uint32_t ids[RAFT_MAX_NODES];
+	uint64_t incs[RAFT_MAX_NODES];
 	uint32_t i;
 
 	for (i = 0; i < c->n; i++) {
@@ -69,12 +70,13 @@ void node_conf_changed(struct node *n)
 		node_member_addresses(n, &c->m[i], &a, &pm[i].peer_address);
 		pm[i].id = c->m[i].id;
 		ids[i] = c->m[i].id;
+		incs[i] = c->m[i].incarnation;
 	}
 	if (n->peers != NULL)
 		peers_update(n->peers, pm, c->n);
 	/* A member removed may come back with a new data directory. */
 	if (n->idpeers != NULL)
-		ident_peers_keep(n->idpeers, ids, c->n);
+		ident_peers_keep(n->idpeers, ids, incs, c->n);
 	if (n->conf_hook != NULL)
 		n->conf_hook(n->conf_hook_arg, c);
 	if (raft_conf_member(c, n->id) == NULL && n->was_member)
@@ -148,6 +150,22 @@ struct change_args {
 	size_t errlen;
 };
 
+/* The change asked for is the configuration in force already (a retry):
+ * done once that configuration is committed, which it may not be yet (a
+ * leader change can still drop it). */
+static void in_effect(struct node *n, struct step *s, struct node_op *op)
+{
+	uint64_t at = raft_conf_index(&n->raft);
+
+	if (at <= raft_commit_index(&n->raft)) {
+		node_op_finish(n, s, op, NODE_OK, SM_RESULT_INVALID);
+		return;
+	}
+	op->index = at;
+	op->term = raft_term_at(&n->raft, at);
+	node_op_add(n, op);
+}
+
 static int change_event(struct node *n, struct step *s, void *arg)
 {
 	struct change_args *ca = arg;
@@ -193,9 +211,8 @@ static int change_event(struct node *n, struct step *s, void *arg)
 				ca->rv = RAFT_EINVAL;
 				goto refused;
 			}
-			/* The same add again (a retry): done. */
-			node_op_finish(n, s, ca->op, NODE_OK,
-				       SM_RESULT_INVALID);
+			/* The same add again (a retry). */
+			in_effect(n, s, ca->op);
 			return 0;
 		}
 		if (c.n == RAFT_MAX_NODES) {
@@ -211,6 +228,7 @@ static int change_event(struct node *n, struct step *s, void *arg)
 		m->id = ch->id;
 		m->flags =
 		    ch->voter_now ? RAFT_MEMBER_VOTER : RAFT_MEMBER_PROMOTE;
+		m->incarnation = ch->incarnation;
 		snprintf(m->address, sizeof(m->address), "%s", ch->address);
 		snprintf(m->peer_address, sizeof(m->peer_address), "%s",
 			 ch->peer_address);
@@ -230,8 +248,7 @@ static int change_event(struct node *n, struct step *s, void *arg)
 		break;
 	case NODE_MEMBER_REMOVE:
 		if (m == NULL) {
-			node_op_finish(n, s, ca->op, NODE_OK,
-				       SM_RESULT_INVALID);
+			in_effect(n, s, ca->op);
 			return 0;
 		}
 		*m = c.m[c.n - 1];
@@ -242,7 +259,7 @@ static int change_event(struct node *n, struct step *s, void *arg)
 	ca->rv = raft_propose_conf(&n->raft, now_ms(), &c, &index, &term);
 	s->event = true;
 	if (ca->rv == RAFT_ENOCHANGE) {
-		node_op_finish(n, s, ca->op, NODE_OK, SM_RESULT_INVALID);
+		in_effect(n, s, ca->op);
 		return 0;
 	}
 	if (ca->rv != RAFT_OK) {
@@ -348,7 +365,13 @@ enum node_status node_transfer(struct node *n, uint32_t to, uint64_t timeout_ms,
 	struct transfer_args ta = {.to = to, .rv = 0};
 	struct timespec t0, t1;
 	struct step s;
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline;
+
+	/* The core gives the target an election timeout (election_max_ms):
+	 * wait at least that, and the new leader's first round. */
+	if (timeout_ms < 2 * (uint64_t)n->cfg->election_max_ms)
+		timeout_ms = 2 * (uint64_t)n->cfg->election_max_ms;
+	deadline = now_ms() + timeout_ms;
 	enum node_status st = NODE_TIMEOUT;
 
 	*leader = 0;

@@ -71,6 +71,7 @@ static uint32_t snap_nodes(struct node *n, uint64_t index,
 		node_member_addresses(n, &c.m[i], &a, &pa);
 		out[i].id = c.m[i].id;
 		out[i].flags = c.m[i].flags;
+		out[i].incarnation = c.m[i].incarnation;
 		snprintf(out[i].address, sizeof(out[i].address), "%s", a);
 		snprintf(out[i].peer_address, sizeof(out[i].peer_address), "%s",
 			 pa);
@@ -92,6 +93,7 @@ static const struct raft_conf *meta_conf(const struct snapfile_meta *meta,
 	for (i = 0; i < c->n; i++) {
 		c->m[i].id = meta->nodes[i].id;
 		c->m[i].flags = meta->nodes[i].flags;
+		c->m[i].incarnation = meta->nodes[i].incarnation;
 		snprintf(c->m[i].address, sizeof(c->m[i].address), "%s",
 			 meta->nodes[i].address);
 		snprintf(c->m[i].peer_address, sizeof(c->m[i].peer_address),

@@ -354,17 +354,18 @@ static int req_answer(struct peer *p, struct peer_req *r, uint64_t *ack)
 		bad_reply(p, "answer from a node of another cluster");
 		goto out_reply;
 	}
+	arv = peerauth_verify_response(ps->auth, &r->tag, frame, len, has_auth);
+	if (arv != PEERAUTH_OK) {
+		bad_reply(p, peerauth_strerror(arv));
+		goto out_reply;
+	}
+	/* After the MAC, so that only the cluster's nodes are recorded. */
 	if (ps->idpeers != NULL &&
 	    ident_peer_check(ps->idpeers, p->id,
 			     bytes_get_u64(frame + WIRE_OFF_CLUSTER + 8)) !=
 		0) {
 		bad_reply(p, "its incarnation changed (data wiped or "
 			     "replaced): remove it and add it again");
-		goto out_reply;
-	}
-	arv = peerauth_verify_response(ps->auth, &r->tag, frame, len, has_auth);
-	if (arv != PEERAUTH_OK) {
-		bad_reply(p, peerauth_strerror(arv));
 		goto out_reply;
 	}
 	if (reply.type != (r->chunk ? RAFT_MSG_SNAPSHOT_RESP
@@ -740,9 +741,16 @@ void peers_update(struct peers *ps, const struct peers_member *members,
 	pthread_mutex_lock(&ps->lock);
 	for (i = 0; i < ps->n; i++) {
 		struct peer *p = &ps->peer[i];
+		char url[sizeof(p->url)];
 		for (k = 0; k < n && members[k].id != p->id; k++)
 			;
-		if (p->retired || k < n)
+		if (k < n)
+			snprintf(url, sizeof(url), "%s://%s/RPC2",
+				 ps->cfg->tls ? "https" : "http",
+				 members[k].peer_address);
+		/* (A member whose peer address changed, removed and added
+		 * back elsewhere, gets a new peer below.) */
+		if (p->retired || (k < n && strcmp(url, p->url) == 0))
 			continue;
 		/* Left the configuration: its thread stops (aborting what
 		 * it has in flight) and is joined by peers_free(). */

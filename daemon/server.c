@@ -606,8 +606,9 @@ static enum MHD_Result peer_accept(void *cls, const struct sockaddr *addr,
 /* ---- set-up
  * -------------------------------------------------------------------- */
 
-static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
-		   socklen_t *len, char *err, size_t errlen)
+static int resolve_flags(const char *host, uint16_t port, int flags,
+			 struct sockaddr_storage *ss, socklen_t *len, char *err,
+			 size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
 	char portstr[8];
@@ -616,6 +617,7 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = flags;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	rv = getaddrinfo(host, portstr, &hints, &res);
 	if (rv != 0) {
@@ -627,6 +629,20 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+		   socklen_t *len, char *err, size_t errlen)
+{
+	return resolve_flags(host, port, 0, ss, len, err, errlen);
+}
+
+/* An IP address, never a name lookup (callers hold locks). */
+static int resolve_numeric(const char *host, uint16_t port,
+			   struct sockaddr_storage *ss, socklen_t *len,
+			   char *err, size_t errlen)
+{
+	return resolve_flags(host, port, AI_NUMERICHOST, ss, len, err, errlen);
 }
 
 static int add_method(struct listener *l, const char *name, call_method_fn fn,
@@ -802,8 +818,15 @@ static void conf_hook(void *arg, const struct raft_conf *c)
 
 	pthread_mutex_lock(&l->members_lock);
 	l->n_members = l->n_boot;
-	l->accept_any = raft_conf_member(c, s->self->id) == NULL;
-	for (i = 0; i < c->n; i++) {
+	/* With a secret, every frame is authenticated (peerauth.h) and the
+	 * address adds nothing but a lock-out: a node whose log lags does
+	 * not know the members added since, and one of them may lead.
+	 * Without one (insecure), the members' addresses, numeric only (no
+	 * name lookup under the node's lock), and any address while this
+	 * node is not a member yet. */
+	l->accept_any =
+	    s->cfg->has_secret || raft_conf_member(c, s->self->id) == NULL;
+	for (i = 0; i < c->n && !l->accept_any; i++) {
 		char host[CONFIG_HOST_MAX], why[256];
 		uint16_t port;
 		socklen_t len;
@@ -812,8 +835,8 @@ static void conf_hook(void *arg, const struct raft_conf *c)
 			continue; /* the bootstrap's: already there */
 		if (addr_parse(c->m[i].peer_address, host, sizeof(host), &port,
 			       why, sizeof(why)) != 0 ||
-		    resolve(host, port, &l->members[l->n_members], &len, why,
-			    sizeof(why)) != 0) {
+		    resolve_numeric(host, port, &l->members[l->n_members], &len,
+				    why, sizeof(why)) != 0) {
 			log_warn("peer %u: %s", c->m[i].id, why);
 			continue;
 		}

@@ -123,7 +123,8 @@ static int write_file(int fd, const struct sm *sm,
 		      uint64_t term, const struct snapfile_node *nodes,
 		      uint32_t n_nodes)
 {
-	uint8_t cfgbuf[4 + SNAPFILE_MAX_NODES * (9 + 2 * SNAPFILE_ADDRESS_MAX)];
+	uint8_t
+	    cfgbuf[4 + SNAPFILE_MAX_NODES * (17 + 2 * SNAPFILE_ADDRESS_MAX)];
 	uint8_t hdr[SNAPFILE_HEADER_SIZE], tail[SNAPFILE_TRAILER_SIZE];
 	struct writer *w = calloc(1, sizeof(*w));
 	size_t clen;

@@ -284,7 +284,7 @@ size_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf, size_t cap)
 	uint32_t i;
 
 	for (i = 0; i < c->n; i++)
-		need += 4 + 1 + 2 + strlen(c->m[i].address) + 2 +
+		need += 4 + 1 + 8 + 2 + strlen(c->m[i].address) + 2 +
 			strlen(c->m[i].peer_address);
 	if (need > cap)
 		return need;
@@ -299,6 +299,8 @@ size_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf, size_t cap)
 		buf[off++] = (uint8_t)(m->id >> 16);
 		buf[off++] = (uint8_t)(m->id >> 24);
 		buf[off++] = m->flags;
+		for (k = 0; k < 8; k++)
+			buf[off++] = (uint8_t)(m->incarnation >> (8 * k));
 		for (k = 0; k < 2; k++) {
 			size_t len = strlen(a[k]);
 			buf[off++] = (uint8_t)len;
@@ -326,13 +328,15 @@ const char *raft_conf_decode(const uint8_t *buf, size_t len,
 		struct raft_member *m = &out->m[i];
 		char *a[2] = {m->address, m->peer_address};
 		int k;
-		if (len - off < 5)
+		if (len - off < 13)
 			return "configuration entry truncated";
 		m->id = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 |
 			(uint32_t)buf[off + 2] << 16 |
 			(uint32_t)buf[off + 3] << 24;
 		m->flags = buf[off + 4];
-		off += 5;
+		for (k = 7; k >= 0; k--)
+			m->incarnation = m->incarnation << 8 | buf[off + 5 + k];
+		off += 13;
 		for (k = 0; k < 2; k++) {
 			size_t alen;
 			if (len - off < 2)
@@ -1293,7 +1297,8 @@ int raft_propose_conf(struct raft *r, uint64_t now, const struct raft_conf *to,
 		 * bootstrap configuration's, "", may be filled in. */
 		if ((b->address[0] && strcmp(a->address, b->address) != 0) ||
 		    (b->peer_address[0] &&
-		     strcmp(a->peer_address, b->peer_address) != 0))
+		     strcmp(a->peer_address, b->peer_address) != 0) ||
+		    (b->incarnation && a->incarnation != b->incarnation))
 			return RAFT_EINVAL;
 		if (a->flags != b->flags)
 			diffs++;
@@ -2070,6 +2075,10 @@ static const char *msg_refusal(const struct raft *r, const struct raft_msg *m)
 	     m->type == RAFT_MSG_SNAPSHOT_RESP) &&
 	    progress_of((struct raft *)r, m->from) == NULL)
 		return "an answer from a non-member";
+	/* TimeoutNow skips PreVote and the voters' lease: only the leader
+	 * of our own term may send it (it never adopts a term). */
+	if (m->type == RAFT_MSG_TIMEOUT_NOW && m->term != r->term)
+		return "TimeoutNow of another term";
 	if (m->term > r->term + RAFT_MAX_TERM_JUMP)
 		return "term jumps too far ahead";
 	return NULL;

@@ -103,6 +103,9 @@ enum {
 struct raft_member {
 	uint32_t id;
 	uint8_t flags; /* RAFT_MEMBER_* */
+	/* The shell's identity of the member's data (0: not recorded, as
+	 * for the bootstrap configuration); opaque to the core. */
+	uint64_t incarnation;
 	/* The client address and the peer address, as the shell wants them
 	 * ("" when the shell knows them from elsewhere, e.g. the bootstrap
 	 * configuration of its config file). */
@@ -610,10 +613,10 @@ const struct raft_member *raft_conf_member(const struct raft_conf *c,
 bool raft_conf_is_voter(const struct raft_conf *c, uint32_t id);
 
 /* Configuration entries' bytes: u8 version (1), u8 n, then n times u32
- * id, u8 flags, u16 address length, address, u16 peer address length,
- * peer address (little-endian).  raft_conf_encode writes at most `cap`
- * bytes and returns the size needed; raft_conf_decode checks untrusted
- * bytes (NULL, or a static reason); raft_conf_check checks a struct
+ * id, u8 flags, u64 incarnation, u16 address length, address, u16 peer
+ * address length, peer address (little-endian).  raft_conf_encode writes at
+ * most `cap` bytes and returns the size needed; raft_conf_decode checks
+ * untrusted bytes (NULL, or a static reason); raft_conf_check checks a struct
  * (sorted unique non-zero ids, known flags, at least one voter, addresses
  * NUL-terminated without control bytes). */
 size_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf, size_t cap);

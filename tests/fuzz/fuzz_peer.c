@@ -483,6 +483,7 @@ static bool must_refuse(const struct core *c, const struct snap *b,
 	       m->from == 0 || m->from == c->r.cfg.id ||
 	       (answer && !is_member(&c->r, m->from)) ||
 	       (m->type == RAFT_MSG_SNAPSHOT && m->u.snapshot.conf == NULL) ||
+	       (m->type == RAFT_MSG_TIMEOUT_NOW && m->term != b->term) ||
 	       m->term > b->term + RAFT_MAX_TERM_JUMP;
 }
 

@@ -474,9 +474,9 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 			 * leader (or leads it), a second leader (§5.2):
 			 * dropped; of an older term, a stale leader: refused
 			 * with an answer carrying the target's term
-			 * (TimeoutNow: dropped).  Never a term the target
-			 * knows no leader of: that claim is obeyed, from a
-			 * member as from anyone. */
+			 * (TimeoutNow: refused, msg_refusal).  Never a term the
+			 * target knows no leader of: that claim is obeyed, from
+			 * a member as from anyone. */
 			uint32_t from = m.from;
 			enum raft_msg_type type = m.type;
 			bool knows = raft_role(tr) == RAFT_LEADER ||
@@ -492,7 +492,9 @@ void rogue_send(struct world *w, struct rogue *r, uint32_t to)
 				wellformed(w, g, to, term, &m);
 			while (m.type != type);
 			m.from = from;
-			refuse = false;
+			/* TimeoutNow of another term than the target's is
+			 * refused outright (it skips PreVote and the lease). */
+			refuse = type == RAFT_MSG_TIMEOUT_NOW && term != cur;
 			count = term == cur || type == RAFT_MSG_TIMEOUT_NOW;
 			answers = count ? 0 : 1;
 		}
