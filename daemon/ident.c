@@ -191,6 +191,7 @@ int ident_open(const char *data_dir, const struct config *cfg, uint32_t id,
 		return -1;
 	}
 	out->incarnation = random_u64();
+	out->created = true;
 	if (join_address != NULL)
 		snprintf(out->address, sizeof(out->address), "%s",
 			 join_address);

@@ -36,6 +36,9 @@ struct ident {
 	/* A node that joined a running cluster (--join): the address it
 	 * serves; "" for a member of the bootstrap configuration. */
 	char address[CONFIG_ADDRESS_MAX];
+	/* The identity was created by this start: a new data dir, or one
+	 * `raftctl restore` filled (or one of a raftd before identities). */
+	bool created;
 };
 
 uint64_t ident_cluster_id(const struct config *cfg);

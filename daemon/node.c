@@ -437,10 +437,22 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 			 data_dir, (unsigned long long)term, vote);
 		goto fail;
 	}
+	/* A snapshot in a data dir without an identity yet was put there by
+	 * `raftctl restore` (a new cluster from a backup: the members it
+	 * names are the old cluster's), or by a raftd before membership
+	 * changes (its section lists the config file's nodes): the config
+	 * file's node list is the configuration. */
+	if (snap_index != 0 && n->ident.created)
+		log_info("the snapshot predates this data dir's identity (a "
+			 "restored backup): the config file's node list is "
+			 "the configuration, not the %u node%s it names",
+			 snap_conf.n, snap_conf.n == 1 ? "" : "s");
 	if ((snap_index != 0 || storage_first_index(n->st) != 1) &&
 	    raft_load_snapshot(&n->raft, storage_first_index(n->st) - 1,
 			       storage_base_term(n->st), snap_index, snap_term,
-			       snap_index ? &snap_conf : NULL) != RAFT_OK) {
+			       snap_index && !n->ident.created
+				   ? &snap_conf
+				   : NULL) != RAFT_OK) {
 		snprintf(err, errlen,
 			 "%s: the log (from index %llu) and the snapshot (up "
 			 "to %llu) do not fit together",

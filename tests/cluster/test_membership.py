@@ -17,8 +17,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
 import raftdtest as rt  # noqa: E402
 from raftdtest import Cluster, api  # noqa: E402
-from raftdtest.members import (HintWriter, leader_of, members,  # noqa: E402
-                               new_addresses, status_of)
+from raftdtest.members import (HintWriter, call_leader,  # noqa: E402
+                               leader_of, members, new_addresses,
+                               status_of)
 
 
 def wait_leader(addrs, timeout=10.0):
@@ -58,7 +59,7 @@ def main(ck):
     # ---- 3 -> 5 ---------------------------------------------------------
     t0 = time.monotonic()
     for nid in (4, 5):
-        c.call_with_retry("addMember", nid, new[nid], timeout=20)
+        call_leader(list(boot.values()), "addMember", nid, new[nid])
         lid, laddr = wait_leader(list(boot.values()) + list(new.values()))
         rt.wait_for(lambda: members(laddr).get(nid, {}).get("voter"), 20,
                     "node %d promoted to voter" % nid)
@@ -81,8 +82,8 @@ def main(ck):
     for nid in (removed_leader, 3 - removed_leader):
         rt.wait_for(lambda: leader_of(list(boot.values()) +
                                       list(new.values())), 10, "a leader")
-        c.call_with_retry("removeMember", nid, timeout=20,
-                          start=3)
+        call_leader(list(boot.values()) + list(new.values()),
+                    "removeMember", nid)
     shrink = time.monotonic() - t0
     lid, laddr = wait_leader([boot[3], new[4], new[5]])
     ms = members(laddr)
