@@ -299,6 +299,28 @@ static const struct config_node *find_self(const struct config *cfg,
 	return self;
 }
 
+/* mkdir -p: 0, or -1 with errno. */
+static int mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t i, len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return -1;
+		path[i] = dir[i];
+	}
+	return 0;
+}
+
 /* A pidfile naming a live process means another raftd runs here. */
 static int write_pidfile(const char *path)
 {
@@ -566,7 +588,9 @@ int main(int argc, char **argv)
 
 	if (o.daemon) {
 		if (o.log_file == NULL) {
-			if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) {
+			/* The whole path, as the storage would create it
+			 * (a relative data_dir like "data/node-1"). */
+			if (mkdir_p(data_dir) != 0) {
 				fprintf(stderr, "raftd: %s: %s\n", data_dir,
 					strerror(errno));
 				return 1;

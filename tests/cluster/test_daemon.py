@@ -101,6 +101,19 @@ def main(ck):
     ck.check(os.path.exists(other_log) and "serving XML-RPC" in
              open(other_log).read(), "--log-file: the log is there")
     stop_daemon(ck, c, pid, pidfile, "--log-file")
+
+    # A data dir that is two levels deep and does not exist yet (as the
+    # example config's relative data_dir = "data/node-%i" is from a fresh
+    # directory): --daemon creates all of it for its default log file.
+    deep = os.path.join(c.dir, "fresh", "data", "node-1")
+    pid = start_daemon(ck, c, pidfile, ["-d", deep],
+                       "--daemon with a nested data dir not yet there")
+    wait_for(lambda: c.status(1, timeout=2), 15, "the daemon to answer")
+    ck.check(os.path.exists(os.path.join(deep, "raftd.log")) and
+             os.path.exists(os.path.join(deep, "raftlog")),
+             "the nested data dir holds raftd.log and the raftlog")
+    c.extra_logs.append(os.path.join(deep, "raftd.log"))
+    stop_daemon(ck, c, pid, pidfile, "nested data dir")
     c.finish(ck)
 
 
