@@ -644,6 +644,23 @@
       });
     }
     body.replaceChildren(...rows);
+    // The month's events as raftctl cal list prints them.
+    const list = calView.events.map((ev) => {
+      const r = document.createElement("tr");
+      r.dataset.id = ev.id;
+      td(r, pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(ev.day, 2));
+      td(r, ev.time);
+      td(r, ev.id);
+      td(r, ev.title);
+      const del = document.createElement("button");
+      del.type = "button";
+      del.className = "del";
+      del.textContent = "delete";
+      del.addEventListener("click", () => deleteEvent(ev));
+      td(r, "", "write").appendChild(del);
+      return r;
+    });
+    document.querySelector("#cal-list tbody").replaceChildren(...list);
   }
 
   async function addEvent() {

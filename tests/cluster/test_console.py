@@ -56,10 +56,12 @@ def artifact_dir():
     return d
 
 
-def screenshot(drv, name):
-    """Saves the page as console-NAME.png in the build tree, and into
-    $CONSOLE_SCREENSHOT_DIR when set; returns the build tree's path."""
+def screenshot(drv, name, height):
+    """Saves the page, in a window `height` pixels high, as
+    console-NAME.png in the build tree, and into $CONSOLE_SCREENSHOT_DIR
+    when set; returns the build tree's path."""
     path = os.path.join(artifact_dir(), "console-%s.png" % name)
+    drv.set_window_size(1280, height)
     drv.save_screenshot(path)
     extra = os.environ.get("CONSOLE_SCREENSHOT_DIR")
     if extra:
@@ -244,8 +246,10 @@ def check_calendar(ck, c, drv):
     wait_for(lambda: len(events(drv)) == 3, PAGE_WAIT,
              "this month's 3 events again")
     ck.check(True, "previous/next month")
-    click(drv, "#cal-title")  # no day picked in the screenshot
-    screenshot(drv, "calendar")
+    ck.eq(sorted(attrs(drv, "#cal-list tbody tr", "data-id")),
+          sorted([ev_id, cli_id, events(drv)[-1]["id"]]),
+          "the month's list under the grid")
+    screenshot(drv, "calendar", 1100)
 
 
 def check_keys_and_log(ck, c, drv):
@@ -307,7 +311,7 @@ def check_failover(ck, c, drv, lid):
     ck.eq(c.client(lid2).get("console/after"), "failover",
           "a put from the page after the failover is committed")
     click(drv, "#tabs button[data-tab=cluster]")
-    screenshot(drv, "failover")
+    screenshot(drv, "failover", 420)
 
 
 def main(ck):
@@ -323,9 +327,11 @@ def main(ck):
         ck.eq(drv.title, "raftd console", "the page loads from node %d" %
               page_node)
         check_cluster_view(ck, c, drv, lid)
-        screenshot(drv, "cluster")
         check_calendar(ck, c, drv)
         check_keys_and_log(ck, c, drv)
+        click(drv, "#tabs button[data-tab=cluster]")
+        check_cluster_view(ck, c, drv, lid)
+        screenshot(drv, "cluster", 460)
         if lid == page_node:
             raise rt.TestFailure("the page's node must not be the leader")
         check_failover(ck, c, drv, lid)
