@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xmlrpc.client
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)) + "/../lib")
@@ -314,6 +315,48 @@ def check_failover(ck, c, drv, lid):
     screenshot(drv, "failover", 420)
 
 
+# A call the page's own script could make, bypassing its hidden controls.
+FETCH_JS = """const done = arguments[arguments.length - 1];
+fetch("/RPC2", {method: "POST", headers: {"Content-Type": "text/xml"},
+                body: arguments[0]})
+  .then((r) => r.text()).then(done, (e) => done("error: " + e));"""
+
+
+def check_readonly_page(ck, drv):
+    c = Cluster(1, name="console-ro-page", extra={"console": "readonly"})
+    c.leader(among=[1])
+    c.call_with_retry("put", "ro/k", "kept")
+    drv.get("http://%s/" % c.address(1))
+    wait_for(lambda: drv.find_element(By.ID, "mode").text == "read-only" and
+             leader_row(drv) == 1, PAGE_WAIT,
+             "the read-only page with its leader")
+    click(drv, "#tabs button[data-tab=keys]")
+    ck.check(not any(drv.find_element(By.ID, i).is_displayed()
+                     for i in ("key-put", "key-delete", "key-value")),
+             "the read-only page hides put and delete")
+    type_into(drv, "#key-name", "ro/k")
+    click(drv, "#key-get")
+    wait_for(lambda: drv.find_element(By.ID, "key-result").text == "kept",
+             PAGE_WAIT, "a get in the read-only page")
+    ck.check(True, "the read-only page reads keys")
+    click(drv, "#tabs button[data-tab=calendar]")
+    ck.check(not drv.find_element(By.ID, "cal-add").is_displayed(),
+             "the read-only page hides the calendar's add")
+    drv.set_script_timeout(10)
+    text = drv.execute_async_script(
+        FETCH_JS, xmlrpc.client.dumps(("ro/k", "from the page"), "put"))
+    try:
+        xmlrpc.client.loads(text)
+        ck.check(False, "a put from the read-only page must fail: %r" % text)
+    except xmlrpc.client.Fault as f:
+        ck.eq(f.faultCode, rt.UNAUTHORIZED,
+              "the node refuses a put from the read-only page")
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        ck.check(False, "a put from the read-only page: %r (%r)" % (e, text))
+    ck.eq(c.client(1).get("ro/k"), "kept", "and nothing was written")
+    c.finish(ck)
+
+
 def main(ck):
     c = Cluster(3, name="console")
     lid, _ = c.stable_leader()
@@ -339,9 +382,10 @@ def main(ck):
                   if e.get("level") == "SEVERE" and
                   "/RPC2" not in e.get("message", "")]
         ck.eq(errors, [], "no script errors in the page")
+        c.finish(ck)
+        check_readonly_page(ck, drv)
     finally:
         b.quit()
-    c.finish(ck)
 
 
 rt.run(main)
