@@ -792,7 +792,11 @@
     document.body.classList.toggle("readonly", st.readonly);
     document.getElementById("mode").textContent =
       st.readonly ? "read-only" : "";
-    if (location.host.toLowerCase() !== st.info.address.toLowerCase()) {
+    // location.host leaves the scheme's default port out.
+    const dflt = location.protocol === "https:" ? ":443" : ":80";
+    let own = st.info.address.toLowerCase();
+    if (own.endsWith(dflt)) own = own.slice(0, -dflt.length);
+    if (location.host.toLowerCase() !== own) {
       // The nodes answer pages of the members' own origins only.
       const b = document.getElementById("banner");
       const a = document.createElement("a");
