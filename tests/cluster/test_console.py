@@ -284,21 +284,40 @@ def check_keys_and_log(ck, c, drv):
              "the log shows the put readably (%r)" % cells[0])
 
 
+def check_paused(ck, c, drv, nid):
+    """A node that stops answering (SIGSTOP) shows down within DOWN_WAIT
+    (the page's 1 s timeout and a 500 ms poll), and up again after
+    SIGCONT."""
+    click(drv, "#tabs button[data-tab=cluster]")
+    c.pause(nid)
+    t0 = time.monotonic()
+    try:
+        wait_for(lambda: rows(drv).get(nid, ("", ""))[1] == "down",
+                 DOWN_WAIT, "the paused node %d to show down" % nid)
+        ck.note("a paused node shows down in %.2f s" %
+                (time.monotonic() - t0))
+    finally:
+        c.resume(nid)
+    wait_for(lambda: rows(drv).get(nid, ("", ""))[1] == "follower",
+             PAGE_WAIT, "node %d to show up again" % nid)
+    ck.check(True, "the node shows up again once it answers")
+
+
 def check_failover(ck, c, drv, lid):
     click(drv, "#tabs button[data-tab=cluster]")
     c.kill9(lid)
     t0 = time.monotonic()
     wait_for(lambda: rows(drv).get(lid, ("", ""))[1] == "down",
              DOWN_WAIT, "the killed leader %d to show down" % lid)
-    took = time.monotonic() - t0
-    ck.check(took <= DOWN_WAIT, "the killed leader shows down in %.2f s" %
-             took)
+    ck.note("the killed leader shows down in %.2f s" %
+            (time.monotonic() - t0))
     new = wait_for(lambda: leader_row(drv) not in (None, lid) and
                    leader_row(drv), FAILOVER_WAIT,
                    "the page to show a new leader")
     ck.check(new in c.ids() and new != lid,
-             "the page highlights the new leader %s (%.1f s after the "
-             "kill)" % (new, time.monotonic() - t0))
+             "the page highlights the new leader %s" % new)
+    ck.note("the page shows the new leader %d %.2f s after the kill" %
+            (new, time.monotonic() - t0))
     ck.eq(rows(drv)[lid], ("down", "down"), "the old leader stays down")
     lid2, _ = c.stable_leader(nids=[n for n in c.ids() if n != lid])
     ck.eq(new, lid2, "the page's leader is the cluster's")
@@ -377,6 +396,8 @@ def main(ck):
         screenshot(drv, "cluster", 460)
         if lid == page_node:
             raise rt.TestFailure("the page's node must not be the leader")
+        check_paused(ck, c, drv, [n for n in c.ids()
+                                  if n not in (lid, page_node)][0])
         check_failover(ck, c, drv, lid)
         errors = [e for e in drv.get_log("browser")
                   if e.get("level") == "SEVERE" and
