@@ -79,9 +79,16 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="profile-", dir=workdir)
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
+        # As root in a container Chromium needs --no-sandbox; the rest
+        # keeps it off the network (the test talks to loopback only).
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
                   "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-extensions", "--window-size=1280,860",
+                  "--no-default-browser-check", "--disable-extensions",
+                  "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync",
+                  "--disable-domain-reliability",
+                  "--disable-client-side-phishing-detection",
+                  "--metrics-recording-only", "--window-size=1280,860",
                   "--user-data-dir=%s" % self.profile):
             opts.add_argument(a)
         self.service = Service(executable_path=CHROMEDRIVER,
