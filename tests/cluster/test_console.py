@@ -282,6 +282,7 @@ def check_keys_and_log(ck, c, drv):
     wait_for(lambda: drv.find_element(By.ID, "key-result").text ==
              "from raftctl", PAGE_WAIT, "the page's get")
     ck.check(True, "the page gets a key raftctl put")
+    screenshot(drv, "keys", 520)
 
     click(drv, "#tabs button[data-tab=log]")
     cells = wait_for(lambda: [t for t in texts(drv, "#log tbody td.data")
@@ -289,6 +290,7 @@ def check_keys_and_log(ck, c, drv):
                      "the put in the log tab")
     ck.check('"hello from the browser"' in cells[0],
              "the log shows the put readably (%r)" % cells[0])
+    screenshot(drv, "log", 760)
 
 
 def check_paused(ck, c, drv, nid):
