@@ -184,6 +184,9 @@ def check_readonly(ck):
     ck.eq(json.loads(body)["mode"], "readonly", "console.json says readonly")
     ck.eq(c.call_with_retry("put", "ro-k", "by-raftctl"), True,
           "a client without Origin still writes")
+    status, h, body = preflight(a, own)
+    ck.eq((status, h.get("access-control-allow-origin")), (204, own),
+          "the read-only console's preflight is answered (reads need it)")
     status, h, st = rpc(a, own, "status")
     ck.check(status == 200 and st["state"] == "leader",
              "the read-only page reads status()")
