@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_unit.sh: the built raftd.service passes `systemd-analyze verify` without a word, keeps its hardening (offline security exposure at most 3.0), and says what the product needs (Type=notify, the config path, reload by SIGHUP).
+# test_unit.sh: the built raftd.service passes `systemd-analyze verify` without a word, keeps its hardening (offline security exposure at most 3.0), and says what the product needs (Type=notify, the config path, reload by SIGHUP); etc/raftd.sysusers makes its user.
 # Skips (77) only when systemd-analyze is not installed (Debian: systemd).
 top_builddir=${top_builddir:-.}
 sa=${SYSTEMD_ANALYZE:-systemd-analyze}
@@ -107,6 +107,23 @@ if "$raftd" --help | grep -qF "$conf"; then
 	ok "raftd's default config is the unit's ($conf)"
 else
 	bad "raftd --help does not name $conf as the default config"
+fi
+
+# The sysusers.d file makes the user and group the unit names.
+sysusers=$(command -v systemd-sysusers)
+if [ -z "$sysusers" ]; then
+	echo "note: systemd-sysusers not found: etc/raftd.sysusers not checked"
+else
+	mkdir -p "$tmp/root/etc"
+	file=$(cd "${top_srcdir:-.}/etc" && pwd)/raftd.sysusers
+	if out=$("$sysusers" --root="$tmp/root" "$file" 2>&1) &&
+		grep -q '^raftd:x:[0-9]*:[0-9]*:[^:]*:/var/lib/raftd:' \
+			"$tmp/root/etc/passwd" &&
+		grep -q '^raftd:x:' "$tmp/root/etc/group"; then
+		ok "etc/raftd.sysusers makes the user and group raftd"
+	else
+		bad "etc/raftd.sysusers: $out"
+	fi
 fi
 
 echo "$pass passed, $fail failed"
