@@ -704,6 +704,14 @@ int main(int argc, char **argv)
 	if (o.syslog)
 		log_use_syslog();
 
+	/* docs/XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
+	 * mid-response, or when a --daemon writes its news to a starting
+	 * process that is gone (the other signals were blocked above, for
+	 * the signal thread).  SIGXFSZ is raised in the thread that wrote
+	 * past the file size limit: ignored, the write fails with EFBIG and
+	 * the storage reports it. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	/* In the foreground the log file (or pidfile) first, so that a
 	 * failure below is in it. */
 	if (!o.daemon && o.log_file != NULL &&
@@ -759,13 +767,6 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	/* docs/XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
-	 * mid-response (the other signals were blocked above, for the
-	 * signal thread).  SIGXFSZ is raised in the thread that wrote past
-	 * the file size limit: ignored, the write fails with EFBIG and the
-	 * storage reports it. */
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
 	/* The C library's time zone code, initialised before any thread
 	 * so that its first use is not a race (seen by ThreadSanitizer). */
 	tzset();
