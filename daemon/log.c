@@ -304,6 +304,8 @@ int log_open_file(const char *path, int also_stdout)
 	log_also_stdout = also_stdout;
 	if (log_switch(fd) != 0)
 		goto out;
+	/* stderr is no longer the journal's stream: no <N> prefixes. */
+	log_journal = false;
 	snprintf(log_path, sizeof(log_path), "%s", path);
 	rv = 0;
 out:

@@ -228,6 +228,24 @@ def check_journal(ck, c):
              any(m.group(1) == "4" for m in ok if m),
              "journal: the severity is the level's (warn <4>, info <6>)")
 
+    # With --log-file, stderr is no longer the journal: plain lines.
+    logf = os.path.join(c.dir, "journal-file.log")
+    c.extra_logs.append(logf)
+    with open(out, "wb") as f:
+        p = subprocess.Popen([c.raftd, "-c", c.conf, "-i", "1", "--log-file",
+                              logf], env=env, cwd=c.dir,
+                             stdin=subprocess.DEVNULL, stdout=f, stderr=f)
+    c.raw_procs.append(p)
+    rt.wait_for(lambda: p.poll() is None and c.status(1, timeout=2), 15,
+                "journal, --log-file: node 1 to answer")
+    os.kill(p.pid, signal.SIGTERM)
+    ck.eq(p.wait(15), 0, "journal, --log-file: SIGTERM: exit 0")
+    with open(logf) as f:
+        lines = f.read().splitlines()
+    ck.check(lines and all(re.match(r"^\d{4}-", ln) for ln in lines),
+             "journal, --log-file: the file's lines have no <severity> "
+             "(%r)" % lines[:1])
+
 
 def main(ck):
     c = Cluster(1, name="logging", start=False, secret=SHORT_SECRET)
