@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config \
 libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev libmicrohttpd-dev \
 python3 iproute2 nftables openssh-server openssh-client procps psmisc openssl \
 clang-format shellcheck \
-chromium chromium-driver python3-selenium"
+chromium chromium-driver python3-selenium \
+libsystemd-dev systemd"
 # mandoc: tests/unit/test_manpages.sh lints the manual pages with it.
 PKGS="$PKGS mandoc"
 SUDO=""
