@@ -2680,7 +2680,9 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 			errorf("help", "usage: raftctl help [COMMAND]");
 			return CMD_EXIT_USAGE;
 		}
-		if (help_print(stdout, argv[1]) == 0)
+		if (help_print(stdout, strcmp(argv[1], "--help") == 0
+					   ? "help"
+					   : argv[1]) == 0)
 			return CMD_EXIT_OK;
 		return unknown_command(argv[1]);
 	} else if (help_find(argv[0]) != NULL) {

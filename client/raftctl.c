@@ -13,6 +13,7 @@
 #include "autoconfig.h" /* PACKAGE_VERSION */
 
 #include "cmd.h"
+#include "help.h"
 #include "shell.h"
 
 /* Answers (showLog pages, list of a big prefix) may exceed xmlrpc-c's
@@ -128,7 +129,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (optind == argc || strcmp(argv[optind], "shell") == 0) {
-		if (optind + 1 < argc) {
+		if (optind + 2 == argc &&
+		    strcmp(argv[optind + 1], "--help") == 0) {
+			help_print(stdout, "shell");
+			rv = CMD_EXIT_OK;
+		} else if (optind + 1 < argc) {
 			fputs("raftctl: shell takes no arguments\n", stderr);
 			rv = CMD_EXIT_USAGE;
 		} else {

@@ -5,7 +5,8 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config \
 libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev libmicrohttpd-dev \
 python3 iproute2 nftables openssh-server openssh-client procps psmisc openssl \
-clang-format shellcheck"
+clang-format shellcheck \
+libedit-dev zsh"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
