@@ -654,6 +654,8 @@ static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	/* The exit status says whether the cluster can serve
 	 * (docs/RAFTCTL.md): a leader, and a majority of the nodes shown
 	 * answering. */
+	/* The table before the verdict, also when both go to one pipe. */
+	fflush(stdout);
 	if (up == 0) {
 		errorf("status", "no node answered");
 		rv = CMD_EXIT_UNAVAIL;
@@ -2530,9 +2532,9 @@ void cmd_usage(FILE *out)
 	      "(default 10; 0.5 is\n"
 	      "              fine; snapshot and backup wait 130 s for the "
 	      "snapshot unless -t)\n"
-	      "  --json      JSON output (leader, status, get, list, entries, "
-	      "log, cal list,\n"
-	      "              snapshot, backup)\n"
+	      "  --json      JSON output (leader, status, health, get, list, "
+	      "entries, log,\n"
+	      "              cal list, snapshot, backup)\n"
 	      "  -v          trace every call and retry on stderr\n"
 	      "\n"
 	      "Commands:\n"
@@ -2635,7 +2637,10 @@ void cmd_usage(FILE *out)
 	      "reuses it, so a write\n"
 	      "applies at most once.  Exit status: 0 ok, 1 the operation "
 	      "failed, 2 usage,\n"
-	      "3 cluster unavailable within the deadline.\n",
+	      "3 cluster unavailable within the deadline; status and health: "
+	      "1 when the\n"
+	      "cluster is not healthy.  raftctl COMMAND --help: one "
+	      "command's help.\n",
 	      out);
 }
 
