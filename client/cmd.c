@@ -157,8 +157,9 @@ static int parse_args(struct cmd_ctx *ctx, const char *cmd, int argc,
 			slot = &a->node;
 			name = "--node";
 		} else {
-			errorf(cmd, "unknown option %s (see raftctl --help)",
-			       s);
+			errorf(cmd,
+			       "unknown option %s (see raftctl %.*s --help)", s,
+			       (int)strcspn(cmd, " "), cmd);
 			goto fail;
 		}
 		if (s[strlen(name)] == '=') {

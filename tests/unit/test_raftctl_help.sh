@@ -73,6 +73,9 @@ expect 2 '^raftctl: unknown option -x \(see raftctl --help\)$' -- -x status
 expect 2 '^raftctl: a value is missing after option -c \(see raftctl --help\)$' -- -c
 expect 2 '^raftctl: a value is missing after option --servers \(see raftctl --help\)$' -- --servers
 expect 2 '^raftctl: no value is allowed after option --json \(see raftctl --help\)$' -- --json=1 status
+# A command's own unknown option points at that command's help.
+expect 2 '^raftctl: put: unknown option --bogus \(see raftctl put --help\)$' -- -s 127.0.0.1:1 put --bogus k v
+expect 2 '^raftctl: member: unknown option --x \(see raftctl member --help\)$' -- -s 127.0.0.1:1 member list --x
 checks=$((checks + 1))
 "$RAFTCTL" --foo 2>&1 | grep -qF "/raftctl" && fail "the error names the path"
 
