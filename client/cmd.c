@@ -2366,6 +2366,8 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct nodelist *nl;
 	struct cmd_args a;
+	struct health_result *hr = NULL;
+	const char **addrs = NULL;
 	bool quorum = false;
 	size_t healthy = 0;
 	int rv;
@@ -2398,16 +2400,20 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	nl = rpc_nodes(ctx->rpc);
+	addrs = xcalloc(nl->n ? nl->n : 1, sizeof(*addrs));
+	hr = xcalloc(nl->n ? nl->n : 1, sizeof(*hr));
+	for (size_t i = 0; i < nl->n; i++)
+		addrs[i] = nl->nodes[i].address;
+	health_check_all(addrs, nl->n, nl->tls_ca,
+			 ctx->timeout_ms < CMD_STATUS_TIMEOUT_MS
+			     ? ctx->timeout_ms
+			     : CMD_STATUS_TIMEOUT_MS,
+			 hr);
 	if (ctx->json)
 		fputs("[\n", stdout);
 	for (size_t i = 0; i < nl->n; i++) {
-		struct health_result h;
-		uint64_t left = ctx->timeout_ms;
+		const struct health_result h = hr[i];
 
-		health_check(
-		    nl->nodes[i].address, nl->tls_ca,
-		    left < CMD_STATUS_TIMEOUT_MS ? left : CMD_STATUS_TIMEOUT_MS,
-		    &h);
 		healthy += h.healthy;
 		if (ctx->json) {
 			printf("  {\"id\": %" PRIu32 ", \"address\": ",
@@ -2430,6 +2436,7 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (ctx->json)
 		fputs("]\n", stdout);
+	fflush(stdout); /* the lines before the verdict */
 	if (quorum ? healthy >= nl->n / 2 + 1 : healthy == nl->n) {
 		rv = CMD_EXIT_OK;
 	} else {
@@ -2438,6 +2445,8 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 		rv = CMD_EXIT_FAIL;
 	}
 out:
+	free(hr);
+	free(addrs);
 	args_free(&a);
 	return rv;
 }

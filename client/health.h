@@ -14,13 +14,15 @@ struct health_result {
 	char reason[256]; /* the node's "reason", or why there is no answer */
 };
 
-/* Asks node `address` (HOST:PORT) for GET /health, over https verified
- * against `tls_ca` when that is not "" (else http), waiting at most
- * `timeout_ms`.  Fills *res; never fails otherwise. */
-void health_check(const char *address, const char *tls_ca, uint64_t timeout_ms,
-		  struct health_result *res);
+/* Asks each of the `n` nodes addresses[i] (HOST:PORT) for GET /health
+ * in parallel, over https verified against `tls_ca` when that is not ""
+ * (else http), waiting at most `timeout_ms` in all; fills res[i].  Never
+ * fails otherwise: a node that cannot be asked gets the reason. */
+void health_check_all(const char *const *addresses, size_t n,
+		      const char *tls_ca, uint64_t timeout_ms,
+		      struct health_result *res);
 
-/* Sets libcurl up (once, before any health_check); 0 or -1. */
+/* Sets libcurl up (before health_check_all()); 0 or -1. */
 int health_init(void);
 
 #endif /* RAFTCTL_HEALTH_H */

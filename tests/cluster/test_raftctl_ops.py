@@ -14,9 +14,11 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import urllib.request
 
@@ -81,7 +83,7 @@ def test_status_fields(ck, c, lid):
                      % {k: s[k] for k in ("elections", "leaderships")})
             peers = s.get("peers")
             ck.eq(sorted(p["id"] for p in peers), sorted(
-                set(c.ids()) - {lid}), "the leader's peers")
+                set(c.ids()) - {s["nodeId"]}), "the leader's peers")
             for p in peers:
                 ck.check(set(p) == {"id", "matchIndex", "nextIndex", "lag",
                                     "lastContactMs"},
@@ -102,7 +104,9 @@ def test_status_fields(ck, c, lid):
     ck.check(all(re.fullmatch(r"\d+", r.split()[-1]) for r in rows[1:]),
              "status: a lag on every row: %r" % out)
     # /metrics has the matching figures.
-    with urllib.request.urlopen("http://%s/metrics" % c.address(lid),
+    lead = [x["nodeId"] for x in st if x.get("state") == "leader"]
+    with urllib.request.urlopen("http://%s/metrics" %
+                                c.address(lead[0] if lead else lid),
                                 timeout=5) as r:
         text = r.read().decode()
     for name in ("raftd_uptime_seconds ", "raftd_keys 3",
@@ -123,6 +127,27 @@ def test_health_and_down(ck, c, lid):
     hs = json.loads(out) if out.startswith("[") else []
     ck.check(rc == 0 and len(hs) == 5 and all(h["health"] for h in hs),
              "health --json: %r" % out)
+    # Nodes that accept but never answer are asked in parallel: three of
+    # them cost one -t, not three.
+    hung = [socket.socket() for _ in range(3)]
+    try:
+        for h in hung:
+            h.bind(("127.0.0.1", 0))
+            h.listen(4)
+        servers = ",".join(["127.0.0.1:%d" % h.getsockname()[1]
+                            for h in hung] + [c.address(lid)])
+        t0 = time.monotonic()
+        p = subprocess.run([raftctl_path(), "-t", "1", "-s", servers,
+                            "health"], text=True, capture_output=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+        took = time.monotonic() - t0
+        ck.check(p.returncode == 1 and p.stdout.count(" is unhealthy: ") == 3
+                 and p.stdout.count(" is healthy: ") == 1,
+                 "health with 3 hung nodes: %r %r" % (p.stdout, p.stderr))
+        ck.check(took < 2.5, "hung nodes asked in parallel: %.2f s" % took)
+    finally:
+        for h in hung:
+            h.close()
 
     # One follower down, then writes it misses: its lag grows on the
     # leader, the others catch up.
@@ -140,7 +165,10 @@ def test_health_and_down(ck, c, lid):
     st = {s["id"]: s for s in json.loads(out)}
     ck.check(st[f1]["state"] == "down" and st[f1]["error"] != "",
              "status --json: a down node's error: %r" % st[f1])
-    peer = [p for p in st[lid]["peers"] if p["id"] == f1]
+    # (The leader now: a slow machine may have had an election.)
+    lead = max((s for s in st.values() if s["state"] == "leader"),
+               key=lambda s: s["term"], default={"peers": []})
+    peer = [p for p in lead["peers"] if p["id"] == f1]
     ck.check(peer and peer[0]["lag"] >= 5,
              "the stopped node lags by the writes it missed: %r" % peer)
     rc, out, err = run(c, "health")
@@ -218,10 +246,22 @@ class Pty:
                 self.out += chunk
         return bool(re.search(pat, self.out[start:], re.S))
 
+    def editing(self, timeout=10):
+        """Waits until the line editor has the terminal in raw mode (the
+        master side reads the slave's termios): keys typed before that
+        meet the terminal's cooked mode, which would take Backspace and
+        echo the arrows itself."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not termios.tcgetattr(self.fd)[3] & termios.ICANON:
+                return True
+            time.sleep(0.02)  # poll interval of a bounded wait
+        return False
+
     def command(self, keys, want):
-        """Types `keys` at a fresh prompt, then waits for `want` and the
-        next prompt (so the next keys reach the line editor, not the
-        terminal's cooked mode while the command runs)."""
+        """Types `keys` once the editor reads, then waits for `want` and
+        the next prompt."""
+        self.editing()
         mark = len(self.out)
         os.write(self.fd, keys)
         return self.read_until(want + rb".*raftctl> ", mark), mark
