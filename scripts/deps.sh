@@ -7,7 +7,7 @@ libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev libmicrohttp
 python3 iproute2 nftables openssh-server openssh-client procps psmisc openssl \
 clang-format shellcheck \
 chromium chromium-driver python3-selenium \
-libsystemd-dev systemd"
+libsystemd-dev systemd libedit-dev zsh"
 # mandoc: tests/unit/test_manpages.sh lints the manual pages with it.
 PKGS="$PKGS mandoc"
 SUDO=""
