@@ -17,10 +17,13 @@
 #include "backup.h"
 #include "calendar.h"
 #include "check.h"
+#include "health.h"
+#include "help.h"
 #include "nodelist.h"
 #include "rpc.h"
 #include "snapfile.h"
 #include "util.h"
+#include "xjson.h"
 
 /* How long `status` waits for the slowest node. */
 #define CMD_STATUS_TIMEOUT_MS 2000
@@ -32,6 +35,8 @@
 #define CMD_LIST_PAGE 10000
 /* New ids to try when a random calendar id is already taken. */
 #define CMD_CAL_TRIES 5
+/* Key completion: how long it may take, and how many keys it offers. */
+#define CMD_COMPLETE_TIMEOUT_MS 1500
 
 /* Options a command accepts after its name. */
 enum {
@@ -152,8 +157,9 @@ static int parse_args(struct cmd_ctx *ctx, const char *cmd, int argc,
 			slot = &a->node;
 			name = "--node";
 		} else {
-			errorf(cmd, "unknown option %s (see raftctl --help)",
-			       s);
+			errorf(cmd,
+			       "unknown option %s (see raftctl %.*s --help)", s,
+			       (int)strcspn(cmd, " "), cmd);
 			goto fail;
 		}
 		if (s[strlen(name)] == '=') {
@@ -237,6 +243,41 @@ static int connect(struct cmd_ctx *ctx, const char *cmd)
 	}
 	rpc_set_deadline(ctx->rpc, util_now_ms() + ctx->timeout_ms);
 	rv = CMD_EXIT_OK;
+out:
+	free(nl);
+	return rv;
+}
+
+/* connect() for completion: no message on stderr. */
+static int connect_quiet(struct cmd_ctx *ctx)
+{
+	struct nodelist *nl = NULL;
+	char err[1024];
+	const char *env;
+	int rv = CMD_EXIT_USAGE;
+
+	if (ctx->rpc != NULL)
+		return CMD_EXIT_OK;
+	nl = xcalloc(1, sizeof(*nl));
+	if (ctx->servers)
+		rv = nodelist_parse_servers(ctx->servers, nl, err, sizeof(err));
+	else if (ctx->config_path)
+		rv = nodelist_from_config(ctx->config_path, nl, err,
+					  sizeof(err));
+	else if ((env = getenv("RAFTCTL_SERVERS")) && *env)
+		rv = nodelist_parse_servers(env, nl, err, sizeof(err));
+	else if ((env = getenv("RAFTCTL_CONFIG")) && *env)
+		rv = nodelist_from_config(env, nl, err, sizeof(err));
+	else
+		rv = -1;
+	if (rv < 0) {
+		rv = CMD_EXIT_USAGE;
+		goto out;
+	}
+	if (nl->tls_ca[0] == '\0' && (env = getenv("RAFTCTL_TLS_CA")) && *env)
+		snprintf(nl->tls_ca, sizeof(nl->tls_ca), "%s", env);
+	rv = rpc_new(nl, false, &ctx->rpc, err, sizeof(err)) < 0 ? CMD_EXIT_FAIL
+								 : CMD_EXIT_OK;
 out:
 	free(nl);
 	return rv;
@@ -384,13 +425,8 @@ out:
 	return rv;
 }
 
-/* The optional int members of a status() answer (-1: not reported). */
-static void status_json_opt(const char *key, int64_t v)
-{
-	if (v >= 0)
-		printf(", \"%s\": %" PRId64, key, v);
-}
-
+/* `status --json`: every member each node answered (docs/API.md), after
+ * the list's id and address; the node's own "id" is "nodeId" there. */
 static void status_json(const struct nodelist *nl, const struct rpc_status *st)
 {
 	fputs("[\n", stdout);
@@ -400,42 +436,66 @@ static void status_json(const struct nodelist *nl, const struct rpc_status *st)
 		printf("  {\"id\": %" PRIu32 ", \"address\": ",
 		       nl->nodes[i].id);
 		util_json_string(stdout, nl->nodes[i].address);
-		if (!s->up) {
+		if (!s->up || s->raw == NULL) {
 			fputs(", \"state\": \"down\", \"error\": ", stdout);
 			util_json_string(stdout, s->error);
 		} else {
-			fputs(", \"state\": ", stdout);
-			util_json_string(stdout, s->state);
-			printf(", \"nodeId\": %" PRId64 ", \"term\": %" PRId64
-			       ", \"leader\": %" PRId64 ", \"leaderAddress\": ",
-			       s->id, s->term, s->leader);
-			util_json_string(stdout, s->leader_address);
-			printf(", \"commitIndex\": %" PRId64
-			       ", \"lastApplied\": %" PRId64
-			       ", \"lastLogIndex\": %" PRId64
-			       ", \"lastLogTerm\": %" PRId64,
-			       s->commit_index, s->last_applied,
-			       s->last_log_index, s->last_log_term);
-			status_json_opt("snapshotIndex", s->snapshot_index);
-			status_json_opt("snapshotTerm", s->snapshot_term);
-			status_json_opt("snapshotBytes", s->snapshot_bytes);
-			status_json_opt("snapshotsTaken", s->snapshots_taken);
-			status_json_opt("snapshotsInstalled",
-					s->snapshots_installed);
-			status_json_opt("snapshotsSent", s->snapshots_sent);
-			status_json_opt("snapshotPauseMaxUs",
-					s->snapshot_pause_max_us);
-			status_json_opt("logFirstIndex", s->log_first_index);
-			status_json_opt("logEntries", s->log_entries);
-			status_json_opt("logBytes", s->log_bytes);
-			if (s->has_snapshot_error) {
-				fputs(", \"snapshotError\": ", stdout);
-				util_json_string(stdout, s->snapshot_error);
-			}
+			xjson_write_members(stdout, s->raw, "id", "nodeId");
 		}
 		printf("}%s\n", i + 1 < nl->n ? "," : "");
 	}
 	fputs("]\n", stdout);
+}
+
+/* The position of the leader among the answers (the highest term's, if
+ * a stale one answers too), or nl->n when none answered as leader. */
+static size_t status_leader(const struct nodelist *nl,
+			    const struct rpc_status *st)
+{
+	size_t pick = nl->n;
+
+	for (size_t i = 0; i < nl->n; i++)
+		if (st[i].up && strcmp(st[i].state, "leader") == 0 &&
+		    (pick == nl->n || st[i].term > st[pick].term))
+			pick = i;
+	return pick;
+}
+
+/* How far node `id` is behind the leader's log, from the leader's
+ * status().peers (0 for the leader itself); -1 when unknown. */
+static int64_t status_lag(const struct rpc_status *leader, int64_t id)
+{
+	xmlrpc_value *peers = NULL;
+	xmlrpc_env env;
+	int64_t lag = -1;
+	int n;
+
+	if (leader == NULL || leader->raw == NULL)
+		return -1;
+	if (leader->id == id)
+		return 0;
+	xmlrpc_env_init(&env);
+	xmlrpc_struct_find_value(&env, leader->raw, "peers", &peers);
+	if (env.fault_occurred || peers == NULL)
+		goto out;
+	n = xmlrpc_array_size(&env, peers);
+	for (int k = 0; k < n && !env.fault_occurred; k++) {
+		xmlrpc_value *p = NULL;
+		int64_t pid = 0, l = 0;
+
+		xmlrpc_array_read_item(&env, peers, k, &p);
+		if (env.fault_occurred)
+			break;
+		if (rpc_struct_int(p, "id", &pid) == 0 && pid == id &&
+		    rpc_struct_int(p, "lag", &l) == 0 && l >= 0)
+			lag = l;
+		xmlrpc_DECREF(p);
+	}
+out:
+	if (peers)
+		xmlrpc_DECREF(peers);
+	xmlrpc_env_clean(&env);
+	return lag;
 }
 
 /* The LOG column: "ENTRIES/BYTES" human readable, "-" when the node does
@@ -462,22 +522,31 @@ static void status_table(const struct nodelist *nl, const struct rpc_status *st)
 		if (l > wa)
 			wa = l;
 	}
+	size_t lp = status_leader(nl, st);
+
 	/* New columns go at the end: scripts (the testbed's status) read
 	 * the first seven by position. */
-	printf("%4s  %-*s  %-9s  %6s  %6s  %8s  %8s  %8s  %11s\n", "ID", wa,
-	       "ADDRESS", "STATE", "TERM", "LEADER", "COMMIT", "LAST", "SNAP",
-	       "LOG");
+	printf("%4s  %-*s  %-9s  %6s  %6s  %8s  %8s  %8s  %11s  %6s\n", "ID",
+	       wa, "ADDRESS", "STATE", "TERM", "LEADER", "COMMIT", "LAST",
+	       "SNAP", "LOG", "LAG");
 	for (size_t i = 0; i < nl->n; i++) {
 		const struct rpc_status *s = &st[i];
-		char snap[24], log[32];
+		char snap[24], log[32], lag[24];
+		int64_t l;
 
 		if (!s->up) {
 			printf("%4" PRIu32
-			       "  %-*s  %-9s  %6s  %6s  %8s  %8s  %8s  %11s\n",
+			       "  %-*s  %-9s  %6s  %6s  %8s  %8s  %8s  %11s  "
+			       "%6s\n",
 			       nl->nodes[i].id, wa, nl->nodes[i].address,
-			       "down", "-", "-", "-", "-", "-", "-");
+			       "down", "-", "-", "-", "-", "-", "-", "-");
 			continue;
 		}
+		l = status_lag(lp < nl->n ? &st[lp] : NULL, s->id);
+		if (l < 0)
+			snprintf(lag, sizeof(lag), "-");
+		else
+			snprintf(lag, sizeof(lag), "%" PRId64, l);
 		if (s->snapshot_index < 0)
 			snprintf(snap, sizeof(snap), "-");
 		else
@@ -485,10 +554,10 @@ static void status_table(const struct nodelist *nl, const struct rpc_status *st)
 				 s->snapshot_index);
 		status_log_cell(s, log, sizeof(log));
 		printf("%4" PRIu32 "  %-*s  %-9s  %6" PRId64 "  %6" PRId64
-		       "  %8" PRId64 "  %8" PRId64 "  %8s  %11s\n",
+		       "  %8" PRId64 "  %8" PRId64 "  %8s  %11s  %6s\n",
 		       nl->nodes[i].id, wa, nl->nodes[i].address, s->state,
 		       s->term, s->leader, s->commit_index, s->last_log_index,
-		       snap, log);
+		       snap, log, lag);
 	}
 	/* A failed snapshot is worth a line of its own (the table stays one
 	 * row per node above it). */
@@ -572,8 +641,10 @@ static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
 	/* Members added since the config file was written: ask a node that
 	 * answered for the configuration, and show them too. */
-	if (add_members(ctx, st) > 0)
+	if (add_members(ctx, st) > 0) {
+		rpc_status_release(st, NODELIST_MAX);
 		rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
+	}
 	nl = rpc_nodes(ctx->rpc);
 	for (size_t i = 0; i < nl->n; i++)
 		up += st[i].up;
@@ -581,13 +652,29 @@ static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		status_json(nl, st);
 	else
 		status_table(nl, st);
+	/* The exit status says whether the cluster can serve
+	 * (docs/RAFTCTL.md): a leader, and a majority of the nodes shown
+	 * answering. */
+	/* The table before the verdict, also when both go to one pipe. */
+	fflush(stdout);
 	if (up == 0) {
 		errorf("status", "no node answered");
 		rv = CMD_EXIT_UNAVAIL;
-		goto out;
+	} else if (status_leader(nl, st) == nl->n) {
+		errorf("status", "no leader (%zu of %zu nodes answered)", up,
+		       nl->n);
+		rv = CMD_EXIT_FAIL;
+	} else if (up < nl->n / 2 + 1) {
+		errorf("status",
+		       "no quorum: %zu of %zu nodes answered, %zu needed", up,
+		       nl->n, nl->n / 2 + 1);
+		rv = CMD_EXIT_FAIL;
+	} else {
+		rv = CMD_EXIT_OK;
 	}
-	rv = CMD_EXIT_OK;
 out:
+	if (st)
+		rpc_status_release(st, NODELIST_MAX);
 	free(st);
 	args_free(&a);
 	return rv;
@@ -2273,6 +2360,171 @@ out:
 	return rv;
 }
 
+/* ---- health --------------------------------------------------------- */
+
+static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct nodelist *nl;
+	struct cmd_args a;
+	struct health_result *hr = NULL;
+	const char **addrs = NULL;
+	bool quorum = false;
+	size_t healthy = 0;
+	int rv;
+
+	/* --quorum is this command's alone: take it out before the common
+	 * parser (which refuses options it does not know). */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--quorum") == 0) {
+			quorum = true;
+			memmove(&argv[i], &argv[i + 1],
+				(size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	}
+	if (parse_args(ctx, "health", argc, argv, 0, &a) < 0)
+		return CMD_EXIT_USAGE;
+	if (a.n != 0) {
+		rv = usage_error("health", "health [--quorum] [--json]");
+		goto out;
+	}
+	rv = connect(ctx, "health");
+	if (rv != CMD_EXIT_OK)
+		goto out;
+	if (health_init() < 0) {
+		errorf("health", "cannot set up libcurl");
+		rv = CMD_EXIT_FAIL;
+		goto out;
+	}
+	nl = rpc_nodes(ctx->rpc);
+	addrs = xcalloc(nl->n ? nl->n : 1, sizeof(*addrs));
+	hr = xcalloc(nl->n ? nl->n : 1, sizeof(*hr));
+	for (size_t i = 0; i < nl->n; i++)
+		addrs[i] = nl->nodes[i].address;
+	health_check_all(addrs, nl->n, nl->tls_ca,
+			 ctx->timeout_ms < CMD_STATUS_TIMEOUT_MS
+			     ? ctx->timeout_ms
+			     : CMD_STATUS_TIMEOUT_MS,
+			 hr);
+	if (ctx->json)
+		fputs("[\n", stdout);
+	for (size_t i = 0; i < nl->n; i++) {
+		const struct health_result h = hr[i];
+
+		healthy += h.healthy;
+		if (ctx->json) {
+			printf("  {\"id\": %" PRIu32 ", \"address\": ",
+			       nl->nodes[i].id);
+			util_json_string(stdout, nl->nodes[i].address);
+			printf(", \"health\": %s, \"took\": %.3f, "
+			       "\"reason\": ",
+			       h.healthy ? "true" : "false", h.took_ms);
+			util_json_string(stdout, h.reason);
+			printf("}%s\n", i + 1 < nl->n ? "," : "");
+		} else if (h.healthy) {
+			printf("%s is healthy: took %.1fms\n",
+			       nl->nodes[i].address, h.took_ms);
+		} else {
+			printf("%s is unhealthy: took %.1fms: ",
+			       nl->nodes[i].address, h.took_ms);
+			util_print_oneline(stdout, h.reason);
+			fputc('\n', stdout);
+		}
+	}
+	if (ctx->json)
+		fputs("]\n", stdout);
+	fflush(stdout); /* the lines before the verdict */
+	if (quorum ? healthy >= nl->n / 2 + 1 : healthy == nl->n) {
+		rv = CMD_EXIT_OK;
+	} else {
+		errorf("health", "%zu of %zu nodes healthy%s", healthy, nl->n,
+		       quorum ? ", not a majority" : "");
+		rv = CMD_EXIT_FAIL;
+	}
+out:
+	free(hr);
+	free(addrs);
+	args_free(&a);
+	return rv;
+}
+
+/* ---- completion ------------------------------------------------------ */
+
+int cmd_complete_keys(struct cmd_ctx *ctx, const char *prefix, size_t max,
+		      char ***out, size_t *n)
+{
+	xmlrpc_value *params = NULL, *res = NULL;
+	struct rpc_error err = {0};
+	xmlrpc_env env;
+	char **keys = NULL;
+	size_t k = 0;
+	int size, rv = -1;
+
+	*out = NULL;
+	*n = 0;
+	xmlrpc_env_init(&env);
+	/* Quiet (a completion prints nothing but keys) and quick. */
+	if (connect_quiet(ctx) != CMD_EXIT_OK)
+		goto out;
+	rpc_set_deadline(ctx->rpc, util_now_ms() + CMD_COMPLETE_TIMEOUT_MS);
+	params = build("(ssi)", prefix, "", (int)max);
+	if (rpc_call_leader(ctx->rpc, "list", params, &res, &err) != RPC_OK)
+		goto out;
+	size = xmlrpc_array_size(&env, res);
+	keys = xcalloc((size_t)(size > 0 ? size : 0) + 1, sizeof(*keys));
+	for (int i = 0; i < size && !env.fault_occurred; i++) {
+		xmlrpc_value *pair = NULL;
+		char *key = NULL;
+
+		xmlrpc_array_read_item(&env, res, i, &pair);
+		if (env.fault_occurred)
+			break;
+		/* Keys a terminal cannot show as one word are left out. */
+		if (rpc_struct_strdup(pair, "key", &key) == 0 &&
+		    !util_has_control(key))
+			keys[k++] = key;
+		else
+			free(key);
+		xmlrpc_DECREF(pair);
+	}
+	*out = keys;
+	*n = k;
+	keys = NULL;
+	rv = 0;
+out:
+	free(keys);
+	if (res)
+		xmlrpc_DECREF(res);
+	if (params)
+		xmlrpc_DECREF(params);
+	xmlrpc_env_clean(&env);
+	return rv;
+}
+
+/* `raftctl __complete-keys [PREFIX]` (hidden): the keys starting with
+ * PREFIX, one a line, at most CMD_COMPLETE_MAX; nothing on any error.
+ * For the shell completion scripts. */
+static int cmd_complete(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	char **keys = NULL;
+	size_t n = 0;
+
+	if (argc > 2)
+		return CMD_EXIT_USAGE;
+	if (cmd_complete_keys(ctx, argc == 2 ? argv[1] : "", CMD_COMPLETE_MAX,
+			      &keys, &n) < 0)
+		return CMD_EXIT_FAIL;
+	for (size_t i = 0; i < n; i++) {
+		puts(keys[i]);
+		free(keys[i]);
+	}
+	free(keys);
+	return CMD_EXIT_OK;
+}
+
 /* ---- dispatch ------------------------------------------------------- */
 
 void cmd_usage(FILE *out)
@@ -2290,9 +2542,9 @@ void cmd_usage(FILE *out)
 	      "(default 10; 0.5 is\n"
 	      "              fine; snapshot and backup wait 130 s for the "
 	      "snapshot unless -t)\n"
-	      "  --json      JSON output (leader, status, get, list, entries, "
-	      "log, cal list,\n"
-	      "              snapshot, backup)\n"
+	      "  --json      JSON output (leader, status, health, get, list, "
+	      "entries, log,\n"
+	      "              cal list, snapshot, backup)\n"
 	      "  -v          trace every call and retry on stderr\n"
 	      "\n"
 	      "Commands:\n"
@@ -2300,9 +2552,19 @@ void cmd_usage(FILE *out)
 	      "                                  raftctl -c etc/local-3.conf "
 	      "leader\n"
 	      "  status                        one row per node (down if it "
-	      "does not answer)\n"
+	      "does not answer);\n"
+	      "                                exit 1 without a leader or a "
+	      "quorum answering\n"
 	      "                                  raftctl -s "
 	      "127.0.0.1:8001,127.0.0.1:8002 status\n"
+	      "  health [--quorum]             GET /health on each node: "
+	      "healthy or not, and how\n"
+	      "                                long it took; exit 1 if one "
+	      "is unhealthy (--quorum:\n"
+	      "                                unless a majority is "
+	      "healthy)\n"
+	      "                                  raftctl -c etc/local-3.conf "
+	      "health\n"
 	      "  get KEY                       print the value\n"
 	      "                                  raftctl get user:1\n"
 	      "  put [--tid TID] KEY VALUE     set a key\n"
@@ -2378,14 +2640,31 @@ void cmd_usage(FILE *out)
 	      "with no command)\n"
 	      "                                  echo 'get k' | raftctl -c "
 	      "etc/local-3.conf shell\n"
-	      "  help                          this text\n"
+	      "  help [COMMAND]                this text, or COMMAND's "
+	      "(also COMMAND --help)\n"
 	      "\n"
 	      "Writes without --tid get a unique tid, and every retry "
 	      "reuses it, so a write\n"
 	      "applies at most once.  Exit status: 0 ok, 1 the operation "
 	      "failed, 2 usage,\n"
-	      "3 cluster unavailable within the deadline.\n",
+	      "3 cluster unavailable within the deadline; status and health: "
+	      "1 when the\n"
+	      "cluster is not healthy.  raftctl COMMAND --help: one "
+	      "command's help.\n",
 	      out);
+}
+
+/* "unknown command", with the command it is probably a typo of. */
+static int unknown_command(const char *name)
+{
+	const char *hint = help_suggest(name);
+
+	if (hint)
+		errorf(NULL, "unknown command '%s'; did you mean '%s'?", name,
+		       hint);
+	else
+		errorf(NULL, "unknown command '%s' (see raftctl --help)", name);
+	return CMD_EXIT_USAGE;
 }
 
 int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
@@ -2403,13 +2682,33 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    {"check", cmd_check},   {"snapshot", cmd_snapshot},
 	    {"backup", cmd_backup}, {"restore", cmd_restore},
 	    {"member", cmd_member}, {"transfer", cmd_transfer},
+	    {"health", cmd_health}, {"__complete-keys", cmd_complete},
 	};
-
 	if (argc < 1)
 		return CMD_EXIT_USAGE;
 	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0) {
-		cmd_usage(stdout);
-		return CMD_EXIT_OK;
+		if (argc == 1) {
+			cmd_usage(stdout);
+			return CMD_EXIT_OK;
+		}
+		if (argc > 2) {
+			errorf("help", "usage: raftctl help [COMMAND]");
+			return CMD_EXIT_USAGE;
+		}
+		if (help_print(stdout, strcmp(argv[1], "--help") == 0
+					   ? "help"
+					   : argv[1]) == 0)
+			return CMD_EXIT_OK;
+		return unknown_command(argv[1]);
+	} else if (help_find(argv[0]) != NULL) {
+		/* COMMAND --help (before any "--"): that command's help,
+		 * nothing run. */
+		for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+			if (strcmp(argv[i], "--help") == 0) {
+				help_print(stdout, argv[0]);
+				return CMD_EXIT_OK;
+			}
+		}
 	}
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (strcmp(argv[0], table[i].name) == 0) {
@@ -2423,6 +2722,5 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 			return rv;
 		}
 	}
-	errorf(NULL, "unknown command '%s' (see raftctl --help)", argv[0]);
-	return CMD_EXIT_USAGE;
+	return unknown_command(argv[0]);
 }

@@ -49,6 +49,15 @@ void cmd_ctx_release(struct cmd_ctx *ctx);
  * "shell" is not handled here (see shell.h). */
 int cmd_run(struct cmd_ctx *ctx, int argc, char **argv);
 
+/* Key completion (the shell's Tab, `raftctl __complete-keys`): at most
+ * `max` keys starting with `prefix` (list() on the leader, 1.5 s at
+ * most, nothing printed), those with control characters left out.  On 0
+ * *out is a malloc'd array of *n malloc'd keys (free each and it);
+ * -1 when the cluster cannot be asked. */
+#define CMD_COMPLETE_MAX 100
+int cmd_complete_keys(struct cmd_ctx *ctx, const char *prefix, size_t max,
+		      char ***out, size_t *n);
+
 /* Writes the usage text (every command with an example). */
 void cmd_usage(FILE *out);
 

@@ -2,6 +2,7 @@
  * global options, then one command or the interactive shell. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,42 @@
 #include "autoconfig.h" /* PACKAGE_VERSION */
 
 #include "cmd.h"
+#include "help.h"
 #include "shell.h"
 
 /* Answers (showLog pages, list of a big prefix) may exceed xmlrpc-c's
  * default 512 KiB; values alone may be 256 KiB. */
 #define RAFTCTL_XML_LIMIT (64u * 1024u * 1024u)
+
+/* getopt's complaint as one line of our own (docs/RAFTCTL.md): `arg` is
+ * the word getopt stopped at, `missing` whether it lacks its value,
+ * `opt` the short option (0 for a long one). */
+static void bad_option(const struct option *longopts, const char *arg,
+		       bool missing, int opt)
+{
+	const char *what = "unknown option";
+	int len;
+
+	if (arg == NULL || strncmp(arg, "--", 2) != 0) {
+		fprintf(stderr, "raftctl: %s -%c (see raftctl --help)\n",
+			missing ? "a value is missing after option"
+				: "unknown option",
+			opt ? opt : '?');
+		return;
+	}
+	len = (int)strcspn(arg, "=");
+	if (missing) {
+		what = "a value is missing after option";
+	} else {
+		for (const struct option *o = longopts; o->name; o++)
+			if ((int)strlen(o->name) == len - 2 &&
+			    strncmp(o->name, arg + 2, (size_t)len - 2) == 0 &&
+			    arg[len] == '=')
+				what = "no value is allowed after option";
+	}
+	fprintf(stderr, "raftctl: %s %.*s (see raftctl --help)\n", what, len,
+		arg);
+}
 
 int main(int argc, char **argv)
 {
@@ -36,8 +68,11 @@ int main(int argc, char **argv)
 
 	cmd_ctx_init(&ctx);
 	xmlrpc_env_init(&env);
-	/* "+": options stop at the command, whose own options follow it. */
-	while ((c = getopt_long(argc, argv, "+c:s:t:vhV", longopts, NULL)) !=
+	/* "+": options stop at the command, whose own options follow it.
+	 * ":" and opterr = 0: the messages are ours, one line each
+	 * (docs/RAFTCTL.md), without the program's path. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:c:s:t:vhV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -71,8 +106,10 @@ int main(int argc, char **argv)
 			       PACKAGE_VERSION);
 			rv = CMD_EXIT_OK;
 			goto out;
+		case ':':
 		default:
-			fputs("raftctl: see raftctl --help\n", stderr);
+			bad_option(longopts, argv[optind - 1], c == ':',
+				   optopt);
 			goto out;
 		}
 	}
@@ -92,7 +129,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (optind == argc || strcmp(argv[optind], "shell") == 0) {
-		if (optind + 1 < argc) {
+		if (optind + 2 == argc &&
+		    strcmp(argv[optind + 1], "--help") == 0) {
+			help_print(stdout, "shell");
+			rv = CMD_EXIT_OK;
+		} else if (optind + 1 < argc) {
 			fputs("raftctl: shell takes no arguments\n", stderr);
 			rv = CMD_EXIT_USAGE;
 		} else {

@@ -568,7 +568,9 @@ void rpc_status_all(struct rpc *r, uint64_t timeout_ms, struct rpc_status *st)
 		if (!c[i].done) /* cannot happen after run(); be safe */
 			snprintf(st[i].error, sizeof(st[i].error),
 				 "no answer in time");
-		if (c[i].result)
+		if (c[i].result && st[i].up)
+			st[i].raw = c[i].result; /* the caller's now */
+		else if (c[i].result)
 			xmlrpc_DECREF(c[i].result);
 		trace(r, "status of node %" PRIu32 " (%s): %s%s%s",
 		      r->nodes.nodes[i].id, r->nodes.nodes[i].address,
@@ -579,6 +581,15 @@ void rpc_status_all(struct rpc *r, uint64_t timeout_ms, struct rpc_status *st)
 		xmlrpc_DECREF(params);
 	xmlrpc_env_clean(&env);
 	free(c);
+}
+
+void rpc_status_release(struct rpc_status *st, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].raw)
+			xmlrpc_DECREF(st[i].raw);
+		st[i].raw = NULL;
+	}
 }
 
 /* One scan round with early stop; fills st (room for NODELIST_MAX). */

@@ -54,6 +54,9 @@ struct rpc_status {
 	int64_t log_first_index, log_entries, log_bytes;
 	bool has_snapshot_error;
 	char snapshot_error[256]; /* "" when the last one went well */
+	/* rpc_status_all() only: the whole answer (a reference; release
+	 * with rpc_status_release()), NULL when !up. */
+	xmlrpc_value *raw;
 };
 
 struct rpc;
@@ -78,6 +81,9 @@ const struct nodelist *rpc_nodes(const struct rpc *r);
  * (and never past the deadline).  `st` has room for rpc_nodes()->n
  * answers; nodes that do not answer in time are marked down. */
 void rpc_status_all(struct rpc *r, uint64_t timeout_ms, struct rpc_status *st);
+
+/* Drops the answers rpc_status_all() kept in st[0..n-1] (raw). */
+void rpc_status_release(struct rpc_status *st, size_t n);
 
 /* Finds the leader: scans status() of all nodes (following leaderAddress
  * to nodes not in the list) until one reports itself leader, retrying

@@ -40,6 +40,7 @@ static const char *const root_keys[] = {
     "tls_ca",
     "snapshot_entries",
     "snapshot_trailing",
+    "console",
     NULL,
 };
 static const char *const cluster_keys[] = {"nodes", "secret", NULL};
@@ -702,6 +703,27 @@ static int load_tls(const struct loader *ld, const config_setting_t *root,
 	return 0;
 }
 
+/* console = "on" | "readonly" | "off" (default "on"). */
+static int load_console(const struct loader *ld, const config_setting_t *root,
+			struct config *cfg)
+{
+	static const char *const modes[] = {"on", "readonly", "off"};
+	const char *v;
+
+	if (get_string(ld, root, NULL, "console", &v) != 0)
+		return -1;
+	if (v == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(v, modes[i]) == 0) {
+			cfg->console = (enum config_console)i;
+			return 0;
+		}
+	return load_fail(
+	    ld, config_setting_get_member(root, "console"), "console",
+	    "must be \"on\", \"readonly\" or \"off\", not \"%.64s\"", v);
+}
+
 static int load_timeouts(const struct loader *ld, const config_setting_t *root,
 			 struct config *cfg)
 {
@@ -887,6 +909,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	if (load_data_dir(&ld, root, cfg) != 0)
 		goto out;
 	if (load_timeouts(&ld, root, cfg) != 0)
+		goto out;
+	if (load_console(&ld, root, cfg) != 0)
 		goto out;
 	rv = 0;
 	set_err(err, errlen, "ok");

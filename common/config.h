@@ -43,6 +43,13 @@
 #define CONFIG_HOST_MAX ADDR_HOST_MAX
 #define CONFIG_ADDRESS_MAX ADDR_MAX
 
+/* The top-level `console` key. */
+enum config_console {
+	CONFIG_CONSOLE_ON = 0,
+	CONFIG_CONSOLE_READONLY,
+	CONFIG_CONSOLE_OFF,
+};
+
 struct config_node {
 	uint32_t id;
 	/* Canonical "host:port" ("[v6]:port" for IPv6): what peers dial and
@@ -96,6 +103,11 @@ struct config {
 	 * are a little behind. */
 	uint32_t snapshot_entries;
 	uint32_t snapshot_trailing;
+	/* The web console on GET / (docs/CONSOLE.md): `console = "on";` (the
+	 * default), "readonly" (browsers may only read: the page hides its
+	 * write controls and the node refuses writes from a browser) or
+	 * "off" (no page, and every request from a browser is refused). */
+	enum config_console console;
 };
 
 /* Read and validate the config file at `path` into `cfg` (which the caller

@@ -594,10 +594,14 @@ void *node_timer_main(void *arg)
 
 static int reply_event(struct node *n, struct step *s, void *arg)
 {
+	const struct raft_msg *m = arg;
+	uint64_t now = now_ms();
+
 	if (n->stopping)
 		return 0;
+	node_heard(n, m->from, now);
 	/* A refused answer is traced by the core (rate-limited). */
-	raft_recv(&n->raft, now_ms(), arg);
+	raft_recv(&n->raft, now, m);
 	s->event = true;
 	return 0;
 }

@@ -1,10 +1,12 @@
-/* log.h: raftd's log lines on stderr: time, node id, term, role, message;
- * stderr may be a file (--log-file, --daemon) that SIGHUP reopens. */
+/* log.h: raftd's log lines on stderr: time, node id, term, role, message,
+ * as text or JSON (--log-format); stderr may be a file (--log-file,
+ * --daemon) that SIGHUP reopens, or the lines go to syslog (--syslog). */
 #ifndef RAFTD_LOG_H
 #define RAFTD_LOG_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level {
@@ -14,10 +16,33 @@ enum log_level {
 	LOG_DEBUG,
 };
 
-/* Set once at start-up, before any thread. */
+enum log_format {
+	LOG_FORMAT_TEXT = 0, /* 2026-01-02T03:04:05.678Z node=1 term=2 ... */
+	LOG_FORMAT_JSON,     /* {"time":...,"level":...,"message":...} */
+};
+
+/* Set once at start-up, before any thread.  When stderr is the systemd
+ * journal's stream (JOURNAL_STREAM names fd 2), each line starts with
+ * "<N>", its syslog severity, which the journal takes as its priority. */
 void log_init(uint32_t node_id, enum log_level level);
 /* Parses "error", "warn", "info" or "debug"; -1 if unknown. */
 int log_level_parse(const char *s);
+/* Parses "text" or "json"; -1 if unknown. */
+int log_format_parse(const char *s);
+/* JSON: one object a line, with the keys time (UTC, ISO 8601 with ms),
+ * level, node, term, role, message and, at level debug, source
+ * ("file.c:LINE"); the message escaped (quotes, backslashes, control
+ * characters; a byte that is not UTF-8 becomes U+FFFD).  Before any
+ * thread. */
+void log_set_format(enum log_format format);
+/* Sends every line from now on to syslog (ident "raftd", facility daemon,
+ * with the pid), at the severity of its level, instead of stderr.  Before
+ * any thread. */
+void log_use_syslog(void);
+bool log_to_syslog(void);
+/* Escapes `in` as the inside of a JSON string into out (NUL-terminated,
+ * cut at a whole character to fit outlen); returns its length. */
+size_t log_json_escape(char *out, size_t outlen, const char *in);
 /* The term and role printed on every line; updated by the node under its
  * lock, read by any thread (atomics). */
 void log_set_state(uint64_t term, const char *role);

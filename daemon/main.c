@@ -1,4 +1,5 @@
-/* main.c: raftd's entry point: options, config, daemonizing, signals. */
+/* main.c: raftd's entry point: options, config, daemonizing, signals,
+ * and what a service manager is told (notify.h). */
 #include <autoconfig.h>
 
 #include <errno.h>
@@ -22,7 +23,15 @@
 #include "config.h"
 #include "log.h"
 #include "node.h"
+#include "notify.h"
 #include "server.h"
+#include "version.h"
+
+/* Read when --config is not given (Makefile.am sets it from the
+ * configured sysconfdir). */
+#ifndef RAFTD_DEFAULT_CONFIG
+#define RAFTD_DEFAULT_CONFIG "/etc/raftd/raftd.conf"
+#endif
 
 /* XML-RPC bodies up to 4 MiB in both directions (a 256 KiB value escaped,
  * a 1 MiB batch of entries in base64); xmlrpc-c's default is 512 KiB. */
@@ -37,25 +46,31 @@ struct options {
 	const char *join_peer; /* --join-peer ADDRESS */
 	long id;
 	bool daemon;
-	bool test_config; /* -t: check the config and exit */
+	bool test_config;    /* -t: check the config and exit */
+	bool config_default; /* no --config: RAFTD_DEFAULT_CONFIG */
+	bool syslog;	     /* --syslog */
 	int log_level;
+	int log_format;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: raftd --config FILE [--id N] [--data-dir DIR] [--join "
+	    "Usage: raftd [--config FILE] [--id N] [--data-dir DIR] [--join "
 	    "ADDRESS]\n"
-	    "             [--daemon --pidfile FILE [--log-file FILE]]\n"
-	    "             [--log-level error|warn|info|debug]\n"
+	    "             [--daemon --pidfile FILE] [--log-file FILE | "
+	    "--syslog]\n"
+	    "             [--log-level error|warn|info|debug] [--log-format "
+	    "text|json]\n"
 	    "\n"
 	    "Runs one node of a raftd cluster: a replicated log and "
 	    "key-value store\nserved over XML-RPC at "
 	    "http://ADDRESS/RPC2.\n"
 	    "\n"
 	    "  -c, --config FILE    cluster configuration (libconfig "
-	    "syntax)\n"
+	    "syntax); default:\n"
+	    "                       %s\n"
 	    "  -i, --id N           this node's id; without it, the node "
 	    "whose address\n"
 	    "                       matches the file ./address (one IP or "
@@ -80,14 +95,27 @@ static void usage(FILE *f)
 	    "      --log-file FILE  log there instead of stderr (default "
 	    "with --daemon:\n"
 	    "                       DATA_DIR/raftd.log)\n"
+	    "      --syslog         log to syslog (facility daemon, ident "
+	    "raftd) instead\n"
+	    "                       of stderr\n"
 	    "      --log-level L    error, warn, info (default) or debug\n"
+	    "      --log-format F   text (default): time node=ID term=T ROLE "
+	    "LEVEL: message;\n"
+	    "                       json: one object a line with time, "
+	    "level, node, term,\n"
+	    "                       role, message\n"
 	    "  -t, --test-config    check the config (and, with --id or "
 	    "./address, that\n"
 	    "                       this node is in it) and exit: 0 when "
 	    "good, 2 with\n"
 	    "                       the message otherwise; touches nothing\n"
 	    "  -h, --help           this text\n"
-	    "  -V, --version        the version\n"
+	    "  -V, --version        the version and the git commit it was "
+	    "built from\n"
+	    "\n"
+	    "Under systemd (Type=notify, NOTIFY_SOCKET set), raftd sends "
+	    "READY=1 once it\nserves, RELOADING=1 then READY=1 on SIGHUP, "
+	    "STOPPING=1 when it stops.\n"
 	    "\n"
 	    "Signals: SIGTERM or SIGINT: clean shutdown, exit 0 (a leader "
 	    "first hands\nleadership to the most up-to-date voter).  SIGHUP: "
@@ -99,7 +127,8 @@ static void usage(FILE *f)
 	    "ABRT).\n"
 	    "\n"
 	    "Exit 2: bad arguments or config; exit 1: could not start "
-	    "(data dir, port in\nuse, ...).\n");
+	    "(data dir, port in\nuse, ...).\n",
+	    RAFTD_DEFAULT_CONFIG);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -114,6 +143,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"pidfile", required_argument, NULL, 'p'},
 	    {"log-file", required_argument, NULL, 'L'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"log-format", required_argument, NULL, 'F'},
+	    {"syslog", no_argument, NULL, 'S'},
 	    {"test-config", no_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -169,6 +200,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			break;
+		case 'F':
+			o->log_format = log_format_parse(optarg);
+			if (o->log_format < 0) {
+				fprintf(stderr,
+					"raftd: --log-format: expected text "
+					"or json, got %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			o->syslog = true;
+			break;
 		case 't':
 			o->test_config = true;
 			break;
@@ -176,7 +220,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("raftd %s\n", PACKAGE_VERSION);
+			printf("raftd %s\n", raftd_version_string());
 			exit(0);
 		default:
 			usage(stderr);
@@ -189,8 +233,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return 2;
 	}
 	if (o->config == NULL) {
-		fprintf(stderr, "raftd: --config FILE is required (see "
-				"--help)\n");
+		o->config = RAFTD_DEFAULT_CONFIG;
+		o->config_default = true;
+	}
+	if (o->syslog && o->log_file != NULL) {
+		fprintf(stderr, "raftd: --syslog and --log-file: choose one\n");
 		return 2;
 	}
 	if (o->join_peer != NULL && o->join == NULL) {
@@ -321,8 +368,9 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* A pidfile naming a live process means another raftd runs here. */
-static int write_pidfile(const char *path)
+/* A pidfile naming a live process means another raftd runs here: -1
+ * (said on stderr), else 0. */
+static int pidfile_check(const char *path)
 {
 	char buf[32];
 	FILE *f;
@@ -344,6 +392,15 @@ static int write_pidfile(const char *path)
 		}
 		fclose(f);
 	}
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (pidfile_check(path) != 0)
+		return -1;
 	f = fopen(path, "w");
 	if (f == NULL) {
 		fprintf(stderr, "raftd: %s: %s\n", path, strerror(errno));
@@ -360,16 +417,38 @@ static int write_pidfile(const char *path)
 /* The daemon's end of the pipe its first parent waits on. */
 static int ready_fd = -1;
 
+/* What the daemon writes into that pipe: its log is open, so that a
+ * failure from now on is explained there; it serves. */
+#define DAEMON_LOGGING 'L'
+#define DAEMON_READY 'R'
+
+/* The daemon's news for the first parent; a no-op in the foreground. */
+static void daemon_tell(char what)
+{
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &what, 1) != 1)
+		log_warn("cannot tell the starting process we are %s",
+			 what == DAEMON_READY ? "ready" : "logging");
+	if (what == DAEMON_READY) {
+		close(ready_fd);
+		ready_fd = -1;
+	}
+}
+
 /* Double fork, new session, stdin from /dev/null, stdout/stderr to the
- * log file.  The first parent exits 0 only once the daemon reports, with
- * daemon_ready(), that it is serving (its port is bound), and 1 if the
- * daemon dies first, so a start failure is never silent. */
+ * log file (log_file; NULL with --syslog: to /dev/null).  The first
+ * parent exits 0 only once the daemon reports, with daemon_tell(), that
+ * it is serving, and 1 if the daemon dies first, so a start failure is
+ * never silent: a failure before the log is open (the pidfile, the log
+ * file itself) was said on stderr, still the terminal; one after it is
+ * in the log, which the parent names. */
 static int daemonize(const char *pidfile, const char *log_file,
 		     const sigset_t *parent_mask)
 {
 	int pipefd[2], fd;
 	pid_t pid;
-	char ok = 0;
+	char news = 0, c;
 
 	if (pipe(pipefd) != 0)
 		return -1;
@@ -380,12 +459,15 @@ static int daemonize(const char *pidfile, const char *log_file,
 		/* The waiting parent takes Ctrl-C as before. */
 		pthread_sigmask(SIG_SETMASK, parent_mask, NULL);
 		close(pipefd[1]);
-		if (read(pipefd[0], &ok, 1) != 1)
-			ok = 0;
-		if (!ok)
+		while (news != DAEMON_READY && read(pipefd[0], &c, 1) == 1)
+			news = c;
+		if (news == DAEMON_LOGGING && log_file != NULL)
 			fprintf(stderr, "raftd: failed to start; see %s\n",
 				log_file);
-		_exit(ok ? 0 : 1);
+		else if (news == DAEMON_LOGGING)
+			fprintf(stderr, "raftd: failed to start; see the "
+					"system log (syslog ident raftd)\n");
+		_exit(news == DAEMON_READY ? 0 : 1);
 	}
 	close(pipefd[0]);
 	setsid();
@@ -396,29 +478,24 @@ static int daemonize(const char *pidfile, const char *log_file,
 		_exit(0);
 	if (write_pidfile(pidfile) != 0)
 		_exit(1);
-	fd = open("/dev/null", O_RDONLY);
+	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, 0);
-		close(fd);
+		if (log_file == NULL) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (fd > 2)
+			close(fd);
 	}
-	if (log_open_file(log_file, 1) != 0) {
+	if (log_file != NULL && log_open_file(log_file, 1) != 0) {
 		fprintf(stderr, "raftd: %s: %s\n", log_file, strerror(errno));
+		unlink(pidfile);
 		_exit(1);
 	}
 	ready_fd = pipefd[1];
+	daemon_tell(DAEMON_LOGGING);
 	return 0;
-}
-
-static void daemon_ready(void)
-{
-	char ok = 1;
-
-	if (ready_fd < 0)
-		return;
-	if (write(ready_fd, &ok, 1) != 1)
-		log_warn("cannot tell the starting process we are ready");
-	close(ready_fd);
-	ready_fd = -1;
 }
 
 /* Each connection is a descriptor: the soft limit (often 1024) up to the
@@ -440,7 +517,15 @@ struct sigctx {
 	struct node *node;
 	struct server *server;
 	const struct config *cfg;
+	const char *ready_status; /* STATUS= with READY=1 */
 };
+
+static void notify_or_warn(int rv, const char *what)
+{
+	if (rv != 0)
+		log_warn("cannot send %s to the service manager: %s", what,
+			 strerror(errno));
+}
 
 /* The signals the signal thread takes: every one whose default action
  * would end raftd without a word, except QUIT (a deliberate core dump) and
@@ -473,7 +558,8 @@ static void signals_init(sigset_t *set)
 }
 
 /* The signal thread: TERM and INT stop the node; HUP reopens the log
- * file; the rest are logged and ignored. */
+ * file (RELOADING=1, then READY=1 for the service manager); the rest are
+ * logged and ignored. */
 static void *signal_main(void *arg)
 {
 	struct sigctx *sc = arg;
@@ -490,10 +576,16 @@ static void *signal_main(void *arg)
 				 strsignal(sig), sig);
 			continue;
 		}
+		notify_or_warn(notify_reloading("reloading: reopening the "
+						"log file"),
+			       "RELOADING=1");
 		path = log_file_path();
 		if (path == NULL) {
-			log_info("received SIGHUP: logging to stderr, no log "
-				 "file to reopen");
+			log_info("received SIGHUP: logging to %s, no log file "
+				 "to reopen",
+				 log_to_syslog() ? "syslog" : "stderr");
+			notify_or_warn(notify_ready(sc->ready_status),
+				       "READY=1");
 			continue;
 		}
 		/* This line ends the old file (renamed by logrotate); the
@@ -505,8 +597,10 @@ static void *signal_main(void *arg)
 			log_warn("cannot reopen the log file %s: %s; still "
 				 "logging to the old one",
 				 path, strerror(errno));
+		notify_or_warn(notify_ready(sc->ready_status), "READY=1");
 	}
 	log_info("received %s, shutting down", strsignal(sig));
+	notify_or_warn(notify_stopping("stopping"), "STOPPING=1");
 	/* A planned stop of the leader: hand over first (thesis §3.10), so
 	 * the cluster has a leader again in a round trip or two instead of
 	 * an election timeout. */
@@ -528,9 +622,21 @@ static void *signal_main(void *arg)
 	return NULL;
 }
 
+/* A start that failed: the reason for the log, and for the service
+ * manager's status line. */
+static void start_failed(const char *why)
+{
+	char status[600];
+
+	log_error("%s", why);
+	snprintf(status, sizeof(status), "failed to start: %s", why);
+	notify_status(status);
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg; /* large: keep it off the stack */
+	static char ready_status[2 * CONFIG_ADDRESS_MAX + 64];
 	struct options o;
 	const struct config_node *self;
 	char data_dir[PATH_MAX], log_file[PATH_MAX + 16], err[1024];
@@ -540,16 +646,25 @@ int main(int argc, char **argv)
 	sigset_t oldmask;
 	pthread_t sigthread;
 	xmlrpc_env env;
+	bool pidfile_ours = false;
 	int rv;
 
 	rv = parse_options(argc, argv, &o);
 	if (rv != 0)
 		return rv;
+	xmlrpc_env_init(&env);
 	/* The signals are blocked from the start, so that no HUP or USR1
 	 * can kill raftd before the signal thread runs: one that comes
 	 * early waits for it. */
 	signals_init(&sc.set);
 	pthread_sigmask(SIG_BLOCK, &sc.set, &oldmask);
+	if (o.config_default && access(o.config, F_OK) != 0) {
+		fprintf(stderr,
+			"raftd: %s: %s (the default config; name one with "
+			"--config FILE)\n",
+			o.config, strerror(errno));
+		return 2;
+	}
 	if (config_load(o.config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "raftd: %s\n", err);
 		return 2;
@@ -585,44 +700,73 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init(self->id, (enum log_level)o.log_level);
+	log_set_format((enum log_format)o.log_format);
+	if (o.syslog)
+		log_use_syslog();
 
+	/* docs/XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
+	 * mid-response, or when a --daemon writes its news to a starting
+	 * process that is gone (the other signals were blocked above, for
+	 * the signal thread).  SIGXFSZ is raised in the thread that wrote
+	 * past the file size limit: ignored, the write fails with EFBIG and
+	 * the storage reports it. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	/* In the foreground the log file (or pidfile) first, so that a
+	 * failure below is in it. */
+	if (!o.daemon && o.log_file != NULL &&
+	    log_open_file(o.log_file, 0) != 0) {
+		fprintf(stderr, "raftd: %s: %s\n", o.log_file, strerror(errno));
+		return 1;
+	}
+	if (!o.daemon && o.pidfile != NULL) {
+		if (write_pidfile(o.pidfile) != 0)
+			return 1;
+		pidfile_ours = true;
+	}
+	/* Before the ports, the more telling error: a second --daemon with
+	 * the same pidfile (its port is taken too). */
+	if (o.daemon && pidfile_check(o.pidfile) != 0) {
+		rv = 1;
+		goto out;
+	}
+	/* The ports first: a node whose port is taken fails before it
+	 * creates or touches anything in its data dir, and a --daemon says
+	 * so on the terminal before it detaches (the listening sockets
+	 * survive the forks; no thread runs yet). */
+	if (server_create(&cfg, self, &server, err, sizeof(err)) != 0) {
+		start_failed(err);
+		rv = 1;
+		goto out;
+	}
 	if (o.daemon) {
-		if (o.log_file == NULL) {
+		if (o.syslog) {
+			log_file[0] = '\0';
+		} else if (o.log_file == NULL) {
 			/* The whole path, as the storage would create it
 			 * (a relative data_dir like "data/node-1"). */
 			if (mkdir_p(data_dir) != 0) {
 				fprintf(stderr, "raftd: %s: %s\n", data_dir,
 					strerror(errno));
-				return 1;
+				rv = 1;
+				goto out;
 			}
 			snprintf(log_file, sizeof(log_file), "%s/raftd.log",
 				 data_dir);
 		} else {
 			snprintf(log_file, sizeof(log_file), "%s", o.log_file);
 		}
-		if (daemonize(o.pidfile, log_file, &oldmask) != 0) {
+		if (daemonize(o.pidfile, log_file[0] ? log_file : NULL,
+			      &oldmask) != 0) {
 			fprintf(stderr, "raftd: cannot daemonize: %s\n",
 				strerror(errno));
-			return 1;
+			rv = 1;
+			goto out;
 		}
-	} else if (o.log_file != NULL) {
-		if (log_open_file(o.log_file, 0) != 0) {
-			fprintf(stderr, "raftd: %s: %s\n", o.log_file,
-				strerror(errno));
-			return 1;
-		}
-	} else if (o.pidfile != NULL && write_pidfile(o.pidfile) != 0) {
-		return 1;
+		pidfile_ours = true;
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	/* docs/XMLRPC-C.md §2, §7: SIGPIPE would kill us when a client resets
-	 * mid-response (the other signals were blocked above, for the
-	 * signal thread).  SIGXFSZ is raised in the thread that wrote past
-	 * the file size limit: ignored, the write fails with EFBIG and the
-	 * storage reports it. */
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
 	/* The C library's time zone code, initialised before any thread
 	 * so that its first use is not a race (seen by ThreadSanitizer). */
 	tzset();
@@ -630,16 +774,18 @@ int main(int argc, char **argv)
 
 	/* Process-wide, not thread-safe: once, before any thread. */
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, RAFTD_XML_LIMIT);
-	xmlrpc_env_init(&env);
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 		xmlrpc_env_set_fault(&env, 1, "curl_global_init failed");
 	if (env.fault_occurred) {
-		log_error("xmlrpc-c init: %s", env.fault_string);
-		return 1;
+		snprintf(err, sizeof(err), "xmlrpc-c init: %s",
+			 env.fault_string);
+		start_failed(err);
+		rv = 1;
+		goto out;
 	}
 
 	log_info("raftd %s starting: node %u at %s, data dir %s",
-		 PACKAGE_VERSION, self->id, self->address, data_dir);
+		 raftd_version_string(), self->id, self->address, data_dir);
 	if (cfg.has_secret && strlen(cfg.secret) < 16)
 		log_warn("cluster.secret is %zu characters: use at least 16 "
 			 "random ones (a short secret can be guessed offline "
@@ -649,36 +795,36 @@ int main(int argc, char **argv)
 		log_warn("insecure = true: peer messages are not "
 			 "authenticated; anyone who can reach a node's port "
 			 "can act as a member");
-	/* The ports first: a node whose port is taken fails before it
-	 * creates or touches anything in its data dir. */
-	if (server_create(&cfg, self, &server, err, sizeof(err)) != 0) {
-		log_error("%s", err);
-		rv = 1;
-		goto out;
-	}
 	if (node_start(&cfg, self->id, data_dir,
 		       config_node_by_id(&cfg, self->id) ? NULL : self, &node,
 		       err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		start_failed(err);
 		rv = 1;
 		goto out;
 	}
 	if (server_start(server, node, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		start_failed(err);
 		rv = 1;
 		goto out;
 	}
+	snprintf(ready_status, sizeof(ready_status),
+		 "node %u serving on %s (peers on %s)", self->id, self->address,
+		 self->peer_address);
 	sc.node = node;
 	sc.server = server;
 	sc.cfg = &cfg;
+	sc.ready_status = ready_status;
 	if (pthread_create(&sigthread, NULL, signal_main, &sc) != 0) {
-		log_error("pthread_create: %s", strerror(errno));
+		start_failed("cannot start the signal thread");
 		rv = 1;
 		goto out;
 	}
 	log_info("serving XML-RPC on http://%s/RPC2 (peers on %s)",
 		 self->address, self->peer_address);
-	daemon_ready();
+	/* The listeners are bound, the node runs and the servers answer:
+	 * the service manager may start what depends on raftd. */
+	notify_or_warn(notify_ready(ready_status), "READY=1");
+	daemon_tell(DAEMON_READY);
 	server_run(server);
 	pthread_join(sigthread, NULL);
 	rv = 0;
@@ -691,7 +837,7 @@ out:
 	node_stop(node);
 	curl_global_cleanup();
 	xmlrpc_env_clean(&env);
-	if (o.pidfile != NULL)
+	if (pidfile_ours)
 		unlink(o.pidfile);
 	if (rv == 0)
 		log_info("stopped");

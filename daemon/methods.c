@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoconfig.h"
+
 #include "api.h"
 #include "command.h"
 #include "kv.h"
+#include "version.h"
 #include "xalloc.h"
 
 /* ---- answers ------------------------------------------------------------- */
@@ -822,6 +825,40 @@ static void meth_is_leader(struct call *c, xmlrpc_value *params, void *arg)
 	xmlrpc_env_clean(&env);
 }
 
+/* status().version: the one place that says which raftd answers. */
+/* "0.1.0 (commit 8cf7b9f)": the same string as raftd --version. */
+static const char *status_version(void) { return raftd_version_string(); }
+
+/* status().peers: as leader, one struct per other member (docs/API.md);
+ * built from the copy node_status() made, with no lock held. */
+static xmlrpc_value *status_peers(xmlrpc_env *env,
+				  const struct node_status_info *si)
+{
+	xmlrpc_value *arr = xmlrpc_array_new(env);
+
+	for (size_t i = 0; i < si->n_peers && !env->fault_occurred; i++) {
+		xmlrpc_value *p = xmlrpc_struct_new(env);
+
+		if (env->fault_occurred)
+			break;
+		struct_set(env, p, "id", int_value(env, si->peers[i].id));
+		struct_set(env, p, "matchIndex",
+			   int_value(env, si->peers[i].match));
+		struct_set(env, p, "nextIndex",
+			   int_value(env, si->peers[i].next));
+		struct_set(env, p, "lag", int_value(env, si->peers[i].lag));
+		struct_set(
+		    env, p, "lastContactMs",
+		    si->peers[i].contact_ms < 0
+			? xmlrpc_int_new(env, -1)
+			: int_value(env, (uint64_t)si->peers[i].contact_ms));
+		if (!env->fault_occurred)
+			xmlrpc_array_append_item(env, arr, p);
+		xmlrpc_DECREF(p);
+	}
+	return arr;
+}
+
 static void meth_status(struct call *c, xmlrpc_value *params, void *arg)
 {
 	const struct methods_ctx *ctx = arg;
@@ -891,6 +928,13 @@ static void meth_status(struct call *c, xmlrpc_value *params, void *arg)
 	struct_set(&env, out, "logFirstIndex", int_value(&env, sn.log_first));
 	struct_set(&env, out, "logEntries", int_value(&env, sn.log_entries));
 	struct_set(&env, out, "logBytes", int_value(&env, sn.log_bytes));
+	struct_set(&env, out, "version",
+		   xmlrpc_string_new(&env, status_version()));
+	struct_set(&env, out, "uptime", int_value(&env, si.uptime_s));
+	struct_set(&env, out, "keys", int_value(&env, si.keys));
+	struct_set(&env, out, "elections", int_value(&env, si.elections));
+	struct_set(&env, out, "leaderships", int_value(&env, si.leaderships));
+	struct_set(&env, out, "peers", status_peers(&env, &si));
 	answer(c, &env, out);
 out:
 	xmlrpc_env_clean(&env);

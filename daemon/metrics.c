@@ -201,6 +201,27 @@ void metrics_render(struct node *n, const struct metrics_server *ms,
 		put(&t, "raftd_peer_lag_entries{peer=\"%u\"} %llu\n",
 		    (unsigned)si.peers[i].id,
 		    (unsigned long long)si.peers[i].lag);
+	put(&t, "# HELP raftd_peer_next_index As leader: the next index sent "
+		"to each peer.\n# TYPE raftd_peer_next_index gauge\n");
+	for (i = 0; i < si.n_peers; i++)
+		put(&t, "raftd_peer_next_index{peer=\"%u\"} %llu\n",
+		    (unsigned)si.peers[i].id,
+		    (unsigned long long)si.peers[i].next);
+	put(&t, "# HELP raftd_peer_last_contact_seconds As leader: time since "
+		"each peer last answered (peers never heard from are "
+		"left out).\n"
+		"# TYPE raftd_peer_last_contact_seconds gauge\n");
+	for (i = 0; i < si.n_peers; i++)
+		if (si.peers[i].contact_ms >= 0)
+			put(&t,
+			    "raftd_peer_last_contact_seconds{peer=\"%u\"} "
+			    "%g\n",
+			    (unsigned)si.peers[i].id,
+			    (double)si.peers[i].contact_ms / 1000.0);
+	put_one(&t, "raftd_uptime_seconds", "gauge",
+		"Seconds since this node started.", si.uptime_s);
+	put_one(&t, "raftd_keys", "gauge", "Keys in the key-value map.",
+		si.keys);
 	put(&t,
 	    "# HELP raftd_appends_sent_total AppendEntries RPCs made.\n"
 	    "# TYPE raftd_appends_sent_total counter\n"

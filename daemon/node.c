@@ -244,9 +244,47 @@ bool node_is_leader(struct node *n)
 	return leader;
 }
 
+void node_heard(struct node *n, uint32_t id, uint64_t ms)
+{
+	size_t i, free_slot = RAFT_MAX_NODES;
+
+	for (i = 0; i < RAFT_MAX_NODES; i++) {
+		if (n->heard[i].id == id) {
+			n->heard[i].ms = ms;
+			return;
+		}
+		if (n->heard[i].id == 0 && free_slot == RAFT_MAX_NODES)
+			free_slot = i;
+	}
+	/* Full (members come and go): reuse the slot heard from longest
+	 * ago; status() then shows -1 for the one forgotten. */
+	if (free_slot == RAFT_MAX_NODES) {
+		free_slot = 0;
+		for (i = 1; i < RAFT_MAX_NODES; i++)
+			if (n->heard[i].ms < n->heard[free_slot].ms)
+				free_slot = i;
+	}
+	n->heard[free_slot].id = id;
+	n->heard[free_slot].ms = ms;
+}
+
+/* Milliseconds since peer `id` last answered, -1 if it never did
+ * (n->lock held). */
+static int64_t heard_ago(const struct node *n, uint32_t id, uint64_t now)
+{
+	for (size_t i = 0; i < RAFT_MAX_NODES; i++)
+		if (n->heard[i].id == id && id != 0)
+			return n->heard[i].ms <= now
+				   ? (int64_t)(now - n->heard[i].ms)
+				   : 0;
+	return -1;
+}
+
 void node_status(struct node *n, struct node_status_info *out)
 {
 	struct storage_stats ss;
+	struct sm_stats sms;
+	uint64_t now = now_ms();
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&n->lock);
@@ -263,6 +301,8 @@ void node_status(struct node *n, struct node_status_info *out)
 	out->dropped_msgs = n->raft.dropped_msgs;
 	out->elections = n->raft.elections;
 	out->leaderships = n->raft.leaderships;
+	sm_stats(n->sm, &sms);
+	out->keys = sms.n_keys;
 	if (out->role == RAFT_LEADER) {
 		for (uint32_t i = 0; i < n->raft.n_progress; i++) {
 			const struct raft_progress *p = &n->raft.progress[i];
@@ -270,12 +310,18 @@ void node_status(struct node *n, struct node_status_info *out)
 				continue;
 			out->peers[out->n_peers].id = p->id;
 			out->peers[out->n_peers].match = p->match_index;
+			out->peers[out->n_peers].next = p->next_index;
 			out->peers[out->n_peers].lag =
-			    out->last_log_index - p->match_index;
+			    out->last_log_index > p->match_index
+				? out->last_log_index - p->match_index
+				: 0;
+			out->peers[out->n_peers].contact_ms =
+			    heard_ago(n, p->id, now);
 			out->n_peers++;
 		}
 	}
 	pthread_mutex_unlock(&n->lock);
+	out->uptime_s = (now - n->start_ms) / 1000;
 	storage_get_stats(n->st, &ss);
 	out->log_syncs = ss.log_syncs;
 	memcpy(out->sync_hist, ss.sync_hist, sizeof(out->sync_hist));
@@ -390,6 +436,7 @@ int node_start(const struct config *cfg, uint32_t id, const char *data_dir,
 	n = xcalloc(1, sizeof(*n));
 	n->cfg = cfg;
 	n->id = id;
+	n->start_ms = now_ms();
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->hs_lock, NULL);
 	pthread_condattr_init(&n->cond_attr);

@@ -121,8 +121,12 @@ struct node_status_info {
 	struct {
 		uint32_t id;
 		uint64_t match;
+		uint64_t next; /* the next index the leader sends it */
 		uint64_t lag;
+		int64_t contact_ms; /* since its last answer; -1: none yet */
 	} peers[CONFIG_MAX_NODES];
+	uint64_t uptime_s; /* since node_start() */
+	uint64_t keys;	   /* keys in the state machine's map */
 };
 void node_status(struct node *n, struct node_status_info *out);
 

@@ -132,6 +132,13 @@ struct node {
 	_Atomic uint64_t hs_done_gen;
 
 	_Atomic uint64_t appends_received;
+	uint64_t start_ms; /* read-only: now_ms() at node_start() */
+	/* When each peer last answered an RPC of ours (status()'s
+	 * lastContactMs), by id; a slot of id 0 is free [lock]. */
+	struct {
+		uint32_t id;
+		uint64_t ms;
+	} heard[RAFT_MAX_NODES];
 	/* The longest copy-out by a reader under the lock: wall time (what
 	 * the other threads waited) and the thread's CPU time (what the copy
 	 * costs, without the time the scheduler ran others). */
@@ -183,6 +190,9 @@ struct node {
 
 uint64_t now_ms(void);
 uint64_t wall_ms(void);
+
+/* Records that peer `id` answered at `ms` (n->lock held). */
+void node_heard(struct node *n, uint32_t id, uint64_t ms);
 void abstime_ms(struct timespec *ts, uint64_t at_ms);
 
 /* An event: runs under n->lock.  It calls at most one raft_*() event and

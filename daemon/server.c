@@ -21,7 +21,12 @@
  * closed; the client listener takes max_connections (and per address,
  * max_connections_per_ip); the peer listener is separate, so no client
  * connection can take a peer's place, and accepts only the members'
- * addresses. */
+ * addresses.
+ *
+ * The web console (console.c): GET / and the page's files; an OPTIONS
+ * /RPC2 preflight and any request with an Origin header (a browser's) are
+ * answered only for the members' own origins, and under console =
+ * "readonly" a browser's call goes to a registry of the read methods. */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -45,6 +50,7 @@
 #include "addr.h"
 #include "api.h"
 #include "call.h"
+#include "console.h"
 #include "log.h"
 #include "methods.h"
 #include "metrics.h"
@@ -72,6 +78,10 @@ struct listener {
 	struct MHD_Daemon *mhd;
 	xmlrpc_registry *registry;
 	struct server_method methods[SERVER_MAX_METHODS];
+	/* Client listener: what a browser's call may run under console =
+	 * "readonly": the read methods, and console_refuse for the others. */
+	xmlrpc_registry *registry_ro;
+	struct server_method ro_methods[SERVER_MAX_METHODS];
 	size_t n_methods;
 	/* Peer listener: the members' addresses, the only ones accepted:
 	 * the bootstrap configuration's (the first n_boot) and the current
@@ -100,6 +110,7 @@ struct server {
 	 * waits for the node's stop to answer them). */
 	_Atomic long parked;
 	struct metrics_server metrics;
+	struct console *console;
 	/* TLS (cfg->tls): this node's certificate and key, read before any
 	 * thread starts; MHD keeps pointers to them. */
 	char *tls_cert, *tls_key;
@@ -146,6 +157,7 @@ struct conn {
 	size_t len, cap;
 	bool too_big;
 	bool dispatched;
+	bool read_only; /* a browser's call under console = "readonly" */
 	struct call call;
 };
 
@@ -236,6 +248,8 @@ static xmlrpc_value *run_method(xmlrpc_env *env, xmlrpc_value *params,
 static void free_cb(void *p) { xmlrpc_mem_block_free(p); }
 
 static _Atomic uint64_t *bytes_out_counter; /* the server's, set once */
+/* The server's console, set once: its CORS headers go on every answer. */
+static struct console *cors_console;
 
 /* Queues an XML-RPC answer (the memory block is handed to MHD). */
 static enum MHD_Result queue_xml(struct MHD_Connection *mc,
@@ -255,6 +269,7 @@ static enum MHD_Result queue_xml(struct MHD_Connection *mc,
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
+	console_cors(cors_console, mc, r);
 	rv = MHD_queue_response(mc, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return rv;
@@ -272,6 +287,7 @@ static enum MHD_Result queue_text(struct MHD_Connection *mc, unsigned status,
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	console_cors(cors_console, mc, r);
 	rv = MHD_queue_response(mc, status, r);
 	MHD_destroy_response(r);
 	return rv;
@@ -400,9 +416,9 @@ static enum MHD_Result dispatch(struct conn *cn)
 				   "DTDs, entity declarations and UTF-16/32 "
 				   "bodies are not accepted");
 	xmlrpc_env_init(&env);
-	xmlrpc_registry_process_call2(&env, l->registry,
-				      cn->body ? cn->body : "", cn->len,
-				      &cn->call, &out);
+	xmlrpc_registry_process_call2(
+	    &env, cn->read_only ? l->registry_ro : l->registry,
+	    cn->body ? cn->body : "", cn->len, &cn->call, &out);
 	free(cn->body);
 	cn->body = NULL;
 	/* The registry's output is the answer when no method ran (the
@@ -443,6 +459,8 @@ static enum MHD_Result routes_get(struct listener *l, struct MHD_Connection *mc,
 	if (l->kind != LISTENER_CLIENT)
 		return queue_text(mc, MHD_HTTP_NOT_FOUND, "text/plain",
 				  "not found\n", 10);
+	if (console_get(s->console, mc, url, &rv))
+		return rv;
 	if (strcmp(url, "/health") == 0) {
 		status = metrics_health(s->node, &text, &len)
 			     ? MHD_HTTP_OK
@@ -479,15 +497,25 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc,
 
 	if (cn == NULL) {
 		const char *cl;
+		bool read_only;
+		enum MHD_Result rv;
 
 		if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
 			return routes_get(l, mc, url);
 		if (strcmp(url, "/RPC2") != 0)
 			return queue_text(mc, MHD_HTTP_NOT_FOUND, "text/plain",
 					  "not found\n", 10);
+		if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0 &&
+		    l->kind == LISTENER_CLIENT)
+			return console_preflight(l->s->console, mc);
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return queue_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED,
 					  "text/plain", "POST only\n", 10);
+		/* A browser's request: the members' own pages only. */
+		if (console_refuses(l->kind == LISTENER_CLIENT ? l->s->console
+							       : NULL,
+				    mc, &read_only, &rv))
+			return rv;
 		/* A body announced over the limit is refused before a byte
 		 * of it is read. */
 		cl = MHD_lookup_connection_value(
@@ -500,6 +528,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc,
 		cn->l = l;
 		cn->mc = mc;
 		cn->start_ns = mono_ns();
+		cn->read_only = read_only;
 		cn->call.conn = cn;
 		cn->call.metric = -1;
 		if (l->kind == LISTENER_CLIENT)
@@ -671,6 +700,14 @@ static int add_method(struct listener *l, const char *name, call_method_fn fn,
 	mi.help = help;
 	xmlrpc_env_init(&env);
 	xmlrpc_registry_add_method3(&env, l->registry, &mi);
+	if (!env.fault_occurred && l->registry_ro != NULL) {
+		struct server_method *ro = &l->ro_methods[l->n_methods - 1];
+		ro->fn = console_refuse;
+		ro->ctx = (void *)name;
+		ro->metric = -1;
+		mi.serverInfo = console_method_reads(name) ? m : ro;
+		xmlrpc_registry_add_method3(&env, l->registry_ro, &mi);
+	}
 	rv = env.fault_occurred ? -1 : 0;
 	xmlrpc_env_clean(&env);
 	return rv;
@@ -785,6 +822,7 @@ int server_create(const struct config *cfg, const struct config_node *self,
 	s->client.kind = LISTENER_CLIENT;
 	s->peer.kind = LISTENER_PEER;
 	s->client.fd = s->peer.fd = -1;
+	s->console = console_new(cfg, self);
 	if (cfg->tls) {
 		char path[CONFIG_PATH_MAX];
 		if (config_node_path(cfg->tls_cert, self->id, path,
@@ -816,6 +854,7 @@ static void conf_hook(void *arg, const struct raft_conf *c)
 	struct listener *l = &s->peer;
 	uint32_t i;
 
+	console_set_conf(s->console, c);
 	pthread_mutex_lock(&l->members_lock);
 	l->n_members = l->n_boot;
 	/* With a secret, every frame is authenticated (peerauth.h) and the
@@ -853,8 +892,11 @@ int server_start(struct server *s, struct node *node, char *err, size_t errlen)
 
 	s->node = node;
 	bytes_out_counter = &s->metrics.bytes_out;
+	cors_console = s->console;
 	xmlrpc_env_init(&env);
 	s->client.registry = xmlrpc_registry_new(&env);
+	if (!env.fault_occurred)
+		s->client.registry_ro = xmlrpc_registry_new(&env);
 	if (!env.fault_occurred)
 		s->peer.registry = xmlrpc_registry_new(&env);
 	if (env.fault_occurred) {
@@ -864,6 +906,7 @@ int server_start(struct server *s, struct node *node, char *err, size_t errlen)
 	}
 	xmlrpc_env_clean(&env);
 	xmlrpc_registry_disable_introspection(s->client.registry);
+	xmlrpc_registry_disable_introspection(s->client.registry_ro);
 	xmlrpc_registry_disable_introspection(s->peer.registry);
 	for (i = 0; i < methods_client_count; i++) {
 		s->client_ctx[i].node = node;
@@ -949,9 +992,14 @@ void server_free(struct server *s)
 		close(s->peer.fd);
 	if (s->client.registry)
 		xmlrpc_registry_free(s->client.registry);
+	if (s->client.registry_ro)
+		xmlrpc_registry_free(s->client.registry_ro);
 	if (s->peer.registry)
 		xmlrpc_registry_free(s->peer.registry);
 	peer_rpc_free(s->peer_rpc);
+	if (cors_console == s->console)
+		cors_console = NULL;
+	console_free(s->console);
 	sem_destroy(&s->stop);
 	free(s->tls_cert);
 	if (s->tls_key != NULL) /* a private key: not left in freed memory */

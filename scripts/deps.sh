@@ -5,7 +5,11 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config \
 libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev libmicrohttpd-dev \
 python3 iproute2 nftables openssh-server openssh-client procps psmisc openssl \
-clang-format shellcheck"
+clang-format shellcheck \
+chromium chromium-driver python3-selenium \
+libsystemd-dev systemd libedit-dev zsh"
+# mandoc: tests/unit/test_manpages.sh lints the manual pages with it.
+PKGS="$PKGS mandoc"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo

@@ -420,10 +420,11 @@ def test_retries():
         check(rc == 0 and len(rows) == 4 and "down" in rows[1] and
               "leader" in rows[3], "status with a down node: %r" % out)
         check(rows[0].split() == ["ID", "ADDRESS", "STATE", "TERM",
-                                  "LEADER", "COMMIT", "LAST", "SNAP", "LOG"],
+                                  "LEADER", "COMMIT", "LAST", "SNAP", "LOG",
+                                  "LAG"],
               "header")
         # A node that reports no snapshot fields (an older raftd): "-".
-        check(rows[3].split()[7:] == ["-", "-"], "no snapshot fields: %r"
+        check(rows[3].split()[7:9] == ["-", "-"], "no snapshot fields: %r"
               % rows[3])
         rc, out, err, _ = raftctl("-s", s, "status", "--json")
         st = json.loads(out)

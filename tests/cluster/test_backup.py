@@ -100,13 +100,13 @@ def test_snapshots(ck, c):
     rc, out, err = raftctl(c.conf, "status")
     rows = status_rows(out)
     sts = c.statuses()
-    ck.check(rc == 0 and out.splitlines()[0].split()[7:] == ["SNAP", "LOG"]
+    ck.check(rc == 0 and out.splitlines()[0].split()[7:9] == ["SNAP", "LOG"]
              and len(rows) == 3, "status: %r" % out)
     for nid, cols in sorted(rows.items()):
-        ck.check(len(cols) == 9 and cols[7].isdigit() and
+        ck.check(len(cols) == 10 and cols[7].isdigit() and
                  int(cols[7]) > 0 and "/" in cols[8],
                  "status row of node %d: %r" % (nid, cols))
-    ck.eq(int(rows.get(lid, ["0"] * 9)[7]), sts[lid]["snapshotIndex"],
+    ck.eq(int(rows.get(lid, ["0"] * 10)[7]), sts[lid]["snapshotIndex"],
           "status: the leader's SNAP is its snapshotIndex")
     rc, out, err = raftctl(c.conf, "status", "--json")
     st = json.loads(out) if rc == 0 else []

@@ -63,7 +63,8 @@ def test_basics(ck, c, ctl):
     rows = out.splitlines()
     ck.check(rc == 0 and len(rows) == 4, "status: a header and 3 rows")
     ck.eq(rows[0].split(), ["ID", "ADDRESS", "STATE", "TERM", "LEADER",
-                            "COMMIT", "LAST", "SNAP", "LOG"], "status header")
+                            "COMMIT", "LAST", "SNAP", "LOG", "LAG"],
+          "status header")
     states = [r.split()[2] for r in rows[1:]]
     ck.eq(sorted(states), ["follower", "follower", "leader"], "states")
     rc, out, err = ctl.run("status", "--json")

@@ -85,6 +85,13 @@ def main(ck):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, timeout=30)
     ck.eq((r.returncode, r.stdout.strip()), (0, "v"), "raftctl -c get")
+    # raftctl health: GET /health over https, verified with the same CA.
+    r = subprocess.run([raftctl, "-c", c.conf, "health"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=30)
+    ck.check(r.returncode == 0 and
+             r.stdout.count(" is healthy: took ") == len(c.ids()),
+             "raftctl -c health over TLS: %r" % r.stdout)
 
     # A node whose certificate another CA signed: the others refuse its
     # TLS, so it never gets an entry, and the cluster goes on without it.

@@ -799,6 +799,30 @@ static void test_security(void)
 		CHECK(!cfg.insecure && !cfg.has_secret);
 }
 
+/* console = "on" | "readonly" | "off" (docs/CONSOLE.md). */
+static void test_console(void)
+{
+	static const char *const modes[] = {"on", "readonly", "off"};
+	static const enum config_console want[] = {
+	    CONFIG_CONSOLE_ON, CONFIG_CONSOLE_READONLY, CONFIG_CONSOLE_OFF};
+	char text[512];
+	struct config cfg;
+
+	if (load_good(ONE_NODE, &cfg, __LINE__))
+		CHECK(cfg.console == CONFIG_CONSOLE_ON);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "%sconsole = \"%s\";\n", ONE_NODE,
+			 modes[i]);
+		if (load_good(text, &cfg, __LINE__))
+			CHECK(cfg.console == want[i]);
+	}
+	snprintf(text, sizeof(text), "%sconsole = \"ro\";\n", ONE_NODE);
+	EXPECT_BAD(text, 2, "console",
+		   "must be \"on\", \"readonly\" or \"off\"");
+	snprintf(text, sizeof(text), "%sconsole = true;\n", ONE_NODE);
+	EXPECT_BAD(text, 2, "console", "must be a string");
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -827,6 +851,7 @@ int main(void)
 	test_secret_and_data_dir();
 	test_security();
 	test_peer_address();
+	test_console();
 
 	if (rmdir(tmpdir) != 0)
 		CHECK_HARD_ERROR("rmdir %s: %s", tmpdir, strerror(errno));

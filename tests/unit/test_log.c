@@ -1,6 +1,7 @@
-/* test_log.c: unit test of daemon/log.c's log file: log_reopen() (SIGHUP,
- * logrotate) while several threads log, with the file renamed before each
- * reopen: every line lands whole in exactly one of the files, none lost. */
+/* test_log.c: unit test of daemon/log.c: the JSON escaping of messages;
+ * the log file's log_reopen() (SIGHUP, logrotate) while several threads
+ * log, with the file renamed before each reopen: every line lands whole in
+ * exactly one of the files, none lost. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -94,6 +95,50 @@ static void scan(const char *file, unsigned char seen[WRITERS][LINES],
 	*used += *lines > before;
 }
 
+/* log_json_escape(): what JSON needs escaped, UTF-8 kept, bytes that are
+ * not UTF-8 (stray, cut, overlong, surrogates) as U+FFFD, and a cut that
+ * keeps whole escapes. */
+static void check_json_escape(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"q\"b\\s/", "q\\\"b\\\\s/"},
+	    {"n\nt\tr\r", "n\\nt\\tr\\r"},
+	    {"\x01\x1f\x7f", "\\u0001\\u001f\\u007f"},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	    {"x\xffy", "x\\ufffdy"},
+	    {"cut\xe2\x82", "cut\\ufffd\\ufffd"},
+	    {"over\xc0\xaf", "over\\ufffd\\ufffd"},
+	    {"sur\xed\xa0\x80", "sur\\ufffd\\ufffd\\ufffd"},
+	    {"big\xf4\x90\x80\x80", "big\\ufffd\\ufffd\\ufffd\\ufffd"},
+	};
+	char out[128];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = log_json_escape(out, sizeof(out), cases[i].in);
+		CHECK_EQ_STR(out, cases[i].out);
+		CHECK(n == strlen(cases[i].out));
+	}
+	/* Cut to fit: never half an escape or half a character. */
+	n = log_json_escape(out, 5, "ab\"cd");
+	CHECK(n == 4 && strcmp(out, "ab\\\"") == 0);
+	n = log_json_escape(out, 4, "ab\"cd");
+	CHECK(n == 2 && strcmp(out, "ab") == 0);
+	n = log_json_escape(out, 4,
+			    "a\xc3\xa9"
+			    "b");
+	CHECK(n == 3 && strcmp(out, "a\xc3\xa9") == 0);
+	n = log_json_escape(out, 3,
+			    "a\xc3\xa9"
+			    "b");
+	CHECK(n == 1 && strcmp(out, "a") == 0);
+	CHECK(log_json_escape(out, 1, "abc") == 0 && out[0] == '\0');
+}
+
 int main(void)
 {
 	static unsigned char seen[WRITERS][LINES];
@@ -106,6 +151,7 @@ int main(void)
 	if (mkdtemp(dir) == NULL)
 		CHECK_HARD_ERROR("mkdtemp %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/raftd.log", dir);
+	check_json_escape();
 	log_init(7, LOG_INFO);
 	CHECK(log_file_path() == NULL);
 	CHECK(log_reopen() == 1); /* no file yet: nothing to reopen */
