@@ -131,7 +131,7 @@ static int check_known(const struct loader *ld, const config_setting_t *group,
 		       const char *prefix, const char *const *known)
 {
 	char key[320];
-	char expected[160] = "";
+	char expected[512] = ""; /* every key of a group (root_keys: ~260) */
 	size_t used = 0;
 
 	for (int i = 0; i < config_setting_length(group); i++) {
@@ -149,8 +149,11 @@ static int check_known(const struct loader *ld, const config_setting_t *group,
 			int n =
 			    snprintf(expected + used, sizeof(expected) - used,
 				     "%s%s", k > 0 ? ", " : "", known[k]);
-			if (n < 0 || (size_t)n >= sizeof(expected) - used)
+			if (n < 0 || (size_t)n >= sizeof(expected) - used) {
+				/* Never show half a key name. */
+				expected[used] = '\0';
 				break;
+			}
 			used += (size_t)n;
 		}
 		key_join(key, sizeof(key), prefix, name != NULL ? name : "?");

@@ -441,6 +441,11 @@ static void test_unknown_keys(void)
 		   "unknown setting");
 	EXPECT_BAD(ONE_NODE "Heartbeat_ms = 50;\n", 2, "Heartbeat_ms",
 		   "unknown setting (expected one of: cluster, data_dir");
+	/* The whole list, up to the last key (it was cut at 160 bytes,
+	 * in the middle of a name). */
+	EXPECT_BAD(ONE_NODE "heartbeat = 50;\n", 2, "heartbeat",
+		   "connection_timeout_s, tls_cert, tls_key, tls_ca, "
+		   "snapshot_entries, snapshot_trailing, console)");
 	EXPECT_BAD("cluster = {\n  nodes = ( { id = 1; address = "
 		   "\"127.0.0.1:8001\"; } );\n  secrte = \"x\";\n};\n",
 		   3, "cluster.secrte", "expected one of: nodes, secret");
