@@ -234,7 +234,7 @@ void metrics_render(struct node *n, const struct metrics_server *ms,
 	    (unsigned long long)si.appends_received);
 	put(&t, "# HELP raftd_fsync_seconds raftlog fdatasync durations.\n"
 		"# TYPE raftd_fsync_seconds histogram\n");
-	put_hist(&t, "raftd_fsync_seconds", "", si.sync_hist, 0);
+	put_hist(&t, "raftd_fsync_seconds", "", si.sync_hist, si.sync_ns_total);
 	put(&t, "# HELP raftd_request_seconds Client calls, from the request "
 		"to the answer, by method.\n"
 		"# TYPE raftd_request_seconds histogram\n");

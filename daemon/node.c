@@ -326,6 +326,7 @@ void node_status(struct node *n, struct node_status_info *out)
 	out->log_syncs = ss.log_syncs;
 	memcpy(out->sync_hist, ss.sync_hist, sizeof(out->sync_hist));
 	out->sync_ns_max = ss.sync_ns_max;
+	out->sync_ns_total = ss.sync_ns_total;
 	peers_stats(n->peers, &out->appends_sent, &out->entries_sent);
 	out->appends_received = atomic_load(&n->appends_received);
 	out->read_copy_ns_max = atomic_load(&n->read_copy_ns_max);

@@ -104,6 +104,7 @@ struct node_status_info {
 	uint64_t last_log_term;
 	uint64_t log_syncs;
 	uint64_t sync_ns_max;
+	uint64_t sync_ns_total;	       /* all raftlog fdatasyncs together */
 	uint64_t appends_sent;	       /* AppendEntries RPCs made, all peers */
 	uint64_t entries_sent;	       /* entries they carried */
 	uint64_t appends_received;     /* AppendEntries requests handled */

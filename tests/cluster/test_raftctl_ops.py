@@ -114,6 +114,12 @@ def test_status_fields(ck, c, lid):
                  "raftd_peer_last_contact_seconds{peer=",
                  "raftd_peer_lag_entries{peer="):
         ck.check(name in text, "/metrics has %s" % name)
+    # The fsync histogram's sum is the fsyncs' time (it was always 0).
+    m = re.search(r"^raftd_fsync_seconds_count (\d+)$", text, re.M)
+    s = re.search(r"^raftd_fsync_seconds_sum (\S+)$", text, re.M)
+    ck.check(m and s and int(m.group(1)) > 0 and float(s.group(1)) > 0,
+             "raftd_fsync_seconds: count and sum above 0: %r %r" %
+             (m and m.group(0), s and s.group(0)))
 
 
 def test_health_and_down(ck, c, lid):
