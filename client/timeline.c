@@ -126,11 +126,15 @@ struct tl_node {
 	size_t nmk, capmk;
 	struct tl_cut *cut;
 	size_t ncut, capcut;
+	struct tl_cut *stopw; /* shutting down: from "received ..." to
+				 "stopped" (peer unused) */
+	size_t nstopw, capstopw;
 	/* The columns of the time lane. */
 	uint8_t *col_role;
 	uint64_t *col_term;
 	uint64_t *col_mask; /* lanes it could not reach */
 	uint8_t *col_mark;
+	uint8_t *col_stop; /* shutting down in that column */
 };
 
 /* Term -> the lanes that led it (from the node logs). */
@@ -628,31 +632,40 @@ static void index_peer_reports(struct tl *tl)
 	}
 }
 
-/* When did node k die, after its last line at `last` and no later than
- * `limit`?  The first time another node logged "peer ID unreachable" for
- * it in that time; if `final` (no later run of it), only when nobody
- * logged "reachable again" for it after that.  -1 if nothing says so. */
-static int64_t death_time(const struct tl *tl, size_t k, int64_t last,
-			  int64_t limit, bool final)
+/* The index of the first time in v[0..n) above t (n if none). */
+static size_t first_after(const int64_t *v, size_t n, int64_t t)
 {
-	const struct tl_node *nd = &tl->nd[k];
-	size_t lo = 0, hi = nd->nlost;
-	int64_t best;
+	size_t lo = 0, hi = n;
 
-	/* The first report after `last`. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (nd->lost_t[mid] <= last)
+		if (v[mid] <= t)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == nd->nlost || nd->lost_t[lo] > limit)
+	return lo;
+}
+
+/* When did node k die, after its last line at `last` and no later than
+ * `limit` (its next start, or the end)?  The first time another node
+ * logged "peer ID unreachable" for it after the last time one logged it
+ * "reachable again" (a node cut off by a partition is reported
+ * unreachable too, but once the partition heals it is reachable again,
+ * which a dead node never is).  -1 when nothing says it died. */
+static int64_t death_time(const struct tl *tl, size_t k, int64_t last,
+			  int64_t limit)
+{
+	const struct tl_node *nd = &tl->nd[k];
+	size_t i = first_after(nd->back_t, nd->nback, limit);
+	int64_t after = last;
+
+	if (i > 0 && nd->back_t[i - 1] > after)
+		after = nd->back_t[i - 1];
+	i = first_after(nd->lost_t, nd->nlost, after);
+	if (i == nd->nlost || nd->lost_t[i] > limit)
 		return -1;
-	best = nd->lost_t[lo];
-	if (final && nd->nback > 0 && nd->back_t[nd->nback - 1] > best)
-		return -1;
-	return best;
+	return nd->lost_t[i];
 }
 
 static void push_seg(struct tl_node *nd, int64_t t0, int64_t t1, uint64_t term,
@@ -688,7 +701,7 @@ static void build_lane(struct tl *tl, size_t k)
 {
 	struct tl_node *nd = &tl->nd[k];
 	int64_t *open = xcalloc(tl->n, sizeof(*open));
-	int64_t since = nd->first_t, stop_t = -1;
+	int64_t since = nd->first_t, stop_t = -1, shut_t = -1;
 	uint64_t term = 0;
 	uint8_t role = TL_FOLLOWER;
 	bool up = true;
@@ -706,8 +719,7 @@ static void build_lane(struct tl *tl, size_t k)
 				/* The run before ended without "stopped": a
 				 * kill or a crash. */
 				int64_t last = (int64_t)e->a;
-				int64_t d =
-				    death_time(tl, k, last, e->t, false);
+				int64_t d = death_time(tl, k, last, e->t);
 				if (d < 0)
 					d = last;
 				push_seg(nd, since, d, term, role);
@@ -725,8 +737,19 @@ static void build_lane(struct tl *tl, size_t k)
 			term = 0;
 			role = TL_FOLLOWER;
 			stop_t = -1;
+			shut_t = -1;
+			continue;
+		case EV_SHUTDOWN:
+			if (up && shut_t < 0)
+				shut_t = e->t;
 			continue;
 		case EV_STOPPED:
+			if (up && shut_t >= 0) {
+				GROW(nd->stopw, nd->nstopw, nd->capstopw);
+				nd->stopw[nd->nstopw++] =
+				    (struct tl_cut){shut_t, e->t, 0};
+			}
+			shut_t = -1;
 			if (up) {
 				push_seg(nd, since, e->t, term, role);
 				push_mk(nd, e->t, MK_STOP);
@@ -759,7 +782,10 @@ static void build_lane(struct tl *tl, size_t k)
 		case EV_PEER_DOWN:
 		case EV_PEER_UP: {
 			size_t p = lane_of_id(tl, e->b);
-			if (p == tl->n || p == k || !up)
+			/* Only a leader or a (pre)candidate sends to its
+			 * peers: a follower's lines are late answers to
+			 * what it sent before. */
+			if (p == tl->n || p == k || !up || role == TL_FOLLOWER)
 				break;
 			if (e->type == EV_PEER_DOWN && open[p] < 0)
 				open[p] = e->t;
@@ -776,6 +802,10 @@ static void build_lane(struct tl *tl, size_t k)
 		}
 		if (!up)
 			continue; /* lines after "stopped": none expected */
+		if (nrole == TL_FOLLOWER && role != TL_FOLLOWER)
+			/* It stops sending, so it no longer learns whom it
+			 * cannot reach. */
+			cut_close_all(nd, open, tl->n, e->t);
 		if (nterm != term || nrole != role) {
 			push_seg(nd, since, e->t, term, role);
 			since = e->t;
@@ -784,7 +814,7 @@ static void build_lane(struct tl *tl, size_t k)
 		}
 	}
 	if (up && nd->has_t) {
-		int64_t d = death_time(tl, k, nd->last_t, tl->t1, true);
+		int64_t d = death_time(tl, k, nd->last_t, tl->t1);
 		if (d < 0) {
 			/* Still running when the logs were fetched. */
 			push_seg(nd, since, tl->t1, term, role);
@@ -834,6 +864,12 @@ static void fill_columns(struct tl *tl, size_t k)
 	nd->col_term = xcalloc(TL_COLS, sizeof(uint64_t));
 	nd->col_mask = xcalloc(TL_COLS, sizeof(uint64_t));
 	nd->col_mark = xcalloc(TL_COLS, 1);
+	nd->col_stop = xcalloc(TL_COLS, 1);
+	for (size_t i = 0; i < nd->nstopw; i++) {
+		size_t c1 = col_of(tl, nd->stopw[i].t1);
+		for (size_t c = col_of(tl, nd->stopw[i].t0); c <= c1; c++)
+			nd->col_stop[c] = 1;
+	}
 	for (size_t i = 0; i < nd->nseg; i++) {
 		const struct tl_seg *s = &nd->seg[i];
 		size_t c0 = col_of(tl, s->t0);
@@ -868,7 +904,9 @@ static void fill_masks(struct tl *tl, size_t k)
 
 /* 0: in contact; 1: lost contact with some peers that were up; 2: could
  * not reach a majority of the nodes (itself counted) while they were up:
- * cut off, as the minority side of a partition is. */
+ * cut off, as the minority side of a partition is.  A node shutting down
+ * (between "received SIGNAL, shutting down" and "stopped") counts as
+ * neither: peers refuse it, and it refuses them, on purpose. */
 static int cut_level(const struct tl *tl, size_t k, size_t c)
 {
 	const struct tl_node *nd = &tl->nd[k];
@@ -876,11 +914,12 @@ static int cut_level(const struct tl *tl, size_t k, size_t c)
 	size_t nlost = 0;
 
 	if (mask == 0 || nd->col_role[c] == TL_DOWN ||
-	    nd->col_role[c] == TL_NONE)
+	    nd->col_role[c] == TL_NONE || nd->col_stop[c])
 		return 0;
 	for (size_t j = 0; j < tl->n; j++) {
 		uint8_t r = tl->nd[j].col_role[c];
-		if ((mask >> j & 1) && r != TL_DOWN && r != TL_NONE) {
+		if ((mask >> j & 1) && r != TL_DOWN && r != TL_NONE &&
+		    !tl->nd[j].col_stop[c]) {
 			lost |= 1ull << j;
 			nlost++;
 		}
@@ -1732,6 +1771,8 @@ static void tl_free(struct tl *tl)
 		free(nd->col_term);
 		free(nd->col_mask);
 		free(nd->col_mark);
+		free(nd->col_stop);
+		free(nd->stopw);
 		free(nd->lost_t);
 		free(nd->back_t);
 	}
