@@ -907,12 +907,13 @@ static void fill_masks(struct tl *tl, size_t k)
  * cut off, as the minority side of a partition is.  A node shutting down
  * (between "received SIGNAL, shutting down" and "stopped") counts as
  * neither: peers refuse it, and it refuses them, on purpose. */
-static int cut_level(const struct tl *tl, size_t k, size_t c)
+static int cut_level(const struct tl *tl, size_t k, size_t c, uint64_t *lostp)
 {
 	const struct tl_node *nd = &tl->nd[k];
 	uint64_t mask = nd->col_mask[c], lost = 0;
 	size_t nlost = 0;
 
+	*lostp = 0;
 	if (mask == 0 || nd->col_role[c] == TL_DOWN ||
 	    nd->col_role[c] == TL_NONE || nd->col_stop[c])
 		return 0;
@@ -926,6 +927,7 @@ static int cut_level(const struct tl *tl, size_t k, size_t c)
 	}
 	if (lost == 0)
 		return 0;
+	*lostp = lost;
 	return tl->n - nlost < tl->n / 2 + 1 ? 2 : 1;
 }
 
@@ -1247,8 +1249,10 @@ static void draw_time_lane(FILE *out, const struct tl *tl, size_t k, int y)
 	 * node was cut off from a majority. */
 	c0 = 0;
 	for (size_t c = 1; c <= TL_COLS; c++) {
-		int lv = cut_level(tl, k, c0);
-		if (c < TL_COLS && cut_level(tl, k, c) == lv)
+		uint64_t lost, lost2;
+		int lv = cut_level(tl, k, c0, &lost);
+		if (c < TL_COLS && cut_level(tl, k, c, &lost2) == lv &&
+		    lost2 == lost)
 			continue;
 		if (lv > 0) {
 			int x = TL_LEFT + (int)c0, w = (int)(c - c0);
@@ -1257,10 +1261,17 @@ static void draw_time_lane(FILE *out, const struct tl *tl, size_t k, int y)
 			xml_text(out, nd->name, 200);
 			fprintf(out, "\"><title>");
 			xml_text(out, nd->name, 60);
-			fprintf(out, lv == 2 ? ": could not reach a majority "
-					       "(partitioned)</title>"
-					     : ": lost contact with some "
-					       "peers</title>");
+			fputs(lv == 2 ? ": partitioned, could not reach a "
+					"majority:"
+				      : ": could not reach",
+			      out);
+			for (size_t j = 0; j < tl->n; j++) {
+				if (!(lost >> j & 1))
+					continue;
+				fputc(' ', out);
+				xml_text(out, tl->nd[j].name, TL_NAME_MAX);
+			}
+			fputs("</title>", out);
 			if (lv == 2)
 				fprintf(out,
 					"<rect x=\"%d\" y=\"%d\" width=\"%d\" "
