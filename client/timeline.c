@@ -151,7 +151,6 @@ struct tl {
 	int64_t t0, t1; /* the time axis */
 	bool have_time;
 	size_t ref; /* the reference log's lane, or n */
-	FILE *errf;
 };
 
 /* ---- small helpers --------------------------------------------------- */
@@ -477,6 +476,26 @@ static bool parse_line(struct tl_node *nd, const char *line, int64_t *tp,
 	return true;
 }
 
+/* Reads one line into buf (cap bytes), without its newline: what does
+ * not fit is dropped, a NUL byte becomes '?'.  False at the end of the
+ * file. */
+static bool read_line(FILE *f, char *buf, size_t cap)
+{
+	size_t n = 0;
+	bool any = false;
+	int c;
+
+	while ((c = getc(f)) != EOF) {
+		any = true;
+		if (c == '\n')
+			break;
+		if (n + 1 < cap)
+			buf[n++] = c ? (char)c : '?';
+	}
+	buf[n] = '\0';
+	return any;
+}
+
 /* Reads DIR/raftd.log beside the node's raftlog or snapshot, if there is
  * one.  False after a line to errf when it exists but cannot be read. */
 static bool read_nodelog(struct tl_node *nd, const struct check_input *in,
@@ -489,7 +508,7 @@ static bool read_nodelog(struct tl_node *nd, const struct check_input *in,
 	FILE *f = NULL;
 	int fd = -1;
 	int64_t prev = 0, t;
-	bool ok = false, longline = false;
+	bool ok = false;
 
 	path = slash ? util_xasprintf("%.*sraftd.log", (int)(slash - base + 1),
 				      base)
@@ -516,19 +535,7 @@ static bool read_nodelog(struct tl_node *nd, const struct check_input *in,
 	}
 	fd = -1;
 	nd->has_nodelog = true;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t len = strlen(line);
-		bool whole = len > 0 && line[len - 1] == '\n';
-
-		if (longline) {
-			/* The rest of a line too long to read. */
-			longline = !whole;
-			continue;
-		}
-		if (whole)
-			line[len - 1] = '\0';
-		else if (!feof(f))
-			longline = true;
+	while (read_line(f, line, sizeof(line))) {
 		if (++nd->lines > TL_MAX_LINES) {
 			fprintf(errf,
 				"raftctl: timeline: %s: more than %u lines: "
@@ -1382,10 +1389,11 @@ static uint64_t first_difference(const struct tl_node *a,
 	return 0;
 }
 
-/* A half-open index range [a, b) of row k at column positions. */
+/* The x of index `index` on an axis of `span` indexes from `lo`. */
 static int idx_x(uint64_t lo, uint64_t span, uint64_t index)
 {
-	return TL_LEFT + (int)((index - lo) * TL_COLS / span);
+	/* In floating point: (index - lo) * TL_COLS could overflow. */
+	return TL_LEFT + (int)((double)(index - lo) * TL_COLS / (double)span);
 }
 
 /* The log of lane k drawn by index over [lo, lo + span). */
@@ -1827,7 +1835,6 @@ int timeline_render(const struct check_input *in, size_t n, const char *title,
 	FILE *body;
 
 	memset(&tl, 0, sizeof(tl));
-	tl.errf = errf;
 	if (n == 0) {
 		fprintf(errf, "raftctl: timeline: no nodes to draw\n");
 		return TIMELINE_EUSAGE;

@@ -151,6 +151,7 @@ def test_hostile(ck, base):
     with open(os.path.join(bname, b"raftlog"), "wb") as f:
         f.write(raftlog_bytes(good, [8]))
     junk = (b"\x00\xff garbage\n" + b"A" * 200000 + b"\n" +
+            b"a NUL\x00 inside\n" +
             log_line(T0, 7, 1, "leader", "term 1: candidate -> leader")
             .encode() +
             b"2026-13-45T99:99:99.999Z node=1 term=1 leader info: x\n" +
