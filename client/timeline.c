@@ -1103,13 +1103,29 @@ static const char *role_name(uint8_t role)
 	return "none";
 }
 
+static bool term_range(const struct tl_node *nd, uint64_t term, uint64_t *a,
+		       uint64_t *b);
+
+/* The entries of `term`: in the reference log, else in any log. */
+static bool term_entries(const struct tl *tl, uint64_t term, uint64_t *a,
+			 uint64_t *b)
+{
+	if (tl->ref < tl->n && term_range(&tl->nd[tl->ref], term, a, b))
+		return true;
+	for (size_t k = 0; k < tl->n; k++)
+		if (term_range(&tl->nd[k], term, a, b))
+			return true;
+	return false;
+}
+
 /* One span of a time lane: columns [c0, c1). */
 static void draw_span(FILE *out, const struct tl *tl, size_t k, size_t c0,
 		      size_t c1, uint8_t role, uint64_t term, int y)
 {
 	int x = TL_LEFT + (int)c0, w = (int)(c1 - c0);
 	int64_t span = tl->t1 - tl->t0;
-	char a[24], b[24];
+	uint64_t ea = 0, eb = 0;
+	char a[24], b[24], lbl[96];
 
 	if (role == TL_NONE)
 		return;
@@ -1123,6 +1139,11 @@ static void draw_span(FILE *out, const struct tl *tl, size_t k, size_t c0,
 	xml_text(out, tl->nd[k].name, 60);
 	if (role == TL_DOWN)
 		fprintf(out, ": down, %s .. %s</title>", a, b);
+	else if (role == TL_LEADER && term_entries(tl, term, &ea, &eb))
+		fprintf(out,
+			": leader in term %" PRIu64 ", %s .. %s; the term's "
+			"entries: %" PRIu64 "..%" PRIu64 "</title>",
+			term, a, b, ea, eb);
 	else
 		fprintf(out, ": %s in term %" PRIu64 ", %s .. %s</title>",
 			role_name(role), term, a, b);
@@ -1161,16 +1182,25 @@ static void draw_span(FILE *out, const struct tl *tl, size_t k, size_t c0,
 			"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
 			"fill=\"%s\" stroke=\"#222\" stroke-width=\"1\"/>",
 			x, y, w, TL_BAR_H, term_colour(term));
-		if (w >= 70)
-			fprintf(out,
-				"<text x=\"%d\" y=\"%d\" class=\"lbl\">leader, "
-				"term %" PRIu64 "</text>",
-				x + 4, y + 14, term);
-		else if (w >= 22)
-			fprintf(out,
-				"<text x=\"%d\" y=\"%d\" class=\"lbl\">"
-				"L%" PRIu64 "</text>",
-				x + 3, y + 14, term);
+		/* The longest label that fits (bold 11 px: about 6.5 px a
+		 * character). */
+		if (term_entries(tl, term, &ea, &eb))
+			snprintf(lbl, sizeof(lbl),
+				 "leader, term %" PRIu64 ": entries %" PRIu64
+				 "..%" PRIu64,
+				 term, ea, eb);
+		else
+			lbl[0] = '\0';
+		if ((size_t)w < 8 + 13 * strlen(lbl) / 2)
+			snprintf(lbl, sizeof(lbl), "leader, term %" PRIu64,
+				 term);
+		if ((size_t)w < 8 + 13 * strlen(lbl) / 2)
+			snprintf(lbl, sizeof(lbl), "L%" PRIu64, term);
+		if ((size_t)w >= 6 + 13 * strlen(lbl) / 2)
+			fprintf(
+			    out,
+			    "<text x=\"%d\" y=\"%d\" class=\"lbl\">%s</text>",
+			    x + 4, y + 14, lbl);
 		break;
 	}
 	fputs("</g>\n", out);
