@@ -20,8 +20,9 @@
 
 /* ---- limits and layout ---------------------------------------------- */
 
-#define TL_LINE_MAX 4096      /* longer log lines: the rest is skipped */
-#define TL_MAX_LINES 2000000u /* per node log */
+#define TL_LINE_MAX 4096	  /* longer log lines: the rest is skipped */
+#define TL_MAX_LINES 2000000u	  /* per node log */
+#define TL_MAX_ALL_LINES 8000000u /* in all node logs together */
 #define TL_MAX_RUNS (4u * 1024 * 1024) /* terms in one raftlog */
 #define TL_MAX_LEGEND 24	       /* terms listed in the legend */
 #define TL_NAME_MAX 28		       /* characters of a name shown */
@@ -497,9 +498,11 @@ static bool read_line(FILE *f, char *buf, size_t cap)
 }
 
 /* Reads DIR/raftd.log beside the node's raftlog or snapshot, if there is
- * one.  False after a line to errf when it exists but cannot be read. */
+ * one, at most TL_MAX_LINES lines and *budget (lines left for all the
+ * logs together, decreased).  False after a line to errf when it exists
+ * but cannot be read, or was not read to its end. */
 static bool read_nodelog(struct tl_node *nd, const struct check_input *in,
-			 FILE *errf)
+			 size_t *budget, FILE *errf)
 {
 	const char *base = in->path ? in->path : in->snap;
 	const char *slash = strrchr(base, '/');
@@ -508,7 +511,8 @@ static bool read_nodelog(struct tl_node *nd, const struct check_input *in,
 	FILE *f = NULL;
 	int fd = -1;
 	int64_t prev = 0, t;
-	bool ok = false;
+	size_t max = *budget < TL_MAX_LINES ? *budget : TL_MAX_LINES;
+	bool ok = false, cut = false;
 
 	path = slash ? util_xasprintf("%.*sraftd.log", (int)(slash - base + 1),
 				      base)
@@ -536,13 +540,17 @@ static bool read_nodelog(struct tl_node *nd, const struct check_input *in,
 	fd = -1;
 	nd->has_nodelog = true;
 	while (read_line(f, line, sizeof(line))) {
-		if (++nd->lines > TL_MAX_LINES) {
+		if (nd->lines == max) {
 			fprintf(errf,
-				"raftctl: timeline: %s: more than %u lines: "
-				"the rest is not drawn\n",
-				path, TL_MAX_LINES);
+				"raftctl: timeline: %s: the first %zu lines "
+				"only (at most %u a log, %u in all): the "
+				"rest is not drawn\n",
+				path, max, TL_MAX_LINES, TL_MAX_ALL_LINES);
+			cut = true;
 			break;
 		}
+		nd->lines++;
+		(*budget)--;
 		if (!parse_line(nd, line, &t, prev)) {
 			nd->bad_lines++;
 			continue;
@@ -557,7 +565,7 @@ static bool read_nodelog(struct tl_node *nd, const struct check_input *in,
 		fprintf(errf, "raftctl: timeline: %s: read error\n", path);
 		goto out;
 	}
-	ok = true;
+	ok = !cut;
 out:
 	if (f)
 		fclose(f);
@@ -1861,7 +1869,7 @@ int timeline_render(const struct check_input *in, size_t n, const char *title,
 	struct tl tl;
 	int rv = TIMELINE_OK, y;
 	char t0[48], *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, budget = TL_MAX_ALL_LINES;
 	FILE *body;
 
 	memset(&tl, 0, sizeof(tl));
@@ -1883,7 +1891,7 @@ int timeline_render(const struct check_input *in, size_t n, const char *title,
 		nd->name = in[k].name;
 		if (!read_raftlog(nd, &in[k], errf))
 			rv = TIMELINE_EPARTIAL;
-		if (!read_nodelog(nd, &in[k], errf))
+		if (!read_nodelog(nd, &in[k], &budget, errf))
 			rv = TIMELINE_EPARTIAL;
 		if (nd->has_t) {
 			if (!tl.have_time || nd->first_t < tl.t0)

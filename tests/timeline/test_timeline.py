@@ -196,6 +196,17 @@ def test_hostile(ck, base):
     Picture(out)
     os.unlink(top + "/t/raftd.log")
 
+    # A node log of more lines than are read: drawn, but exit 1.
+    write(top + "/t/raftd.log",
+          log_line(T0, 1, 1, "leader", "term 1: candidate -> leader") +
+          "x\n" * 2000000 +
+          log_line(T0 + 9, 1, 1, "leader", "stopped"))
+    rc, out, err = timeline([top])
+    ck.eq(rc, 1, "a node log over 2,000,000 lines: exit 1")
+    ck.check("the first 2000000 lines only" in err, "says so: %r" % err)
+    ck.eq(Picture(out).leaders(), {"t": {1}}, "the lines read are drawn")
+    os.unlink(top + "/t/raftd.log")
+
     # A file shorter than the header; a header of garbage.
     write(top + "/s/raftlog", b"RAFTD", "wb")
     write(top + "/g/raftlog", b"X" * 64, "wb")
