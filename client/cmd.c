@@ -22,6 +22,7 @@
 #include "nodelist.h"
 #include "rpc.h"
 #include "snapfile.h"
+#include "timeline.h"
 #include "util.h"
 #include "xjson.h"
 
@@ -2636,6 +2637,10 @@ void cmd_usage(FILE *out)
 	      "                                (DIR/*/raftlog, "
 	      "DIR/*/snapshot)\n"
 	      "                                  raftctl check raftlogs\n"
+	      "  timeline DIR [-o FILE]        draw a run (DIR/*/raftlog, "
+	      "DIR/*/raftd.log) as SVG\n"
+	      "                                  raftctl timeline raftlogs "
+	      "-o run.svg\n"
 	      "  shell                         interactive prompt (also "
 	      "with no command)\n"
 	      "                                  echo 'get k' | raftctl -c "
@@ -2673,16 +2678,17 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		const char *name;
 		int (*fn)(struct cmd_ctx *, int, char **);
 	} table[] = {
-	    {"leader", cmd_leader}, {"status", cmd_status},
-	    {"get", cmd_get},	    {"put", cmd_put},
-	    {"del", cmd_del},	    {"delete", cmd_del},
-	    {"cas", cmd_cas},	    {"list", cmd_list},
-	    {"add", cmd_add},	    {"entries", cmd_entries},
-	    {"log", cmd_log},	    {"cal", cmd_cal},
-	    {"check", cmd_check},   {"snapshot", cmd_snapshot},
-	    {"backup", cmd_backup}, {"restore", cmd_restore},
-	    {"member", cmd_member}, {"transfer", cmd_transfer},
-	    {"health", cmd_health}, {"__complete-keys", cmd_complete},
+	    {"leader", cmd_leader},	{"status", cmd_status},
+	    {"get", cmd_get},		{"put", cmd_put},
+	    {"del", cmd_del},		{"delete", cmd_del},
+	    {"cas", cmd_cas},		{"list", cmd_list},
+	    {"add", cmd_add},		{"entries", cmd_entries},
+	    {"log", cmd_log},		{"cal", cmd_cal},
+	    {"check", cmd_check},	{"snapshot", cmd_snapshot},
+	    {"backup", cmd_backup},	{"restore", cmd_restore},
+	    {"member", cmd_member},	{"transfer", cmd_transfer},
+	    {"health", cmd_health},	{"__complete-keys", cmd_complete},
+	    {"timeline", timeline_cmd},
 	};
 	if (argc < 1)
 		return CMD_EXIT_USAGE;

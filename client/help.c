@@ -103,6 +103,14 @@ static const struct help_cmd cmds[] = {
      "DIR/*/snapshot); exit 1 on violations (no nodes needed).\n"
      "  raftctl check raftlogs\n",
      "--json --help"},
+    {"timeline", "timeline DIR [-o FILE] [--title TEXT]",
+     "Draws a run as an SVG from the raftlogs and node logs that testbed\n"
+     "get_raftlog downloads (DIR/*/raftlog, DIR/*/raftd.log): one lane per\n"
+     "node over time (terms, leaders, down and partitioned spans) and one\n"
+     "row per node by log index (no nodes needed).  -o: the output file\n"
+     "(default: standard output).\n"
+     "  raftctl timeline raftlogs -o run.svg\n",
+     "-o --output --title --help"},
     {"shell", "shell",
      "An interactive prompt (also with no command): the commands above,\n"
      "exit [STATUS], quit.  On a terminal: line editing, history in\n"

@@ -414,9 +414,11 @@ static void node_process(struct node *n, struct step *s)
 	const struct raft_update *up = raft_update_take(&n->raft);
 	struct process_ctx pc = {.n = n, .s = s};
 
+	/* The state first: a trace line such as "candidate -> leader" is
+	 * stamped with the term and role it led to. */
+	log_set_state(up->term, raft_role_name(up->role));
 	if (up->trace[0])
 		log_trace(up->trace);
-	log_set_state(up->term, raft_role_name(up->role));
 	/* Membership (thesis §4.1): the transport follows the configuration
 	 * in force first, so that this update's messages to a new member
 	 * find its peer. */

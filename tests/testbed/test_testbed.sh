@@ -403,6 +403,7 @@ expect_lines '^\[h[45]\] no raftlog \(a spare not added yet\)' 2
 [ -s "$tmp/ws/raftlogs/h1/snapshot" ] || fail "no raftlogs/h1/snapshot"
 pass
 expect_lines '^\[h1\] snapshot: [0-9]+ bytes -> raftlogs/h1/snapshot$' 1
+expect_lines '^\[h[1-3]\] node log: [0-9]+ bytes -> raftlogs/h[1-3]/raftd.log$' 3
 expect_lines '^h1 .* [0-9]+ +[0-9]+ *$' 1
 
 t1=$(date +%s.%N)
@@ -410,6 +411,11 @@ flow=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 
 # The same copies, checked here directly.
 "$raftctl" check "$tmp/ws/raftlogs" >/dev/null 2>&1 || fail "raftctl check on the copies"
+pass
+# And drawn: the node logs beside the raftlogs give the time lanes.
+"$raftctl" timeline "$tmp/ws/raftlogs" -o "$tmp/ws/timeline.svg" 2>&1 ||
+	fail "raftctl timeline on the copies"
+grep -q 'class="span leader"' "$tmp/ws/timeline.svg" || fail "no leader span in the timeline"
 pass
 
 # ---- membership under a write load: 3 -> 5, remove the leader and a
