@@ -575,24 +575,28 @@ static void status_table(const struct nodelist *nl, const struct rpc_status *st)
 	}
 }
 
+/* The configuration in force as a node reported it, by node list
+ * position: which listed nodes are voters.  known is false when no node
+ * answered members(). */
+struct status_conf {
+	bool known;
+	bool member[NODELIST_MAX];
+	bool voter[NODELIST_MAX];
+};
+
 /* Adds to the node list the members of the cluster's configuration that
- * it lacks, as a node that answered (the leader if one did) reports them.
- * Returns how many were added. */
-static size_t add_members(struct cmd_ctx *ctx, const struct rpc_status *st)
+ * it lacks, as node pick reports them, and records the members and
+ * voters in *conf.  Returns how many were added. */
+static size_t fetch_members(struct cmd_ctx *ctx, size_t pick,
+			    struct status_conf *conf)
 {
-	const struct nodelist *nl = rpc_nodes(ctx->rpc);
 	xmlrpc_value *params = build("()"), *res = NULL;
 	struct rpc_error err = {0};
 	xmlrpc_env env;
-	size_t i, pick = nl->n, added = 0;
+	size_t added = 0;
 	int n, k;
 
-	for (i = 0; i < nl->n; i++)
-		if (st[i].up &&
-		    (pick == nl->n || strcmp(st[i].state, "leader") == 0))
-			pick = i;
-	if (pick == nl->n ||
-	    rpc_call_node(ctx->rpc, pick, "members", params,
+	if (rpc_call_node(ctx->rpc, pick, "members", params,
 			  CMD_STATUS_TIMEOUT_MS, &res, &err) != RPC_OK) {
 		xmlrpc_DECREF(params);
 		return 0;
@@ -600,9 +604,11 @@ static size_t add_members(struct cmd_ctx *ctx, const struct rpc_status *st)
 	xmlrpc_DECREF(params);
 	xmlrpc_env_init(&env);
 	n = xmlrpc_array_size(&env, res);
+	conf->known = !env.fault_occurred && n > 0;
 	for (k = 0; k < n && !env.fault_occurred; k++) {
 		xmlrpc_value *m = NULL;
 		int64_t id = 0;
+		bool voter = false;
 		char addr[NODELIST_ADDR_MAX];
 		size_t pos, before = rpc_nodes(ctx->rpc)->n;
 		xmlrpc_array_read_item(&env, res, k, &m);
@@ -611,22 +617,47 @@ static size_t add_members(struct cmd_ctx *ctx, const struct rpc_status *st)
 		if (rpc_struct_int(m, "id", &id) == 0 && id > 0 &&
 		    id <= INT32_MAX &&
 		    rpc_struct_str(m, "address", addr, sizeof(addr)) == 0 &&
-		    rpc_add_node(ctx->rpc, (uint32_t)id, addr, &pos) == 0 &&
-		    rpc_nodes(ctx->rpc)->n > before)
-			added++;
+		    rpc_add_node(ctx->rpc, (uint32_t)id, addr, &pos) == 0) {
+			if (rpc_nodes(ctx->rpc)->n > before)
+				added++;
+			conf->member[pos] = true;
+			if (rpc_struct_bool(m, "voter", &voter) == 0 && voter)
+				conf->voter[pos] = true;
+		} else {
+			/* A member we cannot place: count by the list. */
+			conf->known = false;
+		}
 		xmlrpc_DECREF(m);
 	}
+	if (env.fault_occurred)
+		conf->known = false;
 	xmlrpc_DECREF(res);
 	xmlrpc_env_clean(&env);
 	return added;
 }
 
+/* fetch_members() from a node that answered status(), the leader if one
+ * did. */
+static size_t add_members(struct cmd_ctx *ctx, const struct rpc_status *st,
+			  struct status_conf *conf)
+{
+	const struct nodelist *nl = rpc_nodes(ctx->rpc);
+	size_t pick = nl->n;
+
+	for (size_t i = 0; i < nl->n; i++)
+		if (st[i].up &&
+		    (pick == nl->n || strcmp(st[i].state, "leader") == 0))
+			pick = i;
+	return pick == nl->n ? 0 : fetch_members(ctx, pick, conf);
+}
+
 static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct rpc_status *st = NULL;
+	struct status_conf *conf = NULL;
 	const struct nodelist *nl;
 	struct cmd_args a;
-	size_t up = 0;
+	size_t up = 0, voters = 0, voters_up = 0;
 	int rv;
 
 	if (parse_args(ctx, "status", argc, argv, 0, &a) < 0)
@@ -639,16 +670,25 @@ static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	if (rv != CMD_EXIT_OK)
 		goto out;
 	st = xcalloc(NODELIST_MAX, sizeof(*st));
+	conf = xcalloc(1, sizeof(*conf));
 	rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
 	/* Members added since the config file was written: ask a node that
 	 * answered for the configuration, and show them too. */
-	if (add_members(ctx, st) > 0) {
+	if (add_members(ctx, st, conf) > 0) {
 		rpc_status_release(st, NODELIST_MAX);
 		rpc_status_all(ctx->rpc, CMD_STATUS_TIMEOUT_MS, st);
 	}
 	nl = rpc_nodes(ctx->rpc);
-	for (size_t i = 0; i < nl->n; i++)
+	for (size_t i = 0; i < nl->n; i++) {
 		up += st[i].up;
+		/* The quorum is the configuration's voters when a node told
+		 * us them (a node removed since the config file was written
+		 * does not count, a learner neither); else the nodes shown. */
+		if (!conf->known || conf->voter[i]) {
+			voters++;
+			voters_up += st[i].up;
+		}
+	}
 	if (ctx->json)
 		status_json(nl, st);
 	else
@@ -665,10 +705,11 @@ static int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		errorf("status", "no leader (%zu of %zu nodes answered)", up,
 		       nl->n);
 		rv = CMD_EXIT_FAIL;
-	} else if (up < nl->n / 2 + 1) {
+	} else if (voters_up < voters / 2 + 1) {
 		errorf("status",
-		       "no quorum: %zu of %zu nodes answered, %zu needed", up,
-		       nl->n, nl->n / 2 + 1);
+		       "no quorum: %zu of %zu %s answered, %zu needed",
+		       voters_up, voters, conf->known ? "voters" : "nodes",
+		       voters / 2 + 1);
 		rv = CMD_EXIT_FAIL;
 	} else {
 		rv = CMD_EXIT_OK;
@@ -677,6 +718,7 @@ out:
 	if (st)
 		rpc_status_release(st, NODELIST_MAX);
 	free(st);
+	free(conf);
 	args_free(&a);
 	return rv;
 }
@@ -2369,8 +2411,9 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 	struct cmd_args a;
 	struct health_result *hr = NULL;
 	const char **addrs = NULL;
+	struct status_conf *conf = NULL;
 	bool quorum = false;
-	size_t healthy = 0;
+	size_t healthy = 0, counted = 0;
 	int rv;
 
 	/* --quorum is this command's alone: take it out before the common
@@ -2400,22 +2443,44 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 		rv = CMD_EXIT_FAIL;
 		goto out;
 	}
+	conf = xcalloc(1, sizeof(*conf));
+	addrs = xcalloc(NODELIST_MAX, sizeof(*addrs));
+	hr = xcalloc(NODELIST_MAX, sizeof(*hr));
+	/* Twice at most: once more when a healthy node names members that
+	 * the list lacks (added since the config file was written). */
+	for (int round = 0; round < 2; round++) {
+		size_t pick, added;
+
+		nl = rpc_nodes(ctx->rpc);
+		for (size_t i = 0; i < nl->n; i++)
+			addrs[i] = nl->nodes[i].address;
+		health_check_all(addrs, nl->n, nl->tls_ca,
+				 ctx->timeout_ms < CMD_STATUS_TIMEOUT_MS
+				     ? ctx->timeout_ms
+				     : CMD_STATUS_TIMEOUT_MS,
+				 hr);
+		if (round > 0)
+			break;
+		for (pick = 0; pick < nl->n && !hr[pick].healthy; pick++)
+			;
+		added = pick < nl->n ? fetch_members(ctx, pick, conf) : 0;
+		if (added == 0)
+			break;
+		memset(hr, 0, NODELIST_MAX * sizeof(*hr));
+	}
 	nl = rpc_nodes(ctx->rpc);
-	addrs = xcalloc(nl->n ? nl->n : 1, sizeof(*addrs));
-	hr = xcalloc(nl->n ? nl->n : 1, sizeof(*hr));
-	for (size_t i = 0; i < nl->n; i++)
-		addrs[i] = nl->nodes[i].address;
-	health_check_all(addrs, nl->n, nl->tls_ca,
-			 ctx->timeout_ms < CMD_STATUS_TIMEOUT_MS
-			     ? ctx->timeout_ms
-			     : CMD_STATUS_TIMEOUT_MS,
-			 hr);
 	if (ctx->json)
 		fputs("[\n", stdout);
 	for (size_t i = 0; i < nl->n; i++) {
 		const struct health_result h = hr[i];
 
-		healthy += h.healthy;
+		/* The verdict counts the configuration's members (voters
+		 * for --quorum) when a node told us them, else every node. */
+		if (!conf->known ||
+		    (quorum ? conf->voter[i] : conf->member[i])) {
+			counted++;
+			healthy += h.healthy;
+		}
 		if (ctx->json) {
 			printf("  {\"id\": %" PRIu32 ", \"address\": ",
 			       nl->nodes[i].id);
@@ -2426,26 +2491,37 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 			util_json_string(stdout, h.reason);
 			printf("}%s\n", i + 1 < nl->n ? "," : "");
 		} else if (h.healthy) {
-			printf("%s is healthy: took %.1fms\n",
-			       nl->nodes[i].address, h.took_ms);
+			printf("%s is healthy: took %.1fms%s\n",
+			       nl->nodes[i].address, h.took_ms,
+			       conf->known && !conf->member[i]
+				   ? " (not a member)"
+				   : "");
 		} else {
 			printf("%s is unhealthy: took %.1fms: ",
 			       nl->nodes[i].address, h.took_ms);
 			util_print_oneline(stdout, h.reason);
-			fputc('\n', stdout);
+			fputs(conf->known && !conf->member[i]
+				  ? " (not a member)\n"
+				  : "\n",
+			      stdout);
 		}
 	}
 	if (ctx->json)
 		fputs("]\n", stdout);
 	fflush(stdout); /* the lines before the verdict */
-	if (quorum ? healthy >= nl->n / 2 + 1 : healthy == nl->n) {
+	if (counted > 0 &&
+	    (quorum ? healthy >= counted / 2 + 1 : healthy == counted)) {
 		rv = CMD_EXIT_OK;
 	} else {
-		errorf("health", "%zu of %zu nodes healthy%s", healthy, nl->n,
+		errorf("health", "%zu of %zu %s healthy%s", healthy, counted,
+		       !conf->known ? "nodes"
+		       : quorum	    ? "voters"
+				    : "members",
 		       quorum ? ", not a majority" : "");
 		rv = CMD_EXIT_FAIL;
 	}
 out:
+	free(conf);
 	free(hr);
 	free(addrs);
 	args_free(&a);

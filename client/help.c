@@ -15,17 +15,18 @@ static const struct help_cmd cmds[] = {
      "leader's status().peers).  --json: every field each node answered,\n"
      "the leader's peers array included; a node that is down has\n"
      "\"state\": \"down\" and \"error\".\n"
-     "Exit 0 when a node is leader and a majority of the nodes shown\n"
-     "answered; 1 with no leader or no quorum answering; 3 when no node\n"
-     "answered at all.\n"
+     "Exit 0 when a node is leader and a majority of the configuration's\n"
+     "voters (the leader's members(); else the nodes shown) answered; 1\n"
+     "with no leader or no quorum answering; 3 when no node answered.\n"
      "  raftctl -s 127.0.0.1:8001,127.0.0.1:8002 status\n",
      "--json --help"},
     {"health", "health [--quorum] [--json]",
      "GET /health on every node: 'ADDRESS is healthy: took 1.2ms' or\n"
      "'ADDRESS is unhealthy: took 0.4ms: REASON'.  A node is healthy when\n"
      "it knows a leader and has applied close to its commit index.\n"
-     "Exit 0 when every node is healthy (with --quorum: when a majority\n"
-     "is), else 1.\n"
+     "Exit 0 when every member is healthy (with --quorum: when a\n"
+     "majority of the voters is), else 1; a listed node that is not a\n"
+     "member is marked '(not a member)' and not counted.\n"
      "  raftctl -c etc/local-3.conf health\n",
      "--quorum --json --help"},
     {"get", "get KEY",

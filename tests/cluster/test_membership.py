@@ -10,6 +10,7 @@
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import time
 
@@ -166,6 +167,31 @@ def main(ck):
     ck.check(rc != 0 and "another cluster" in out,
              "node 5's data dir with another cluster's config: refused "
              "(%d: %s)" % (rc, out.strip()[-160:]))
+
+    # ---- raftctl's verdicts count the configuration, not the file ----------
+    # The config file lists 1, 2, 3 (1 and 2 removed, stopped); members
+    # are 3, 4, 5 and 5 is down: 2 of 3 voters answer, a quorum, although
+    # only 2 of the 5 nodes raftctl shows do.
+    wait_leader([boot[3], new[4]])
+
+    def ctl(*args):
+        p = subprocess.run([rt.build_path("raftctl"), "-c", c.conf] +
+                           list(args), text=True, capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        return p.returncode, p.stdout, p.stderr
+
+    rc, out, err = ctl("status")
+    ck.check(rc == 0 and out.count("\n") == 6,
+             "status with 2 of 3 voters up (2 of 5 nodes shown): exit 0 "
+             "(%d: %s)" % (rc, err.strip()))
+    rc, out, err = ctl("health", "--quorum")
+    ck.check(rc == 0 and out.count("(not a member)") == 2,
+             "health --quorum: exit 0, the removed nodes marked (%d: %s%s)"
+             % (rc, out, err.strip()))
+    rc, out, err = ctl("health")
+    ck.check(rc == 1 and "2 of 3 members healthy" in err,
+             "health: exit 1, '2 of 3 members healthy' (%d: %s)"
+             % (rc, err.strip()))
     c.finish(ck)
 
 
