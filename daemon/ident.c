@@ -228,7 +228,22 @@ struct ident_peers {
 		bool released;
 		bool member; /* in the configuration in force */
 	} e[IDENT_MAX_PEERS];
+	/* The configuration in force, once ident_peers_keep() told it:
+	 * an id first heard from while not in it is recorded released. */
+	bool conf_known;
+	size_t conf_n;
+	uint32_t conf_ids[IDENT_MAX_PEERS];
 };
+
+static bool conf_lists(const struct ident_peers *ip, uint32_t id)
+{
+	if (!ip->conf_known)
+		return true;
+	for (size_t k = 0; k < ip->conf_n; k++)
+		if (ip->conf_ids[k] == id)
+			return true;
+	return false;
+}
 
 static void peers_save(struct ident_peers *ip)
 {
@@ -307,9 +322,15 @@ int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc)
 	} else if (i < ip->n) {
 		rv = -1;
 	} else if (ip->n < IDENT_MAX_PEERS) {
+		/* First heard from.  A node outside the configuration (one
+		 * removed before this node learned of it, still running) is
+		 * recorded released: when it is wiped and added back, its
+		 * new incarnation replaces this one instead of being refused
+		 * as a changed data dir. */
 		ip->e[ip->n].id = id;
 		ip->e[ip->n].inc = inc;
-		ip->e[ip->n].member = true;
+		ip->e[ip->n].member = conf_lists(ip, id);
+		ip->e[ip->n].released = !ip->e[ip->n].member;
 		ip->n++;
 		peers_save(ip);
 	}
@@ -324,6 +345,10 @@ void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids,
 	bool changed = false;
 
 	pthread_mutex_lock(&ip->lock);
+	ip->conf_known = true;
+	ip->conf_n = 0;
+	for (k = 0; k < n && k < IDENT_MAX_PEERS; k++)
+		ip->conf_ids[ip->conf_n++] = ids[k];
 	/* Incarnations the configuration records (addMember with the new
 	 * node's) bind their members, whatever was seen before. */
 	for (k = 0; k < n; k++) {

@@ -57,8 +57,9 @@ int ident_open(const char *data_dir, const struct config *cfg, uint32_t id,
 struct ident_peers;
 struct ident_peers *ident_peers_open(const char *data_dir);
 void ident_peers_free(struct ident_peers *ip);
-/* 0 if `id`'s incarnation is `inc` (learning it, durably, the first time),
- * -1 if another one was recorded. */
+/* 0 if `id`'s incarnation is `inc` (learning it, durably, the first time:
+ * bound if `id` is in the configuration in force, else released, as if
+ * removed), -1 if another one was recorded. */
 int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc);
 /* The configuration in force lists ids[0..n): the members it no longer
  * lists are released: the first other incarnation seen from one of them
