@@ -2412,25 +2412,28 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 	struct health_result *hr = NULL;
 	const char **addrs = NULL;
 	struct status_conf *conf = NULL;
-	bool quorum = false;
+	char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
+	bool quorum = false, opts = true;
 	size_t healthy = 0, counted = 0;
-	int rv;
+	int n_rest = 0, rv;
 
-	/* --quorum is this command's alone: take it out before the common
-	 * parser (which refuses options it does not know). */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--quorum") == 0) {
+	/* --quorum is this command's alone: left out of a copy of the
+	 * words for the common parser (which refuses options it does not
+	 * know).  argv itself stays whole: its words are the caller's (the
+	 * shell frees each one). */
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && opts && strcmp(argv[i], "--quorum") == 0) {
 			quorum = true;
-			memmove(&argv[i], &argv[i + 1],
-				(size_t)(argc - i) * sizeof(*argv));
-			argc--;
-			i--;
+			continue;
 		}
+		if (strcmp(argv[i], "--") == 0)
+			opts = false;
+		rest[n_rest++] = argv[i];
 	}
-	if (parse_args(ctx, "health", argc, argv, 0, &a) < 0)
+	if (parse_args(ctx, "health", n_rest, rest, 0, &a) < 0) {
+		free(rest);
 		return CMD_EXIT_USAGE;
+	}
 	if (a.n != 0) {
 		rv = usage_error("health", "health [--quorum] [--json]");
 		goto out;
@@ -2525,6 +2528,7 @@ out:
 	free(hr);
 	free(addrs);
 	args_free(&a);
+	free(rest);
 	return rv;
 }
 
