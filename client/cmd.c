@@ -249,7 +249,9 @@ out:
 	return rv;
 }
 
-/* connect() for completion: no message on stderr. */
+/* connect() for completion: no message on stderr.  The client it makes
+ * is the session's (the shell's next commands use it): it traces with -v,
+ * and cmd_complete_keys() silences it for its own call. */
 static int connect_quiet(struct cmd_ctx *ctx)
 {
 	struct nodelist *nl = NULL;
@@ -277,8 +279,9 @@ static int connect_quiet(struct cmd_ctx *ctx)
 	}
 	if (nl->tls_ca[0] == '\0' && (env = getenv("RAFTCTL_TLS_CA")) && *env)
 		snprintf(nl->tls_ca, sizeof(nl->tls_ca), "%s", env);
-	rv = rpc_new(nl, false, &ctx->rpc, err, sizeof(err)) < 0 ? CMD_EXIT_FAIL
-								 : CMD_EXIT_OK;
+	rv = rpc_new(nl, ctx->verbose, &ctx->rpc, err, sizeof(err)) < 0
+		 ? CMD_EXIT_FAIL
+		 : CMD_EXIT_OK;
 out:
 	free(nl);
 	return rv;
@@ -2543,6 +2546,7 @@ int cmd_complete_keys(struct cmd_ctx *ctx, const char *prefix, size_t max,
 	char **keys = NULL;
 	size_t k = 0;
 	int size, rv = -1;
+	bool verbose;
 
 	*out = NULL;
 	*n = 0;
@@ -2552,8 +2556,14 @@ int cmd_complete_keys(struct cmd_ctx *ctx, const char *prefix, size_t max,
 		goto out;
 	rpc_set_deadline(ctx->rpc, util_now_ms() + CMD_COMPLETE_TIMEOUT_MS);
 	params = build("(ssi)", prefix, "", (int)max);
-	if (rpc_call_leader(ctx->rpc, "list", params, &res, &err) != RPC_OK)
+	verbose = rpc_set_verbose(ctx->rpc, false);
+	rv = rpc_call_leader(ctx->rpc, "list", params, &res, &err) == RPC_OK
+		 ? 0
+		 : -1;
+	rpc_set_verbose(ctx->rpc, verbose);
+	if (rv < 0)
 		goto out;
+	rv = -1;
 	size = xmlrpc_array_size(&env, res);
 	keys = xcalloc((size_t)(size > 0 ? size : 0) + 1, sizeof(*keys));
 	for (int i = 0; i < size && !env.fault_occurred; i++) {

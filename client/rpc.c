@@ -166,6 +166,14 @@ void rpc_free(struct rpc *r)
 	free(r);
 }
 
+bool rpc_set_verbose(struct rpc *r, bool verbose)
+{
+	bool was = r->verbose;
+
+	r->verbose = verbose;
+	return was;
+}
+
 void rpc_set_deadline(struct rpc *r, uint64_t deadline_ms)
 {
 	r->deadline = deadline_ms;

@@ -70,6 +70,10 @@ int rpc_new(const struct nodelist *nodes, bool verbose, struct rpc **out,
 /* Frees `r`; NULL is fine. */
 void rpc_free(struct rpc *r);
 
+/* Turns the tracing of rpc_new()'s `verbose` on or off; returns what it
+ * was (a quiet call in a verbose session puts it back after). */
+bool rpc_set_verbose(struct rpc *r, bool verbose);
+
 /* Sets the absolute deadline (util_now_ms() clock) that bounds every
  * later call and retry. */
 void rpc_set_deadline(struct rpc *r, uint64_t deadline_ms);

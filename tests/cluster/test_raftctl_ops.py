@@ -4,9 +4,9 @@
 # `status --json` dumping every field, `status` exit codes as nodes go
 # down (0 with a quorum, 1 without), `health` (and --quorum) with a node
 # down, key completion (`raftctl __complete-keys`, the bash completion
-# script), and `raftctl shell` under a pseudo-terminal: a Left-arrow edit,
-# history recall with Up, Tab completion of a command and of a key, and
-# the history file.
+# script, a completion in a -v shell session), and `raftctl shell` under
+# a pseudo-terminal: a Left-arrow edit, history recall with Up, Tab
+# completion of a command and of a key, and the history file.
 import json
 import os
 import pty
@@ -223,6 +223,17 @@ def test_complete_keys(ck, c):
               "bash completion of a key: %r" % p.stderr)
     finally:
         shutil.rmtree(bindir, ignore_errors=True)
+    # A completion in a -v session is quiet itself, and the session's
+    # next command still traces (the completion's client is the shell's).
+    p = subprocess.run([raftctl_path(), "-v", "-c", c.conf, "shell"],
+                       input="__complete-keys user:\nget user:1\n",
+                       text=True, capture_output=True, timeout=60)
+    ck.eq((p.returncode, p.stdout), (0, "user:1\nuser:2\nv-user:1\n"),
+          "-v shell: completion, then get: %r" % p.stderr)
+    ck.check(re.search(r"raftctl: get on node \d+ .*: ok", p.stderr) and
+             "list on node" not in p.stderr,
+             "-v shell: the get traced, the completion's list not: %r" %
+             p.stderr)
 
 
 class Pty:
