@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_unit.sh: the built raftd.service passes `systemd-analyze verify` without a word, keeps its hardening (offline security exposure at most 3.0), and says what the product needs (Type=notify, the config path, reload by SIGHUP); etc/raftd.sysusers makes its user.
+# test_unit.sh: the built raftd.service passes `systemd-analyze verify` without a word, keeps its hardening (offline security exposure at most 3.0), and says what the product needs (Type=notify, the config path, reload by SIGHUP); etc/raftd.sysusers makes its user; the Environment= drop-in lines the docs give are one assignment each.
 # Skips (77) only when systemd-analyze is not installed (Debian: systemd).
 top_builddir=${top_builddir:-.}
 sa=${SYSTEMD_ANALYZE:-systemd-analyze}
@@ -65,6 +65,33 @@ case $out in
 *notfy*NoSuchKey* | *NoSuchKey*notfy*) ok "a broken copy is reported (control)" ;;
 *) bad "a broken copy was not reported: $out" ;;
 esac
+
+# The drop-in lines the docs give (the unit's comment, the logrotate file,
+# README.md: `Environment=...RAFTD_ARGS...`) are each one assignment:
+# unquoted, systemd splits a line at spaces, ignores the words after the
+# first and raftd gets a bare --id.  Each is verified in a copy of the
+# unit.
+srcdir=${top_srcdir:-.}
+n=0
+for f in "$unit" "$srcdir/etc/raftd.logrotate" "$srcdir/README.md"; do
+	grep -h 'Environment=.*RAFTD_ARGS=.' "$f" |
+		sed -e 's/^#//' -e 's/^[[:space:]]*//' -e '/^Environment=/!d' |
+		grep -v '^Environment=RAFTD_ARGS=$'
+done >"$tmp/dropins"
+while IFS= read -r line; do
+	n=$((n + 1))
+	sed "s|^\[Service\]\$|[Service]\n$line|" "$tmp/raftd.service" \
+		>"$tmp/dropin.service"
+	out=$("$sa" verify --man=no "$tmp/dropin.service" 2>&1)
+	if [ -z "$out" ]; then
+		ok "the documented drop-in line is one assignment: $line"
+	else
+		bad "the documented drop-in line $line: $out"
+	fi
+done <"$tmp/dropins"
+if [ "$n" -lt 3 ]; then
+	bad "found $n documented RAFTD_ARGS lines, expected 3 (docs changed?)"
+fi
 
 # The hardening: systemd's own offline score (0 best .. 10 worst;
 # --threshold counts tenths).
