@@ -674,6 +674,23 @@ static int resolve_numeric(const char *host, uint16_t port,
 	return resolve_flags(host, port, AI_NUMERICHOST, ss, len, err, errlen);
 }
 
+/* The registries' preinvoke hook: xmlrpc-c's built-in system.multicall
+ * (which no switch turns off) would run several methods on one request's
+ * struct call, which holds one answer and parks for one operation: a
+ * method that waits (a write, a linearizable read) and the next one would
+ * answer each other's results, or the request twice.  Refused before any
+ * method runs: one call per request. */
+static void refuse_multicall(xmlrpc_env *env, const char *name,
+			     xmlrpc_value *params, void *arg)
+{
+	(void)params;
+	(void)arg;
+	if (strcmp(name, "system.multicall") == 0)
+		xmlrpc_env_set_fault(env, XMLRPC_NO_SUCH_METHOD_ERROR,
+				     "system.multicall is not supported: one "
+				     "call per request");
+}
+
 static int add_method(struct listener *l, const char *name, call_method_fn fn,
 		      void *ctx, const char *help)
 {
@@ -904,10 +921,23 @@ int server_start(struct server *s, struct node *node, char *err, size_t errlen)
 		xmlrpc_env_clean(&env);
 		return -1;
 	}
-	xmlrpc_env_clean(&env);
 	xmlrpc_registry_disable_introspection(s->client.registry);
 	xmlrpc_registry_disable_introspection(s->client.registry_ro);
 	xmlrpc_registry_disable_introspection(s->peer.registry);
+	xmlrpc_registry_set_preinvoke_method(&env, s->client.registry,
+					     refuse_multicall, NULL);
+	if (!env.fault_occurred)
+		xmlrpc_registry_set_preinvoke_method(
+		    &env, s->client.registry_ro, refuse_multicall, NULL);
+	if (!env.fault_occurred)
+		xmlrpc_registry_set_preinvoke_method(&env, s->peer.registry,
+						     refuse_multicall, NULL);
+	if (env.fault_occurred) {
+		snprintf(err, errlen, "xmlrpc registry: %s", env.fault_string);
+		xmlrpc_env_clean(&env);
+		return -1;
+	}
+	xmlrpc_env_clean(&env);
 	for (i = 0; i < methods_client_count; i++) {
 		s->client_ctx[i].node = node;
 		s->client_ctx[i].def = &methods_client[i];

@@ -135,9 +135,18 @@ def main(ck):
     ck.fault(lambda: cl.noSuchMethod(1), NO_SUCH_METHOD, "an unknown method")
     ck.fault(lambda: cl.__getattr__("system.listMethods")(),
              (NO_SUCH_METHOD, INTROSPECTION_OFF), "introspection is off")
+    # xmlrpc-c's built-in system.multicall would run a write and a read
+    # on one request's call record (each answering the other's result):
+    # refused before any of them runs.
+    ck.fault(lambda: cl.__getattr__("system.multicall")(
+        [{"methodName": "put", "params": ["mc-k", "v"]},
+         {"methodName": "get", "params": ["mc-k"]}]),
+        NO_SUCH_METHOD, "system.multicall")
+    ck.fault(lambda: cl.get("mc-k"), NOT_FOUND,
+             "and the put inside it did not run")
     nd.normal(ck, "unknown methods")
-    ck.note("malformed XML: fault -503; GET/PUT: HTTP 405; unknown method: "
-            "fault -506")
+    ck.note("malformed XML: fault -503; GET/PUT: HTTP 405; unknown method "
+            "and system.multicall: fault -506")
 
     # ---- wrong argument types and counts -------------------------------------
     bad_types = [("put", (1, "v")), ("put", ("k", 2)), ("put", ("k", "v", 1.5)),

@@ -210,6 +210,12 @@ def check_readonly(ck):
                  (method, r))
         ck.eq(h.get("access-control-allow-origin"), own,
               "and the page can read why (%s)" % method)
+    # xmlrpc-c's built-in system.multicall is refused before any of its
+    # calls runs (in the read-only registry too).
+    status, h, r = rpc(a, own, "system.multicall",
+                       [{"methodName": "put", "params": ["ro-k", "mc"]}])
+    ck.check(isinstance(r, xmlrpc.client.Fault) and r.faultCode == -506,
+             "a page's system.multicall is refused (%r)" % (r,))
     ck.eq(c.client(1).get("ro-k"), "by-raftctl", "nothing was written")
     c.finish(ck)
 
