@@ -2537,6 +2537,25 @@ out:
 
 /* ---- completion ------------------------------------------------------ */
 
+/* Whether a completed key can be inserted as it is: one plain word for
+ * the shell's splitter (shell.c: no blank, quote, backslash or '#') and
+ * for bash (none of its special characters), not taken for an option, no
+ * control character.  UTF-8 bytes pass.  Other keys are not offered: the
+ * user types them quoted. */
+static bool complete_plain(const char *key)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789._:/@%+=,-^";
+
+	if (key[0] == '\0' || key[0] == '-')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (*p < 0x80 && strchr(safe, *p) == NULL)
+			return false;
+	return true;
+}
+
 int cmd_complete_keys(struct cmd_ctx *ctx, const char *prefix, size_t max,
 		      char ***out, size_t *n)
 {
@@ -2573,9 +2592,9 @@ int cmd_complete_keys(struct cmd_ctx *ctx, const char *prefix, size_t max,
 		xmlrpc_array_read_item(&env, res, i, &pair);
 		if (env.fault_occurred)
 			break;
-		/* Keys a terminal cannot show as one word are left out. */
+		/* Keys that would not read back as one word are left out. */
 		if (rpc_struct_strdup(pair, "key", &key) == 0 &&
-		    !util_has_control(key))
+		    complete_plain(key))
 			keys[k++] = key;
 		else
 			free(key);

@@ -51,7 +51,8 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv);
 
 /* Key completion (the shell's Tab, `raftctl __complete-keys`): at most
  * `max` keys starting with `prefix` (list() on the leader, 1.5 s at
- * most, nothing printed), those with control characters left out.  On 0
+ * most, nothing printed), only those that insert as one plain word
+ * (letters, digits, UTF-8 and ._:/@%+=,-^, not starting with '-').  On 0
  * *out is a malloc'd array of *n malloc'd keys (free each and it);
  * -1 when the cluster cannot be asked. */
 #define CMD_COMPLETE_MAX 100

@@ -223,6 +223,15 @@ def test_complete_keys(ck, c):
               "bash completion of a key: %r" % p.stderr)
     finally:
         shutil.rmtree(bindir, ignore_errors=True)
+    # Only keys that read back as one word are offered: one with a blank
+    # or a quote would be split or left open by the shell (and bash).
+    for k in ("odd/plain", "odd/sp ace", "odd/qu'ote", "odd/back\\s",
+              "odd/x;y", "odd/-dash", "odd/caf\u00e9"):
+        ck.eq(run(c, "put", "--", k, "v")[0], 0, "put %r" % k)
+    rc, out, err = run(c, "__complete-keys", "odd/")
+    ck.eq((rc, out.split("\n")), (0, ["odd/-dash", "odd/caf\u00e9",
+                                      "odd/plain", ""]),
+          "__complete-keys offers the plain keys only: %r" % err)
     # A completion in a -v session is quiet itself, and the session's
     # next command still traces (the completion's client is the shell's).
     p = subprocess.run([raftctl_path(), "-v", "-c", c.conf, "shell"],
