@@ -10,7 +10,8 @@
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/client.h>
 
-#include "autoconfig.h" /* PACKAGE_VERSION */
+#include "autoconfig.h" /* PACKAGE_NAME */
+#include "version.h"
 
 #include "cmd.h"
 #include "help.h"
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
 			goto out;
 		case 'V':
 			printf("raftctl (%s) %s\n", PACKAGE_NAME,
-			       PACKAGE_VERSION);
+			       raftd_version_string());
 			rv = CMD_EXIT_OK;
 			goto out;
 		case ':':
