@@ -903,12 +903,18 @@ static void fill_columns(struct tl *tl, size_t k)
 		nd->col_mark[col_of(tl, nd->mk[i].t)] |= nd->mk[i].kind;
 }
 
+/* A peer out of reach for less than this is a slow answer (an RPC past
+ * its deadline on a busy machine), not a partition: not drawn. */
+#define TL_CUT_MIN_MS 500
+
 static void fill_masks(struct tl *tl, size_t k)
 {
 	struct tl_node *nd = &tl->nd[k];
 
 	for (size_t i = 0; i < nd->ncut; i++) {
 		const struct tl_cut *x = &nd->cut[i];
+		if (x->t1 - x->t0 < TL_CUT_MIN_MS)
+			continue;
 		size_t c0 = col_of(tl, x->t0);
 		size_t c1 = col_of(tl, x->t1 > x->t0 ? x->t1 - 1 : x->t0);
 

@@ -89,10 +89,13 @@ def run(ck, c, net):
         ck.eq(rc, 0, "raftctl timeline: exit status (%r)" % err)
         with open(svg, "rb") as f:
             pic = Picture(f.read())
-        cut = {e.get("data-node") for e in pic.find("cut", "partitioned")}
+        cuts = pic.find("cut", "partitioned")
+        cut = {e.get("data-node") for e in cuts}
         ck.eq(cut & {"h%d" % n for n in c.ids()},
               {"h%d" % n for n in minority},
-              "the cut-off nodes, and only they, drawn partitioned")
+              "the cut-off nodes, and only they, drawn partitioned (%s)" %
+              "; ".join(sorted({"".join(e.itertext()).strip()
+                                for e in cuts})))
         lead = pic.leaders()
         ck.check(term in lead.get("h%d" % old, set()) and
                  term2 in lead.get("h%d" % new, set()),
