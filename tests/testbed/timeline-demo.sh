@@ -3,7 +3,7 @@
 # it, drawn by `raftctl timeline` from what `testbed get_raftlog` fetched.
 # Not a test (not in make check): it makes docs/img/timeline-testbed.svg.
 #
-#   cd build && sudo ../tests/testbed/timeline-demo.sh OUT.svg
+#   top_builddir=build tests/testbed/timeline-demo.sh docs/img/timeline-testbed.svg
 #
 # It builds the network tests/testbed/test_testbed.sh builds: network
 # namespaces on a bridge of their own (no address in the root namespace),
@@ -14,8 +14,8 @@
 # a partition cut with nftables rules inside the hosts' namespaces (the
 # leader's host and one other against the other three; traffic dropped
 # both ways) for about 4 s, healed; stop_node --kill of a follower, run_node
-# again, more load, get_raftlog, stop_node; and finally
-#   raftctl timeline raftlogs -o OUT.svg --title ...
+# again, more load, get_raftlog (from the running nodes), stop_node; and
+# finally  raftctl timeline raftlogs -o OUT.svg --title ...
 # and OUT.png beside it (rsvg-convert, when installed).
 #
 # raftd, raftctl: the build directory's (top_builddir, default the
@@ -40,7 +40,7 @@ testbed=$top_srcdir/scripts/testbed
 raftd=$top_builddir/raftd
 raftctl=$top_builddir/raftctl
 
-[ $# -eq 1 ] || die "usage: $0 OUT.svg   (run as root from the build directory)"
+[ $# -eq 1 ] || die "usage: [top_builddir=BUILDDIR] $0 OUT.svg   (as root)"
 case $1 in
 *.svg) ;;
 *) die "the output file must end in .svg" ;;
@@ -53,8 +53,8 @@ for c in ip nft ssh scp ssh-keygen timeout; do
 	command -v "$c" >/dev/null 2>&1 || die "no $c (Debian iproute2, nftables, openssh-client)"
 done
 [ -x /usr/sbin/sshd ] || die "no /usr/sbin/sshd (Debian openssh-server)"
-[ -x "$raftd" ] || die "$raftd not built (run from the build directory)"
-[ -x "$raftctl" ] || die "$raftctl not built (run from the build directory)"
+[ -x "$raftd" ] || die "$raftd not built (set top_builddir)"
+[ -x "$raftctl" ] || die "$raftctl not built (set top_builddir)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-demo.XXXXXX") || exit 1
 tag=rtl$$ # interface names: at most 15 characters
@@ -299,15 +299,16 @@ note "partition: h${minority[0]} h${minority[1]} (leader h$leader, term $old_ter
 maj_srv=$(ips "${majority[@]}" | sed 's/, /:8001,/g'):8001
 new_leader="" new_term=""
 for ((n = 0; n < 30; n++)); do
-	read -r new_leader new_term < <(ctl -s "$maj_srv" -t 2 status 2>/dev/null |
-		awk '$3 == "leader" { print $1, $4; exit }')
+	# (the LEADER column: the node ids; ID is the position in -s)
+	ctl -s "$maj_srv" -t 2 status >"$tmp/status" 2>&1
+	read -r new_leader new_term < <(awk '$3 == "leader" { print $5, $4; exit }' "$tmp/status")
 	case " ${majority[*]} " in
 	*" ${new_leader:-x} "*) break ;;
 	esac
 	new_leader="" new_term=""
 	sleep 0.5
 done
-[ -n "$new_leader" ] || die "no new leader on the majority side within 15 s"
+[ -n "$new_leader" ] || die "no new leader on the majority side within 15 s: $(cat "$tmp/status")"
 note "new leader on the majority side: h$new_leader, term $new_term"
 while awk -v a="$t_cut" -v b="$(date +%s.%N)" 'BEGIN { exit !(b - a < 4) }'; do
 	sleep 0.2
@@ -338,9 +339,10 @@ load_pid=""
 note "write load stopped: $(cut -d' ' -f1 "$tmp/load.count") puts, $(cut -d' ' -f2 "$tmp/load.count") ok"
 
 tb status
-# Stopped first, so that the node logs run to the end of the run.
-tb stop_node
+# Fetched from the running cluster, as in docs/TESTBED.md's session; the
+# picture ends at the last node log line (h$victim's return).
 tb get_raftlog || note "get_raftlog reported a problem (see above)"
+tb stop_node
 
 title="scripts/testbed, 5 hosts: h${minority[0]} (leader) + h${minority[1]} cut off from h${majority[0]} h${majority[1]} h${majority[2]} for 4 s; h$victim killed, restarted"
 note "\$ raftctl timeline raftlogs -o $(basename "$out_svg") --title '$title'"
