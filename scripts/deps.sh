@@ -6,6 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config \
 libxmlrpc-core-c3-dev libcurl4-openssl-dev libconfig-dev nettle-dev libmicrohttpd-dev \
 python3 iproute2 nftables openssh-server openssh-client procps psmisc openssl \
 clang-format shellcheck"
+# gnuplot: tests/unit/test_plots.sh draws the committed bench results.
+PKGS="$PKGS gnuplot-nox"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
