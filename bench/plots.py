@@ -28,6 +28,7 @@ message on a missing column, a non-numeric value or when no input is found,
 """
 import argparse
 import csv
+import math
 import os
 import shutil
 import statistics
@@ -81,10 +82,34 @@ def header(comments, key):
     return None
 
 
-def subtitle(comments, extra):
+def subtitle(comments, extra, rows=()):
+    """extra; the date; the 1-minute load average over the run (the load1
+    column, else the '#' lines at the start and the end)."""
     date = (header(comments, "date") or "date unknown")[:10]
-    la = header(comments, "loadavg at start") or "?"
-    return "%s; %s; load average at start %s" % (extra, date, la)
+    loads = []
+    for r in rows:
+        try:
+            loads.append(float(r.get("load1", "")))
+        except ValueError:
+            pass
+    for key in ("loadavg at start", "loadavg at end"):
+        try:
+            loads.append(float((header(comments, key) or "").split()[0]))
+        except (ValueError, IndexError):
+            pass
+    la = ("%.2f-%.2f" % (min(loads), max(loads))) if loads else "unknown"
+    return "%s; %s; 1-minute load average %s" % (extra, date, la)
+
+
+def log_tics(lo, hi):
+    """1-2-5 tics from lo to hi, for a log axis."""
+    tics, d = [], 10.0 ** math.floor(math.log10(lo))
+    while d <= hi:
+        for m in (1, 2, 5):
+            if lo <= m * d <= hi:
+                tics.append(m * d)
+        d *= 10
+    return "set ytics (%s)" % ", ".join('"%g" %g' % (t, t) for t in tics)
 
 
 def q(s):
@@ -130,7 +155,8 @@ def throughput(rows, comments, path, tmp):
     return "\n".join([
         "set title %s" % q("Put throughput against concurrent clients, 5 nodes, "
                            "fsync on, 100-byte values\n%s" % subtitle(
-                               comments, "%d round%s per point" % (rounds, "s" if rounds > 1 else ""))),
+                               comments, "%d round%s per point" % (rounds, "s" if rounds > 1 else ""),
+                               rows)),
         "set logscale x 2",
         "set xrange [%g:%g]" % (clients[0] / 1.5, clients[-1] * 1.5),
         "set xtics (%s)" % ", ".join('"%d" %d' % (c, c) for c in clients),
@@ -164,9 +190,10 @@ def latency(rows, comments, path, tmp):
     out = ["set multiplot layout 1,%d title %s" % (
         len(clients), q("Put latency percentiles, raftd beside etcd (5 nodes, fsync on)\n"
                         "%s" % subtitle(comments, "median of %d round%s, bars min-max"
-                                                % (rounds, "s" if rounds > 1 else "")))),
+                                        % (rounds, "s" if rounds > 1 else ""), rows))),
            "set logscale y",
            "set yrange [%g:%g]" % (lo_all / 1.5, hi_all * 1.5),
+           log_tics(lo_all / 1.5, hi_all * 1.5),
            "set xrange [-0.5:%d.5]" % (len(PCTS) - 1),
            "set xtics (%s)" % ", ".join('"%s" %d' % (n, i) for i, (_, n) in enumerate(PCTS)),
            "set grid ytics mytics",
@@ -221,7 +248,7 @@ def failover_cdf(rows, comments, path, tmp):
         "set title %s" % q("Failover: kill -9 of the leader to the first committed write\n"
                            "%s" % subtitle(
                                comments, "5 nodes; timeouts raftd 150-300 ms, "
-                               "etcd 250-500 ms; heartbeat 50 ms")),
+                               "etcd 250-500 ms; heartbeat 50 ms", rows)),
         "set xlabel 'time from the kill to a committed write through a survivor (ms)'",
         "set ylabel 'fraction of kills (cumulative)'",
         "set xrange [0:%g]" % (hi * 1.1),
