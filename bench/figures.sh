@@ -72,6 +72,22 @@ shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
 case $minutes in '' | *[!0-9]*) usage ;; esac
 
+# rel DIR: DIR, relative to the top of the tree when it is inside it (the
+# data files record the command line; no machine's paths in them).
+rel() {
+	d=$(cd "$1" && pwd) || exit 1
+	case $d in
+	"$top") echo . ;;
+	"$top"/*) echo "${d#"$top"/}" ;;
+	*) echo "$d" ;;
+	esac
+}
+mkdir -p "$data" "$out"
+build=$(rel "$build")
+data=$(rel "$data")
+out=$(rel "$out")
+cd "$top"
+
 if [ "$plot_only" = 0 ]; then
 	for f in "$build/raftd" "$build/bench/raftbench"; do
 		[ -x "$f" ] || {
@@ -96,7 +112,6 @@ if [ "$plot_only" = 0 ]; then
 			i=$((i + 1))
 		done
 	fi
-	mkdir -p "$data"
 	logged "$data/sidebyside.txt" python3 "$here/sidebyside.py" \
 		--raftd-build "$build" --rounds "$rounds" --seconds "$seconds" \
 		--warmup 1 --put-clients "$clients" --failover-trials "$kills" \
