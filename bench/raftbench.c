@@ -344,11 +344,12 @@ int main(int argc, char **argv)
 	measured = b.duration;
 	printf("op=%s clients=%d value_bytes=%d seconds=%.1f ops=%zu "
 	       "errors=%llu ops_per_s=%.0f p50_ms=%.3f p90_ms=%.3f "
-	       "p99_ms=%.3f max_ms=%.3f\n",
+	       "p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
 	       b.op, b.clients, b.value_bytes, measured, b.n_samples,
 	       (unsigned long long)atomic_load(&b.errors),
 	       (double)b.n_samples / measured, pct(b.samples, b.n_samples, 50),
 	       pct(b.samples, b.n_samples, 90), pct(b.samples, b.n_samples, 99),
+	       pct(b.samples, b.n_samples, 99.9),
 	       b.n_samples ? (double)b.samples[b.n_samples - 1] / 1e6 : 0.0);
 	xmlrpc_client_teardown_global_const();
 	return b.n_samples > 0 ? 0 : 1;

@@ -22,6 +22,11 @@ test: the figures depend on the machine and on what else runs on it.
 
     bench/sidebyside.py [--raftd-build DIR] [--rounds 3] [--seconds 10]
                         [--warmup 2] [--failover-trials 21] [--quick]
+                        [--put-clients 1,16,64] [--data DIR]
+
+--data DIR writes every phase and every kill as they happen, to
+DIR/sidebyside-loads.csv and DIR/sidebyside-failover.csv, with the command,
+date, machine and load average in '#' lines; bench/plots.py draws them.
 
 Talks only to 127.0.0.1; every process it starts is ended by PID, also on
 failure, SIGINT or SIGTERM; its data lives under one mktemp directory that
@@ -31,6 +36,7 @@ import argparse
 import os
 import platform
 import queue
+import shlex
 import random
 import re
 import shutil
@@ -406,6 +412,59 @@ def machine_line():
                                                 u.machine, model)
 
 
+def loadavg():
+    """The first three fields of /proc/loadavg (1, 5 and 15 minutes)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+class DataFiles:
+    """The raw results as CSV, one row per phase or kill, written (and
+    flushed) as they come, so that an interrupted run keeps what it took."""
+
+    LOAD_KEYS = ("ops", "errors", "ops_per_s", "p50_ms", "p90_ms", "p99_ms",
+                 "p999_ms", "max_ms", "cpu_us_per_op")
+
+    def __init__(self, d, header):
+        os.makedirs(d, exist_ok=True)
+        self.loads = open(os.path.join(d, "sidebyside-loads.csv"), "w")
+        self.fo = open(os.path.join(d, "sidebyside-failover.csv"), "w")
+        for f, cols in ((self.loads, "system,round,op,clients,seconds,load1,"
+                         + ",".join(self.LOAD_KEYS)),
+                        (self.fo, "system,round,trial,killed,ms,load1")):
+            for line in header:
+                f.write("# %s\n" % line)
+            f.write(cols + "\n")
+            f.flush()
+
+    def load(self, name, rnd, op, clients, seconds, load1, res):
+        vals = []
+        for k in self.LOAD_KEYS:
+            v = res.get(k)
+            if v is None:
+                vals.append("")
+            elif k in ("ops", "errors"):
+                vals.append("%d" % v)
+            else:
+                vals.append("%.3f" % v)
+        self.loads.write("%s,%d,%s,%d,%d,%s,%s\n" % (name, rnd, op, clients, seconds,
+                                                    load1, ",".join(vals)))
+        self.loads.flush()
+
+    def kill(self, name, rnd, trial, killed, ms, load1):
+        self.fo.write("%s,%d,%d,%d,%.1f,%s\n" % (name, rnd, trial, killed, ms, load1))
+        self.fo.flush()
+
+    def close(self, footer):
+        for f in (self.loads, self.fo):
+            for line in footer:
+                f.write("# %s\n" % line)
+            f.close()
+
+
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -428,7 +487,17 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 round, 2 s phases, 1 s warm-up, 3 kills")
+    ap.add_argument("--put-clients", default="1,16,64",
+                    help="client counts of the put phases, comma-separated")
+    ap.add_argument("--data", metavar="DIR",
+                    help="write the raw results as CSV into DIR (bench/plots.py)")
     a = ap.parse_args()
+    try:
+        put_clients = [int(x) for x in a.put_clients.split(",")]
+    except ValueError:
+        put_clients = []
+    if not put_clients or min(put_clients) < 1 or max(put_clients) > 1000:
+        ap.error("--put-clients: a comma-separated list of counts from 1 to 1000")
     if a.quick:
         a.rounds, a.seconds, a.warmup, a.failover_trials = 1, 2, 1, 3
     if a.rounds < 1 or a.seconds < 1 or a.warmup < 0 or a.failover_trials < 1:
@@ -448,6 +517,7 @@ def main():
 
     top = tempfile.mkdtemp(prefix="sidebyside-")
     clusters = []
+    data = None
     rc = 1
     try:
         logdir = os.path.join(top, "logs")
@@ -473,6 +543,18 @@ def main():
         log("== versions: %s; %s; %s" % (versions["raftd"], versions["etcd"], versions["go"]))
         log("== clients: " + clients_line)
 
+        if a.data:
+            data = DataFiles(a.data, [
+                "bench/sidebyside.py " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
+                "date: " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "loadavg at start: " + loadavg(),
+                "machine: " + machine_line(),
+                "versions: %s; %s; %s" % (versions["raftd"], versions["etcd"],
+                                          versions["go"]),
+                "rounds: %d, %d s measured after %d s warm-up per phase, "
+                "%d kills per system" % (a.rounds, a.seconds, a.warmup,
+                                         a.failover_trials)])
+
         raftd = Raftd(top, build)
         etcd = Etcd(top, a.etcd, etcdbench, a.etcd_conns)
         clusters = [raftd, etcd]
@@ -485,7 +567,7 @@ def main():
             "raftd election %d-%d ms, etcd --election-timeout=%d; heartbeat %d ms"
             % (NODES, RAFTD_ELECTION[0], RAFTD_ELECTION[1], ETCD_ELECTION_MS, HEARTBEAT_MS))
 
-        phases = [("put", 1), ("put", 16), ("put", 64), ("get", 16)]
+        phases = [("put", c) for c in put_clients] + [("get", 16)]
         res = {(cl.name, op, c): [] for cl in clusters for op, c in phases}
         fo = {cl.name: [] for cl in clusters}
         per_round = [a.failover_trials // a.rounds + (1 if r < a.failover_trials % a.rounds else 0)
@@ -493,8 +575,11 @@ def main():
         for r in range(a.rounds):
             for op, c in phases:
                 for cl in clusters:
+                    load1 = loadavg().split()[0]
                     x = run_load(cl, op, c, a.seconds, a.warmup, logdir)
                     res[(cl.name, op, c)].append(x)
+                    if data:
+                        data.load(cl.name, r + 1, op, c, a.seconds, load1, x)
                     cpu = x.get("cpu_us_per_op")
                     log("[round %d/%d] %-5s %s c=%-2d %8.0f ops/s  p50 %.3f ms  p99 %.3f ms  "
                         "errors %d%s" % (r + 1, a.rounds, cl.name, op, c, x["ops_per_s"],
@@ -502,8 +587,11 @@ def main():
                                          "  cpu %.0f us/op" % cpu if cpu is not None else ""))
             for cl in clusters:
                 for t in range(per_round[r]):
+                    load1 = loadavg().split()[0]
                     ms, who = cl.kill_leader_and_time(rng, t)
                     fo[cl.name].append(ms)
+                    if data:
+                        data.kill(cl.name, r + 1, t + 1, who, ms, load1)
                     log("[round %d/%d] %-5s failover %d: killed node %d, write committed "
                         "after %.0f ms" % (r + 1, a.rounds, cl.name, t + 1, who, ms))
         for cl in clusters:
@@ -522,20 +610,22 @@ def main():
             rows.append("| %s | %s | %s | %.2f | %s |" % (
                 metric, (fmt % rv) + unit, (fmt % ev) + unit, ratio, t))
 
-        for c in (1, 16, 64):
+        for c in (c for c in (1, 16, 64) if c in put_clients):
             rv, ev = m("raftd", "put", c, "ops_per_s"), m("etcd", "put", c, "ops_per_s")
             if c == 64:
                 row("puts/s, 64 clients", rv, ev, "", "%.0f", "≥ 3× etcd", rv >= 3 * ev)
             else:
                 row("puts/s, %d client%s" % (c, "s" if c > 1 else ""), rv, ev, "", "%.0f")
-        rv, ev = m("raftd", "put", 1, "p50_ms"), m("etcd", "put", 1, "p50_ms")
-        row("put p50, 1 client", rv, ev, " ms", "%.3f", "≤ 0.6 ms", rv <= 0.6)
-        row("put p99, 1 client", m("raftd", "put", 1, "p99_ms"),
-            m("etcd", "put", 1, "p99_ms"), " ms", "%.3f")
-        row("put p50, 64 clients", m("raftd", "put", 64, "p50_ms"),
-            m("etcd", "put", 64, "p50_ms"), " ms", "%.3f")
-        row("put p99, 64 clients", m("raftd", "put", 64, "p99_ms"),
-            m("etcd", "put", 64, "p99_ms"), " ms", "%.3f")
+        if 1 in put_clients:
+            rv, ev = m("raftd", "put", 1, "p50_ms"), m("etcd", "put", 1, "p50_ms")
+            row("put p50, 1 client", rv, ev, " ms", "%.3f", "≤ 0.6 ms", rv <= 0.6)
+            row("put p99, 1 client", m("raftd", "put", 1, "p99_ms"),
+                m("etcd", "put", 1, "p99_ms"), " ms", "%.3f")
+        if 64 in put_clients:
+            row("put p50, 64 clients", m("raftd", "put", 64, "p50_ms"),
+                m("etcd", "put", 64, "p50_ms"), " ms", "%.3f")
+            row("put p99, 64 clients", m("raftd", "put", 64, "p99_ms"),
+                m("etcd", "put", 64, "p99_ms"), " ms", "%.3f")
         row("linearizable gets/s, 16 clients", m("raftd", "get", 16, "ops_per_s"),
             m("etcd", "get", 16, "ops_per_s"), "", "%.0f")
         rv, ev = med(fo["raftd"]), med(fo["etcd"])
@@ -545,10 +635,11 @@ def main():
         row("failover max", rv, ev, " ms", "%.0f", "≤ 600 ms", rv <= 600)
         rv, ev = raftd.hwm_kib / 1024.0, etcd.hwm_kib / 1024.0
         row("peak RSS per node (VmHWM, max)", rv, ev, " MiB", "%.1f", "≤ 15 MiB", rv <= 15)
-        rv, ev = (m("raftd", "put", 64, "cpu_us_per_op"),
-                  m("etcd", "put", 64, "cpu_us_per_op"))
-        row("server CPU per put, 5 nodes summed (64-client phase)", rv, ev, " µs", "%.0f",
-            "≤ 150 µs", rv <= 150)
+        if 64 in put_clients:
+            rv, ev = (m("raftd", "put", 64, "cpu_us_per_op"),
+                      m("etcd", "put", 64, "cpu_us_per_op"))
+            row("server CPU per put, 5 nodes summed (64-client phase)", rv, ev, " µs",
+                "%.0f", "≤ 150 µs", rv <= 150)
 
         log("")
         log("Machine: " + machine_line())
@@ -563,6 +654,12 @@ def main():
         log("|---|---|---|---|---|")
         for line in rows:
             log(line)
+        if data:
+            data.close(["loadavg at end: " + loadavg(),
+                        "peak RSS per node (VmHWM, max): raftd %.1f MiB, etcd %.1f MiB"
+                        % (raftd.hwm_kib / 1024.0, etcd.hwm_kib / 1024.0),
+                        "complete: yes"])
+            data = None
         rc = 0
     except KeyboardInterrupt as e:
         print("sidebyside: interrupted (%s); stopping everything" % (e or "SIGINT"),
@@ -572,6 +669,8 @@ def main():
         print("sidebyside: %s" % e, file=sys.stderr)
         rc = 1
     finally:
+        if data:
+            data.close(["loadavg at end: " + loadavg(), "complete: no (the run failed)"])
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for cl in clusters:

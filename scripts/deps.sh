@@ -10,6 +10,8 @@ chromium chromium-driver python3-selenium \
 libsystemd-dev systemd libedit-dev zsh"
 # mandoc: tests/unit/test_manpages.sh lints the manual pages with it.
 PKGS="$PKGS mandoc"
+# gnuplot: tests/unit/test_plots.sh draws the committed bench results.
+PKGS="$PKGS gnuplot-nox"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo

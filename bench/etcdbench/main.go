@@ -239,10 +239,10 @@ func runLoad(b *bench) int {
 	}
 	fmt.Printf("op=%s clients=%d value_bytes=%d seconds=%.1f ops=%d "+
 		"errors=%d ops_per_s=%.0f p50_ms=%.3f p90_ms=%.3f "+
-		"p99_ms=%.3f max_ms=%.3f conns=%d\n",
+		"p99_ms=%.3f p999_ms=%.3f max_ms=%.3f conns=%d\n",
 		b.op, b.clients, len(b.value), secs, n, atomic.LoadInt64(&b.errors),
 		float64(n)/secs, pct(b.samples, 50), pct(b.samples, 90),
-		pct(b.samples, 99), maxms, nconns)
+		pct(b.samples, 99), pct(b.samples, 99.9), maxms, nconns)
 	if n == 0 {
 		return 1
 	}
