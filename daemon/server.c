@@ -110,6 +110,9 @@ struct server {
 	 * waits for the node's stop to answer them). */
 	_Atomic long parked;
 	struct metrics_server metrics;
+	/* A leaf lock: two GET /metrics at once set metrics.connections and
+	 * .peer_connections and render them one after the other. */
+	pthread_mutex_t metrics_lock;
 	struct console *console;
 	/* TLS (cfg->tls): this node's certificate and key, read before any
 	 * thread starts; MHD keeps pointers to them. */
@@ -467,14 +470,24 @@ static enum MHD_Result routes_get(struct listener *l, struct MHD_Connection *mc,
 			     : MHD_HTTP_SERVICE_UNAVAILABLE;
 		rv = queue_text(mc, status, "application/json", text, len);
 	} else if (strcmp(url, "/metrics") == 0) {
-		const union MHD_DaemonInfo *di;
-		di = MHD_get_daemon_info(s->client.mhd,
-					 MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		const union MHD_ConnectionInfo *ci;
+		const union MHD_DaemonInfo *di = NULL;
+
+		/* The client daemon from the connection: s->client.mhd is
+		 * assigned only once MHD_start_daemon() returns, and its
+		 * threads may serve a request before that.  The peer
+		 * listener starts first, so s->peer.mhd is set by then. */
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_DAEMON);
+		pthread_mutex_lock(&s->metrics_lock);
+		if (ci != NULL)
+			di = MHD_get_daemon_info(
+			    ci->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		s->metrics.connections = di ? di->num_connections : 0;
 		di = MHD_get_daemon_info(s->peer.mhd,
 					 MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		s->metrics.peer_connections = di ? di->num_connections : 0;
 		metrics_render(s->node, &s->metrics, &text, &len);
+		pthread_mutex_unlock(&s->metrics_lock);
 		rv = queue_text(mc, MHD_HTTP_OK,
 				"text/plain; version=0.0.4; charset=utf-8",
 				text, len);
@@ -830,6 +843,7 @@ int server_create(const struct config *cfg, const struct config_node *self,
 	struct server *s = xcalloc(1, sizeof(*s));
 
 	pthread_mutex_init(&s->peer.members_lock, NULL);
+	pthread_mutex_init(&s->metrics_lock, NULL);
 
 	*out = NULL;
 	s->cfg = cfg;
@@ -1031,6 +1045,7 @@ void server_free(struct server *s)
 		cors_console = NULL;
 	console_free(s->console);
 	sem_destroy(&s->stop);
+	pthread_mutex_destroy(&s->metrics_lock);
 	free(s->tls_cert);
 	if (s->tls_key != NULL) /* a private key: not left in freed memory */
 		memset(s->tls_key, 0, strlen(s->tls_key));
