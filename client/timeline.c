@@ -716,6 +716,10 @@ static void build_lane(struct tl *tl, size_t k)
 {
 	struct tl_node *nd = &tl->nd[k];
 	int64_t *open = xcalloc(tl->n, sizeof(*open));
+	/* Peers the node last logged unreachable, whatever its role: a
+	 * leader's RPCs time out after it stepped down, so a node that then
+	 * campaigns still cannot reach them without saying so again. */
+	bool *down = xcalloc(tl->n, sizeof(*down));
 	int64_t since = nd->first_t, stop_t = -1, shut_t = -1;
 	uint64_t term = 0;
 	uint8_t role = TL_FOLLOWER;
@@ -747,6 +751,7 @@ static void build_lane(struct tl *tl, size_t k)
 			if (stop_t >= 0)
 				push_seg(nd, stop_t, e->t, 0, TL_DOWN);
 			push_mk(nd, e->t, MK_START);
+			memset(down, 0, tl->n * sizeof(*down));
 			up = true;
 			since = e->t;
 			term = 0;
@@ -797,10 +802,13 @@ static void build_lane(struct tl *tl, size_t k)
 		case EV_PEER_DOWN:
 		case EV_PEER_UP: {
 			size_t p = lane_of_id(tl, e->b);
+			if (p == tl->n || p == k || !up)
+				break;
+			down[p] = e->type == EV_PEER_DOWN;
 			/* Only a leader or a (pre)candidate sends to its
 			 * peers: a follower's lines are late answers to
 			 * what it sent before. */
-			if (p == tl->n || p == k || !up || role == TL_FOLLOWER)
+			if (role == TL_FOLLOWER)
 				break;
 			if (e->type == EV_PEER_DOWN && open[p] < 0)
 				open[p] = e->t;
@@ -821,6 +829,12 @@ static void build_lane(struct tl *tl, size_t k)
 			/* It stops sending, so it no longer learns whom it
 			 * cannot reach. */
 			cut_close_all(nd, open, tl->n, e->t);
+		if (nrole != TL_FOLLOWER && role == TL_FOLLOWER)
+			/* It sends again: the peers it last found out of
+			 * reach are still out of reach until it says. */
+			for (size_t p = 0; p < tl->n; p++)
+				if (down[p] && open[p] < 0)
+					open[p] = e->t;
 		if (nterm != term || nrole != role) {
 			push_seg(nd, since, e->t, term, role);
 			since = e->t;
@@ -843,6 +857,7 @@ static void build_lane(struct tl *tl, size_t k)
 	} else if (stop_t >= 0) {
 		push_seg(nd, stop_t, tl->t1, 0, TL_DOWN);
 	}
+	free(down);
 	free(open);
 }
 

@@ -252,6 +252,45 @@ def test_hostile(ck, base):
     ck.eq(out, b"", "nothing written")
 
 
+def test_late_reports(ck, base):
+    """A leader cut off steps down before its RPCs time out: it logs the
+    peers unreachable as a follower, then campaigns without saying so
+    again.  It is drawn partitioned from when it campaigns until the
+    peers are reachable again."""
+    top = os.path.join(base, "late")
+    L = log_line
+    ents = [(i, 1, b"a") for i in range(1, 4)]
+    for n in ("n1", "n2", "n3"):
+        write(top + "/%s/raftlog" % n, raftlog_bytes(ents, [3]), "wb")
+    n1 = [L(T0, 1, 0, "follower", "raftd 0.1.0 starting: node 1 at x"),
+          L(T0 + 0.5, 1, 0, "follower", "term 0: follower -> precandidate"),
+          L(T0 + 0.6, 1, 0, "precandidate",
+            "term 1: precandidate -> candidate"),
+          L(T0 + 1, 1, 1, "candidate", "term 1: candidate -> leader"),
+          L(T0 + 4, 1, 1, "follower", "term 1: leader -> follower"),
+          L(T0 + 4.5, 1, 1, "follower", "peer 2 unreachable: deadline"),
+          L(T0 + 4.5, 1, 1, "follower", "peer 3 unreachable: deadline"),
+          L(T0 + 5, 1, 1, "precandidate",
+            "term 1: follower -> precandidate"),
+          L(T0 + 8, 1, 1, "precandidate", "peer 2 reachable again"),
+          L(T0 + 8, 1, 1, "precandidate", "peer 3 reachable again"),
+          L(T0 + 8.1, 1, 2, "follower", "term 2: precandidate -> follower"),
+          L(T0 + 10, 1, 2, "follower", "stopped")]
+    others = {n: [L(T0, n, 0, "follower",
+                    "raftd 0.1.0 starting: node %d at x" % n),
+                  L(T0 + 1.1, n, 1, "follower", "term 1: following leader 1"),
+                  L(T0 + 10, n, 1, "follower", "stopped")] for n in (2, 3)}
+    write(top + "/n1/raftd.log", "".join(n1))
+    for n, lines in others.items():
+        write(top + "/n%d/raftd.log" % n, "".join(lines))
+    rc, out, err = timeline([top])
+    ck.eq(rc, 0, "late reports: exit status (%r)" % err)
+    cut = {e.get("data-node")
+           for e in Picture(out).find("cut", "partitioned")}
+    ck.eq(cut, {"n1"}, "a leader that logged its peers unreachable after "
+          "stepping down, then campaigned, drawn partitioned")
+
+
 def main(ck):
     base = tempfile.mkdtemp(prefix="raftd-timeline-")
     try:
@@ -259,6 +298,7 @@ def main(ck):
         test_scenario(ck, top)
         test_no_nodelogs(ck, top)
         test_hostile(ck, base)
+        test_late_reports(ck, base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
