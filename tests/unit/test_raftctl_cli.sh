@@ -4,38 +4,13 @@
 # validation before any network traffic, exit 3 when nothing answers, the
 # shell's own commands, and check's exit codes.
 builddir=${top_builddir:-.}
+srcdir=${top_srcdir:-$(dirname "$0")/../..}
 RAFTCTL=$builddir/raftctl
 [ -x "$RAFTCTL" ] || { echo "test_raftctl_cli: $RAFTCTL not built"; exit 99; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_raftctl_cli.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
-checks=0
-fails=0
-unset RAFTCTL_SERVERS RAFTCTL_CONFIG
-
-fail() {
-	fails=$((fails + 1))
-	echo "FAILED: $*" >&2
-}
-
-# expect STATUS STDERR-PATTERN -- ARGS...: runs raftctl, checks the exit
-# status, that stderr matches (grep -E) and is at most one line.
-expect() {
-	want=$1 pat=$2
-	shift 3
-	checks=$((checks + 1))
-	"$RAFTCTL" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	got=$?
-	if [ "$got" != "$want" ]; then
-		fail "raftctl $*: exit $got, want $want ($(cat "$tmp/err"))"
-		return
-	fi
-	if [ -n "$pat" ] && ! grep -Eq -- "$pat" "$tmp/err"; then
-		fail "raftctl $*: stderr '$(cat "$tmp/err")' lacks /$pat/"
-	fi
-	if [ "$(wc -l <"$tmp/err")" -gt 1 ]; then
-		fail "raftctl $*: more than one line on stderr"
-	fi
-}
+# shellcheck source=tests/lib/raftctl-expect.sh
+. "$srcdir/tests/lib/raftctl-expect.sh"
 
 # A port nobody listens on: bind one, then let it go.
 free_port() {

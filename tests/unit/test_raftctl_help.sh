@@ -10,34 +10,8 @@ RAFTCTL=$builddir/raftctl
 command -v bash >/dev/null 2>&1 || { echo "test_raftctl_help: SKIP: no bash"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_raftctl_help.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
-checks=0
-fails=0
-unset RAFTCTL_SERVERS RAFTCTL_CONFIG
-
-fail() {
-	fails=$((fails + 1))
-	echo "FAILED: $*" >&2
-}
-
-# expect STATUS STDERR-PATTERN -- ARGS...: runs raftctl, checks the exit
-# status, that stderr matches (grep -E) and is at most one line.
-expect() {
-	want=$1 pat=$2
-	shift 3
-	checks=$((checks + 1))
-	"$RAFTCTL" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	got=$?
-	if [ "$got" != "$want" ]; then
-		fail "raftctl $*: exit $got, want $want ($(cat "$tmp/err"))"
-		return
-	fi
-	if [ -n "$pat" ] && ! grep -Eq -- "$pat" "$tmp/err"; then
-		fail "raftctl $*: stderr '$(cat "$tmp/err")' lacks /$pat/"
-	fi
-	if [ "$(wc -l <"$tmp/err")" -gt 1 ]; then
-		fail "raftctl $*: more than one line on stderr"
-	fi
-}
+# shellcheck source=tests/lib/raftctl-expect.sh
+. "$srcdir/tests/lib/raftctl-expect.sh"
 
 COMMANDS="leader status health get put del cas list add entries log cal
 snapshot backup restore member transfer check shell help"
