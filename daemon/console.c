@@ -16,6 +16,9 @@
  * takes the node's lock or waits. */
 #include "console.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,9 +165,71 @@ static bool origin_allowed(struct console *co, const char *origin)
 	return ok;
 }
 
+static enum MHD_Result answer_text(struct console *co,
+				   struct MHD_Connection *mc, unsigned status,
+				   const char *text);
+
 static const char *request_origin(struct MHD_Connection *mc)
 {
 	return MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Origin");
+}
+
+/* Whether a Host header ("host", "host:port", "[v6]" or "[v6]:port")
+ * names this cluster: an IP address, localhost, or a member's host. */
+static bool host_allowed(struct console *co, const char *hdr)
+{
+	char host[ADDR_HOST_MAX];
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *end;
+	size_t n;
+	bool ok = false;
+
+	if (hdr == NULL)
+		return true; /* HTTP/1.0: nothing to check */
+	if (hdr[0] == '[') {
+		end = strchr(hdr, ']');
+		if (end == NULL)
+			return false;
+		n = (size_t)(end - hdr - 1);
+		if (n == 0 || n >= sizeof(host))
+			return false;
+		memcpy(host, hdr + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, buf) == 1;
+	}
+	end = strchr(hdr, ':');
+	n = end ? (size_t)(end - hdr) : strlen(hdr);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, hdr, n);
+	host[n] = '\0';
+	if (host[n - 1] == '.') /* "name." is the same name */
+		host[n - 1] = '\0';
+	if (inet_pton(AF_INET, host, buf) == 1 ||
+	    strcasecmp(host, "localhost") == 0)
+		return true;
+	pthread_mutex_lock(&co->lock);
+	for (size_t i = 0; i < co->n_origins && !ok; i++)
+		ok = strcasecmp(co->origins[i].host, host) == 0;
+	pthread_mutex_unlock(&co->lock);
+	return ok;
+}
+
+bool console_host_refused(struct console *co, struct MHD_Connection *mc,
+			  enum MHD_Result *rv)
+{
+	const char *site =
+	    MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Sec-Fetch-Site");
+
+	if (site == NULL && request_origin(mc) == NULL)
+		return false;
+	if (host_allowed(
+		co, MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Host")))
+		return false;
+	*rv = answer_text(co, mc, MHD_HTTP_FORBIDDEN,
+			  "forbidden: a browser must name this node by a "
+			  "member's address (Host)\n");
+	return true;
 }
 
 void console_cors(struct console *co, struct MHD_Connection *mc,

@@ -50,6 +50,16 @@ void console_set_conf(struct console *co, const struct raft_conf *c);
 bool console_get(struct console *co, struct MHD_Connection *mc, const char *url,
 		 enum MHD_Result *rv);
 
+/* Before any GET of the client listener: a browser's request (one with
+ * Sec-Fetch-Site or Origin) must name the node in its Host header as a
+ * member's host, an IP address or "localhost"; otherwise (a page of
+ * another site whose name was made to resolve to this node: DNS
+ * rebinding) it is refused with 403, queued into *rv, and this returns
+ * true.  Other clients (Prometheus, curl) send neither header and are not
+ * affected. */
+bool console_host_refused(struct console *co, struct MHD_Connection *mc,
+			  enum MHD_Result *rv);
+
 /* OPTIONS /RPC2 (a CORS preflight): 204 with the CORS headers for a
  * member's origin asking for POST with at most a Content-Type header,
  * 403 otherwise. */

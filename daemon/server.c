@@ -462,6 +462,8 @@ static enum MHD_Result routes_get(struct listener *l, struct MHD_Connection *mc,
 	if (l->kind != LISTENER_CLIENT)
 		return queue_text(mc, MHD_HTTP_NOT_FOUND, "text/plain",
 				  "not found\n", 10);
+	if (console_host_refused(s->console, mc, &rv))
+		return rv;
 	if (console_get(s->console, mc, url, &rv))
 		return rv;
 	if (strcmp(url, "/health") == 0) {

@@ -246,11 +246,44 @@ def check_bad_config(ck):
     c.finish(ck)
 
 
+def check_rebinding(ck, c):
+    """A browser's GET must name the node by a member's host, an IP
+    address or localhost (DNS rebinding: a page of another site whose
+    name was made to resolve to the node reads nothing); other clients
+    (no Sec-Fetch-Site, no Origin) are not asked."""
+    a = c.address(1)
+    port = a.rsplit(":", 1)[1]
+    browser = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    for path in ("/", "/console.json", "/metrics", "/health"):
+        status, _, body = request(a, "GET", path, headers=dict(
+            browser, Host="evil.example:%s" % port))
+        ck.eq(status, 403, "a browser's GET %s with Host evil.example: "
+              "403" % path)
+        ck.check(b"raftd_" not in body and b"commitIndex" not in body,
+                 "nothing of the node in the refusal of %s" % path)
+        status, _, _ = request(a, "GET", path, headers={
+            "Host": "evil.example:%s" % port})
+        ck.check(status in (200, 503), "GET %s with Host evil.example but "
+                 "no browser headers (curl, Prometheus): answered (%d)" %
+                 (path, status))
+    for host in (a, "localhost:%s" % port, "LOCALHOST.:%s" % port,
+                 "[::1]:%s" % port, "127.0.0.1"):
+        status, _, _ = request(a, "GET", "/console.json", headers=dict(
+            browser, Host=host))
+        ck.eq(status, 200, "a browser's GET with Host %s: 200" % host)
+    for host in ("evil.example", "127.0.0.1.evil.example:%s" % port,
+                 "[::1", "[]:1", ":%s" % port):
+        status, _, _ = request(a, "GET", "/console.json", headers={
+            "Origin": "http://x", "Host": host})
+        ck.eq(status, 403, "a GET with an Origin and Host %r: 403" % host)
+
+
 def main(ck):
     c = Cluster(3, name="console-http")
     c.stable_leader()
     check_page(ck, c)
     check_cors(ck, c)
+    check_rebinding(ck, c)
     c.finish(ck)
     check_readonly(ck)
     check_off(ck)
