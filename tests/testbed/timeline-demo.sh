@@ -64,116 +64,22 @@ namespaces=()
 sshd_pids=()
 load_pid=""
 
-# ---- cleanup (as test_testbed.sh does it) --------------------------------
+# ---- hosts: namespaces on a bridge, sshd in each (as test_testbed.sh) -----
 
-alive() {
-	local st
-	kill -0 "$1" 2>/dev/null || return 1
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ "$st" != Z ]
-}
-
-# shellcheck disable=SC2317
-kill_and_wait() {
-	local p n
-	for p in "$@"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "$@"; do
-		n=0
-		while alive "$p" && [ "$n" -lt 100 ]; do
-			sleep 0.05
-			n=$((n + 1))
-		done
-	done
-}
-
-# shellcheck disable=SC2317
-cleanup() {
-	local rc=$? pf p cwd ns i pids=()
-	trap - EXIT INT TERM
-	[ -z "$load_pid" ] || kill_and_wait "$load_pid"
-	for pf in "$tmp"/hosts/*/raftd.pid; do
-		[ -f "$pf" ] || continue
-		p=$(cat "$pf" 2>/dev/null)
-		case $p in "" | *[!0-9]*) continue ;; esac
-		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
-		[ "$cwd" = "$(dirname "$pf")" ] && pids+=("$p")
-	done
-	for ns in "${namespaces[@]}"; do
-		while read -r p; do
-			[ -n "$p" ] && pids+=("$p")
-		done < <(ip netns pids "$ns" 2>/dev/null)
-	done
-	pids+=("${sshd_pids[@]}")
-	[ ${#pids[@]} -eq 0 ] || kill_and_wait "${pids[@]}"
-	for ns in "${namespaces[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	for ((i = 0; i <= nhosts; i++)); do
-		ip link del "${tag}a$i" 2>/dev/null
-	done
-	ip link del "$tag" 2>/dev/null
-	rm -rf "$tmp"
-	exit "$rc"
-}
+skip() { die "$@"; }
+fail() { die "$@"; }
+# shellcheck source=tests/testbed/nshosts.sh
+. "$here/nshosts.sh"
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-# ---- hosts: namespaces on a bridge, sshd in each --------------------------
-
-ns_name() { if [ "$1" -eq 0 ]; then echo "$tag-ws"; else echo "$tag-h$1"; fi; }
-host_ip() { echo "$net.$((10 + $1))"; }
-
-ip netns add "$(ns_name 0)" || die "ip netns add failed"
-namespaces+=("$(ns_name 0)")
-ip link add "$tag" type bridge || die "cannot create a bridge"
-ip link set "$tag" up || die "bridge up"
-for ((i = 0; i <= nhosts; i++)); do
-	ns=$(ns_name "$i")
-	if [ "$i" -gt 0 ]; then
-		ip netns add "$ns" || die "ip netns add $ns failed"
-		namespaces+=("$ns")
-	fi
-	if ! { ip link add "${tag}a$i" type veth peer name "${tag}b$i" &&
-		ip link set "${tag}b$i" netns "$ns" &&
-		ip link set "${tag}a$i" master "$tag" &&
-		ip link set "${tag}a$i" up &&
-		ip -n "$ns" addr add "$(host_ip "$i")/24" dev "${tag}b$i" &&
-		ip -n "$ns" link set "${tag}b$i" up &&
-		ip -n "$ns" link set lo up; }; then
-		die "cannot set up host $i's network"
-	fi
-	# The table the partition's rules go into (empty until then).
-	if [ "$i" -gt 0 ]; then
-		printf '%s\n' "add table inet tldemo" \
-			"add chain inet tldemo input { type filter hook input priority 0; policy accept; }" |
-			ip netns exec "$ns" nft -f - || die "nft in $ns"
-	fi
-done
-
-ssh-keygen -q -t ed25519 -N '' -C testbed-host -f "$tmp/hostkey" || die "ssh-keygen"
-ssh-keygen -q -t ed25519 -N '' -C testbed-client -f "$tmp/id" || die "ssh-keygen"
-cp "$tmp/id.pub" "$tmp/authorized_keys"
-mkdir -p /run/sshd || die "cannot create /run/sshd"
+nshosts_up
+# The table the partition's rules go into (empty until then).
 for ((i = 1; i <= nhosts; i++)); do
-	ip netns exec "$(ns_name "$i")" /usr/sbin/sshd -D -e -f /dev/null \
-		-h "$tmp/hostkey" -o "ListenAddress=$(host_ip "$i")" \
-		-o "AuthorizedKeysFile=$tmp/authorized_keys" \
-		-o "PidFile=$tmp/sshd-$i.pid" -o StrictModes=no -o UsePAM=no \
-		-o "Subsystem=sftp internal-sftp" >"$tmp/sshd-$i.log" 2>&1 &
-	sshd_pids+=("$!")
-	disown "$!"
+	printf '%s\n' "add table inet tldemo" \
+		"add chain inet tldemo input { type filter hook input priority 0; policy accept; }" |
+		ip netns exec "$(ns_name "$i")" nft -f - || die "nft in $(ns_name "$i")"
 done
-for ((i = 1; i <= nhosts; i++)); do
-	n=0
-	until ip netns exec "$(ns_name "$i")" ss -Hltn "sport = :22" | grep -q .; do
-		kill -0 "${sshd_pids[i - 1]}" 2>/dev/null || die "sshd did not start: $(cat "$tmp/sshd-$i.log")"
-		n=$((n + 1))
-		[ $n -lt 200 ] || die "sshd on host $i not listening after 10 s"
-		sleep 0.05
-	done
-done
+nshosts_sshd
 
 # ---- the hosts file: five nodes, one client host ---------------------------
 
