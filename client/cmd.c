@@ -581,6 +581,13 @@ static void status_table(const struct nodelist *nl, const struct rpc_status *st)
 /* The configuration in force as a node reported it, by node list
  * position: which listed nodes are voters.  known is false when no node
  * answered members(). */
+/* How long a scan of every node (status, health) waits for each. */
+static uint64_t scan_timeout(const struct cmd_ctx *ctx)
+{
+	return ctx->timeout_ms < CMD_STATUS_TIMEOUT_MS ? ctx->timeout_ms
+						       : CMD_STATUS_TIMEOUT_MS;
+}
+
 struct status_conf {
 	bool known;
 	bool member[NODELIST_MAX];
@@ -599,6 +606,10 @@ static size_t fetch_members(struct cmd_ctx *ctx, size_t pick,
 	size_t added = 0;
 	int n, k;
 
+	/* A budget of its own (the scan before it may have used up -t
+	 * waiting for nodes that do not answer): whether the configuration
+	 * is consulted must not depend on how long they took. */
+	rpc_set_deadline(ctx->rpc, util_now_ms() + scan_timeout(ctx));
 	if (rpc_call_node(ctx->rpc, pick, "members", params,
 			  CMD_STATUS_TIMEOUT_MS, &res, &err) != RPC_OK) {
 		xmlrpc_DECREF(params);
@@ -2452,27 +2463,26 @@ static int cmd_health(struct cmd_ctx *ctx, int argc, char **argv)
 	conf = xcalloc(1, sizeof(*conf));
 	addrs = xcalloc(NODELIST_MAX, sizeof(*addrs));
 	hr = xcalloc(NODELIST_MAX, sizeof(*hr));
-	/* Twice at most: once more when a healthy node names members that
-	 * the list lacks (added since the config file was written). */
-	for (int round = 0; round < 2; round++) {
-		size_t pick, added;
+	/* The listed nodes; then, when a healthy node names members that
+	 * the list lacks (added since the config file was written), those
+	 * too. */
+	nl = rpc_nodes(ctx->rpc);
+	for (size_t i = 0; i < nl->n; i++)
+		addrs[i] = nl->nodes[i].address;
+	health_check_all(addrs, nl->n, nl->tls_ca, scan_timeout(ctx), hr);
+	{
+		size_t pick, listed = nl->n;
 
-		nl = rpc_nodes(ctx->rpc);
-		for (size_t i = 0; i < nl->n; i++)
-			addrs[i] = nl->nodes[i].address;
-		health_check_all(addrs, nl->n, nl->tls_ca,
-				 ctx->timeout_ms < CMD_STATUS_TIMEOUT_MS
-				     ? ctx->timeout_ms
-				     : CMD_STATUS_TIMEOUT_MS,
-				 hr);
-		if (round > 0)
-			break;
-		for (pick = 0; pick < nl->n && !hr[pick].healthy; pick++)
+		for (pick = 0; pick < listed && !hr[pick].healthy; pick++)
 			;
-		added = pick < nl->n ? fetch_members(ctx, pick, conf) : 0;
-		if (added == 0)
-			break;
-		memset(hr, 0, NODELIST_MAX * sizeof(*hr));
+		if (pick < listed && fetch_members(ctx, pick, conf) > 0) {
+			nl = rpc_nodes(ctx->rpc);
+			for (size_t i = listed; i < nl->n; i++)
+				addrs[i] = nl->nodes[i].address;
+			health_check_all(addrs + listed, nl->n - listed,
+					 nl->tls_ca, scan_timeout(ctx),
+					 hr + listed);
+		}
 	}
 	nl = rpc_nodes(ctx->rpc);
 	if (ctx->json)
