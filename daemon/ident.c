@@ -338,6 +338,29 @@ int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc)
 	return rv;
 }
 
+void ident_peer_adopt(struct ident_peers *ip, uint32_t id, uint64_t inc)
+{
+	size_t i;
+
+	pthread_mutex_lock(&ip->lock);
+	for (i = 0; i < ip->n && ip->e[i].id != id; i++)
+		;
+	if (i == ip->n) {
+		if (ip->n == IDENT_MAX_PEERS)
+			goto out;
+		ip->e[ip->n].id = id;
+		ip->e[ip->n].member = conf_lists(ip, id);
+		ip->n++;
+	}
+	if (ip->e[i].inc != inc || ip->e[i].released) {
+		ip->e[i].inc = inc;
+		ip->e[i].released = false;
+		peers_save(ip);
+	}
+out:
+	pthread_mutex_unlock(&ip->lock);
+}
+
 void ident_peers_keep(struct ident_peers *ip, const uint32_t *ids,
 		      const uint64_t *incs, size_t n)
 {

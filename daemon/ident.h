@@ -14,7 +14,8 @@
  * Every peer frame carries both (wire.h).  A receiver refuses a frame of
  * another cluster, and remembers each member's incarnation (DATA_DIR/peers):
  * a frame from a member with another incarnation is refused until that
- * member is removed from the configuration (and added again).  A data
+ * member is removed from the configuration (and added again), or until it
+ * leads a term with the new one (ident_peer_adopt).  A data
  * directory of another cluster or another node id is refused at start-up.
  *
  * Thread safety: ident_peer_*() may be called from any thread (an internal
@@ -61,6 +62,13 @@ void ident_peers_free(struct ident_peers *ip);
  * bound if `id` is in the configuration in force, else released, as if
  * removed), -1 if another one was recorded. */
 int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc);
+/* Records `inc` as `id`'s incarnation, bound, whatever was recorded: the
+ * caller has seen `id` lead a term no older than its own with it.  Only a
+ * quorum that took `inc` can have elected it; a node that missed the
+ * member's removal and return (down, or behind and then given both in
+ * one batch or in a snapshot, with no incarnation in the configuration)
+ * would otherwise refuse the only leader that can tell it. */
+void ident_peer_adopt(struct ident_peers *ip, uint32_t id, uint64_t inc);
 /* The configuration in force lists ids[0..n): the members it no longer
  * lists are released: the first other incarnation seen from one of them
  * replaces the recorded one (it may come back with a new data directory),

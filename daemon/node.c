@@ -229,9 +229,24 @@ uint64_t node_cluster_id(struct node *n) { return n->ident.cluster; }
 
 uint64_t node_incarnation(struct node *n) { return n->ident.incarnation; }
 
-int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation)
+int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation,
+		    uint64_t leader_term)
 {
-	return ident_peer_check(n->idpeers, from, incarnation);
+	uint64_t term;
+
+	if (ident_peer_check(n->idpeers, from, incarnation) == 0)
+		return 0;
+	if (leader_term == 0)
+		return -1;
+	pthread_mutex_lock(&n->lock);
+	term = raft_term(&n->raft);
+	pthread_mutex_unlock(&n->lock);
+	/* A stale leader (an old process of the member, still running) is
+	 * not taken: the core would refuse its term anyway. */
+	if (leader_term < term)
+		return -1;
+	ident_peer_adopt(n->idpeers, from, incarnation);
+	return 1;
 }
 
 bool node_is_leader(struct node *n)

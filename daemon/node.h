@@ -152,8 +152,14 @@ void node_snap_info(struct node *n, struct node_snap_info *out);
 uint64_t node_cluster_id(struct node *n);
 uint64_t node_incarnation(struct node *n);
 /* 0 if a peer frame's sender may speak (its incarnation is the one
- * recorded for it, or the first seen); -1 otherwise. */
-int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation);
+ * recorded for it, or the first seen); -1 otherwise.  `leader_term` is the
+ * frame's term when it is a leader's (AppendEntries, a snapshot chunk),
+ * else 0: a leader of this node's term or a later one with another
+ * incarnation was elected by a quorum that took that incarnation (it was
+ * removed and added back while this node was behind), so its new
+ * incarnation replaces the recorded one and 1 is returned (ident.h). */
+int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation,
+		    uint64_t leader_term);
 
 /* The current configuration (the latest in the log, thesis §4.1). */
 struct node_member_info {

@@ -82,6 +82,7 @@ static int frame_open(xmlrpc_env *env, xmlrpc_value *params, struct peer_rpc *s,
 {
 	xmlrpc_value *arg = NULL;
 	const char *why = NULL;
+	uint64_t leader_term;
 	int rv;
 
 	*frame = NULL;
@@ -145,8 +146,23 @@ static int frame_open(xmlrpc_env *env, xmlrpc_value *params, struct peer_rpc *s,
 			   peerauth_strerror(rv));
 		goto out;
 	}
-	/* After the MAC, so that only the cluster's nodes are recorded. */
-	if (node_check_peer(s->node, h->from, h->incarnation) != 0) {
+	/* After the MAC, so that only the cluster's nodes are recorded.  A
+	 * leader's frame with a new incarnation is taken once its term is
+	 * this node's or later (node_check_peer): this node missed the
+	 * member's removal and return, and only the leader can bring it the
+	 * entries that say so. */
+	leader_term = h->type == RAFT_MSG_APPEND || h->type == RAFT_MSG_SNAPSHOT
+			  ? h->term
+			  : 0;
+	rv = node_check_peer(s->node, h->from, h->incarnation, leader_term);
+	if (rv > 0)
+		log_warn("node %u leads term %llu with another incarnation "
+			 "(%016llx) than this node recorded: taken; it was "
+			 "removed and added back with a new data directory "
+			 "while this node was behind",
+			 h->from, (unsigned long long)h->term,
+			 (unsigned long long)h->incarnation);
+	if (rv < 0) {
 		log_refused(s, method,
 			    "the sender's data directory changed (wiped or "
 			    "replaced): remove it from the configuration and "

@@ -297,7 +297,7 @@ int wire_peek(const uint8_t *buf, size_t len, struct wire_header *h,
 	h->chunk = (flags & WIRE_FLAG_CHUNK) != 0;
 	h->from = get_u32(&c);
 	h->to = get_u32(&c);
-	(void)get_u64(&c); /* the term: the body's business */
+	h->term = get_u64(&c); /* checked when the body is decoded */
 	h->cluster = get_u64(&c);
 	h->incarnation = get_u64(&c);
 	if (h->from == 0 || h->to == 0) {

@@ -64,6 +64,7 @@ struct wire_header {
 	bool chunk; /* WIRE_FLAG_CHUNK: decode with wire_chunk_decode() */
 	uint32_t from;
 	uint32_t to;
+	uint64_t term;	      /* the sender's (unchecked until decoded) */
 	uint64_t cluster;     /* the sender's cluster identity */
 	uint64_t incarnation; /* the sender's data directory's identity */
 };

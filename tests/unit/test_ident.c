@@ -5,7 +5,9 @@
  * configuration records binds its member, and a node first heard from
  * while outside the configuration (removed before this node learned of
  * it, still running) is recorded released, so that after it is wiped and
- * added back its new incarnation is taken, not refused. */
+ * added back its new incarnation is taken, not refused; and a member
+ * seen leading with a new incarnation (ident_peer_adopt) is bound to it,
+ * durably. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +115,40 @@ static void test_first_heard_outside(void)
 	ident_peers_free(ip);
 }
 
+/* This node was down while node 1 was removed, wiped and added back
+ * (addMember without an incarnation), and then got both changes in one
+ * batch: it never released node 1's old incarnation, and node 1 leads.
+ * The shell adopts the leader's new incarnation (node_check_peer); from
+ * then on the old one is the one refused, also after a restart. */
+static void test_adopted_from_a_leader(void)
+{
+	static const uint32_t five[] = {1, 2, 3, 4, 5};
+	struct ident_peers *ip;
+
+	rm_peers_file();
+	ip = ident_peers_open(dir);
+	keep(ip, five, 5);
+	CHECK_EQ_INT(ident_peer_check(ip, 1, INC_A), 0);
+	keep(ip, five, 5); /* the batch: removed and back, never released */
+	CHECK_EQ_INT(ident_peer_check(ip, 1, INC_B), -1);
+	ident_peer_adopt(ip, 1, INC_B);
+	CHECK_EQ_INT(ident_peer_check(ip, 1, INC_B), 0);
+	CHECK_EQ_INT(ident_peer_check(ip, 1, INC_A), -1);
+	/* Adopting what is recorded changes nothing. */
+	ident_peer_adopt(ip, 1, INC_B);
+	CHECK_EQ_INT(ident_peer_check(ip, 1, INC_B), 0);
+	/* A member never heard from is recorded by the adoption. */
+	ident_peer_adopt(ip, 4, INC_C);
+	CHECK_EQ_INT(ident_peer_check(ip, 4, INC_A), -1);
+	ident_peers_free(ip);
+
+	ip = ident_peers_open(dir);
+	CHECK_EQ_INT(ident_peer_check(ip, 1, INC_A), -1);
+	CHECK_EQ_INT(ident_peer_check(ip, 1, INC_B), 0);
+	CHECK_EQ_INT(ident_peer_check(ip, 4, INC_C), 0);
+	ident_peers_free(ip);
+}
+
 int main(void)
 {
 	int rv;
@@ -124,6 +160,7 @@ int main(void)
 	test_bound_and_released();
 	test_recorded_by_the_configuration();
 	test_first_heard_outside();
+	test_adopted_from_a_leader();
 	rm_peers_file();
 	rmdir(dir);
 	rv = check_summary();
