@@ -518,6 +518,13 @@ struct sigctx {
 	struct server *server;
 	const struct config *cfg;
 	const char *ready_status; /* STATUS= with READY=1 */
+	/* The service manager hears READY=1 once, before any RELOADING=1,
+	 * and nothing of the kind after STOPPING=1: main() and the signal
+	 * thread both send, a SIGTERM that came during start-up wakes the
+	 * signal thread as soon as it runs.  A leaf lock around each send. */
+	pthread_mutex_t notify_lock;
+	bool ready;    /* READY=1 sent */
+	bool stopping; /* STOPPING=1 sent */
 };
 
 static void notify_or_warn(int rv, const char *what)
@@ -564,6 +571,7 @@ static void *signal_main(void *arg)
 {
 	struct sigctx *sc = arg;
 	const char *path;
+	bool reload;
 	int sig = 0;
 
 	for (;;) {
@@ -576,16 +584,21 @@ static void *signal_main(void *arg)
 				 strsignal(sig), sig);
 			continue;
 		}
-		notify_or_warn(notify_reloading("reloading: reopening the "
-						"log file"),
-			       "RELOADING=1");
+		pthread_mutex_lock(&sc->notify_lock);
+		reload = sc->ready;
+		if (reload)
+			notify_or_warn(notify_reloading("reloading: reopening "
+							"the log file"),
+				       "RELOADING=1");
+		pthread_mutex_unlock(&sc->notify_lock);
 		path = log_file_path();
 		if (path == NULL) {
 			log_info("received SIGHUP: logging to %s, no log file "
 				 "to reopen",
 				 log_to_syslog() ? "syslog" : "stderr");
-			notify_or_warn(notify_ready(sc->ready_status),
-				       "READY=1");
+			if (reload)
+				notify_or_warn(notify_ready(sc->ready_status),
+					       "READY=1");
 			continue;
 		}
 		/* This line ends the old file (renamed by logrotate); the
@@ -597,10 +610,15 @@ static void *signal_main(void *arg)
 			log_warn("cannot reopen the log file %s: %s; still "
 				 "logging to the old one",
 				 path, strerror(errno));
-		notify_or_warn(notify_ready(sc->ready_status), "READY=1");
+		if (reload)
+			notify_or_warn(notify_ready(sc->ready_status),
+				       "READY=1");
 	}
 	log_info("received %s, shutting down", strsignal(sig));
+	pthread_mutex_lock(&sc->notify_lock);
+	sc->stopping = true;
 	notify_or_warn(notify_stopping("stopping"), "STOPPING=1");
+	pthread_mutex_unlock(&sc->notify_lock);
 	/* A planned stop of the leader: hand over first (thesis §3.10), so
 	 * the cluster has a leader again in a round trip or two instead of
 	 * an election timeout. */
@@ -658,6 +676,9 @@ int main(int argc, char **argv)
 	 * early waits for it. */
 	signals_init(&sc.set);
 	pthread_sigmask(SIG_BLOCK, &sc.set, &oldmask);
+	pthread_mutex_init(&sc.notify_lock, NULL);
+	sc.ready = false;
+	sc.stopping = false;
 	if (o.config_default && access(o.config, F_OK) != 0) {
 		fprintf(stderr,
 			"raftd: %s: %s (the default config; name one with "
@@ -822,8 +843,14 @@ int main(int argc, char **argv)
 	log_info("serving XML-RPC on http://%s/RPC2 (peers on %s)",
 		 self->address, self->peer_address);
 	/* The listeners are bound, the node runs and the servers answer:
-	 * the service manager may start what depends on raftd. */
-	notify_or_warn(notify_ready(ready_status), "READY=1");
+	 * the service manager may start what depends on raftd (unless a
+	 * SIGTERM that came during start-up already said STOPPING=1). */
+	pthread_mutex_lock(&sc.notify_lock);
+	if (!sc.stopping) {
+		notify_or_warn(notify_ready(ready_status), "READY=1");
+		sc.ready = true;
+	}
+	pthread_mutex_unlock(&sc.notify_lock);
 	daemon_tell(DAEMON_READY);
 	server_run(server);
 	pthread_join(sigthread, NULL);

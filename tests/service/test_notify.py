@@ -191,6 +191,45 @@ def main(ck):
              "the log ends with 'stopped'")
     m = ns.recv(0.5)
     ck.check(m is None, "nothing after STOPPING=1 (%r)" % (m and m[2],))
+
+    # ---- SIGTERM during start-up: never READY=1 after STOPPING=1 ------------
+    # The signal arrives once raftd logged its start (signals blocked, the
+    # signal thread not yet running): it wakes the signal thread the
+    # moment that starts, while main() is about to say READY=1.
+    orders = []
+    for trial in range(6):
+        tlog = os.path.join(c.dir, "early-%d.log" % trial)
+        c.extra_logs.append(tlog)
+        p = subprocess.Popen([c.raftd, "--config", c.conf, "--id", "1",
+                              "--log-file", tlog], env=env, cwd=c.dir,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        c.raw_procs.append(p)
+        rt.wait_for(lambda: "starting: node 1" in read(tlog) or
+                    p.poll() is not None, 15, "node 1's start line",
+                    interval=0.002)
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            rc = None
+        got = []
+        for _ in range(10):
+            m = ns.recv(0.3)
+            if m is None:
+                break
+            got.append(m)
+        kinds = [("READY" if "READY" in f else "STOPPING" if "STOPPING" in f
+                  else "other") for _, f, _ in got]
+        orders.append("".join(k[0] for k in kinds))
+        ck.eq(rc, 0, "SIGTERM during start-up %d: exit 0" % trial)
+        ck.check("STOPPING" in kinds and
+                 "READY" not in kinds[kinds.index("STOPPING"):],
+                 "SIGTERM during start-up %d: STOPPING=1 and no READY=1 "
+                 "after it (%r)" % (trial, [t for _, _, t in got]))
+    ck.note("SIGTERM during start-up: messages per trial (R = READY, S = "
+            "STOPPING): %s" % " ".join(orders))
     ns.close()
     c.finish(ck)
 
