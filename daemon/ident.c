@@ -348,11 +348,15 @@ void ident_peer_adopt(struct ident_peers *ip, uint32_t id, uint64_t inc)
 	if (i == ip->n) {
 		if (ip->n == IDENT_MAX_PEERS)
 			goto out;
+		/* As a first sight (ident_peer_check): released if outside
+		 * the configuration. */
 		ip->e[ip->n].id = id;
+		ip->e[ip->n].inc = inc;
 		ip->e[ip->n].member = conf_lists(ip, id);
+		ip->e[ip->n].released = !ip->e[ip->n].member;
 		ip->n++;
-	}
-	if (ip->e[i].inc != inc || ip->e[i].released) {
+		peers_save(ip);
+	} else if (ip->e[i].inc != inc || ip->e[i].released) {
 		ip->e[i].inc = inc;
 		ip->e[i].released = false;
 		peers_save(ip);

@@ -62,7 +62,9 @@ void ident_peers_free(struct ident_peers *ip);
  * bound if `id` is in the configuration in force, else released, as if
  * removed), -1 if another one was recorded. */
 int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc);
-/* Records `inc` as `id`'s incarnation, bound, whatever was recorded: the
+/* Records `inc` as `id`'s incarnation, bound, whatever was recorded (a
+ * member first heard from this way outside the configuration is recorded
+ * released, as by ident_peer_check): the
  * caller has seen `id` lead a term no older than its own with it.  Only a
  * quorum that took `inc` can have elected it; a node that missed the
  * member's removal and return (down, or behind and then given both in

@@ -241,10 +241,13 @@ int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation,
 	pthread_mutex_lock(&n->lock);
 	term = raft_term(&n->raft);
 	pthread_mutex_unlock(&n->lock);
-	/* A stale leader (an old process of the member, still running) is
-	 * not taken: the core would refuse its term anyway. */
+	/* A stale leader's frame (an old process of the member, or a leader
+	 * behind this node's term) goes to the core unrecorded: the core
+	 * refuses its term and answers with this node's, so a leader behind
+	 * steps down instead of being refused for ever (terms never go
+	 * back, so the core's refusal is certain). */
 	if (leader_term < term)
-		return -1;
+		return 0;
 	ident_peer_adopt(n->idpeers, from, incarnation);
 	return 1;
 }

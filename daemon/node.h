@@ -157,7 +157,9 @@ uint64_t node_incarnation(struct node *n);
  * else 0: a leader of this node's term or a later one with another
  * incarnation was elected by a quorum that took that incarnation (it was
  * removed and added back while this node was behind), so its new
- * incarnation replaces the recorded one and 1 is returned (ident.h). */
+ * incarnation replaces the recorded one and 1 is returned (ident.h); one
+ * of an older term is let through (0) unrecorded, for the core to refuse
+ * with this node's term. */
 int node_check_peer(struct node *n, uint32_t from, uint64_t incarnation,
 		    uint64_t leader_term);
 

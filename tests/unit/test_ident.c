@@ -140,6 +140,11 @@ static void test_adopted_from_a_leader(void)
 	/* A member never heard from is recorded by the adoption. */
 	ident_peer_adopt(ip, 4, INC_C);
 	CHECK_EQ_INT(ident_peer_check(ip, 4, INC_A), -1);
+	/* A node outside the configuration is recorded released, as a
+	 * first sight would: its next incarnation replaces this one. */
+	ident_peer_adopt(ip, 7, INC_A);
+	CHECK_EQ_INT(ident_peer_check(ip, 7, INC_B), 0);
+	CHECK_EQ_INT(ident_peer_check(ip, 7, INC_A), -1);
 	ident_peers_free(ip);
 
 	ip = ident_peers_open(dir);
