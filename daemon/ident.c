@@ -299,6 +299,23 @@ void ident_peers_free(struct ident_peers *ip)
 	free(ip);
 }
 
+/* Records a node first heard from (ip->lock held; nothing if the table
+ * is full).  A node outside the configuration (one removed before this
+ * node learned of it, still running) is recorded released: when it is
+ * wiped and added back, its new incarnation replaces this one instead of
+ * being refused as a changed data dir. */
+static void first_sight(struct ident_peers *ip, uint32_t id, uint64_t inc)
+{
+	if (ip->n == IDENT_MAX_PEERS)
+		return;
+	ip->e[ip->n].id = id;
+	ip->e[ip->n].inc = inc;
+	ip->e[ip->n].member = conf_lists(ip, id);
+	ip->e[ip->n].released = !ip->e[ip->n].member;
+	ip->n++;
+	peers_save(ip);
+}
+
 int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc)
 {
 	size_t i;
@@ -321,18 +338,8 @@ int ident_peer_check(struct ident_peers *ip, uint32_t id, uint64_t inc)
 		peers_save(ip);
 	} else if (i < ip->n) {
 		rv = -1;
-	} else if (ip->n < IDENT_MAX_PEERS) {
-		/* First heard from.  A node outside the configuration (one
-		 * removed before this node learned of it, still running) is
-		 * recorded released: when it is wiped and added back, its
-		 * new incarnation replaces this one instead of being refused
-		 * as a changed data dir. */
-		ip->e[ip->n].id = id;
-		ip->e[ip->n].inc = inc;
-		ip->e[ip->n].member = conf_lists(ip, id);
-		ip->e[ip->n].released = !ip->e[ip->n].member;
-		ip->n++;
-		peers_save(ip);
+	} else {
+		first_sight(ip, id, inc);
 	}
 	pthread_mutex_unlock(&ip->lock);
 	return rv;
@@ -346,22 +353,12 @@ void ident_peer_adopt(struct ident_peers *ip, uint32_t id, uint64_t inc)
 	for (i = 0; i < ip->n && ip->e[i].id != id; i++)
 		;
 	if (i == ip->n) {
-		if (ip->n == IDENT_MAX_PEERS)
-			goto out;
-		/* As a first sight (ident_peer_check): released if outside
-		 * the configuration. */
-		ip->e[ip->n].id = id;
-		ip->e[ip->n].inc = inc;
-		ip->e[ip->n].member = conf_lists(ip, id);
-		ip->e[ip->n].released = !ip->e[ip->n].member;
-		ip->n++;
-		peers_save(ip);
+		first_sight(ip, id, inc);
 	} else if (ip->e[i].inc != inc || ip->e[i].released) {
 		ip->e[i].inc = inc;
 		ip->e[i].released = false;
 		peers_save(ip);
 	}
-out:
 	pthread_mutex_unlock(&ip->lock);
 }
 
