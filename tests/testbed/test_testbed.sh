@@ -351,7 +351,9 @@ done
 			bad=$((bad + 1))
 			echo "put load-$n failed at $(date +%T.%N)" >>"$tmp/load.err"
 		fi
-		echo "$n $ok $bad" >"$tmp/load.count"
+		# Renamed into place: a reader never sees the file half written.
+		echo "$n $ok $bad" >"$tmp/load.count.tmp" &&
+			mv -f "$tmp/load.count.tmp" "$tmp/load.count"
 		sleep 0.05
 	done
 	stopped=bound

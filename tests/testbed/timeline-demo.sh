@@ -151,7 +151,9 @@ tb run_client -t 20 put color blue || die "run_client put failed"
 			put "load-$n" "v$n" >/dev/null 2>>"$tmp/load.err"; then
 			ok=$((ok + 1))
 		fi
-		echo "$n $ok" >"$tmp/load.count"
+		# Renamed into place: a reader never sees the file half written.
+		echo "$n $ok" >"$tmp/load.count.tmp" &&
+			mv -f "$tmp/load.count.tmp" "$tmp/load.count"
 		sleep 0.05
 	done
 ) &
