@@ -120,6 +120,9 @@ struct tl_node {
 	/* When the others logged it unreachable / reachable again. */
 	int64_t *lost_t, *back_t;
 	size_t nlost, caplost, nback, capback;
+	/* ... unreachable, by a node cut off from a majority then. */
+	int64_t *lost_cut_t;
+	size_t nlost_cut, caplost_cut;
 	/* Built from the events. */
 	struct tl_seg *seg;
 	size_t nseg, capseg;
@@ -612,36 +615,93 @@ static int t_cmp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* Files every "peer ID unreachable" / "reachable again" line under the
- * lane of ID (the other nodes' view of it), sorted by time. */
+/* One node's run of holding peer lane `peer` unreachable: from its
+ * "peer ID unreachable" line to its "reachable again" (or its restart, or
+ * the end of its log), and the most peers it held unreachable at once
+ * meanwhile. */
+struct tl_episode {
+	int64_t t;
+	size_t peer;
+	size_t most;
+};
+
+/* Files the other nodes' "peer ID unreachable" / "reachable again" lines
+ * under the lane of ID, sorted by time: when a node died, they say.  But a
+ * node on the minority side of a partition reports the whole majority
+ * unreachable too, and once the partition heals it may never say
+ * "reachable again" for a peer it no longer sends to (a follower sends
+ * nothing), so such a report would read as a death long before the real
+ * one.  A report made by a node that, while it held that peer unreachable,
+ * also held a majority of the nodes (itself counted as reachable)
+ * unreachable is filed apart (lost_cut_t): it is evidence only when no
+ * node in contact with a majority reported anything. */
 static void index_peer_reports(struct tl *tl)
 {
+	struct tl_episode *ep = NULL;
+	size_t nep = 0, capep = 0;
+	size_t *open = xcalloc(tl->n, sizeof(*open));
+
 	for (size_t j = 0; j < tl->n; j++) {
 		const struct tl_node *o = &tl->nd[j];
+		uint64_t mask = 0;
+
+		nep = 0;
 		for (size_t i = 0; i < o->nev; i++) {
 			const struct tl_ev *e = &o->ev[i];
-			size_t k;
+			size_t k, held = 0;
 			struct tl_node *nd;
 
+			if (e->type == EV_START) {
+				mask = 0; /* a new run knows nothing yet */
+				continue;
+			}
 			if (e->type != EV_PEER_DOWN && e->type != EV_PEER_UP)
 				continue;
 			k = lane_of_id(tl, e->b);
 			if (k == tl->n || k == j)
 				continue;
 			nd = &tl->nd[k];
-			if (e->type == EV_PEER_DOWN) {
-				GROW(nd->lost_t, nd->nlost, nd->caplost);
-				nd->lost_t[nd->nlost++] = e->t;
-			} else {
+			if (e->type == EV_PEER_UP) {
 				GROW(nd->back_t, nd->nback, nd->capback);
 				nd->back_t[nd->nback++] = e->t;
+				mask &= ~(1ull << k);
+				continue;
+			}
+			if (mask >> k & 1)
+				continue; /* already held unreachable */
+			mask |= 1ull << k;
+			GROW(ep, nep, capep);
+			ep[nep++] = (struct tl_episode){e->t, k, 0};
+			open[k] = nep; /* 1-based: the episode holding k */
+			for (size_t p = 0; p < tl->n; p++)
+				held += mask >> p & 1;
+			for (size_t p = 0; p < tl->n; p++)
+				if ((mask >> p & 1) && open[p] > 0 &&
+				    ep[open[p] - 1].most < held)
+					ep[open[p] - 1].most = held;
+		}
+		for (size_t x = 0; x < nep; x++) {
+			struct tl_node *nd = &tl->nd[ep[x].peer];
+			if (tl->n - ep[x].most >= tl->n / 2 + 1) {
+				GROW(nd->lost_t, nd->nlost, nd->caplost);
+				nd->lost_t[nd->nlost++] = ep[x].t;
+			} else {
+				GROW(nd->lost_cut_t, nd->nlost_cut,
+				     nd->caplost_cut);
+				nd->lost_cut_t[nd->nlost_cut++] = ep[x].t;
 			}
 		}
+		memset(open, 0, tl->n * sizeof(*open));
 	}
+	free(open);
+	free(ep);
 	for (size_t k = 0; k < tl->n; k++) {
 		struct tl_node *nd = &tl->nd[k];
 		if (nd->nlost > 1)
 			qsort(nd->lost_t, nd->nlost, sizeof(int64_t), t_cmp);
+		if (nd->nlost_cut > 1)
+			qsort(nd->lost_cut_t, nd->nlost_cut, sizeof(int64_t),
+			      t_cmp);
 		if (nd->nback > 1)
 			qsort(nd->back_t, nd->nback, sizeof(int64_t), t_cmp);
 	}
@@ -662,25 +722,37 @@ static size_t first_after(const int64_t *v, size_t n, int64_t t)
 	return lo;
 }
 
+/* The first time in v[0..n) above `after`, if it is at most `limit`;
+ * -1 if none. */
+static int64_t first_within(const int64_t *v, size_t n, int64_t after,
+			    int64_t limit)
+{
+	size_t i = first_after(v, n, after);
+
+	return i < n && v[i] <= limit ? v[i] : -1;
+}
+
 /* When did node k die, after its last line at `last` and no later than
  * `limit` (its next start, or the end)?  The first time another node
  * logged "peer ID unreachable" for it after the last time one logged it
  * "reachable again" (a node cut off by a partition is reported
  * unreachable too, but once the partition heals it is reachable again,
- * which a dead node never is).  -1 when nothing says it died. */
+ * which a dead node never is), preferring the reports of nodes that were
+ * in contact with a majority (index_peer_reports).  -1 when nothing says
+ * it died. */
 static int64_t death_time(const struct tl *tl, size_t k, int64_t last,
 			  int64_t limit)
 {
 	const struct tl_node *nd = &tl->nd[k];
 	size_t i = first_after(nd->back_t, nd->nback, limit);
-	int64_t after = last;
+	int64_t after = last, d;
 
 	if (i > 0 && nd->back_t[i - 1] > after)
 		after = nd->back_t[i - 1];
-	i = first_after(nd->lost_t, nd->nlost, after);
-	if (i == nd->nlost || nd->lost_t[i] > limit)
-		return -1;
-	return nd->lost_t[i];
+	d = first_within(nd->lost_t, nd->nlost, after, limit);
+	if (d < 0)
+		d = first_within(nd->lost_cut_t, nd->nlost_cut, after, limit);
+	return d;
 }
 
 static void push_seg(struct tl_node *nd, int64_t t0, int64_t t1, uint64_t term,
@@ -1852,6 +1924,7 @@ static void tl_free(struct tl *tl)
 		free(nd->col_stop);
 		free(nd->stopw);
 		free(nd->lost_t);
+		free(nd->lost_cut_t);
 		free(nd->back_t);
 	}
 	free(tl->nd);

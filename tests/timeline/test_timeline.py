@@ -291,6 +291,94 @@ def test_late_reports(ck, base):
           "stepping down, then campaigned, drawn partitioned")
 
 
+def test_silent_heal(ck, base):
+    """n1 leads term 1 and is cut off with n2 at +3 s; n4 leads term 2 on
+    the other side, where n3's last line is "following leader 4".  The
+    cut-off pair logs n3, n4 and n5 unreachable; when the partition heals
+    they follow n4 and say "reachable again" for n4 and n5 only (no RPC to
+    n3 was in flight).  n3 is killed at +8 s (n4 logs it unreachable) and
+    restarts at +9 s.  Both cut-off nodes are drawn partitioned, and n3
+    down from its kill, not from the partition (the cut-off pair's reports
+    are not evidence of its death)."""
+    top = os.path.join(base, "silent")
+    L = log_line
+    ents = [(i, 1, b"a") for i in range(1, 4)]
+    for n in range(1, 6):
+        write(top + "/n%d/raftlog" % n, raftlog_bytes(ents, [3]), "wb")
+
+    def start(n, t=0.0):
+        return L(T0 + t, n, 0, "follower",
+                 "raftd 0.1.0 starting: node %d at x" % n)
+
+    def cut_off(n, leader):
+        lines = [start(n)]
+        if leader:
+            lines += [L(T0 + 0.5, n, 0, "follower",
+                        "term 0: follower -> precandidate"),
+                      L(T0 + 0.6, n, 0, "precandidate",
+                        "term 1: precandidate -> candidate"),
+                      L(T0 + 1, n, 1, "candidate",
+                        "term 1: candidate -> leader"),
+                      L(T0 + 3.3, n, 1, "leader",
+                        "term 1: lost contact with a majority, stepping "
+                        "down"),
+                      L(T0 + 3.3, n, 1, "leader",
+                        "term 1: leader -> follower")]
+        else:
+            lines.append(L(T0 + 1.1, n, 1, "follower",
+                           "term 1: following leader 1"))
+        lines.append(L(T0 + 3.6, n, 1, "follower",
+                       "term 1: follower -> precandidate"))
+        lines += [L(T0 + 3.8, n, 1, "precandidate",
+                    "peer %d unreachable: deadline passed" % p)
+                  for p in (3, 4, 5)]
+        lines += [L(T0 + 6, n, 2, "precandidate",
+                    "term 2: precandidate -> follower"),
+                  L(T0 + 6, n, 2, "follower", "peer 4 reachable again"),
+                  L(T0 + 6, n, 2, "follower", "peer 5 reachable again"),
+                  L(T0 + 6.1, n, 2, "follower", "term 2: following leader 4"),
+                  L(T0 + 12, n, 2, "follower", "stopped")]
+        return lines
+
+    logs = {1: cut_off(1, True), 2: cut_off(2, False)}
+    logs[3] = [start(3),
+               L(T0 + 1.1, 3, 1, "follower", "term 1: following leader 1"),
+               L(T0 + 3.5, 3, 2, "follower", "term 2: following leader 4"),
+               start(3, 9),
+               L(T0 + 9.3, 3, 2, "follower", "term 2: following leader 4"),
+               L(T0 + 12, 3, 2, "follower", "stopped")]
+    logs[4] = [start(4),
+               L(T0 + 1.1, 4, 1, "follower", "term 1: following leader 1"),
+               L(T0 + 3.2, 4, 1, "follower",
+                 "term 1: follower -> precandidate"),
+               L(T0 + 3.3, 4, 1, "precandidate",
+                 "term 2: precandidate -> candidate"),
+               L(T0 + 3.4, 4, 2, "candidate", "term 2: candidate -> leader"),
+               L(T0 + 3.9, 4, 2, "leader", "peer 1 unreachable: deadline"),
+               L(T0 + 3.9, 4, 2, "leader", "peer 2 unreachable: deadline"),
+               L(T0 + 6, 4, 2, "leader", "peer 1 reachable again"),
+               L(T0 + 6, 4, 2, "leader", "peer 2 reachable again"),
+               L(T0 + 8.2, 4, 2, "leader", "peer 3 unreachable: refused"),
+               L(T0 + 9.3, 4, 2, "leader", "peer 3 reachable again"),
+               L(T0 + 12, 4, 2, "leader", "stopped")]
+    logs[5] = [start(5),
+               L(T0 + 1.1, 5, 1, "follower", "term 1: following leader 1"),
+               L(T0 + 3.5, 5, 2, "follower", "term 2: following leader 4"),
+               L(T0 + 12, 5, 2, "follower", "stopped")]
+    for n, lines in logs.items():
+        write(top + "/n%d/raftd.log" % n, "".join(lines))
+    rc, out, err = timeline([top])
+    ck.eq(rc, 0, "silent heal: exit status (%r)" % err)
+    pic = Picture(out)
+    cut = {e.get("data-node") for e in pic.find("cut", "partitioned")}
+    ck.eq(cut, {"n1", "n2"}, "the cut-off pair drawn partitioned, though "
+          "neither said n3 was reachable again")
+    downs = ["".join(e.itertext()).strip() for e in pic.find("span", "down")
+             if e.get("data-node") == "n3"]
+    ck.check(len(downs) == 1 and downs[0].startswith("n3: down, +8.2s"),
+             "n3 drawn down from its kill at +8.2 s only: %r" % downs)
+
+
 def main(ck):
     base = tempfile.mkdtemp(prefix="raftd-timeline-")
     try:
@@ -299,6 +387,7 @@ def main(ck):
         test_no_nodelogs(ck, top)
         test_hostile(ck, base)
         test_late_reports(ck, base)
+        test_silent_heal(ck, base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
