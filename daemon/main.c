@@ -418,9 +418,11 @@ static int write_pidfile(const char *path)
 static int ready_fd = -1;
 
 /* What the daemon writes into that pipe: its log is open, so that a
- * failure from now on is explained there; it serves. */
+ * failure from now on is explained there; it serves; a SIGTERM or SIGINT
+ * came before it served, and it stops without having served. */
 #define DAEMON_LOGGING 'L'
 #define DAEMON_READY 'R'
+#define DAEMON_STOPPED 'S'
 
 /* The daemon's news for the first parent; a no-op in the foreground. */
 static void daemon_tell(char what)
@@ -429,8 +431,10 @@ static void daemon_tell(char what)
 		return;
 	if (write(ready_fd, &what, 1) != 1)
 		log_warn("cannot tell the starting process we are %s",
-			 what == DAEMON_READY ? "ready" : "logging");
-	if (what == DAEMON_READY) {
+			 what == DAEMON_READY	  ? "ready"
+			 : what == DAEMON_STOPPED ? "stopping"
+						  : "logging");
+	if (what != DAEMON_LOGGING) {
 		close(ready_fd);
 		ready_fd = -1;
 	}
@@ -439,7 +443,8 @@ static void daemon_tell(char what)
 /* Double fork, new session, stdin from /dev/null, stdout/stderr to the
  * log file (log_file; NULL with --syslog: to /dev/null).  The first
  * parent exits 0 only once the daemon reports, with daemon_tell(), that
- * it is serving, and 1 if the daemon dies first, so a start failure is
+ * it is serving, and 1 if the daemon dies or is told to stop first (a
+ * SIGTERM during start-up: it never served), so a start failure is
  * never silent: a failure before the log is open (the pidfile, the log
  * file itself) was said on stderr, still the terminal; one after it is
  * in the log, which the parent names. */
@@ -459,9 +464,13 @@ static int daemonize(const char *pidfile, const char *log_file,
 		/* The waiting parent takes Ctrl-C as before. */
 		pthread_sigmask(SIG_SETMASK, parent_mask, NULL);
 		close(pipefd[1]);
-		while (news != DAEMON_READY && read(pipefd[0], &c, 1) == 1)
+		while (news != DAEMON_READY && news != DAEMON_STOPPED &&
+		       read(pipefd[0], &c, 1) == 1)
 			news = c;
-		if (news == DAEMON_LOGGING && log_file != NULL)
+		if (news == DAEMON_STOPPED)
+			fprintf(stderr, "raftd: stopped by a signal before it "
+					"served\n");
+		else if (news == DAEMON_LOGGING && log_file != NULL)
 			fprintf(stderr, "raftd: failed to start; see %s\n",
 				log_file);
 		else if (news == DAEMON_LOGGING)
@@ -844,14 +853,15 @@ int main(int argc, char **argv)
 		 self->address, self->peer_address);
 	/* The listeners are bound, the node runs and the servers answer:
 	 * the service manager may start what depends on raftd (unless a
-	 * SIGTERM that came during start-up already said STOPPING=1). */
+	 * SIGTERM that came during start-up already said STOPPING=1; then
+	 * the parent of --daemon hears that it stopped, not that it serves). */
 	pthread_mutex_lock(&sc.notify_lock);
 	if (!sc.stopping) {
 		notify_or_warn(notify_ready(ready_status), "READY=1");
 		sc.ready = true;
 	}
 	pthread_mutex_unlock(&sc.notify_lock);
-	daemon_tell(DAEMON_READY);
+	daemon_tell(sc.ready ? DAEMON_READY : DAEMON_STOPPED);
 	server_run(server);
 	pthread_join(sigthread, NULL);
 	rv = 0;

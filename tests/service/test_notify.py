@@ -1,4 +1,4 @@
-# test_notify.py: raftd run as raftd.service runs it (foreground, --config, NOTIFY_SOCKET): READY=1 only once status() answers, SIGHUP gives RELOADING=1 then READY=1 and a reopened log file, SIGTERM gives STOPPING=1 and exit 0; a start that fails sends no READY=1 but a STATUS= with the reason; a build without libsystemd sends nothing and runs all the same.
+# test_notify.py: raftd run as raftd.service runs it (foreground, --config, NOTIFY_SOCKET): READY=1 only once status() answers, SIGHUP gives RELOADING=1 then READY=1 and a reopened log file, SIGTERM gives STOPPING=1 and exit 0, also during start-up (then no READY=1 after it, and the parent of --daemon exits 1 unless the daemon said READY=1); a start that fails sends no READY=1 but a STATUS= with the reason; a build without libsystemd sends nothing and runs all the same.
 import os
 import re
 import signal
@@ -230,6 +230,59 @@ def main(ck):
                  "after it (%r)" % (trial, [t for _, _, t in got]))
     ck.note("SIGTERM during start-up: messages per trial (R = READY, S = "
             "STOPPING): %s" % " ".join(orders))
+
+    # ---- the same with --daemon: its parent exits 0 only if it served ------
+    # The parent waits for the daemon's word; a daemon stopped before it
+    # served must not have its parent say it started.
+    outcomes = []
+    for trial in range(8):
+        tlog = os.path.join(c.dir, "early-daemon-%d.log" % trial)
+        pidfile = os.path.join(c.dir, "early-daemon-%d.pid" % trial)
+        c.extra_logs.append(tlog)
+        p = subprocess.Popen([c.raftd, "--config", c.conf, "--id", "1",
+                              "--log-file", tlog, "--daemon", "--pidfile",
+                              pidfile], env=env, cwd=c.dir,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        c.raw_procs.append(p)
+        # Signals are blocked before the fork and the pidfile is written
+        # after it: the SIGTERM waits for the signal thread, which starts
+        # just before main() would say READY=1.
+        rt.wait_for(lambda: read(pidfile).endswith("\n") or
+                    p.poll() is not None, 15, "the daemon's pidfile",
+                    interval=0.002)
+        try:
+            dpid = int(read(pidfile).strip())
+        except ValueError as e:
+            ck.check(False, "--daemon trial %d: pidfile: %s" % (trial, e))
+            break
+        os.kill(dpid, signal.SIGTERM)
+        try:
+            _, err = p.communicate(timeout=15)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            rc, err = None, ""
+        rt.wait_for(lambda: not rt.pid_alive(dpid), 15,
+                    "the daemon %d to exit" % dpid)
+        got = []
+        for _ in range(10):
+            m = ns.recv(0.3)
+            if m is None:
+                break
+            got.append(m)
+        ready = any("READY" in f for _, f, _ in got)
+        outcomes.append("%s/%s" % ("R" if ready else "-", rc))
+        ck.eq(rc, 0 if ready else 1,
+              "--daemon, SIGTERM during start-up %d: the parent exits 0 "
+              "exactly when the daemon said READY=1 (stderr %r)" %
+              (trial, err.strip()))
+        if not ready:
+            ck.check("stopped by a signal before it served" in err,
+                     "--daemon trial %d: the parent says why: %r" %
+                     (trial, err.strip()))
+    ck.note("--daemon, SIGTERM during start-up: READY seen / parent exit "
+            "status per trial: %s" % " ".join(outcomes))
     ns.close()
     c.finish(ck)
 
