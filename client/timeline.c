@@ -616,14 +616,20 @@ static int t_cmp(const void *x, const void *y)
 }
 
 /* One node's run of holding peer lane `peer` unreachable: from its
- * "peer ID unreachable" line to its "reachable again" (or its restart, or
- * the end of its log), and the most peers it held unreachable at once
- * meanwhile. */
+ * "peer ID unreachable" line to its "reachable again" (or its restart, its
+ * next "unreachable" for that peer, or the end of its log), and the most
+ * peers it held unreachable at once around the report. */
 struct tl_episode {
 	int64_t t;
 	size_t peer;
 	size_t most;
 };
+
+/* The reports of one cut: RPCs to the peers on the other side pass their
+ * deadlines (at most the election timeout + 0.5 s) within this much of
+ * each other.  A reporter cut off later than this after a report does not
+ * make that report part of its cut. */
+#define TL_CUT_BURST_MS 3000
 
 /* Files the other nodes' "peer ID unreachable" / "reachable again" lines
  * under the lane of ID, sorted by time: when a node died, they say.  But a
@@ -631,10 +637,11 @@ struct tl_episode {
  * unreachable too, and once the partition heals it may never say
  * "reachable again" for a peer it no longer sends to (a follower sends
  * nothing), so such a report would read as a death long before the real
- * one.  A report made by a node that, while it held that peer unreachable,
- * also held a majority of the nodes (itself counted as reachable)
- * unreachable is filed apart (lost_cut_t): it is evidence only when no
- * node in contact with a majority reported anything. */
+ * one.  A report made by a node that, at the report or within
+ * TL_CUT_BURST_MS after it, could not reach a majority of the nodes
+ * (itself counted; by its own reports) is filed apart (lost_cut_t): it is
+ * evidence only when no node in contact with a majority reported
+ * anything. */
 static void index_peer_reports(struct tl *tl)
 {
 	struct tl_episode *ep = NULL;
@@ -648,7 +655,7 @@ static void index_peer_reports(struct tl *tl)
 		nep = 0;
 		for (size_t i = 0; i < o->nev; i++) {
 			const struct tl_ev *e = &o->ev[i];
-			size_t k, held = 0;
+			size_t k, held;
 			struct tl_node *nd;
 
 			if (e->type == EV_START) {
@@ -667,18 +674,23 @@ static void index_peer_reports(struct tl *tl)
 				mask &= ~(1ull << k);
 				continue;
 			}
-			if (mask >> k & 1)
-				continue; /* already held unreachable */
+			/* A second "unreachable" without "reachable again" in
+			 * between (the peer left the configuration and came
+			 * back, with a fresh state) starts a new episode. */
 			mask |= 1ull << k;
 			GROW(ep, nep, capep);
 			ep[nep++] = (struct tl_episode){e->t, k, 0};
 			open[k] = nep; /* 1-based: the episode holding k */
-			for (size_t p = 0; p < tl->n; p++)
-				held += mask >> p & 1;
-			for (size_t p = 0; p < tl->n; p++)
-				if ((mask >> p & 1) && open[p] > 0 &&
-				    ep[open[p] - 1].most < held)
-					ep[open[p] - 1].most = held;
+			held = (size_t)__builtin_popcountll(mask);
+			for (size_t p = 0; p < tl->n; p++) {
+				struct tl_episode *x;
+				if (!(mask >> p & 1) || open[p] == 0)
+					continue;
+				x = &ep[open[p] - 1];
+				if (e->t - x->t <= TL_CUT_BURST_MS &&
+				    x->most < held)
+					x->most = held;
+			}
 		}
 		for (size_t x = 0; x < nep; x++) {
 			struct tl_node *nd = &tl->nd[ep[x].peer];

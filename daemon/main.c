@@ -623,11 +623,11 @@ static void *signal_main(void *arg)
 			notify_or_warn(notify_ready(sc->ready_status),
 				       "READY=1");
 	}
-	log_info("received %s, shutting down", strsignal(sig));
 	pthread_mutex_lock(&sc->notify_lock);
 	sc->stopping = true;
 	notify_or_warn(notify_stopping("stopping"), "STOPPING=1");
 	pthread_mutex_unlock(&sc->notify_lock);
+	log_info("received %s, shutting down", strsignal(sig));
 	/* A planned stop of the leader: hand over first (thesis §3.10), so
 	 * the cluster has a leader again in a round trip or two instead of
 	 * an election timeout. */
@@ -670,10 +670,10 @@ int main(int argc, char **argv)
 	struct node *node = NULL;
 	struct server *server = NULL;
 	struct sigctx sc;
-	sigset_t oldmask;
+	sigset_t oldmask, pending;
 	pthread_t sigthread;
 	xmlrpc_env env;
-	bool pidfile_ours = false;
+	bool pidfile_ours = false, served;
 	int rv;
 
 	rv = parse_options(argc, argv, &o);
@@ -844,6 +844,12 @@ int main(int argc, char **argv)
 	sc.server = server;
 	sc.cfg = &cfg;
 	sc.ready_status = ready_status;
+	/* A SIGTERM or SIGINT that came during start-up is still pending
+	 * (blocked until the signal thread waits for it): the node never
+	 * serves, whichever thread would take the notify lock first. */
+	if (sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) == 1 ||
+					  sigismember(&pending, SIGINT) == 1))
+		sc.stopping = true;
 	if (pthread_create(&sigthread, NULL, signal_main, &sc) != 0) {
 		start_failed("cannot start the signal thread");
 		rv = 1;
@@ -860,8 +866,9 @@ int main(int argc, char **argv)
 		notify_or_warn(notify_ready(ready_status), "READY=1");
 		sc.ready = true;
 	}
+	served = sc.ready;
 	pthread_mutex_unlock(&sc.notify_lock);
-	daemon_tell(sc.ready ? DAEMON_READY : DAEMON_STOPPED);
+	daemon_tell(served ? DAEMON_READY : DAEMON_STOPPED);
 	server_run(server);
 	pthread_join(sigthread, NULL);
 	rv = 0;

@@ -291,6 +291,23 @@ def test_late_reports(ck, base):
           "stepping down, then campaigned, drawn partitioned")
 
 
+def start_line(n, t=0.0):
+    """Node n's "starting" line at T0 + t."""
+    return log_line(T0 + t, n, 0, "follower",
+                    "raftd 0.1.0 starting: node %d at x" % n)
+
+
+def campaign(n, t, term):
+    """Node n, a follower in term-1, wins term `term` from T0 + t."""
+    L = log_line
+    return [L(T0 + t, n, term - 1, "follower",
+              "term %d: follower -> precandidate" % (term - 1)),
+            L(T0 + t + 0.1, n, term - 1, "precandidate",
+              "term %d: precandidate -> candidate" % term),
+            L(T0 + t + 0.2, n, term, "candidate",
+              "term %d: candidate -> leader" % term)]
+
+
 def test_silent_heal(ck, base):
     """n1 leads term 1 and is cut off with n2 at +3 s; n4 leads term 2 on
     the other side, where n3's last line is "following leader 4".  The
@@ -306,19 +323,12 @@ def test_silent_heal(ck, base):
     for n in range(1, 6):
         write(top + "/n%d/raftlog" % n, raftlog_bytes(ents, [3]), "wb")
 
-    def start(n, t=0.0):
-        return L(T0 + t, n, 0, "follower",
-                 "raftd 0.1.0 starting: node %d at x" % n)
+    start = start_line
 
     def cut_off(n, leader):
         lines = [start(n)]
         if leader:
-            lines += [L(T0 + 0.5, n, 0, "follower",
-                        "term 0: follower -> precandidate"),
-                      L(T0 + 0.6, n, 0, "precandidate",
-                        "term 1: precandidate -> candidate"),
-                      L(T0 + 1, n, 1, "candidate",
-                        "term 1: candidate -> leader"),
+            lines += campaign(n, 0.8, 1) + [
                       L(T0 + 3.3, n, 1, "leader",
                         "term 1: lost contact with a majority, stepping "
                         "down"),
@@ -348,12 +358,8 @@ def test_silent_heal(ck, base):
                L(T0 + 9.3, 3, 2, "follower", "term 2: following leader 4"),
                L(T0 + 12, 3, 2, "follower", "stopped")]
     logs[4] = [start(4),
-               L(T0 + 1.1, 4, 1, "follower", "term 1: following leader 1"),
-               L(T0 + 3.2, 4, 1, "follower",
-                 "term 1: follower -> precandidate"),
-               L(T0 + 3.3, 4, 1, "precandidate",
-                 "term 2: precandidate -> candidate"),
-               L(T0 + 3.4, 4, 2, "candidate", "term 2: candidate -> leader"),
+               L(T0 + 1.1, 4, 1, "follower", "term 1: following leader 1")
+               ] + campaign(4, 3.2, 2) + [
                L(T0 + 3.9, 4, 2, "leader", "peer 1 unreachable: deadline"),
                L(T0 + 3.9, 4, 2, "leader", "peer 2 unreachable: deadline"),
                L(T0 + 6, 4, 2, "leader", "peer 1 reachable again"),
@@ -379,6 +385,87 @@ def test_silent_heal(ck, base):
              "n3 drawn down from its kill at +8.2 s only: %r" % downs)
 
 
+def test_death_reports(ck, base):
+    """Whose "unreachable" dates a kill.  (a) 5 nodes: leader n1 reports
+    n5 (killed) at +5.2 s; at +10 s n1 is cut off alone and reports n2,
+    n3, n4; n2 leads and reports n5 at +12 s; n5 restarts at +30 s: n5 is
+    down from +5.2 s (a reporter cut off long after its report still
+    dated it right).  (b) 3 nodes: n2 and n3 killed together; leader n1,
+    unable to reach a majority, is the only one to report them (+3.5 s);
+    they restart at +6 s: drawn down from +3.5 s, not from their last
+    lines (+1.1 s)."""
+    L = log_line
+    ents = [(i, 1, b"a") for i in range(1, 4)]
+
+    start = start_line
+
+    def leads(n):
+        return campaign(n, 0.8, 1)
+
+    def draw(top, logs, what):
+        for n, lines in logs.items():
+            write(top + "/n%d/raftlog" % n, raftlog_bytes(ents, [3]), "wb")
+            write(top + "/n%d/raftd.log" % n, "".join(lines))
+        rc, out, err = timeline([top])
+        ck.eq(rc, 0, "%s: exit status (%r)" % (what, err))
+        pic = Picture(out)
+        return {n: ["".join(e.itertext()).strip()
+                    for e in pic.find("span", "down")
+                    if e.get("data-node") == "n%d" % n] for n in logs}
+
+    logs = {1: [start(1)] + leads(1) + [
+        L(T0 + 5.2, 1, 1, "leader", "peer 5 unreachable: refused"),
+        L(T0 + 10.5, 1, 1, "leader", "peer 2 unreachable: deadline"),
+        L(T0 + 10.5, 1, 1, "leader", "peer 3 unreachable: deadline"),
+        L(T0 + 10.5, 1, 1, "leader", "peer 4 unreachable: deadline"),
+        L(T0 + 10.6, 1, 1, "leader",
+          "term 1: lost contact with a majority, stepping down"),
+        L(T0 + 10.6, 1, 1, "leader", "term 1: leader -> follower"),
+        L(T0 + 40, 1, 1, "follower", "stopped")]}
+    logs[2] = [start(2),
+               L(T0 + 1.1, 2, 1, "follower", "term 1: following leader 1")
+               ] + campaign(2, 10.8, 2) + [
+               L(T0 + 11.5, 2, 2, "leader", "peer 1 unreachable: deadline"),
+               L(T0 + 12, 2, 2, "leader", "peer 5 unreachable: refused"),
+               L(T0 + 30.5, 2, 2, "leader", "peer 5 reachable again"),
+               L(T0 + 40, 2, 2, "leader", "stopped")]
+    for n in (3, 4):
+        logs[n] = [start(n),
+                   L(T0 + 1.1, n, 1, "follower", "term 1: following leader 1"),
+                   L(T0 + 11, n, 2, "follower", "term 2: following leader 2"),
+                   L(T0 + 40, n, 2, "follower", "stopped")]
+    logs[5] = [start(5),
+               L(T0 + 1.1, 5, 1, "follower", "term 1: following leader 1"),
+               start(5, 30),
+               L(T0 + 30.5, 5, 2, "follower", "term 2: following leader 2"),
+               L(T0 + 40, 5, 2, "follower", "stopped")]
+    downs = draw(os.path.join(base, "late-cut"), logs, "a later cut")
+    ck.check(len(downs[5]) == 1 and downs[5][0].startswith("n5: down, +5.2s"),
+             "n5 down from the report of its kill at +5.2 s, though the "
+             "reporter was cut off at +10.5 s: %r" % downs[5])
+
+    logs = {1: [start(1)] + leads(1) + [
+        L(T0 + 3.5, 1, 1, "leader", "peer 2 unreachable: refused"),
+        L(T0 + 3.5, 1, 1, "leader", "peer 3 unreachable: refused"),
+        L(T0 + 3.8, 1, 1, "leader",
+          "term 1: lost contact with a majority, stepping down"),
+        L(T0 + 3.8, 1, 1, "leader", "term 1: leader -> follower"),
+        L(T0 + 6.5, 1, 1, "follower", "peer 2 reachable again"),
+        L(T0 + 6.5, 1, 1, "follower", "peer 3 reachable again"),
+        L(T0 + 10, 1, 1, "follower", "stopped")]}
+    for n in (2, 3):
+        logs[n] = [start(n),
+                   L(T0 + 1.1, n, 1, "follower", "term 1: following leader 1"),
+                   start(n, 6),
+                   L(T0 + 10, n, 1, "follower", "stopped")]
+    downs = draw(os.path.join(base, "only-cut"), logs, "only cut reports")
+    for n in (2, 3):
+        ck.check(len(downs[n]) == 1 and
+                 downs[n][0].startswith("n%d: down, +3.5s" % n),
+                 "n%d down from the only report of its kill (+3.5 s, by a "
+                 "node that could not reach a majority): %r" % (n, downs[n]))
+
+
 def main(ck):
     base = tempfile.mkdtemp(prefix="raftd-timeline-")
     try:
@@ -388,6 +475,7 @@ def main(ck):
         test_hostile(ck, base)
         test_late_reports(ck, base)
         test_silent_heal(ck, base)
+        test_death_reports(ck, base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
