@@ -650,16 +650,16 @@ static void index_peer_reports(struct tl *tl)
 
 	for (size_t j = 0; j < tl->n; j++) {
 		const struct tl_node *o = &tl->nd[j];
-		uint64_t mask = 0;
 
 		nep = 0;
 		for (size_t i = 0; i < o->nev; i++) {
 			const struct tl_ev *e = &o->ev[i];
-			size_t k, held;
+			size_t k, held = 0;
 			struct tl_node *nd;
 
 			if (e->type == EV_START) {
-				mask = 0; /* a new run knows nothing yet */
+				/* A new run knows nothing yet. */
+				memset(open, 0, tl->n * sizeof(*open));
 				continue;
 			}
 			if (e->type != EV_PEER_DOWN && e->type != EV_PEER_UP)
@@ -671,20 +671,20 @@ static void index_peer_reports(struct tl *tl)
 			if (e->type == EV_PEER_UP) {
 				GROW(nd->back_t, nd->nback, nd->capback);
 				nd->back_t[nd->nback++] = e->t;
-				mask &= ~(1ull << k);
+				open[k] = 0;
 				continue;
 			}
 			/* A second "unreachable" without "reachable again" in
 			 * between (the peer left the configuration and came
 			 * back, with a fresh state) starts a new episode. */
-			mask |= 1ull << k;
 			GROW(ep, nep, capep);
 			ep[nep++] = (struct tl_episode){e->t, k, 0};
 			open[k] = nep; /* 1-based: the episode holding k */
-			held = (size_t)__builtin_popcountll(mask);
+			for (size_t p = 0; p < tl->n; p++)
+				held += open[p] != 0;
 			for (size_t p = 0; p < tl->n; p++) {
 				struct tl_episode *x;
-				if (!(mask >> p & 1) || open[p] == 0)
+				if (open[p] == 0)
 					continue;
 				x = &ep[open[p] - 1];
 				if (e->t - x->t <= TL_CUT_BURST_MS &&

@@ -533,7 +533,7 @@ struct sigctx {
 	 * signal thread as soon as it runs.  A leaf lock around each send. */
 	pthread_mutex_t notify_lock;
 	bool ready;    /* READY=1 sent */
-	bool stopping; /* STOPPING=1 sent */
+	bool stopping; /* STOPPING=1 sent, or a stop signal pending at start */
 };
 
 static void notify_or_warn(int rv, const char *what)
